@@ -1,0 +1,101 @@
+//! The command line: argument parsing and one file per command (the client side only).
+
+mod check;
+mod config;
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::exit::Exit;
+use crate::manifest::{self, LoadOptions, Loaded, Problems};
+use crate::project::{self, DiscoverError};
+use crate::render;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "orch",
+    version,
+    about = "Start a project's services in dependency order, keep them running, stop them cleanly."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Use this manifest (procs.toml or a Procfile) instead of searching for one
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Run as if orch was started in DIR
+    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    pub directory: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the manifest and print the start order
+    Check(check::CheckArgs),
+    /// Print the resolved manifest (env merged, defaults filled)
+    Config(config::ConfigArgs),
+}
+
+/// Why a command failed; each kind maps to one exit code.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Discover(#[from] DiscoverError),
+    #[error("the manifest is invalid")]
+    Manifest(Problems),
+    #[error("{0}")]
+    Other(String),
+}
+
+impl CliError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            CliError::Discover(_) | CliError::Manifest(_) => Exit::Usage,
+            CliError::Other(_) => Exit::ServiceFailed,
+        }
+    }
+
+    /// Prints the error to stderr.
+    pub fn report(&self) {
+        match self {
+            CliError::Manifest(problems) => render::problems(&problems.0),
+            other => eprintln!("orch: {other}"),
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Exit, CliError> {
+    match cli.command {
+        Command::Check(args) => check::run(&cli.global, args),
+        Command::Config(args) => config::run(&cli.global, args),
+    }
+}
+
+/// Finds and loads the project's manifest; warnings are printed to stderr.
+pub fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
+    let options = LoadOptions::from_process();
+    let path = project::discover(
+        &options.display_base,
+        global.directory.as_deref(),
+        global.file.as_deref(),
+    )?;
+    let loaded = manifest::load(&path, &options).map_err(CliError::Manifest)?;
+    render::problems(&loaded.warnings);
+    Ok(loaded)
+}
+
+/// A path as the user would write it from where they stand.
+pub fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

@@ -1,0 +1,11 @@
+//! orch: a declarative process orchestrator for project workspaces.
+//!
+//! The layers, in the order data flows through them (see the README's "How it is built"):
+//! [`manifest`] (text → validated Spec), [`graph`] (Spec → DAG), [`cli`] (one file per command).
+
+pub mod cli;
+pub mod exit;
+pub mod graph;
+pub mod manifest;
+pub mod project;
+pub mod render;

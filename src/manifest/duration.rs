@@ -1,0 +1,91 @@
+//! Durations written as people write them: `"250ms"`, `"10s"`, `"2m"`, `"1h 30m"`.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    pub const fn from_secs(secs: u64) -> Self {
+        Self(Duration::from_secs(secs))
+    }
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        humantime::parse_duration(text.trim())
+            .map(Self)
+            .map_err(|e| {
+                format!(
+                    "invalid duration `{text}`: {e}; write it like \"250ms\", \"10s\" or \"2m\""
+                )
+            })
+    }
+}
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_zero() {
+            return f.write_str("0s");
+        }
+        // humantime writes "1m 30s"; without spaces it reads back the same and fits a table.
+        let text = humantime::format_duration(self.0).to_string();
+        f.write_str(&text.replace(' ', ""))
+    }
+}
+
+impl Serialize for HumanDuration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as \"250ms\", \"10s\" or \"2m\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                HumanDuration::parse(v).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Err(E::custom(format!(
+                    "a duration needs a unit: write \"{v}s\" or \"{v}ms\""
+                )))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_prints_back() {
+        for (text, printed) in [
+            ("250ms", "250ms"),
+            ("10s", "10s"),
+            ("2m", "2m"),
+            ("90s", "1m30s"),
+            ("1h 30m", "1h30m"),
+        ] {
+            let d = HumanDuration::parse(text).expect(text);
+            assert_eq!(d.to_string(), printed);
+            assert_eq!(HumanDuration::parse(printed), Ok(d));
+        }
+    }
+
+    #[test]
+    fn rejects_missing_or_bad_units() {
+        assert!(HumanDuration::parse("10").is_err());
+        assert!(HumanDuration::parse("10x").is_err());
+        assert!(HumanDuration::parse("").is_err());
+    }
+}

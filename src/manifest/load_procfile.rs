@@ -1,0 +1,90 @@
+//! Procfile → Spec: each entry a service with no dependencies, the defaults of procs.toml, and
+//! `PORT` as foreman assigns it.
+
+use indexmap::IndexMap;
+
+use super::Context;
+use super::command::Command;
+use super::problem::{Problem, SourceFile};
+use super::procfile::{self, Finding};
+use super::spec::{
+    DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, LogConfig, RestartPolicy,
+    Service,
+};
+
+/// foreman's default base port; each entry gets base + 100 × its position.
+const BASE_PORT: u32 = 5000;
+const PORT_STEP: u32 = 100;
+
+pub fn load(
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> (IndexMap<String, String>, IndexMap<String, Service>) {
+    let parsed = procfile::parse(file.text());
+    for finding in &parsed.findings {
+        ctx.problems.push(match finding {
+            Finding::Skipped { line, span } => Problem::warning(format!(
+                "line {line} is not `name: command`; skipped"
+            ))
+            .at(file, span.clone(), "skipped")
+            .help(
+                "a Procfile line is `name: command`, the name made of letters, digits, `-` and `_`",
+            ),
+            Finding::Duplicate {
+                name,
+                first_line,
+                span,
+                ..
+            } => Problem::error(format!(
+                "`{name}` is defined twice (first on line {first_line})"
+            ))
+            .at(file, span.clone(), "again here")
+            .help("give each process a name of its own"),
+        });
+    }
+    if parsed.entries.is_empty() && !ctx.has_errors() {
+        ctx.problems.push(
+            Problem::error(format!("{} defines no processes", file.name()))
+                .help("add a line such as `web: python3 -m http.server 8000`"),
+        );
+    }
+    let layers = ctx.dotenv_layers();
+    let base_port = match layers.get("PORT") {
+        None => BASE_PORT,
+        Some(port) => port.trim().parse().unwrap_or_else(|_| {
+            ctx.problems.push(
+                Problem::error(format!("PORT is `{port}`, which is not a port number"))
+                    .help("set PORT to a number such as 5000, or unset it"),
+            );
+            BASE_PORT
+        }),
+    };
+    let mut services = IndexMap::new();
+    for (position, entry) in (0u32..).zip(parsed.entries) {
+        let mut env = layers.clone();
+        env.set(
+            "PORT".into(),
+            (base_port + PORT_STEP * position).to_string(),
+        );
+        services.insert(entry.name, service(entry.command, ctx, env.overlay));
+    }
+    (layers.overlay, services)
+}
+
+fn service(command: String, ctx: &Context, env: IndexMap<String, String>) -> Service {
+    Service {
+        cmd: Command::Shell(command),
+        cwd: ctx.root.clone(),
+        env,
+        env_file: None,
+        depends_on: IndexMap::new(),
+        ready: None,
+        ready_timeout: DEFAULT_READY_TIMEOUT,
+        restart: RestartPolicy::OnFailure,
+        max_restarts: DEFAULT_MAX_RESTARTS,
+        stop_signal: Default::default(),
+        stop_timeout: DEFAULT_STOP_TIMEOUT,
+        oneshot: false,
+        log: LogConfig::default(),
+    }
+}

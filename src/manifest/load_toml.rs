@@ -1,0 +1,485 @@
+//! procs.toml → Spec. Each top-level key and each service is read on its own, so one broken
+//! service does not hide the problems of the next; every problem points at its place.
+
+use std::ops::Range;
+
+use indexmap::IndexMap;
+use regex::Regex;
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+use super::Context;
+use super::environment::Layers;
+use super::problem::{Problem, SourceFile, nearest};
+use super::raw::{RawEnv, RawLog, RawService, TOP_LEVEL_KEYS};
+use super::spec::{
+    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
+    LogConfig, Ready, RestartPolicy, Service,
+};
+use crate::graph::GraphError;
+
+/// What the TOML front end hands back: services by name, with the spans of their names and
+/// dependency entries so the graph's findings can point at them.
+pub struct TomlManifest {
+    pub watch: bool,
+    pub log: LogConfig,
+    pub global_env: IndexMap<String, String>,
+    pub services: IndexMap<String, Service>,
+    name_spans: IndexMap<String, Range<usize>>,
+    dep_spans: IndexMap<(String, String), Range<usize>>,
+}
+
+pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
+    let table = match DeTable::parse(file.text()) {
+        Ok(table) => table.into_inner(),
+        Err(e) => {
+            ctx.problems.push(toml_problem(&e, file, None));
+            return None;
+        }
+    };
+    let mut manifest = TomlManifest {
+        watch: true,
+        log: LogConfig::default(),
+        global_env: IndexMap::new(),
+        services: IndexMap::new(),
+        name_spans: IndexMap::new(),
+        dep_spans: IndexMap::new(),
+    };
+    let mut raw_services = Vec::new();
+    let mut raw_env = RawEnv::default();
+    for (key, value) in table {
+        match key.get_ref().as_ref() {
+            "env" => raw_env = read(value, file, None, ctx).unwrap_or_default(),
+            "log" => {
+                let raw: RawLog = read(value, file, None, ctx).unwrap_or_default();
+                manifest.log = log_config(Some(raw), LogConfig::default());
+            }
+            "watch" => manifest.watch = read(value, file, None, ctx).unwrap_or(true),
+            "services" => raw_services = service_tables(value, file, ctx),
+            other => ctx.problems.push(unknown_key(
+                other,
+                key.span(),
+                &TOP_LEVEL_KEYS,
+                file,
+                "at the top level",
+            )),
+        }
+    }
+    if raw_services.is_empty() && !ctx.has_errors() {
+        ctx.problems.push(
+            Problem::error(format!("{} defines no services", file.name()))
+                .help("add a service:\n[services.web]\ncmd = \"python3 -m http.server 8000\""),
+        );
+    }
+
+    let mut layers = ctx.dotenv_layers();
+    for (name, value) in &raw_env {
+        let expanded = layers.expand(&value.get_ref().0, file, value.span(), &mut ctx.problems);
+        layers.set(name.get_ref().clone(), expanded);
+    }
+    manifest.global_env = layers.overlay.clone();
+
+    let mut read_services = Vec::new();
+    for (name, span) in raw_services {
+        let Some(raw) = read::<RawService>(name.1, file, Some(&name.0), ctx) else {
+            manifest.name_spans.insert(name.0.clone(), span);
+            continue;
+        };
+        manifest.name_spans.insert(name.0.clone(), span);
+        read_services.push((name.0, raw));
+    }
+    let shared = Shared {
+        global: &layers,
+        names: manifest.name_spans.keys().cloned().collect(),
+        oneshots: read_services
+            .iter()
+            .filter(|(_, raw)| raw.oneshot)
+            .map(|(n, _)| n.clone())
+            .collect(),
+        log: manifest.log,
+        file,
+    };
+    for (name, raw) in read_services {
+        let service = resolve_service(&name, raw, &shared, ctx, &mut manifest.dep_spans);
+        manifest.services.insert(name, service);
+    }
+    Some(manifest)
+}
+
+impl TomlManifest {
+    /// A graph finding as a problem that points at the dependency entry (or name) involved.
+    pub fn graph_problem(&self, error: &GraphError, file: &SourceFile) -> Problem {
+        let dep_span =
+            |s: &str, d: &str| self.dep_spans.get(&(s.to_owned(), d.to_owned())).cloned();
+        let name_span = |s: &str| self.name_spans.get(s).cloned().unwrap_or(0..0);
+        match error {
+            GraphError::UnknownDependency {
+                service,
+                dependency,
+            } => {
+                let names = self.name_spans.keys().map(String::as_str);
+                let mut p = Problem::error(format!(
+                    "service `{service}` depends on `{dependency}`, which is not a service"
+                ))
+                .at(
+                    file,
+                    dep_span(service, dependency).unwrap_or_else(|| name_span(service)),
+                    "unknown service",
+                );
+                p = match nearest(dependency, names) {
+                    Some(near) => p.help(format!("did you mean `{near}`?")),
+                    None => p.help(format!("the services are: {}", self.service_list())),
+                };
+                p
+            }
+            GraphError::SelfDependency { service } => {
+                Problem::error(format!("service `{service}` depends on itself"))
+                    .at(
+                        file,
+                        dep_span(service, service).unwrap_or_else(|| name_span(service)),
+                        "itself",
+                    )
+                    .help("remove it from its own depends_on")
+            }
+            GraphError::Cycle { path } => {
+                let span = dep_span(&path[0], &path[1]).unwrap_or_else(|| name_span(&path[0]));
+                Problem::error(format!("dependency cycle: {}", path.join(" → ")))
+                    .at(file, span, "this dependency closes the cycle")
+                    .help("each service waits for the next; remove one of these depends_on entries")
+            }
+        }
+    }
+
+    fn service_list(&self) -> String {
+        self.name_spans
+            .keys()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The `[services.*]` tables with the spans of their names; bad names are reported here.
+fn service_tables<'a>(
+    value: Spanned<DeValue<'a>>,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> Vec<((String, Spanned<DeValue<'a>>), Range<usize>)> {
+    let span = value.span();
+    let DeValue::Table(table) = value.into_inner() else {
+        ctx.problems.push(
+            Problem::error("`services` must be a table of services")
+                .at(file, span, "not a table")
+                .help("write each service as [services.NAME]"),
+        );
+        return Vec::new();
+    };
+    let mut services = Vec::new();
+    for (key, value) in table {
+        let name = key.get_ref().to_string();
+        if !is_valid_name(&name) {
+            ctx.problems.push(
+                Problem::error(format!("`{name}` is not a valid service name"))
+                    .at(file, key.span(), "bad name")
+                    .help("use letters, digits, `-` and `_` (as a Procfile does)"),
+            );
+            continue;
+        }
+        services.push(((name, value), key.span()));
+    }
+    services
+}
+
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Deserialises one value, turning serde's error into a problem that names the service.
+fn read<'a, T: Deserialize<'a>>(
+    value: Spanned<DeValue<'a>>,
+    file: &SourceFile,
+    service: Option<&str>,
+    ctx: &mut Context,
+) -> Option<T> {
+    let span = value.span();
+    match T::deserialize(ValueDeserializer::from(value)) {
+        Ok(v) => Some(v),
+        Err(mut e) => {
+            if e.span().is_none() {
+                e.set_input(None);
+            }
+            let mut p = toml_problem(&e, file, service);
+            if p.at.is_none() {
+                p = p.at(file, span, "here");
+            }
+            ctx.problems.push(p);
+            None
+        }
+    }
+}
+
+/// A TOML or serde error as a problem; serde's "unknown field" and "unknown variant" get the
+/// nearest valid name as a hint.
+fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -> Problem {
+    let message = e.message().trim();
+    let span = e.span().unwrap_or(0..0);
+    let context = service.map_or_else(String::new, |s| format!("service `{s}`: "));
+    if let Some((kind, wrong, expected)) = parse_unknown(message) {
+        let what = if kind == "field" { "key" } else { "value" };
+        let mut p = Problem::error(format!("{context}unknown {what} `{wrong}`")).at(
+            file,
+            span,
+            format!("unknown {what}"),
+        );
+        let candidates: Vec<&str> = expected.iter().map(String::as_str).collect();
+        p = match nearest(&wrong, candidates.iter().copied()) {
+            Some(near) => p.help(format!("did you mean `{near}`?")),
+            None => p.help(format!("expected one of: {}", expected.join(", "))),
+        };
+        return p;
+    }
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        let help = if field == "cmd" {
+            "add the command to run: cmd = \"…\"".to_owned()
+        } else {
+            format!("add `{field}`")
+        };
+        return Problem::error(format!("{context}`{field}` is missing"))
+            .at(file, span, "in this service")
+            .help(help);
+    }
+    let (message, help) = match message.split_once("; ") {
+        Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
+        None => (message.replace('\n', "; "), None),
+    };
+    let mut p = Problem::error(format!("{context}{message}")).at(file, span, "here");
+    if let Some(help) = help {
+        p = p.help(help);
+    }
+    p
+}
+
+/// Picks apart serde's "unknown field `x`, expected one of `a`, `b`" (and "unknown variant").
+fn parse_unknown(message: &str) -> Option<(&'static str, String, Vec<String>)> {
+    let (kind, rest) = if let Some(rest) = message.strip_prefix("unknown field `") {
+        ("field", rest)
+    } else {
+        ("variant", message.strip_prefix("unknown variant `")?)
+    };
+    let (wrong, expected) = rest.split_once('`')?;
+    let expected = expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    Some((kind, wrong.to_owned(), expected))
+}
+
+fn unknown_key(
+    key: &str,
+    span: Range<usize>,
+    valid: &[&str],
+    file: &SourceFile,
+    place: &str,
+) -> Problem {
+    let p = Problem::error(format!("unknown key `{key}` {place}")).at(file, span, "unknown key");
+    match nearest(key, valid.iter().copied()) {
+        Some(near) => p.help(format!("did you mean `{near}`?")),
+        None => p.help(format!("expected one of: {}", valid.join(", "))),
+    }
+}
+
+fn log_config(raw: Option<RawLog>, default: LogConfig) -> LogConfig {
+    let raw = raw.unwrap_or_default();
+    LogConfig {
+        max_size: raw.max_size.unwrap_or(default.max_size),
+        keep: raw.keep.unwrap_or(default.keep),
+    }
+}
+
+/// What every service's resolution reads.
+struct Shared<'a> {
+    /// orch's environment, `.env` and `[env]`.
+    global: &'a Layers<'a>,
+    names: Vec<String>,
+    oneshots: Vec<String>,
+    /// The top-level `[log]`, the default of each service's `log`.
+    log: LogConfig,
+    file: &'a SourceFile,
+}
+
+fn resolve_service(
+    name: &str,
+    raw: RawService,
+    shared: &Shared,
+    ctx: &mut Context,
+    dep_spans: &mut IndexMap<(String, String), Range<usize>>,
+) -> Service {
+    let file = shared.file;
+    let mut layers = shared.global.clone();
+    let env_file = raw.env_file.as_ref().and_then(|path| {
+        let expanded = layers.expand_spanned(path, file, &mut ctx.problems);
+        let full = ctx.root.join(&expanded);
+        match ctx.read_named_file(&full) {
+            Ok(source) => {
+                layers.load_file(&source, &mut ctx.problems);
+                Some(full)
+            }
+            Err(e) => {
+                ctx.problems.push(
+                    Problem::error(format!(
+                        "service `{name}`: cannot read env_file `{expanded}`: {e}"
+                    ))
+                    .at(file, path.span(), "this file")
+                    .help("paths are relative to the manifest's folder"),
+                );
+                None
+            }
+        }
+    });
+    for (key, value) in &raw.env {
+        let expanded = layers.expand(&value.get_ref().0, file, value.span(), &mut ctx.problems);
+        layers.set(key.get_ref().clone(), expanded);
+    }
+    let cwd = match &raw.cwd {
+        None => ctx.root.clone(),
+        Some(cwd) => {
+            let path = ctx
+                .root
+                .join(layers.expand_spanned(cwd, file, &mut ctx.problems));
+            if !path.is_dir() {
+                ctx.problems.push(
+                    Problem::error(format!(
+                        "service `{name}`: cwd `{}` is not a folder",
+                        path.display()
+                    ))
+                    .at(file, cwd.span(), "no such folder")
+                    .help("paths are relative to the manifest's folder"),
+                );
+            }
+            path
+        }
+    };
+    let ready = raw
+        .ready
+        .as_ref()
+        .map(|ready| resolve_ready(name, ready, &layers, file, ctx));
+    let mut depends_on = IndexMap::new();
+    for (dep, entry) in &raw.depends_on.0 {
+        let dep_name = dep.get_ref().clone();
+        dep_spans.insert((name.to_owned(), dep_name.clone()), dep.span());
+        let is_oneshot = shared.oneshots.contains(&dep_name);
+        let condition = match entry.condition {
+            // A oneshot is never "ready": it is done. Waiting for it means waiting for that.
+            Condition::Ready if is_oneshot => Condition::Completed,
+            Condition::Completed if !is_oneshot && shared.names.contains(&dep_name) => {
+                ctx.problems.push(
+                    Problem::error(format!("service `{name}` waits for `{dep_name}` to complete, but it is not a oneshot"))
+                        .at(file, dep.span(), "never completes")
+                        .help(format!("wait for \"ready\" or \"started\", or set oneshot = true on `{dep_name}`")),
+                );
+                Condition::Completed
+            }
+            c => c,
+        };
+        depends_on.insert(
+            dep_name,
+            Dependency {
+                condition,
+                restart: entry.restart,
+            },
+        );
+    }
+    let restart = raw.restart.unwrap_or(if raw.oneshot {
+        RestartPolicy::No
+    } else {
+        RestartPolicy::OnFailure
+    });
+    Service {
+        cmd: raw.cmd.into_inner(),
+        cwd,
+        env: layers.overlay,
+        env_file,
+        depends_on,
+        ready,
+        ready_timeout: raw.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
+        restart,
+        max_restarts: raw.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS),
+        stop_signal: raw.stop_signal.unwrap_or_default(),
+        stop_timeout: raw.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
+        oneshot: raw.oneshot,
+        log: log_config(raw.log, shared.log),
+    }
+}
+
+/// Expands the targets of a readiness check against the service's environment and checks
+/// that they can work: `host:port` for tcp, an http(s) URL, a regex that compiles.
+fn resolve_ready(
+    name: &str,
+    ready: &Spanned<Ready>,
+    layers: &Layers,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> Ready {
+    let span = ready.span();
+    let (resolved, trouble) = match ready.get_ref() {
+        Ready::Tcp(target) => {
+            let target = layers.expand(target, file, span.clone(), &mut ctx.problems);
+            let valid = target
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            let trouble = (!valid).then(|| {
+                (
+                    format!("tcp target `{target}` is not host:port"),
+                    "write it like \"127.0.0.1:5432\"",
+                )
+            });
+            (Ready::Tcp(target), trouble)
+        }
+        Ready::Http(url) => {
+            let url = layers.expand(url, file, span.clone(), &mut ctx.problems);
+            let valid = url.starts_with("http://") || url.starts_with("https://");
+            let trouble = (!valid).then(|| {
+                (
+                    format!("http target `{url}` is not an http:// or https:// URL"),
+                    "write it like \"http://127.0.0.1:8080/health\"",
+                )
+            });
+            (Ready::Http(url), trouble)
+        }
+        Ready::Log(pattern) => {
+            let trouble = Regex::new(pattern).err().map(|e| {
+                let detail = e
+                    .to_string()
+                    .lines()
+                    .last()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned();
+                (
+                    format!("log pattern `{pattern}` is not a valid regex: {detail}"),
+                    "see the regex crate's syntax",
+                )
+            });
+            (Ready::Log(pattern.clone()), trouble)
+        }
+        other => (other.clone(), None),
+    };
+    if let Some((message, help)) = trouble {
+        ctx.problems.push(
+            Problem::error(format!("service `{name}`: {message}"))
+                .at(file, span, "this check")
+                .help(help),
+        );
+    }
+    resolved
+}

@@ -1,0 +1,182 @@
+//! From the text a user writes to a validated, resolved [`Spec`]: procs.toml or a Procfile,
+//! `.env` and `env_file`s, `${VAR}` interpolation, defaults, and the dependency graph.
+
+mod command;
+mod dotenv;
+mod duration;
+mod environment;
+mod interpolate;
+mod load_procfile;
+mod load_toml;
+mod problem;
+mod procfile;
+mod raw;
+mod signal;
+mod size;
+mod spec;
+
+use std::path::{Path, PathBuf};
+
+pub use command::Command;
+pub use duration::HumanDuration;
+pub use environment::BaseEnv;
+pub use problem::{Problem, Problems, SourceFile};
+pub use signal::StopSignal;
+pub use size::ByteSize;
+pub use spec::{Condition, Dependency, Format, LogConfig, Ready, RestartPolicy, Service, Spec};
+
+use crate::graph::Graph;
+use environment::Layers;
+
+/// A manifest that was accepted: the spec, its graph, and the warnings to show.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub spec: Spec,
+    pub graph: Graph,
+    pub warnings: Vec<Problem>,
+}
+
+/// What loading needs from the outside world, so that loading itself stays deterministic.
+pub struct LoadOptions {
+    /// orch's own environment: the lowest layer, and what `${VAR}` sees first.
+    pub env: BaseEnv,
+    /// The folder file names are shown relative to.
+    pub display_base: PathBuf,
+}
+
+impl LoadOptions {
+    pub fn from_process() -> Self {
+        Self {
+            env: std::env::vars().collect(),
+            display_base: std::env::current_dir().unwrap_or_default(),
+        }
+    }
+}
+
+/// Which front end reads a manifest file, by its name.
+pub fn format_of(path: &Path) -> Format {
+    match path.extension() {
+        Some(ext) if ext == "toml" => Format::Toml,
+        _ => Format::Procfile,
+    }
+}
+
+/// State shared by the front ends while one manifest is loaded.
+struct Context<'a> {
+    root: PathBuf,
+    options: &'a LoadOptions,
+    problems: Vec<Problem>,
+    dotenv: Option<SourceFile>,
+}
+
+impl<'a> Context<'a> {
+    fn has_errors(&self) -> bool {
+        self.problems.iter().any(Problem::is_error)
+    }
+
+    fn display(&self, path: &Path) -> String {
+        path.strip_prefix(&self.options.display_base)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    }
+
+    fn read_named_file(&self, path: &Path) -> std::io::Result<SourceFile> {
+        environment::read_source(path, &self.display(path))
+    }
+
+    /// orch's environment with `.env` over it.
+    fn dotenv_layers(&mut self) -> Layers<'a> {
+        let options: &'a LoadOptions = self.options;
+        let mut layers = Layers::new(&options.env);
+        if let Some(file) = &self.dotenv {
+            layers.load_file(file, &mut self.problems);
+        }
+        layers
+    }
+}
+
+pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
+    let root = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut ctx = Context {
+        root: root.clone(),
+        options,
+        problems: Vec::new(),
+        dotenv: None,
+    };
+    let source = ctx.read_named_file(file).map_err(|e| {
+        Problems(vec![Problem::error(format!(
+            "cannot read {}: {e}",
+            ctx.display(file)
+        ))])
+    })?;
+    let dotenv_path = root.join(".env");
+    if dotenv_path.is_file() {
+        match ctx.read_named_file(&dotenv_path) {
+            Ok(dotenv) => ctx.dotenv = Some(dotenv),
+            Err(e) => ctx.problems.push(Problem::error(format!(
+                "cannot read {}: {e}",
+                ctx.display(&dotenv_path)
+            ))),
+        }
+    }
+    let format = format_of(file);
+    let (spec, graph) = match format {
+        Format::Toml => {
+            let manifest = load_toml::load(&source, &mut ctx);
+            let spec = manifest.as_ref().map(|m| Spec {
+                file: file.to_path_buf(),
+                root: root.clone(),
+                format,
+                watch: m.watch,
+                env: m.global_env.clone(),
+                log: m.log,
+                services: m.services.clone(),
+            });
+            let graph = spec.as_ref().and_then(|spec| match build_graph(spec) {
+                Ok(graph) => Some(graph),
+                Err(errors) => {
+                    if let Some(m) = &manifest {
+                        ctx.problems
+                            .extend(errors.iter().map(|e| m.graph_problem(e, &source)));
+                    }
+                    None
+                }
+            });
+            (spec, graph)
+        }
+        Format::Procfile => {
+            let (env, services) = load_procfile::load(&source, &mut ctx);
+            let spec = Spec {
+                file: file.to_path_buf(),
+                root: root.clone(),
+                format,
+                watch: true,
+                env,
+                log: LogConfig::default(),
+                services,
+            };
+            let graph = build_graph(&spec).ok();
+            (Some(spec), graph)
+        }
+    };
+    match (spec, graph) {
+        (Some(spec), Some(graph)) if !ctx.has_errors() => Ok(Loaded {
+            spec,
+            graph,
+            warnings: ctx.problems,
+        }),
+        _ => Err(Problems(ctx.problems)),
+    }
+}
+
+fn build_graph(spec: &Spec) -> Result<Graph, Vec<crate::graph::GraphError>> {
+    Graph::new(
+        spec.services
+            .iter()
+            .map(|(name, s)| (name.as_str(), s.depends_on.keys().map(String::as_str))),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+//! The resolved manifest: every default filled, every environment merged and interpolated,
+//! every path absolute. This is what the rest of orch works from; it serialises in the shape of
+//! procs.toml for `orch config`.
+
+use std::path::PathBuf;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::command::Command;
+use super::duration::HumanDuration;
+use super::signal::StopSignal;
+use super::size::ByteSize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Toml,
+    Procfile,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Spec {
+    /// The manifest file.
+    #[serde(skip)]
+    pub file: PathBuf,
+    /// The project root: the manifest's folder.
+    #[serde(skip)]
+    pub root: PathBuf,
+    #[serde(skip)]
+    pub format: Format,
+    pub watch: bool,
+    /// `.env` and `[env]` merged: what every service gets on top of orch's own environment.
+    pub env: IndexMap<String, String>,
+    pub log: LogConfig,
+    pub services: IndexMap<String, Service>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Service {
+    pub cmd: Command,
+    pub cwd: PathBuf,
+    /// What the service gets on top of orch's own environment, after `.env`, `[env]`,
+    /// `env_file` and its own `env` were merged in that order.
+    pub env: IndexMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env_file: Option<PathBuf>,
+    pub depends_on: IndexMap<String, Dependency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ready: Option<Ready>,
+    pub ready_timeout: HumanDuration,
+    pub restart: RestartPolicy,
+    pub max_restarts: u32,
+    pub stop_signal: StopSignal,
+    pub stop_timeout: HumanDuration,
+    pub oneshot: bool,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Condition {
+    /// The dependency was spawned.
+    Started,
+    /// The dependency passed its readiness check (or runs, when it has none).
+    Ready,
+    /// The dependency, a oneshot, exited 0.
+    Completed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct Dependency {
+    pub condition: Condition,
+    /// Restart this service whenever the dependency restarts.
+    pub restart: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RestartPolicy {
+    No,
+    OnFailure,
+    Always,
+}
+
+/// A readiness check.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+pub enum Ready {
+    /// A TCP connect to `host:port` succeeds.
+    Tcp(String),
+    /// A GET of the URL answers 2xx.
+    Http(String),
+    /// The command exits 0.
+    Exec(Command),
+    /// A line of the service's output matches the regex.
+    Log(String),
+    /// This much time has passed since the spawn.
+    Delay(HumanDuration),
+}
+
+impl Ready {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Ready::Tcp(_) => "tcp",
+            Ready::Http(_) => "http",
+            Ready::Exec(_) => "exec",
+            Ready::Log(_) => "log",
+            Ready::Delay(_) => "delay",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct LogConfig {
+    pub max_size: ByteSize,
+    pub keep: u32,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            max_size: ByteSize(50_000_000),
+            keep: 5,
+        }
+    }
+}
+
+pub const DEFAULT_READY_TIMEOUT: HumanDuration = HumanDuration::from_secs(60);
+pub const DEFAULT_STOP_TIMEOUT: HumanDuration = HumanDuration::from_secs(10);
+pub const DEFAULT_MAX_RESTARTS: u32 = 5;

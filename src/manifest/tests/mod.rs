@@ -1,0 +1,1 @@
+//! Tests of the manifest parsers that need more room than a module's own `tests`.
