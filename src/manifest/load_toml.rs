@@ -81,13 +81,13 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
     manifest.global_env = layers.overlay.clone();
 
     let mut read_services = Vec::new();
-    for (name, span) in raw_services {
-        let Some(raw) = read::<RawService>(name.1, file, Some(&name.0), ctx) else {
-            manifest.name_spans.insert(name.0.clone(), span);
-            continue;
-        };
-        manifest.name_spans.insert(name.0.clone(), span);
-        read_services.push((name.0, raw));
+    for table in raw_services {
+        manifest
+            .name_spans
+            .insert(table.name.clone(), table.name_span);
+        if let Some(raw) = read::<RawService>(table.value, file, Some(&table.name), ctx) {
+            read_services.push((table.name, raw));
+        }
     }
     let shared = Shared {
         global: &layers,
@@ -161,11 +161,18 @@ impl TomlManifest {
 }
 
 /// The `[services.*]` tables with the spans of their names; bad names are reported here.
+/// One `[services.NAME]` table, not yet read.
+struct ServiceTable<'a> {
+    name: String,
+    name_span: Range<usize>,
+    value: Spanned<DeValue<'a>>,
+}
+
 fn service_tables<'a>(
     value: Spanned<DeValue<'a>>,
     file: &SourceFile,
     ctx: &mut Context,
-) -> Vec<((String, Spanned<DeValue<'a>>), Range<usize>)> {
+) -> Vec<ServiceTable<'a>> {
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
         ctx.problems.push(
@@ -186,7 +193,11 @@ fn service_tables<'a>(
             );
             continue;
         }
-        services.push(((name, value), key.span()));
+        services.push(ServiceTable {
+            name,
+            name_span: key.span(),
+            value,
+        });
     }
     services
 }

@@ -53,11 +53,17 @@ impl LoadOptions {
     }
 }
 
-/// Which front end reads a manifest file, by its name.
+/// Which front end reads a manifest file, by its name: a name with "procfile" in it
+/// (`Procfile`, `Procfile.dev`) is a Procfile, anything else procs.toml-style TOML.
 pub fn format_of(path: &Path) -> Format {
-    match path.extension() {
-        Some(ext) if ext == "toml" => Format::Toml,
-        _ => Format::Procfile,
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if name.contains("procfile") {
+        Format::Procfile
+    } else {
+        Format::Toml
     }
 }
 

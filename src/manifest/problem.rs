@@ -185,13 +185,16 @@ impl fmt::Display for Problems {
 
 impl std::error::Error for Problems {}
 
-/// The valid name nearest to `wrong`, when one is near enough to be what was meant.
+/// The valid name nearest to `wrong`, when one is near enough to be a typo of it: at most one
+/// edit (insert, delete, change, swap two neighbours) per three characters, and at least one.
 pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (wrong.chars().count() / 3).max(1);
+    let lower = wrong.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (strsim::jaro_winkler(wrong, c), c))
-        .filter(|(score, _)| *score >= 0.75)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|c| (strsim::damerau_levenshtein(&lower, &c.to_lowercase()), c))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
         .map(|(_, c)| c)
 }
 
@@ -214,5 +217,7 @@ mod tests {
         assert_eq!(nearest("cmdd", keys), Some("cmd"));
         assert_eq!(nearest("depend_on", keys), Some("depends_on"));
         assert_eq!(nearest("zzzz", keys), None);
+        assert_eq!(nearest("bd", ["db", "web"]), Some("db"));
+        assert_eq!(nearest("sometimes", ["no", "on-failure", "always"]), None);
     }
 }

@@ -1,0 +1,5 @@
+//! Integration tests: the real `orch` binary in temp project folders.
+
+mod check;
+mod config;
+mod support;
