@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod exit;
 pub mod graph;
+pub mod logs;
 pub mod manifest;
 pub mod project;
 pub mod render;
