@@ -201,7 +201,35 @@ fn cycle_through(
             stacks.push(sorted_targets(dag, next, members));
         }
     }
-    first_found.unwrap_or_else(|| vec![start])
+    first_found.unwrap_or_else(|| shortest_cycle(dag, start, members))
+}
+
+/// The shortest way from `start` back to itself (breadth-first), which a strongly connected
+/// component always has: the answer when the search for a cycle through every member gives up.
+fn shortest_cycle(
+    dag: &DiGraph<String, ()>,
+    start: NodeIndex,
+    members: &HashSet<NodeIndex>,
+) -> Vec<NodeIndex> {
+    let mut came_from = std::collections::HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(node) = queue.pop_front() {
+        for next in sorted_targets(dag, node, members).into_iter().rev() {
+            if next == start {
+                let mut path = vec![node];
+                while let Some(&prev) = came_from.get(path.last().unwrap_or(&start)) {
+                    path.push(prev);
+                }
+                path.reverse();
+                return path;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = came_from.entry(next) {
+                e.insert(node);
+                queue.push_back(next);
+            }
+        }
+    }
+    vec![start]
 }
 
 /// The targets of a node's edges within the component, the first in manifest order on top.

@@ -12,6 +12,36 @@ pub enum Command {
     Argv(Vec<String>),
 }
 
+/// First words after which `exec` would break the command or change its meaning.
+const NOT_EXECABLE: [&str; 22] = [
+    "if", "then", "case", "for", "while", "until", "do", "time", "{", "!", "(", "cd", "export",
+    "set", "unset", ".", "source", "eval", "exit", "return", "alias", "read",
+];
+
+impl Command {
+    /// The argv to exec. A string runs as `sh -c "exec CMD"` when CMD is a simple command (no
+    /// `;`, `&`, `|`, newline, subshell or backquote, and not a shell keyword or builtin), so
+    /// the stop signal reaches the real program and not only the shell; else as `sh -c CMD`.
+    pub fn argv(&self) -> Vec<String> {
+        match self {
+            Command::Argv(argv) => argv.clone(),
+            Command::Shell(script) => {
+                let script = if is_simple(script) {
+                    format!("exec {}", script.trim())
+                } else {
+                    script.clone()
+                };
+                vec!["sh".into(), "-c".into(), script]
+            }
+        }
+    }
+}
+
+fn is_simple(script: &str) -> bool {
+    let first = script.split_whitespace().next().unwrap_or_default();
+    !script.contains([';', '&', '|', '\n', '(', ')', '`']) && !NOT_EXECABLE.contains(&first)
+}
+
 impl fmt::Display for Command {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -50,5 +80,44 @@ impl<'de> Deserialize<'de> for Command {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell(s: &str) -> String {
+        Command::Shell(s.into()).argv().join(" ")
+    }
+
+    #[test]
+    fn simple_commands_are_execed() {
+        assert_eq!(shell("sleep 10"), "sh -c exec sleep 10");
+        assert_eq!(
+            shell("PORT=1 server > out.log"),
+            "sh -c exec PORT=1 server > out.log"
+        );
+    }
+
+    #[test]
+    fn compound_commands_run_as_scripts() {
+        assert_eq!(shell("a; b"), "sh -c a; b");
+        assert_eq!(shell("a && b"), "sh -c a && b");
+        assert_eq!(shell("a | b"), "sh -c a | b");
+        assert_eq!(
+            shell("while true; do x; done"),
+            "sh -c while true; do x; done"
+        );
+        assert_eq!(shell("cd web"), "sh -c cd web");
+        assert_eq!(shell("(a)"), "sh -c (a)");
+    }
+
+    #[test]
+    fn argv_is_kept() {
+        assert_eq!(
+            Command::Argv(vec!["a".into(), "b c".into()]).argv(),
+            ["a", "b c"]
+        );
     }
 }

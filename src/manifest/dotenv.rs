@@ -131,6 +131,9 @@ impl<'a> Parser<'a> {
                     // `\$` keeps a literal `$` past interpolation, which reads `$$` as `$`.
                     Some((_, '$')) => value.push_str("$$"),
                     Some((_, other)) => {
+                        if other == '\n' {
+                            self.line += 1;
+                        }
                         value.push('\\');
                         value.push(other);
                     }
@@ -140,6 +143,10 @@ impl<'a> Parser<'a> {
                     self.line += 1;
                     value.push('\n');
                 }
+                // CRLF files: a raw CR before a raw LF is the line ending, not part of the value.
+                '\r' if self.rest[1..]
+                    .get(i + 1..)
+                    .is_some_and(|r| r.starts_with('\n')) => {}
                 c => value.push(c),
             }
         }
@@ -155,7 +162,6 @@ impl<'a> Parser<'a> {
                 "unexpected `{tail}` after the closing {quote} quote"
             ));
         }
-        // CRLF files: a quoted value that spans lines keeps `\n` only.
-        Ok(value.replace("\r\n", "\n"))
+        Ok(value)
     }
 }

@@ -49,15 +49,24 @@ pub fn load(
         );
     }
     let layers = ctx.dotenv_layers();
+    let count = parsed.entries.len() as u32;
     let base_port = match layers.get("PORT") {
         None => BASE_PORT,
-        Some(port) => port.trim().parse().unwrap_or_else(|_| {
-            ctx.problems.push(
-                Problem::error(format!("PORT is `{port}`, which is not a port number"))
-                    .help("set PORT to a number such as 5000, or unset it"),
-            );
-            BASE_PORT
-        }),
+        Some(port) => match port.trim().parse::<u32>() {
+            Ok(base)
+                if u64::from(base) + u64::from(PORT_STEP * count.saturating_sub(1))
+                    <= u64::from(u16::MAX) =>
+            {
+                base
+            }
+            _ => {
+                ctx.problems.push(
+                    Problem::error(format!("PORT is `{port}`, which leaves no room for {count} ports 100 apart below 65536"))
+                        .help("set PORT to a number such as 5000, or unset it"),
+                );
+                BASE_PORT
+            }
+        },
     };
     let mut services = IndexMap::new();
     for (position, entry) in (0u32..).zip(parsed.entries) {

@@ -151,6 +151,11 @@ impl TomlManifest {
         }
     }
 
+    /// A service named in the manifest whose table could not be read.
+    pub fn is_unreadable(&self, name: &str) -> bool {
+        self.name_spans.contains_key(name) && !self.services.contains_key(name)
+    }
+
     fn service_list(&self) -> String {
         self.name_spans
             .keys()

@@ -20,10 +20,14 @@ use std::path::{Path, PathBuf};
 pub use command::Command;
 pub use duration::HumanDuration;
 pub use environment::BaseEnv;
+pub use load_toml::is_valid_name;
 pub use problem::{Problem, Problems, SourceFile};
 pub use signal::StopSignal;
 pub use size::ByteSize;
-pub use spec::{Condition, Dependency, Format, LogConfig, Ready, RestartPolicy, Service, Spec};
+pub use spec::{
+    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
+    Format, LogConfig, Ready, RestartPolicy, Service, Spec,
+};
 
 use crate::graph::Graph;
 use environment::Layers;
@@ -139,16 +143,21 @@ pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
                 log: m.log,
                 services: m.services.clone(),
             });
-            let graph = spec.as_ref().and_then(|spec| match build_graph(spec) {
-                Ok(graph) => Some(graph),
-                Err(errors) => {
-                    if let Some(m) = &manifest {
-                        ctx.problems
-                            .extend(errors.iter().map(|e| m.graph_problem(e, &source)));
+            // A service that could not be read is already reported; edges to it are left out
+            // so its dependents are not also told it does not exist.
+            let unreadable = |name: &str| manifest.as_ref().is_some_and(|m| m.is_unreadable(name));
+            let graph = spec
+                .as_ref()
+                .and_then(|spec| match build_graph(spec, &unreadable) {
+                    Ok(graph) => Some(graph),
+                    Err(errors) => {
+                        if let Some(m) = &manifest {
+                            ctx.problems
+                                .extend(errors.iter().map(|e| m.graph_problem(e, &source)));
+                        }
+                        None
                     }
-                    None
-                }
-            });
+                });
             (spec, graph)
         }
         Format::Procfile => {
@@ -162,7 +171,7 @@ pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
                 log: LogConfig::default(),
                 services,
             };
-            let graph = build_graph(&spec).ok();
+            let graph = build_graph(&spec, &|_| false).ok();
             (Some(spec), graph)
         }
     };
@@ -176,12 +185,19 @@ pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
     }
 }
 
-fn build_graph(spec: &Spec) -> Result<Graph, Vec<crate::graph::GraphError>> {
-    Graph::new(
-        spec.services
-            .iter()
-            .map(|(name, s)| (name.as_str(), s.depends_on.keys().map(String::as_str))),
-    )
+fn build_graph(
+    spec: &Spec,
+    unreadable: &dyn Fn(&str) -> bool,
+) -> Result<Graph, Vec<crate::graph::GraphError>> {
+    Graph::new(spec.services.iter().map(|(name, s)| {
+        (
+            name.as_str(),
+            s.depends_on
+                .keys()
+                .map(String::as_str)
+                .filter(|d| !unreadable(d)),
+        )
+    }))
 }
 
 #[cfg(test)]

@@ -1,1 +1,5 @@
 //! Tests of the manifest parsers that need more room than a module's own `tests`.
+
+mod dotenv;
+mod procfile;
+mod proptests;
