@@ -6,7 +6,12 @@
 pub mod cli;
 pub mod exit;
 pub mod graph;
+pub mod hash;
+pub mod ipc;
 pub mod logs;
 pub mod manifest;
+pub mod paths;
 pub mod project;
 pub mod render;
+pub mod state;
+pub mod supervisor;

@@ -18,9 +18,9 @@ pub fn run(global: &Global, args: ConfigArgs) -> Result<Exit, CliError> {
     let text = if args.json {
         serde_json::to_string_pretty(&loaded.spec)
             .map(|s| s + "\n")
-            .map_err(|e| CliError::Other(e.to_string()))?
+            .map_err(|e| CliError::Failed(e.to_string()))?
     } else {
-        toml::to_string(&loaded.spec).map_err(|e| CliError::Other(e.to_string()))?
+        toml::to_string(&loaded.spec).map_err(|e| CliError::Failed(e.to_string()))?
     };
     print!("{text}");
     Ok(Exit::Success)

@@ -2,6 +2,16 @@
 
 mod check;
 mod config;
+mod down;
+mod logs;
+mod progress;
+mod ps;
+mod restart;
+mod session;
+mod start;
+mod stop;
+mod supervise;
+mod up;
 
 use std::path::{Path, PathBuf};
 
@@ -27,11 +37,13 @@ pub struct Cli {
 
 #[derive(Debug, Args)]
 pub struct Global {
+    // Not `global`: like docker compose, `-f FILE` goes before the command, so that
+    // `orch logs -f` can mean follow.
     /// Use this manifest (procs.toml or a Procfile) instead of searching for one
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
     /// Run as if orch was started in DIR
-    #[arg(short = 'C', long = "directory", global = true, value_name = "DIR")]
+    #[arg(short = 'C', long = "directory", value_name = "DIR")]
     pub directory: Option<PathBuf>,
 }
 
@@ -41,6 +53,23 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Print the resolved manifest (env merged, defaults filled)
     Config(config::ConfigArgs),
+    /// Start the services (all if none named) and what they depend on; wait until ready
+    Up(up::UpArgs),
+    /// Stop the services (all if none named) and their dependents, dependents first
+    Down(down::DownArgs),
+    /// Show the services: state, pid, uptime, restarts, readiness, cpu, memory
+    Ps(ps::PsArgs),
+    /// Show the services' logs, merged and prefixed
+    Logs(logs::LogsArgs),
+    /// Start services, or an ad-hoc one: orch start NAME -- CMD…
+    Start(start::StartArgs),
+    /// Stop services and what depends on them
+    Stop(stop::StopArgs),
+    /// Stop services and start them again
+    Restart(restart::RestartArgs),
+    /// Run the project's supervisor (started by orch itself)
+    #[command(name = "__supervise", hide = true)]
+    Supervise(supervise::SuperviseArgs),
 }
 
 /// Why a command failed; each kind maps to one exit code.
@@ -50,15 +79,19 @@ pub enum CliError {
     Discover(#[from] DiscoverError),
     #[error("the manifest is invalid")]
     Manifest(Problems),
+    /// Bad usage: an unknown service, a wrong combination of arguments.
     #[error("{0}")]
-    Other(String),
+    Usage(String),
+    /// Something did not work: a service, the supervisor, the system.
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl CliError {
     pub fn exit(&self) -> Exit {
         match self {
-            CliError::Discover(_) | CliError::Manifest(_) => Exit::Usage,
-            CliError::Other(_) => Exit::ServiceFailed,
+            CliError::Discover(_) | CliError::Manifest(_) | CliError::Usage(_) => Exit::Usage,
+            CliError::Failed(_) => Exit::ServiceFailed,
         }
     }
 
@@ -75,6 +108,14 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
     match cli.command {
         Command::Check(args) => check::run(&cli.global, args),
         Command::Config(args) => config::run(&cli.global, args),
+        Command::Up(args) => up::run(&cli.global, args),
+        Command::Down(args) => down::run(&cli.global, args),
+        Command::Ps(args) => ps::run(&cli.global, args),
+        Command::Logs(args) => logs::run(&cli.global, args),
+        Command::Start(args) => start::run(&cli.global, args),
+        Command::Stop(args) => stop::run(&cli.global, args),
+        Command::Restart(args) => restart::run(&cli.global, args),
+        Command::Supervise(args) => supervise::run(args),
     }
 }
 

@@ -1,1 +1,34 @@
 //! Service log files under `.orch/logs/`: written by the supervisor, read by `orch logs`.
+//!
+//! One file per service, `<dir>/<service>.log` (mode 0600), rotated by size into
+//! `<service>.log.1` … `<service>.log.<keep>`. Each line of a file is one record,
+//! `<RFC 3339 UTC timestamp with microseconds> <out|err> <raw line bytes>`, so plain `grep`
+//! and `cut -d' ' -f3-` work on the files.
+//!
+//! - [`record`]: the record format, both ways.
+//! - [`writer`]: the supervisor side: splitting a child's pipe into lines and appending them,
+//!   rotating by size, without ever blocking the child for long.
+//! - [`reader`]: the history of one or more services, merged in time order.
+//! - [`follow`]: `orch logs -f`: new records as they are appended, across rotations.
+
+pub mod follow;
+pub mod reader;
+pub mod record;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+
+pub use follow::Follower;
+pub use reader::{FileId, History, Position, files_of, history, read_history, services_in};
+pub use record::{Record, Stream, format_record};
+pub use writer::{LineSplitter, LogWriter, MAX_LINE, pump};
+
+/// The live (currently written) log file of `service` in `dir`: `<dir>/<service>.log`.
+pub fn live_path(dir: &Path, service: &str) -> PathBuf {
+    dir.join(format!("{service}.log"))
+}
+
+/// The `n`th rotated file of `service` in `dir` (1 is the newest): `<dir>/<service>.log.<n>`.
+pub fn rotated_path(dir: &Path, service: &str, n: u32) -> PathBuf {
+    dir.join(format!("{service}.log.{n}"))
+}

@@ -1,0 +1,169 @@
+//! `orch ps [SVC…]`: what runs, since when, ready or not, restarts, pid, cpu, mem — from the
+//! supervisor, or, when none runs, from what `.orch/state.json` last recorded.
+
+use clap::Args;
+
+use super::progress::human_ms;
+use super::session::{Session, lost};
+use super::{CliError, Global};
+use crate::exit::Exit;
+use crate::ipc::{Reply, Request, ServiceStatus};
+use crate::state::{ServiceRecord, State};
+use crate::supervisor::lifecycle::Phase;
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// Services to show; all when none are named
+    pub services: Vec<String>,
+    /// Print a JSON array of objects instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
+    let session = Session::open_any(global)?;
+    let rows = match session.connect() {
+        Some(mut conn) => {
+            let replies = session.request(
+                &mut conn,
+                Request::Ps {
+                    services: args.services.clone(),
+                },
+            )?;
+            match replies.into_iter().next() {
+                Some(Reply::Ps { services }) => services,
+                Some(Reply::Error { message }) => return Err(CliError::Usage(message)),
+                _ => return Err(lost(std::io::Error::other("no answer to ps"))),
+            }
+        }
+        None => recorded(&session, &args.services)?,
+    };
+    if args.json {
+        let json =
+            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Failed(e.to_string()))?;
+        println!("{json}");
+    } else {
+        print!("{}", table(&rows));
+    }
+    Ok(Exit::Success)
+}
+
+/// What state.json last recorded, said to be only that on stderr.
+fn recorded(session: &Session, names: &[String]) -> Result<Vec<ServiceStatus>, CliError> {
+    let state = match State::load(&session.paths.state()) {
+        Ok(state) => state,
+        Err(e) => {
+            eprintln!("orch: no supervisor is running here, and {e}");
+            return Ok(Vec::new());
+        }
+    };
+    let Some(state) = state else {
+        eprintln!("orch: no supervisor is running here, and nothing was recorded");
+        return Ok(Vec::new());
+    };
+    eprintln!("orch: no supervisor is running here; this is what .orch/state.json last recorded");
+    let rows = state
+        .services
+        .iter()
+        .filter(|(name, _)| names.is_empty() || names.contains(name))
+        .map(|(name, record)| from_record(name, record))
+        .collect();
+    Ok(rows)
+}
+
+fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
+    ServiceStatus {
+        name: name.to_owned(),
+        state: r.state.as_str().to_owned(),
+        pid: r.process.as_ref().map(|p| p.pid),
+        restarts: r.restarts,
+        ready_after_ms: r.ready_after_ms,
+        reason: r.reason.clone(),
+        last_exit: r.last_exit.map(|e| e.to_string()),
+        adhoc: r.adhoc.is_some(),
+        ..ServiceStatus::default()
+    }
+}
+
+const HEADERS: [&str; 8] = [
+    "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "READY", "CPU", "MEM",
+];
+
+pub fn table(rows: &[ServiceStatus]) -> String {
+    let cells: Vec<[String; 8]> = rows.iter().map(row).collect();
+    let mut widths = HEADERS.map(str::len);
+    for cell in &cells {
+        for (w, c) in widths.iter_mut().zip(cell) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: [&str; 8]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(parts.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(HEADERS);
+    for cell in &cells {
+        line(cell.each_ref().map(String::as_str));
+    }
+    out
+}
+
+fn row(s: &ServiceStatus) -> [String; 8] {
+    let happy = matches!(
+        s.state.as_str(),
+        "ready" | "running" | "completed" | "starting" | "pending" | "stopping"
+    );
+    let state = match &s.reason {
+        Some(reason) if !happy || s.state == Phase::Stopped.as_str() => {
+            format!("{}: {reason}", s.state)
+        }
+        _ => s.state.clone(),
+    };
+    let state = if s.adhoc {
+        format!("{state} (ad-hoc)")
+    } else {
+        state
+    };
+    let ready = match (&s.ready_check, s.ready_after_ms) {
+        (Some(check), Some(ms)) => format!("{check} ({})", human_ms(ms)),
+        (Some(check), None) => format!("{check} (waiting)"),
+        (None, Some(_)) => "yes".to_owned(),
+        (None, None) => "-".to_owned(),
+    };
+    [
+        s.name.clone(),
+        state,
+        s.pid.map_or("-".into(), |p| p.to_string()),
+        s.uptime_secs.map_or("-".into(), uptime),
+        s.restarts.to_string(),
+        ready,
+        s.cpu_percent.map_or("-".into(), |c| format!("{c:.1}%")),
+        s.mem_bytes.map_or("-".into(), memory),
+    ]
+}
+
+fn uptime(secs: f64) -> String {
+    let s = secs as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{}m", s / 3600, (s % 3600) / 60),
+        _ => format!("{}d{}h", s / 86400, (s % 86400) / 3600),
+    }
+}
+
+fn memory(bytes: u64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let mib = bytes as f64 / MIB;
+    if mib >= 1024.0 {
+        format!("{:.1}G", mib / 1024.0)
+    } else {
+        format!("{mib:.1}M")
+    }
+}

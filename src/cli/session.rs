@@ -1,0 +1,167 @@
+//! The client's side of a running project: which project this is, and a connection to its
+//! supervisor, started on demand (`orch` re-executed in its own session).
+
+use std::fs::OpenOptions;
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use super::{CliError, Global};
+use crate::ipc::client::Connection;
+use crate::ipc::{Origin, Reply, Request};
+use crate::manifest::{self, LoadOptions, Loaded};
+use crate::paths::ProjectPaths;
+use crate::project::{self, DiscoverError};
+use crate::render;
+use crate::supervisor::SUPERVISOR_VAR;
+
+/// How long a client waits for a supervisor it started to listen.
+const LAUNCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct Session {
+    pub paths: ProjectPaths,
+    /// The manifest and what it resolved to; None for a folder without one (ad-hoc only).
+    pub loaded: Option<Loaded>,
+    pub options: LoadOptions,
+    pub manifest: Option<PathBuf>,
+}
+
+impl Session {
+    /// The project of the manifest found from where the user stands; its problems are errors
+    /// (exit 2), its warnings printed.
+    pub fn open(global: &Global) -> Result<Self, CliError> {
+        Self::open_with(global, false)
+    }
+
+    /// Like `open`, but a folder with no manifest is a project too (for ad-hoc services).
+    pub fn open_any(global: &Global) -> Result<Self, CliError> {
+        Self::open_with(global, true)
+    }
+
+    fn open_with(global: &Global, allow_missing: bool) -> Result<Self, CliError> {
+        let options = LoadOptions::from_process();
+        let found = project::discover(
+            &options.display_base,
+            global.directory.as_deref(),
+            global.file.as_deref(),
+        );
+        let manifest = match found {
+            Ok(path) => Some(path),
+            Err(DiscoverError::NotFound(start)) if allow_missing => {
+                return Ok(Self {
+                    paths: ProjectPaths::new(&start),
+                    loaded: None,
+                    options,
+                    manifest: None,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let path = manifest.clone().unwrap_or_default();
+        let loaded = manifest::load(&path, &options).map_err(CliError::Manifest)?;
+        render::problems(&loaded.warnings);
+        let paths = ProjectPaths::new(&loaded.spec.root);
+        Ok(Self {
+            paths,
+            loaded: Some(loaded),
+            options,
+            manifest,
+        })
+    }
+
+    pub fn origin(&self) -> Origin {
+        Origin {
+            manifest: self.manifest.clone(),
+            env: self.options.env.clone(),
+        }
+    }
+
+    /// Names that are not services of the manifest are a usage error (exit 2).
+    pub fn check_names(&self, names: &[String]) -> Result<(), CliError> {
+        let Some(loaded) = &self.loaded else {
+            return Ok(());
+        };
+        for name in names {
+            if !loaded.spec.services.contains_key(name) {
+                let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
+                return Err(CliError::Usage(format!(
+                    "no service named `{name}` (services: {})",
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// A connection to the running supervisor, if there is one.
+    pub fn connect(&self) -> Option<Connection> {
+        Connection::connect(&self.paths.socket()).ok()
+    }
+
+    /// A connection to the supervisor, starting one when none runs.
+    pub fn connect_or_launch(&self) -> Result<Connection, CliError> {
+        if let Some(conn) = self.connect() {
+            return Ok(conn);
+        }
+        launch(&self.paths)
+            .map_err(|e| CliError::Failed(format!("cannot start the supervisor: {e}")))?;
+        let deadline = Instant::now() + LAUNCH_TIMEOUT;
+        let mut pause = Duration::from_millis(1);
+        loop {
+            if let Some(conn) = self.connect() {
+                return Ok(conn);
+            }
+            if Instant::now() >= deadline {
+                return Err(CliError::Failed(format!(
+                    "the supervisor did not start listening; see {}",
+                    self.paths.supervisor_log().display()
+                )));
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a request and returns every reply until the supervisor closes the connection.
+    pub fn request(&self, conn: &mut Connection, request: Request) -> Result<Vec<Reply>, CliError> {
+        conn.send(request).map_err(lost)?;
+        let mut replies = Vec::new();
+        while let Some(reply) = conn.next_reply().map_err(lost)? {
+            replies.push(reply);
+        }
+        Ok(replies)
+    }
+}
+
+pub fn lost(e: io::Error) -> CliError {
+    CliError::Failed(format!("lost the supervisor: {e}"))
+}
+
+/// Starts `orch __supervise` for the project: a new session, stdin from /dev/null, output to
+/// `.orch/supervisor.log`. It takes the lock itself; if another one won the race it just exits.
+fn launch(paths: &ProjectPaths) -> io::Result<()> {
+    paths.create_dirs()?;
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(paths.supervisor_log())?;
+    let exe = std::env::current_exe()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("__supervise")
+        .arg(&paths.root)
+        .current_dir(&paths.root)
+        .env(SUPERVISOR_VAR, &paths.root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(io::Error::from));
+    }
+    // Not waited for: it outlives this client, and is reparented when the client exits.
+    cmd.spawn().map(drop)
+}

@@ -1,0 +1,20 @@
+//! `orch stop SVC…`: stop services (manifest or ad-hoc) and what depends on them.
+
+use clap::Args;
+
+use super::down;
+use super::session::Session;
+use super::{CliError, Global};
+use crate::exit::Exit;
+
+#[derive(Debug, Args)]
+pub struct StopArgs {
+    /// Services to stop, with their dependents
+    #[arg(required = true)]
+    pub services: Vec<String>,
+}
+
+pub fn run(global: &Global, args: StopArgs) -> Result<Exit, CliError> {
+    let session = Session::open_any(global)?;
+    down::stop(&session, args.services)
+}

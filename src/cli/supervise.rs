@@ -1,0 +1,40 @@
+//! `orch __supervise ROOT`: the background supervisor (started by a client, not by people).
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use super::CliError;
+use crate::exit::Exit;
+use crate::paths::ProjectPaths;
+use crate::supervisor::{self, lock::Lock, output::Output};
+
+#[derive(Debug, Args)]
+pub struct SuperviseArgs {
+    /// The project root
+    pub root: PathBuf,
+}
+
+pub fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
+    let paths = ProjectPaths::new(&args.root);
+    let lock = Lock::try_acquire(&paths)
+        .map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
+    let Some(lock) = lock else {
+        // Another supervisor holds the lock: it serves the project, this one is not needed.
+        return Ok(Exit::Success);
+    };
+    eprintln!(
+        "{} orch supervisor {} started (pid {})",
+        now(),
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
+    supervisor::run(&paths, lock, Output::Background, None)
+        .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;
+    eprintln!("{} orch supervisor exits: nothing left to supervise", now());
+    Ok(Exit::Success)
+}
+
+fn now() -> humantime::Rfc3339Timestamp {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now())
+}

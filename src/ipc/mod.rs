@@ -1,0 +1,170 @@
+//! The socket protocol between a client (any `orch` command) and the project's supervisor:
+//! newline-delimited JSON, one request per connection, answered by one reply or by a stream of
+//! events that ends with one. Every message carries the protocol version.
+
+pub mod client;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use indexmap::IndexMap;
+
+use crate::manifest::{self, BaseEnv, Command, LogConfig, Ready, RestartPolicy};
+use crate::supervisor::lifecycle::Phase;
+
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// A message on the wire: the version, then the body's fields.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Envelope<T> {
+    pub v: u32,
+    #[serde(flatten)]
+    pub body: T,
+}
+
+/// Where the client stands: the project's manifest (if it has one) and the client's own
+/// environment, the lowest layer of every service's environment.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Origin {
+    pub manifest: Option<PathBuf>,
+    pub env: BaseEnv,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum Request {
+    /// Who is there.
+    Hello,
+    /// Start the services (all when empty) and what they depend on; reply when settled.
+    Up {
+        origin: Origin,
+        services: Vec<String>,
+        wait: bool,
+    },
+    /// Stop the services (all, ad-hoc ones included, when empty) and their dependents.
+    Down {
+        services: Vec<String>,
+    },
+    /// Stop, then start again.
+    Restart {
+        origin: Origin,
+        services: Vec<String>,
+    },
+    /// Start a service that is not in the manifest.
+    StartAdhoc {
+        origin: Origin,
+        adhoc: Adhoc,
+    },
+    Ps {
+        services: Vec<String>,
+    },
+}
+
+/// An ad-hoc service: a command the manifest does not know, kept until `down` or `stop`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Adhoc {
+    pub name: String,
+    /// One argument runs as a procs.toml string `cmd` does (under `sh -c`); more are argv.
+    pub cmd: Command,
+    pub cwd: PathBuf,
+    #[serde(default)]
+    pub env: Vec<(String, String)>,
+    #[serde(default)]
+    pub ready: Option<Ready>,
+    #[serde(default)]
+    pub restart: Option<RestartPolicy>,
+}
+
+impl Adhoc {
+    /// The service it stands for: the project's `.env` and `[env]` under its own variables,
+    /// no restart unless asked, and the manifest's defaults for the rest.
+    pub fn to_service(&self, project_env: &IndexMap<String, String>) -> manifest::Service {
+        let mut env = project_env.clone();
+        env.extend(self.env.iter().cloned());
+        manifest::Service {
+            cmd: self.cmd.clone(),
+            cwd: self.cwd.clone(),
+            env,
+            env_file: None,
+            depends_on: IndexMap::new(),
+            ready: self.ready.clone(),
+            ready_timeout: manifest::DEFAULT_READY_TIMEOUT,
+            restart: self.restart.unwrap_or(RestartPolicy::No),
+            max_restarts: manifest::DEFAULT_MAX_RESTARTS,
+            stop_signal: Default::default(),
+            stop_timeout: manifest::DEFAULT_STOP_TIMEOUT,
+            oneshot: false,
+            log: LogConfig::default(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Reply {
+    Hello {
+        pid: u32,
+        version: String,
+    },
+    /// A service changed state while a request waits on it.
+    Event(Event),
+    /// The request is finished; the outcome of every service it waited on.
+    Done {
+        outcomes: Vec<Outcome>,
+    },
+    Ps {
+        services: Vec<ServiceStatus>,
+    },
+    Error {
+        message: String,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub service: String,
+    pub phase: Phase,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Outcome {
+    pub service: String,
+    pub phase: Phase,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// From spawn to ready / running / completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<u64>,
+    /// The service's last log lines, when it failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub last_lines: Vec<String>,
+}
+
+impl Outcome {
+    pub fn succeeded(&self) -> bool {
+        matches!(self.phase, Phase::Ready | Phase::Running | Phase::Completed)
+    }
+}
+
+/// One row of `orch ps`, the same in the table and in `--json`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    pub state: String,
+    pub pid: Option<i32>,
+    pub uptime_secs: Option<f64>,
+    pub restarts: u32,
+    /// The readiness check, as `tcp 127.0.0.1:5432`.
+    pub ready_check: Option<String>,
+    /// How long the check took to pass.
+    pub ready_after_ms: Option<u64>,
+    pub cpu_percent: Option<f64>,
+    pub mem_bytes: Option<u64>,
+    /// Why the service is in a state that is not a happy one.
+    pub reason: Option<String>,
+    pub last_exit: Option<String>,
+    pub adhoc: bool,
+}

@@ -1,0 +1,436 @@
+//! Reading stored logs: which files and services there are, and the merged history.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::fs::{self, File, Metadata};
+use std::io::{self, BufRead, BufReader};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use super::live_path;
+use super::record::Record;
+
+/// The identity of a file, which a rename keeps: how a reader tells that the live file was
+/// rotated away.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileId {
+    /// The device holding the file.
+    pub dev: u64,
+    /// The inode number on that device.
+    pub ino: u64,
+}
+
+impl FileId {
+    /// The identity of the file `meta` describes.
+    pub fn of(meta: &Metadata) -> FileId {
+        FileId {
+            dev: meta.dev(),
+            ino: meta.ino(),
+        }
+    }
+}
+
+/// Where reading of a service's live file stopped, so that following can go on from exactly
+/// there (see [`crate::logs::Follower::from_positions`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Position {
+    /// The live file that was read; None when the service had no live file.
+    pub file: Option<FileId>,
+    /// The byte just after the last whole record read from it.
+    pub offset: u64,
+}
+
+/// The history of some services, and where each one's reading stopped.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// The records, merged in time order.
+    pub records: Vec<Record>,
+    /// Per service read, where its live file ended.
+    pub positions: HashMap<String, Position>,
+}
+
+/// The files of a service, oldest first: `<service>.log.N` … `.log.1`, `.log` (those that
+/// exist). An unreadable `dir` has no files.
+pub fn files_of(dir: &Path, service: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = rotated_numbers(dir, service)
+        .into_iter()
+        .rev()
+        .map(|n| super::rotated_path(dir, service, n))
+        .collect();
+    let live = live_path(dir, service);
+    if live.exists() {
+        files.push(live);
+    }
+    files
+}
+
+/// The numbers N of the existing `<service>.log.N` files, ascending.
+pub(crate) fn rotated_numbers(dir: &Path, service: &str) -> Vec<u32> {
+    let prefix = format!("{service}.log.");
+    let mut numbers: Vec<u32> = file_names(dir)
+        .iter()
+        .filter_map(|name| name.strip_prefix(&prefix))
+        .filter_map(rotation_number)
+        .collect();
+    numbers.sort_unstable();
+    numbers
+}
+
+/// The service names that have a log file in dir (from `*.log` and `*.log.N` names), sorted.
+pub fn services_in(dir: &Path) -> Vec<String> {
+    let mut services: Vec<String> = file_names(dir)
+        .iter()
+        .filter_map(|name| service_of(name))
+        .map(str::to_string)
+        .collect();
+    services.sort();
+    services.dedup();
+    services
+}
+
+/// The service a log file name belongs to, if it is one.
+fn service_of(name: &str) -> Option<&str> {
+    let service = match name.strip_suffix(".log") {
+        Some(service) => service,
+        None => {
+            let (base, number) = name.rsplit_once('.')?;
+            rotation_number(number)?;
+            base.strip_suffix(".log")?
+        }
+    };
+    (!service.is_empty()).then_some(service)
+}
+
+/// The N of a `.log.N` suffix: digits only (so `.log.tmp` or `.log.+1` are not rotations).
+fn rotation_number(suffix: &str) -> Option<u32> {
+    if suffix.is_empty() || !suffix.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    suffix.parse().ok().filter(|&n| n > 0)
+}
+
+/// The UTF-8 names in `dir`; none when it cannot be read (no logs yet).
+fn file_names(dir: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .collect()
+}
+
+/// History of the given services merged in time order (stable for equal times: by service
+/// order given, then file order), only records at or after `since` when given, and only the
+/// last `tail` records overall when given. No services given means every service in `dir`.
+pub fn history(
+    dir: &Path,
+    services: &[String],
+    since: Option<SystemTime>,
+    tail: Option<usize>,
+) -> io::Result<Vec<Record>> {
+    Ok(read_history(dir, services, since, tail)?.records)
+}
+
+/// [`history`], with where each service's live file ended, for following on from there
+/// without a gap or a repeat.
+pub fn read_history(
+    dir: &Path,
+    services: &[String],
+    since: Option<SystemTime>,
+    tail: Option<usize>,
+) -> io::Result<History> {
+    let mut parts = Vec::new();
+    let mut positions = HashMap::new();
+    for service in requested(dir, services) {
+        let (records, position) = read_service(dir, &service, since, tail)?;
+        parts.push(records);
+        positions.insert(service, position);
+    }
+    let mut records = merge(parts);
+    keep_last(&mut records, tail);
+    Ok(History { records, positions })
+}
+
+/// The services asked for, without repeats; all of `dir`'s when none are.
+fn requested(dir: &Path, services: &[String]) -> Vec<String> {
+    if services.is_empty() {
+        return services_in(dir);
+    }
+    let mut seen = HashSet::new();
+    services
+        .iter()
+        .filter(|s| seen.insert(s.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// One service's records, oldest first, and where its live file ended. With `tail`, files
+/// are read newest first and older files are left unread once there are enough records.
+fn read_service(
+    dir: &Path,
+    service: &str,
+    since: Option<SystemTime>,
+    tail: Option<usize>,
+) -> io::Result<(Vec<Record>, Position)> {
+    let mut position = Position {
+        file: None,
+        offset: 0,
+    };
+    let mut parts = Vec::new();
+    let mut count = 0;
+    for (file, id, live) in open_newest_first(dir, service)? {
+        let (records, end) = read_records(file, service, since, tail)?;
+        if live {
+            position = Position {
+                file: Some(id),
+                offset: end,
+            };
+        }
+        count += records.len();
+        parts.push(records);
+        if tail.is_some_and(|t| count >= t) {
+            break;
+        }
+    }
+    let mut records: Vec<Record> = parts.into_iter().rev().flatten().collect();
+    keep_last(&mut records, tail);
+    Ok((records, position))
+}
+
+/// Opens all of a service's files at once, newest first, each with its identity and whether
+/// it is the live file. Opening them together keeps the window in which a rotation could
+/// shift names under the reader tiny, and a file seen twice (renamed in between) is read once.
+fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<(File, FileId, bool)>> {
+    let live = live_path(dir, service);
+    let mut seen = HashSet::new();
+    let mut files = Vec::new();
+    for path in files_of(dir, service).into_iter().rev() {
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            // Rotated away (beyond `keep`) since it was listed.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let id = FileId::of(&file.metadata()?);
+        if seen.insert(id) {
+            files.push((file, id, path == live));
+        }
+    }
+    Ok(files)
+}
+
+/// The records of one file at or after `since` (the last `tail` of them when given), and the
+/// offset after its last whole line. An unterminated last line is a record still being
+/// written (or cut by a crash) and is left out.
+fn read_records(
+    file: File,
+    service: &str,
+    since: Option<SystemTime>,
+    tail: Option<usize>,
+) -> io::Result<(Vec<Record>, u64)> {
+    let mut reader = BufReader::with_capacity(64 * 1024, file);
+    let mut records = VecDeque::new();
+    let mut line = Vec::new();
+    let mut end = 0u64;
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            return Ok((records.into(), end));
+        }
+        end += n as u64;
+        let Some(record) = Record::parse(service, &line[..n - 1]) else {
+            continue;
+        };
+        if since.is_some_and(|since| record.time < since) {
+            continue;
+        }
+        records.push_back(record);
+        if tail.is_some_and(|t| records.len() > t) {
+            records.pop_front();
+        }
+    }
+}
+
+/// Drops all but the last `tail` records.
+fn keep_last(records: &mut Vec<Record>, tail: Option<usize>) {
+    if let Some(tail) = tail {
+        let extra = records.len().saturating_sub(tail);
+        records.drain(..extra);
+    }
+}
+
+/// Merges per-service sequences by time, earlier part first on equal times. A k-way merge
+/// rather than a sort, so each service's own order stays as written even if the clock
+/// stepped back.
+pub(crate) fn merge(parts: Vec<Vec<Record>>) -> Vec<Record> {
+    let total = parts.iter().map(Vec::len).sum();
+    let mut merged = Vec::with_capacity(total);
+    let mut rests: Vec<_> = parts.into_iter().map(Vec::into_iter).collect();
+    let mut heads: Vec<Option<Record>> = rests.iter_mut().map(Iterator::next).collect();
+    let mut order: BinaryHeap<_> = heads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, head)| head.as_ref().map(|r| Reverse((r.time, i))))
+        .collect();
+    while let Some(Reverse((_, i))) = order.pop() {
+        merged.extend(heads[i].take());
+        heads[i] = rests[i].next();
+        if let Some(record) = &heads[i] {
+            order.push(Reverse((record.time, i)));
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::{LogWriter, Stream, format_record};
+    use crate::manifest::{ByteSize, LogConfig};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_795_592_529 + secs)
+    }
+
+    fn writer(dir: &Path, service: &str, max_size: u64, keep: u32) -> LogWriter {
+        let config = LogConfig {
+            max_size: ByteSize(max_size),
+            keep,
+        };
+        LogWriter::open(dir, service, config).unwrap()
+    }
+
+    fn put(writer: &mut LogWriter, secs: u64, stream: Stream, line: &str) {
+        let mut buf = Vec::new();
+        format_record(&mut buf, at(secs), stream, line.as_bytes());
+        writer.write(&buf).unwrap();
+    }
+
+    fn summary(records: &[Record]) -> Vec<String> {
+        records
+            .iter()
+            .map(|r| format!("{} {}", r.service, r.text()))
+            .collect()
+    }
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// web at 0, 2, 4 and db at 1, 2, 3.
+    fn two_services(dir: &Path) {
+        let mut web = writer(dir, "web", 1 << 20, 2);
+        let mut db = writer(dir, "db", 1 << 20, 2);
+        put(&mut web, 0, Stream::Out, "w0");
+        put(&mut db, 1, Stream::Err, "d1");
+        put(&mut db, 2, Stream::Out, "d2");
+        put(&mut web, 2, Stream::Out, "w2");
+        put(&mut db, 3, Stream::Out, "d3");
+        put(&mut web, 4, Stream::Err, "w4");
+    }
+
+    #[test]
+    fn history_merges_services_by_time_then_given_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        two_services(tmp.path());
+        let all = history(tmp.path(), &names(&["web", "db"]), None, None).unwrap();
+        assert_eq!(
+            summary(&all),
+            ["web w0", "db d1", "web w2", "db d2", "db d3", "web w4"]
+        );
+        assert_eq!(all[1].stream, Stream::Err);
+        let swapped = history(tmp.path(), &names(&["db", "web"]), None, None).unwrap();
+        assert_eq!(summary(&swapped[2..4]), ["db d2", "web w2"]);
+    }
+
+    #[test]
+    fn history_since_and_tail() {
+        let tmp = tempfile::tempdir().unwrap();
+        two_services(tmp.path());
+        let services = names(&["web", "db"]);
+        let since = history(tmp.path(), &services, Some(at(2)), None).unwrap();
+        assert_eq!(summary(&since), ["web w2", "db d2", "db d3", "web w4"]);
+        let tail = history(tmp.path(), &services, None, Some(2)).unwrap();
+        assert_eq!(summary(&tail), ["db d3", "web w4"]);
+        let both = history(tmp.path(), &services, Some(at(3)), Some(5)).unwrap();
+        assert_eq!(summary(&both), ["db d3", "web w4"]);
+        assert!(
+            history(tmp.path(), &services, None, Some(0))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn history_of_no_services_means_all_and_missing_ones_are_empty() {
+        let tmp = tempfile::tempdir().unwrap();
+        two_services(tmp.path());
+        assert_eq!(history(tmp.path(), &[], None, None).unwrap().len(), 6);
+        let none = history(tmp.path(), &names(&["cache"]), None, None).unwrap();
+        assert!(none.is_empty());
+        let gone = history(&tmp.path().join("nope"), &[], None, None).unwrap();
+        assert!(gone.is_empty());
+    }
+
+    #[test]
+    fn history_reads_rotated_files_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Each record is 35 bytes; 3 fit in 120.
+        let mut web = writer(tmp.path(), "web", 120, 3);
+        for i in 0..10 {
+            put(&mut web, i, Stream::Out, &format!("w{i}"));
+        }
+        assert_eq!(files_of(tmp.path(), "web").len(), 4);
+        let all = history(tmp.path(), &names(&["web"]), None, None).unwrap();
+        let expected: Vec<String> = (0..10).map(|i| format!("web w{i}")).collect();
+        assert_eq!(summary(&all), expected);
+        let tail = history(tmp.path(), &names(&["web"]), None, Some(5)).unwrap();
+        assert_eq!(summary(&tail), expected[5..]);
+    }
+
+    #[test]
+    fn history_skips_garbage_and_an_unfinished_last_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut record = Vec::new();
+        format_record(&mut record, at(0), Stream::Out, b"ok");
+        let mut text = b"garbage\n".to_vec();
+        text.extend_from_slice(&record);
+        text.extend_from_slice(&record[..10]);
+        fs::write(tmp.path().join("web.log"), &text).unwrap();
+        let found = read_history(tmp.path(), &names(&["web"]), None, None).unwrap();
+        assert_eq!(summary(&found.records), ["web ok"]);
+        let position = found.positions["web"];
+        assert_eq!(position.offset, (8 + record.len()) as u64);
+        assert!(position.file.is_some());
+    }
+
+    #[test]
+    fn files_and_services_are_found_by_name() {
+        let tmp = tempfile::tempdir().unwrap();
+        for name in [
+            "web.log",
+            "web.log.2",
+            "web.log.10",
+            "web.log.1",
+            "api.v2.log.1",
+            "db.log",
+            "db.log.tmp",
+            "x.log.0",
+            ".log",
+            "notes.txt",
+        ] {
+            fs::write(tmp.path().join(name), b"").unwrap();
+        }
+        let files: Vec<String> = files_of(tmp.path(), "web")
+            .iter()
+            .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
+            .collect();
+        assert_eq!(files, ["web.log.10", "web.log.2", "web.log.1", "web.log"]);
+        assert_eq!(services_in(tmp.path()), ["api.v2", "db", "web"]);
+        assert!(files_of(tmp.path(), "api").is_empty());
+    }
+}

@@ -1,0 +1,183 @@
+//! The recorded state, `.orch/state.json`: what the supervisor wants and what runs, per
+//! service, so that `ps` can answer without a supervisor and a new supervisor can reconcile
+//! after a crash. Written atomically: a temp file in the same folder, fsync, rename, fsync of
+//! the folder.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::Path;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::ipc::Adhoc;
+use crate::supervisor::lifecycle::Phase;
+use crate::supervisor::process::{Exit, Identity};
+
+pub const STATE_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    pub version: u32,
+    /// The supervisor that wrote this file.
+    pub supervisor: Option<Identity>,
+    pub services: IndexMap<String, ServiceRecord>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Desired {
+    Up,
+    Down,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ServiceRecord {
+    pub desired: Desired,
+    pub state: Phase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The running process (leader of its group: pgid == pid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<Identity>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pgid: Option<i32>,
+    /// Milliseconds since the Unix epoch of the last spawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_after_ms: Option<u64>,
+    pub config_hash: String,
+    pub restarts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_exit: Option<Exit>,
+    /// Set for an ad-hoc service: what it runs, since no manifest says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adhoc: Option<Adhoc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: String, source: io::Error },
+    #[error("{path} is not a state file orch can read ({detail})")]
+    Corrupt { path: String, detail: String },
+    #[error(
+        "{path} was written by a newer orch (state version {found}, this orch reads {STATE_VERSION})"
+    )]
+    Newer { path: String, found: u32 },
+}
+
+impl State {
+    pub fn new() -> Self {
+        Self {
+            version: STATE_VERSION,
+            ..Self::default()
+        }
+    }
+
+    /// The recorded state; `Ok(None)` when there is no file (nothing was ever recorded).
+    pub fn load(path: &Path) -> Result<Option<State>, StateError> {
+        let shown = path.display().to_string();
+        let text = match std::fs::read(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => {
+                return Err(StateError::Io {
+                    path: shown,
+                    source,
+                });
+            }
+        };
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
+        let version: Version = serde_json::from_slice(&text).map_err(|e| StateError::Corrupt {
+            path: shown.clone(),
+            detail: e.to_string(),
+        })?;
+        if version.version > STATE_VERSION {
+            return Err(StateError::Newer {
+                path: shown,
+                found: version.version,
+            });
+        }
+        serde_json::from_slice(&text)
+            .map(Some)
+            .map_err(|e| StateError::Corrupt {
+                path: shown,
+                detail: e.to_string(),
+            })
+    }
+
+    /// Replaces the file atomically: readers see the old state or the new one, never a mix.
+    pub fn save(&self, path: &Path) -> io::Result<()> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let tmp = dir.join(format!(".state.json.{}.tmp", std::process::id()));
+        let mut file = File::create(&tmp)?;
+        serde_json::to_writer_pretty(&mut file, self)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_and_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        assert!(State::load(&path).unwrap().is_none());
+        let mut state = State::new();
+        state.services.insert(
+            "web".into(),
+            ServiceRecord {
+                desired: Desired::Up,
+                state: Phase::Ready,
+                reason: None,
+                process: Some(Identity {
+                    pid: 42,
+                    start_time: 7,
+                    boot_id: "b".into(),
+                }),
+                pgid: Some(42),
+                started_at_ms: Some(1),
+                ready_after_ms: Some(312),
+                config_hash: "abc".into(),
+                restarts: 0,
+                last_exit: Some(Exit::Code(1)),
+                adhoc: None,
+            },
+        );
+        state.save(&path).unwrap();
+        let back = State::load(&path).unwrap().unwrap();
+        assert_eq!(back.services["web"].process.as_ref().unwrap().pid, 42);
+        assert_eq!(back.services["web"].state, Phase::Ready);
+    }
+
+    #[test]
+    fn garbage_and_newer_files_are_errors_not_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, "{\"versi").unwrap();
+        assert!(matches!(
+            State::load(&path),
+            Err(StateError::Corrupt { .. })
+        ));
+        std::fs::write(&path, "").unwrap();
+        assert!(matches!(
+            State::load(&path),
+            Err(StateError::Corrupt { .. })
+        ));
+        std::fs::write(&path, "{\"version\": 99, \"services\": {}}").unwrap();
+        assert!(matches!(
+            State::load(&path),
+            Err(StateError::Newer { found: 99, .. })
+        ));
+    }
+}

@@ -1,0 +1,98 @@
+//! The supervisor: one per project, `orch` re-executed in its own session (or run in the
+//! terminal with `up --foreground`). It holds the project's lock for its whole life, listens on
+//! the project's socket, and executes what clients ask through [`core::Supervisor`].
+
+pub mod core;
+pub mod lifecycle;
+pub mod lock;
+pub mod output;
+pub mod probe;
+pub mod process;
+pub mod server;
+pub mod service;
+pub mod waiters;
+
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use tokio::net::UnixListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use self::core::{Msg, Supervisor};
+use self::lock::Lock;
+use self::output::Output;
+use self::process::Reaper;
+use crate::ipc::{Reply, Request};
+use crate::paths::ProjectPaths;
+
+/// Environment variable set on the background supervisor: the project root it serves.
+pub const SUPERVISOR_VAR: &str = "ORCH_SUPERVISOR";
+
+/// Runs the supervisor until a `down` (or SIGTERM/SIGINT) leaves nothing running. `first` is
+/// a request to handle at once (the foreground's `up`), with where its replies go.
+pub fn run(
+    paths: &ProjectPaths,
+    lock: Lock,
+    output: Output,
+    first: Option<(Request, UnboundedSender<Reply>)>,
+) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let foreground = matches!(output, Output::Foreground(_));
+    let result = runtime.block_on(async {
+        process::become_subreaper()?;
+        let listener = bind(paths)?;
+        let (tx, rx) = unbounded_channel();
+        let reaper = Arc::new(Reaper::default());
+        tokio::spawn(reaper.clone().run());
+        let busy = server::Busy::default();
+        let accepting = tokio::spawn(server::serve(listener, tx.clone(), busy.clone()));
+        tokio::spawn(shutdown_on_signals(tx.clone(), foreground));
+        if let Some((request, reply)) = first {
+            let _ = tx.send(Msg::Request(request, reply));
+        }
+        Supervisor::new(paths.clone(), tx, reaper, output)
+            .run(rx)
+            .await;
+        accepting.abort();
+        server::drain(busy).await;
+        Ok::<_, io::Error>(())
+    });
+    let _ = std::fs::remove_file(paths.socket());
+    drop(lock);
+    // Pumps and timers still pending belong to processes that are gone.
+    runtime.shutdown_background();
+    result
+}
+
+/// Binds the project's socket (0600, in a 0700 folder), replacing a stale one: the lock is
+/// held, so no other supervisor can be using it.
+fn bind(paths: &ProjectPaths) -> io::Result<UnixListener> {
+    paths.create_runtime_dir()?;
+    let socket = paths.socket();
+    match std::fs::remove_file(&socket) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let listener = UnixListener::bind(&socket)?;
+    std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
+    Ok(listener)
+}
+
+/// SIGINT and SIGTERM stop everything; so does SIGHUP (the terminal closed) in the foreground.
+async fn shutdown_on_signals(tx: UnboundedSender<Msg>, foreground: bool) -> io::Result<()> {
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+            _ = hup.recv() => if !foreground { continue },
+        }
+        let _ = tx.send(Msg::Shutdown);
+    }
+}

@@ -1,0 +1,338 @@
+//! The only place that touches the OS for services: spawn in a new session, signal a whole
+//! process group, reap every child (the supervisor is a child subreaper), and read a process's
+//! identity (start time and boot id) and its group's cpu and memory from /proc.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+use std::fmt;
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::Mutex;
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
+use tokio::process::{ChildStderr, ChildStdout};
+use tokio::sync::oneshot;
+
+/// Set on every child so that its processes can be told apart in /proc, even after they left
+/// the service's process group, and after the supervisor itself died.
+pub const PROJECT_VAR: &str = "ORCH_PROJECT";
+pub const SERVICE_VAR: &str = "ORCH_SERVICE";
+
+/// What to run.
+pub struct SpawnRequest<'a> {
+    pub argv: &'a [String],
+    pub cwd: &'a Path,
+    /// The whole environment of the child (nothing else is inherited).
+    pub env: &'a [(String, String)],
+    /// Pipes for stdout and stderr (else both go to /dev/null).
+    pub capture: bool,
+}
+
+/// A spawned child: the leader of its own session and process group.
+pub struct Spawned {
+    pub identity: Identity,
+    pub stdout: Option<ChildStdout>,
+    pub stderr: Option<ChildStderr>,
+}
+
+/// Who a process is, beyond its pid: a pid is trusted only if its start time and the boot id
+/// still match, so a pid reused after a crash or a reboot is never signalled.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub pid: i32,
+    /// Clock ticks after boot (field 22 of /proc/<pid>/stat).
+    pub start_time: u64,
+    pub boot_id: String,
+}
+
+impl Identity {
+    pub fn of(pid: i32) -> Option<Self> {
+        let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
+        Some(Self {
+            pid,
+            start_time: stat.starttime,
+            boot_id: boot_id(),
+        })
+    }
+
+    /// The process still runs and is the same one (not a reused pid).
+    pub fn is_alive(&self) -> bool {
+        Identity::of(self.pid).is_some_and(|now| now == *self)
+    }
+}
+
+pub fn boot_id() -> String {
+    procfs::sys::kernel::random::boot_id()
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// Spawns a child in a new session (so it leads its own process group), stdin from /dev/null.
+pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
+    let (program, args) = req
+        .argv
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+    let mut cmd = std::process::Command::new(program);
+    cmd.args(args)
+        .current_dir(req.cwd)
+        .env_clear()
+        .envs(req.env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
+        .stdin(Stdio::null());
+    if req.capture {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    } else {
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    }
+    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(io::Error::from));
+    }
+    let mut child = cmd.spawn()?;
+    let pid = child.id() as i32;
+    // The pid is reaped by the Reaper (waitpid(-1)); std's Child is only a carrier of the pipes
+    // and dropping it neither waits nor kills.
+    let stdout = child.stdout.take().map(ChildStdout::from_std).transpose()?;
+    let stderr = child.stderr.take().map(ChildStderr::from_std).transpose()?;
+    let identity = Identity::of(pid).unwrap_or(Identity {
+        pid,
+        start_time: 0,
+        boot_id: boot_id(),
+    });
+    Ok(Spawned {
+        identity,
+        stdout,
+        stderr,
+    })
+}
+
+/// How a process ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+impl Exit {
+    pub fn success(self) -> bool {
+        self == Exit::Code(0)
+    }
+}
+
+impl fmt::Display for Exit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exit::Code(code) => write!(f, "exited with {code}"),
+            Exit::Signal(sig) => match Signal::try_from(*sig) {
+                Ok(sig) => write!(f, "killed by {}", sig.as_str()),
+                Err(_) => write!(f, "killed by signal {sig}"),
+            },
+        }
+    }
+}
+
+/// Sends a signal to every process of a group. A group that is already gone is not an error.
+pub fn signal_group(pgid: i32, signal: Signal) -> io::Result<()> {
+    match killpg(Pid::from_raw(pgid), signal) {
+        Ok(()) | Err(Errno::ESRCH) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn signal_process(pid: i32, signal: Signal) {
+    let _ = kill(Pid::from_raw(pid), signal);
+}
+
+/// Whether any process is left in a group (zombies count until they are reaped).
+pub fn group_alive(pgid: i32) -> bool {
+    !matches!(killpg(Pid::from_raw(pgid), None), Err(Errno::ESRCH))
+}
+
+/// Makes this process the reaper of its orphaned descendants, so double-forked grandchildren
+/// come back to it instead of to init.
+pub fn become_subreaper() -> io::Result<()> {
+    nix::sys::prctl::set_child_subreaper(true).map_err(io::Error::from)
+}
+
+/// Reaps every child of the supervisor, and tells whoever waits on a pid how it ended.
+/// Grandchildren that were reparented to the supervisor are reaped too, and forgotten.
+#[derive(Default)]
+pub struct Reaper {
+    inner: Mutex<ReaperInner>,
+}
+
+#[derive(Default)]
+struct ReaperInner {
+    waiting: HashMap<i32, oneshot::Sender<Exit>>,
+    /// Exits of pids nobody waited on yet (a child that died before `watch`); bounded, since
+    /// most are grandchildren nobody will ever ask about.
+    unclaimed: HashMap<i32, Exit>,
+}
+
+const MAX_UNCLAIMED: usize = 4096;
+
+impl Reaper {
+    /// A receiver that gets the pid's exit; call right after spawning it.
+    pub fn watch(&self, pid: i32) -> oneshot::Receiver<Exit> {
+        let (tx, rx) = oneshot::channel();
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.unclaimed.remove(&pid) {
+            Some(exit) => drop(tx.send(exit)),
+            None => drop(inner.waiting.insert(pid, tx)),
+        }
+        rx
+    }
+
+    /// Collects every child that has ended, without blocking.
+    pub fn reap(&self) {
+        loop {
+            let (pid, exit) = match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) => (pid, Exit::Code(code)),
+                Ok(WaitStatus::Signaled(pid, sig, _)) => (pid, Exit::Signal(sig as i32)),
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(_) => continue,
+            };
+            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            match inner.waiting.remove(&pid.as_raw()) {
+                Some(tx) => drop(tx.send(exit)),
+                None => {
+                    if inner.unclaimed.len() >= MAX_UNCLAIMED {
+                        inner.unclaimed.clear();
+                    }
+                    inner.unclaimed.insert(pid.as_raw(), exit);
+                }
+            }
+        }
+    }
+
+    /// Reaps on every SIGCHLD, forever.
+    pub async fn run(self: std::sync::Arc<Self>) -> io::Result<()> {
+        let mut sigchld = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())?;
+        loop {
+            self.reap();
+            sigchld.recv().await;
+        }
+    }
+}
+
+/// Processes that carry a service's marker but are no longer in its process group: what a
+/// daemonising child (`setsid` + double fork) leaves behind. Such an orphan is reparented to
+/// the supervisor (a subreaper), so only the supervisor's own children are looked at, less the
+/// group leaders it knows (`leaders`): one small read in the common case where there is none.
+pub fn escaped(project: &str, service: &str, pgid: i32, leaders: &HashSet<i32>) -> Vec<i32> {
+    own_children()
+        .into_iter()
+        .filter(|pid| !leaders.contains(pid))
+        .filter_map(|pid| procfs::process::Process::new(pid).ok())
+        .filter(|p| p.stat().is_ok_and(|s| s.pgrp != pgid))
+        .filter(|p| has_marker(p, project, Some(service)))
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// The children of every thread of this process.
+fn own_children() -> Vec<i32> {
+    let Ok(me) = procfs::process::Process::myself() else {
+        return Vec::new();
+    };
+    let Ok(tasks) = me.tasks() else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| t.children().ok())
+        .flatten()
+        .map(|pid| pid as i32)
+        .collect()
+}
+
+/// Every process that carries the project's marker, whatever its service.
+pub fn marked(project: &str) -> Vec<(i32, String)> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    all.filter_map(Result::ok)
+        .filter_map(|p| {
+            let env = p.environ().ok()?;
+            let same_project = env
+                .get(OsStr::new(PROJECT_VAR))
+                .is_some_and(|v| v == project);
+            let service = env
+                .get(OsStr::new(SERVICE_VAR))?
+                .to_string_lossy()
+                .into_owned();
+            same_project.then_some((p.pid, service))
+        })
+        .collect()
+}
+
+fn has_marker(p: &procfs::process::Process, project: &str, service: Option<&str>) -> bool {
+    let Ok(env) = p.environ() else { return false };
+    let project_ok = env
+        .get(OsStr::new(PROJECT_VAR))
+        .is_some_and(|v| v == project);
+    let service_ok =
+        service.is_none_or(|s| env.get(OsStr::new(SERVICE_VAR)).is_some_and(|v| v == s));
+    project_ok && service_ok
+}
+
+/// CPU time and resident memory summed over the processes of each group.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Usage {
+    /// User + system time, in seconds.
+    pub cpu_secs: f64,
+    pub rss_bytes: u64,
+}
+
+/// One pass over /proc for all the groups asked about.
+pub fn group_usage(pgids: &[i32]) -> HashMap<i32, Usage> {
+    let mut usage: HashMap<i32, Usage> = HashMap::new();
+    let Ok(all) = procfs::process::all_processes() else {
+        return usage;
+    };
+    let ticks = procfs::ticks_per_second() as f64;
+    let page = procfs::page_size();
+    for stat in all.filter_map(Result::ok).filter_map(|p| p.stat().ok()) {
+        if !pgids.contains(&stat.pgrp) {
+            continue;
+        }
+        let u = usage.entry(stat.pgrp).or_default();
+        u.cpu_secs += (stat.utime + stat.stime) as f64 / ticks;
+        u.rss_bytes += stat.rss * page;
+    }
+    usage
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exits_read_like_a_sentence() {
+        assert_eq!(Exit::Code(1).to_string(), "exited with 1");
+        assert_eq!(Exit::Signal(9).to_string(), "killed by SIGKILL");
+    }
+
+    #[test]
+    fn identity_of_self_is_alive_and_a_changed_start_time_is_not() {
+        let me = Identity::of(std::process::id() as i32).expect("own identity");
+        assert!(me.is_alive());
+        let other = Identity {
+            start_time: me.start_time + 1,
+            ..me.clone()
+        };
+        assert!(!other.is_alive());
+        let rebooted = Identity {
+            boot_id: "another boot".into(),
+            ..me
+        };
+        assert!(!rebooted.is_alive());
+    }
+}

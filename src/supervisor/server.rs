@@ -1,0 +1,72 @@
+//! The supervisor's socket: one request per connection, from this user only (SO_PEERCRED),
+//! answered with a stream of replies until the request is finished.
+
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use super::core::Msg;
+use crate::ipc::{Envelope, PROTOCOL_VERSION, Reply, Request};
+
+/// Held by every connection task, so that the supervisor can wait for the last replies to be
+/// written before it exits.
+pub type Busy = Arc<()>;
+
+pub async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy) {
+    let uid = nix::unistd::getuid().as_raw();
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let same_user = stream.peer_cred().is_ok_and(|cred| cred.uid() == uid);
+        if !same_user {
+            continue;
+        }
+        tokio::spawn(connection(stream, tx.clone(), busy.clone()));
+    }
+}
+
+async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, _busy: Busy) -> io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    BufReader::new(read).read_line(&mut line).await?;
+    let (reply_tx, mut reply_rx) = unbounded_channel();
+    match serde_json::from_str::<Envelope<Request>>(&line) {
+        Ok(envelope) if envelope.v == PROTOCOL_VERSION => {
+            let _ = tx.send(Msg::Request(envelope.body, reply_tx));
+        }
+        Ok(envelope) => {
+            let message = format!(
+                "this supervisor speaks protocol {PROTOCOL_VERSION}, the client {}",
+                envelope.v
+            );
+            let _ = reply_tx.send(Reply::Error { message });
+        }
+        Err(e) => {
+            let _ = reply_tx.send(Reply::Error {
+                message: format!("unreadable request: {e}"),
+            });
+        }
+    }
+    while let Some(reply) = reply_rx.recv().await {
+        let mut bytes = serde_json::to_vec(&Envelope {
+            v: PROTOCOL_VERSION,
+            body: reply,
+        })?;
+        bytes.push(b'\n');
+        write.write_all(&bytes).await?;
+    }
+    Ok(())
+}
+
+/// Waits (at most a second) until every connection has written its last reply.
+pub async fn drain(busy: Busy) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Arc::strong_count(&busy) > 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}

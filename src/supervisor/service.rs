@@ -1,0 +1,144 @@
+//! One supervised service as the supervisor holds it: its config, what it wants, where it is
+//! in its lifecycle, and its running process.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::task::AbortHandle;
+
+use super::lifecycle::{Phase, Policy};
+use super::probe;
+use super::process::{Exit, Identity};
+use crate::ipc::{Adhoc, ServiceStatus};
+use crate::logs::writer::LogWriter;
+use crate::manifest::Service;
+use crate::state::{Desired, ServiceRecord};
+
+pub struct Svc {
+    pub name: String,
+    pub config: Service,
+    pub config_hash: String,
+    /// Set for a service that is not in the manifest.
+    pub adhoc: Option<Adhoc>,
+    pub desired: Desired,
+    pub phase: Phase,
+    pub reason: Option<String>,
+    /// Bumped at every spawn and every cancelled wait, so that a late event about an earlier
+    /// process or timer is recognised and ignored.
+    pub generation: u64,
+    pub process: Option<Identity>,
+    pub started: Option<(Instant, SystemTime)>,
+    pub ready_after: Option<Duration>,
+    pub restarts: u32,
+    pub last_exit: Option<Exit>,
+    /// A failed start (a readiness timeout) whose group is being stopped; the restart policy
+    /// decides what follows once it is.
+    pub failed_start: Option<String>,
+    /// Probes and timers of the current process, aborted when it goes.
+    pub tasks: Vec<AbortHandle>,
+    pub log: Option<Arc<Mutex<LogWriter>>>,
+    /// The last cpu sample, for `ps`'s cpu%: when, and the group's cpu seconds then.
+    pub cpu_sample: Option<(Instant, f64)>,
+}
+
+impl Svc {
+    pub fn new(name: &str, config: Service, config_hash: String, adhoc: Option<Adhoc>) -> Self {
+        Self {
+            name: name.to_owned(),
+            config,
+            config_hash,
+            adhoc,
+            desired: Desired::Down,
+            phase: Phase::Stopped,
+            reason: None,
+            generation: 0,
+            process: None,
+            started: None,
+            ready_after: None,
+            restarts: 0,
+            last_exit: None,
+            failed_start: None,
+            tasks: Vec::new(),
+            log: None,
+            cpu_sample: None,
+        }
+    }
+
+    pub fn policy(&self) -> Policy {
+        Policy {
+            oneshot: self.config.oneshot,
+            restart: self.config.restart,
+            max_restarts: self.config.max_restarts,
+        }
+    }
+
+    pub fn pgid(&self) -> Option<i32> {
+        self.process.as_ref().map(|p| p.pid)
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.map(|(at, _)| at.elapsed()).unwrap_or_default()
+    }
+
+    /// Moves to a new phase; a move the lifecycle table does not allow is a bug, reported in
+    /// the supervisor's log rather than crashing it.
+    pub fn set_phase(&mut self, phase: Phase, reason: Option<String>) {
+        if !self.phase.can_become(phase) {
+            eprintln!(
+                "orch: bug: {} went {} → {}",
+                self.name,
+                self.phase.as_str(),
+                phase.as_str()
+            );
+        }
+        self.phase = phase;
+        self.reason = reason;
+    }
+
+    /// Forgets the current process's probes and timers.
+    pub fn cancel_tasks(&mut self) {
+        for task in self.tasks.drain(..) {
+            task.abort();
+        }
+    }
+
+    pub fn record(&self) -> ServiceRecord {
+        ServiceRecord {
+            desired: self.desired,
+            state: self.phase,
+            reason: self.reason.clone(),
+            process: self.process.clone(),
+            pgid: self.pgid(),
+            started_at_ms: self.started.map(|(_, at)| millis_since_epoch(at)),
+            ready_after_ms: self.ready_after.map(|d| d.as_millis() as u64),
+            config_hash: self.config_hash.clone(),
+            restarts: self.restarts,
+            last_exit: self.last_exit,
+            adhoc: self.adhoc.clone(),
+        }
+    }
+
+    pub fn status(&self, cpu_percent: Option<f64>, mem_bytes: Option<u64>) -> ServiceStatus {
+        let live = self.phase.has_process();
+        ServiceStatus {
+            name: self.name.clone(),
+            state: self.phase.as_str().to_owned(),
+            pid: self.process.as_ref().map(|p| p.pid),
+            uptime_secs: live.then(|| self.uptime().as_secs_f64()),
+            restarts: self.restarts,
+            ready_check: self.config.ready.as_ref().map(probe::describe),
+            ready_after_ms: self.ready_after.map(|d| d.as_millis() as u64),
+            cpu_percent,
+            mem_bytes,
+            reason: self.reason.clone(),
+            last_exit: self.last_exit.map(|e| e.to_string()),
+            adhoc: self.adhoc.is_some(),
+        }
+    }
+}
+
+pub fn millis_since_epoch(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
