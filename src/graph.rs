@@ -41,10 +41,8 @@ impl Graph {
         I: IntoIterator<Item = (&'a str, D)>,
         D: IntoIterator<Item = &'a str>,
     {
-        let services: Vec<(&str, Vec<&str>)> = services
-            .into_iter()
-            .map(|(s, d)| (s, d.into_iter().collect()))
-            .collect();
+        let services: Vec<(&str, Vec<&str>)> =
+            services.into_iter().map(|(s, d)| (s, d.into_iter().collect())).collect();
         let mut dag = DiGraph::new();
         let mut nodes = IndexMap::new();
         for (name, _) in &services {
@@ -54,9 +52,7 @@ impl Graph {
         for (name, deps) in &services {
             for dep in deps {
                 if dep == name {
-                    errors.push(GraphError::SelfDependency {
-                        service: (*name).to_owned(),
-                    });
+                    errors.push(GraphError::SelfDependency { service: (*name).to_owned() });
                 } else if let Some(&to) = nodes.get(*dep) {
                     dag.update_edge(nodes[*name], to, ());
                 } else {
@@ -96,19 +92,13 @@ impl Graph {
     /// The named services and everything they depend on, transitively, in start order.
     pub fn with_dependencies<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let set = self.closure(names, &self.dag);
-        self.start_order()
-            .into_iter()
-            .filter(|n| set.contains(n))
-            .collect()
+        self.start_order().into_iter().filter(|n| set.contains(n)).collect()
     }
 
     /// The named services and everything that depends on them, transitively, in stop order.
     pub fn with_dependents<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let set = self.closure(names, Reversed(&self.dag));
-        self.stop_order()
-            .into_iter()
-            .filter(|n| set.contains(n))
-            .collect()
+        self.stop_order().into_iter().filter(|n| set.contains(n)).collect()
     }
 
     /// The direct dependencies of a service.
@@ -163,9 +153,7 @@ fn cycles(dag: &DiGraph<String, ()>, nodes: &IndexMap<String, NodeIndex>) -> Vec
         };
         let mut path = cycle_through(dag, start, &members);
         path.push(start);
-        found.push(GraphError::Cycle {
-            path: path.into_iter().map(|n| dag[n].clone()).collect(),
-        });
+        found.push(GraphError::Cycle { path: path.into_iter().map(|n| dag[n].clone()).collect() });
     }
     found
 }
@@ -173,11 +161,7 @@ fn cycles(dag: &DiGraph<String, ()>, nodes: &IndexMap<String, NodeIndex>) -> Vec
 /// A path start → … → (an edge back to start) inside one strongly connected component,
 /// through every member when such a cycle exists (so the message names them all), else the
 /// first cycle found. Components are a handful of services; the search is bounded anyway.
-fn cycle_through(
-    dag: &DiGraph<String, ()>,
-    start: NodeIndex,
-    members: &HashSet<NodeIndex>,
-) -> Vec<NodeIndex> {
+fn cycle_through(dag: &DiGraph<String, ()>, start: NodeIndex, members: &HashSet<NodeIndex>) -> Vec<NodeIndex> {
     const MAX_STEPS: usize = 100_000;
     let mut path = vec![start];
     let mut first_found: Option<Vec<NodeIndex>> = None;
@@ -206,11 +190,7 @@ fn cycle_through(
 
 /// The shortest way from `start` back to itself (breadth-first), which a strongly connected
 /// component always has: the answer when the search for a cycle through every member gives up.
-fn shortest_cycle(
-    dag: &DiGraph<String, ()>,
-    start: NodeIndex,
-    members: &HashSet<NodeIndex>,
-) -> Vec<NodeIndex> {
+fn shortest_cycle(dag: &DiGraph<String, ()>, start: NodeIndex, members: &HashSet<NodeIndex>) -> Vec<NodeIndex> {
     let mut came_from = std::collections::HashMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(node) = queue.pop_front() {
@@ -233,16 +213,8 @@ fn shortest_cycle(
 }
 
 /// The targets of a node's edges within the component, the first in manifest order on top.
-fn sorted_targets(
-    dag: &DiGraph<String, ()>,
-    node: NodeIndex,
-    members: &HashSet<NodeIndex>,
-) -> Vec<NodeIndex> {
-    let mut targets: Vec<NodeIndex> = dag
-        .edges(node)
-        .map(|e| e.target())
-        .filter(|t| members.contains(t))
-        .collect();
+fn sorted_targets(dag: &DiGraph<String, ()>, node: NodeIndex, members: &HashSet<NodeIndex>) -> Vec<NodeIndex> {
+    let mut targets: Vec<NodeIndex> = dag.edges(node).map(|e| e.target()).filter(|t| members.contains(t)).collect();
     targets.sort_by(|a, b| b.cmp(a));
     targets
 }
@@ -256,11 +228,8 @@ fn levels(dag: &DiGraph<String, ()>, nodes: &IndexMap<String, NodeIndex>) -> Vec
     let mut level = vec![0usize; dag.node_count()];
     // toposort puts a service before its dependencies (edges point at dependencies).
     for &node in order.iter().rev() {
-        level[node.index()] = dag
-            .neighbors_directed(node, Direction::Outgoing)
-            .map(|dep| level[dep.index()] + 1)
-            .max()
-            .unwrap_or(0);
+        level[node.index()] =
+            dag.neighbors_directed(node, Direction::Outgoing).map(|dep| level[dep.index()] + 1).max().unwrap_or(0);
     }
     let depth = level.iter().max().map_or(0, |m| m + 1);
     let mut levels = vec![Vec::new(); depth];
@@ -280,29 +249,14 @@ mod tests {
 
     #[test]
     fn levels_group_independent_services() {
-        let g = graph(&[
-            ("web", &["db", "cache"]),
-            ("db", &[]),
-            ("cache", &[]),
-            ("worker", &["web"]),
-        ])
-        .unwrap();
-        assert_eq!(
-            g.levels(),
-            [vec!["db", "cache"], vec!["web"], vec!["worker"]]
-        );
+        let g = graph(&[("web", &["db", "cache"]), ("db", &[]), ("cache", &[]), ("worker", &["web"])]).unwrap();
+        assert_eq!(g.levels(), [vec!["db", "cache"], vec!["web"], vec!["worker"]]);
         assert_eq!(g.stop_order(), ["worker", "web", "cache", "db"]);
     }
 
     #[test]
     fn closures_over_dependencies_and_dependents() {
-        let g = graph(&[
-            ("db", &[]),
-            ("migrate", &["db"]),
-            ("web", &["migrate"]),
-            ("docs", &[]),
-        ])
-        .unwrap();
+        let g = graph(&[("db", &[]), ("migrate", &["db"]), ("web", &["migrate"]), ("docs", &[])]).unwrap();
         assert_eq!(g.with_dependencies(["web"]), ["db", "migrate", "web"]);
         assert_eq!(g.with_dependents(["db"]), ["web", "migrate", "db"]);
         assert_eq!(g.with_dependents(["docs"]), ["docs"]);
@@ -312,36 +266,15 @@ mod tests {
 
     #[test]
     fn a_cycle_names_every_service_on_it_in_order() {
-        let errors = graph(&[
-            ("db", &["worker"]),
-            ("web", &["db"]),
-            ("worker", &["web"]),
-            ("x", &[]),
-        ])
-        .unwrap_err();
-        assert_eq!(
-            errors,
-            [GraphError::Cycle {
-                path: vec!["db".into(), "worker".into(), "web".into(), "db".into()]
-            }]
-        );
+        let errors = graph(&[("db", &["worker"]), ("web", &["db"]), ("worker", &["web"]), ("x", &[])]).unwrap_err();
+        assert_eq!(errors, [GraphError::Cycle { path: vec!["db".into(), "worker".into(), "web".into(), "db".into()] }]);
     }
 
     #[test]
     fn a_cycle_prefers_the_path_through_every_member() {
         // db → worker → db is a cycle too, but db → worker → web → db names all three.
-        let errors = graph(&[
-            ("db", &["worker"]),
-            ("web", &["db"]),
-            ("worker", &["db", "web"]),
-        ])
-        .unwrap_err();
-        assert_eq!(
-            errors,
-            [GraphError::Cycle {
-                path: vec!["db".into(), "worker".into(), "web".into(), "db".into()]
-            }]
-        );
+        let errors = graph(&[("db", &["worker"]), ("web", &["db"]), ("worker", &["db", "web"])]).unwrap_err();
+        assert_eq!(errors, [GraphError::Cycle { path: vec!["db".into(), "worker".into(), "web".into(), "db".into()] }]);
     }
 
     #[test]
@@ -350,13 +283,8 @@ mod tests {
         assert_eq!(
             errors,
             [
-                GraphError::SelfDependency {
-                    service: "web".into()
-                },
-                GraphError::UnknownDependency {
-                    service: "web".into(),
-                    dependency: "db".into()
-                },
+                GraphError::SelfDependency { service: "web".into() },
+                GraphError::UnknownDependency { service: "web".into(), dependency: "db".into() },
             ]
         );
     }

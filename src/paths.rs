@@ -22,11 +22,7 @@ impl ProjectPaths {
     pub fn new(root: &Path) -> Self {
         let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
         let runtime_dir = runtime_base().join(project_hash(&root));
-        Self {
-            dir: root.join(".orch"),
-            root,
-            runtime_dir,
-        }
+        Self { dir: root.join(".orch"), root, runtime_dir }
     }
 
     pub fn state(&self) -> PathBuf {
@@ -92,9 +88,7 @@ fn private_dir(path: &Path) -> io::Result<()> {
 /// `$XDG_RUNTIME_DIR/orch`, else `/tmp/orch-<uid>`.
 fn runtime_base() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR") {
-        Some(dir) if !dir.is_empty() && Path::new(&dir).is_absolute() => {
-            PathBuf::from(dir).join("orch")
-        }
+        Some(dir) if !dir.is_empty() && Path::new(&dir).is_absolute() => PathBuf::from(dir).join("orch"),
         _ => std::env::temp_dir().join(format!("orch-{}", nix::unistd::getuid())),
     }
 }
@@ -110,15 +104,10 @@ mod tests {
 
     #[test]
     fn hash_is_stable_and_short() {
-        assert_eq!(
-            project_hash(Path::new("/home/me/project")),
-            project_hash(Path::new("/home/me/project"))
-        );
+        assert_eq!(project_hash(Path::new("/home/me/project")), project_hash(Path::new("/home/me/project")));
         assert_ne!(project_hash(Path::new("/a")), project_hash(Path::new("/b")));
         let deep = "/x".repeat(200);
         let paths = ProjectPaths::new(Path::new(&deep));
-        assert!(
-            paths.socket().as_os_str().len() < 108 || std::env::var_os("XDG_RUNTIME_DIR").is_some()
-        );
+        assert!(paths.socket().as_os_str().len() < 108 || std::env::var_os("XDG_RUNTIME_DIR").is_some());
     }
 }

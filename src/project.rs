@@ -12,24 +12,16 @@ pub enum DiscoverError {
     #[error("{} does not exist", .0.display())]
     NoSuchFile(PathBuf),
     #[error("cannot use folder {}: {source}", .path.display())]
-    BadDirectory {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    BadDirectory { path: PathBuf, source: std::io::Error },
 }
 
 /// The manifest to use: `-f FILE` if given (relative to `-C DIR` if given), else the nearest
 /// manifest at or above `-C DIR` (or the working folder).
-pub fn discover(
-    cwd: &Path,
-    dir: Option<&Path>,
-    file: Option<&Path>,
-) -> Result<PathBuf, DiscoverError> {
+pub fn discover(cwd: &Path, dir: Option<&Path>, file: Option<&Path>) -> Result<PathBuf, DiscoverError> {
     let start = match dir {
         Some(dir) => {
             let dir = cwd.join(dir);
-            dir.canonicalize()
-                .map_err(|source| DiscoverError::BadDirectory { path: dir, source })?
+            dir.canonicalize().map_err(|source| DiscoverError::BadDirectory { path: dir, source })?
         }
         None => cwd.to_path_buf(),
     };
@@ -61,26 +53,11 @@ mod tests {
         let root = dir.path().canonicalize().unwrap();
         std::fs::write(root.join("Procfile"), "web: x\n").unwrap();
         std::fs::create_dir_all(root.join("a/b")).unwrap();
-        assert_eq!(
-            discover(&root.join("a/b"), None, None).unwrap(),
-            root.join("Procfile")
-        );
+        assert_eq!(discover(&root.join("a/b"), None, None).unwrap(), root.join("Procfile"));
         std::fs::write(root.join("procs.toml"), "").unwrap();
-        assert_eq!(
-            discover(&root.join("a/b"), None, None).unwrap(),
-            root.join("procs.toml")
-        );
-        assert_eq!(
-            discover(&root, Some(Path::new("a")), None).unwrap(),
-            root.join("procs.toml")
-        );
-        assert_eq!(
-            discover(&root, None, Some(Path::new("Procfile"))).unwrap(),
-            root.join("Procfile")
-        );
-        assert!(matches!(
-            discover(&root, None, Some(Path::new("nope"))),
-            Err(DiscoverError::NoSuchFile(_))
-        ));
+        assert_eq!(discover(&root.join("a/b"), None, None).unwrap(), root.join("procs.toml"));
+        assert_eq!(discover(&root, Some(Path::new("a")), None).unwrap(), root.join("procs.toml"));
+        assert_eq!(discover(&root, None, Some(Path::new("Procfile"))).unwrap(), root.join("Procfile"));
+        assert!(matches!(discover(&root, None, Some(Path::new("nope"))), Err(DiscoverError::NoSuchFile(_))));
     }
 }

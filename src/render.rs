@@ -13,14 +13,8 @@ pub fn stderr_color() -> bool {
 }
 
 pub fn problem(problem: &Problem, color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_links(false);
+    let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
     if handler.render_report(&mut out, problem).is_err() {
         // Rendering into a String cannot fail short of a bug in the renderer; fall back.

@@ -62,18 +62,13 @@ pub enum StateError {
     Io { path: String, source: io::Error },
     #[error("{path} is not a state file orch can read ({detail})")]
     Corrupt { path: String, detail: String },
-    #[error(
-        "{path} was written by a newer orch (state version {found}, this orch reads {STATE_VERSION})"
-    )]
+    #[error("{path} was written by a newer orch (state version {found}, this orch reads {STATE_VERSION})")]
     Newer { path: String, found: u32 },
 }
 
 impl State {
     pub fn new() -> Self {
-        Self {
-            version: STATE_VERSION,
-            ..Self::default()
-        }
+        Self { version: STATE_VERSION, ..Self::default() }
     }
 
     /// The recorded state; `Ok(None)` when there is no file (nothing was ever recorded).
@@ -83,32 +78,19 @@ impl State {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
-                return Err(StateError::Io {
-                    path: shown,
-                    source,
-                });
+                return Err(StateError::Io { path: shown, source });
             }
         };
         #[derive(Deserialize)]
         struct Version {
             version: u32,
         }
-        let version: Version = serde_json::from_slice(&text).map_err(|e| StateError::Corrupt {
-            path: shown.clone(),
-            detail: e.to_string(),
-        })?;
+        let version: Version = serde_json::from_slice(&text)
+            .map_err(|e| StateError::Corrupt { path: shown.clone(), detail: e.to_string() })?;
         if version.version > STATE_VERSION {
-            return Err(StateError::Newer {
-                path: shown,
-                found: version.version,
-            });
+            return Err(StateError::Newer { path: shown, found: version.version });
         }
-        serde_json::from_slice(&text)
-            .map(Some)
-            .map_err(|e| StateError::Corrupt {
-                path: shown,
-                detail: e.to_string(),
-            })
+        serde_json::from_slice(&text).map(Some).map_err(|e| StateError::Corrupt { path: shown, detail: e.to_string() })
     }
 
     /// Replaces the file atomically: readers see the old state or the new one, never a mix.
@@ -140,11 +122,7 @@ mod tests {
                 desired: Desired::Up,
                 state: Phase::Ready,
                 reason: None,
-                process: Some(Identity {
-                    pid: 42,
-                    start_time: 7,
-                    boot_id: "b".into(),
-                }),
+                process: Some(Identity { pid: 42, start_time: 7, boot_id: "b".into() }),
                 pgid: Some(42),
                 started_at_ms: Some(1),
                 ready_after_ms: Some(312),
@@ -165,19 +143,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.json");
         std::fs::write(&path, "{\"versi").unwrap();
-        assert!(matches!(
-            State::load(&path),
-            Err(StateError::Corrupt { .. })
-        ));
+        assert!(matches!(State::load(&path), Err(StateError::Corrupt { .. })));
         std::fs::write(&path, "").unwrap();
-        assert!(matches!(
-            State::load(&path),
-            Err(StateError::Corrupt { .. })
-        ));
+        assert!(matches!(State::load(&path), Err(StateError::Corrupt { .. })));
         std::fs::write(&path, "{\"version\": 99, \"services\": {}}").unwrap();
-        assert!(matches!(
-            State::load(&path),
-            Err(StateError::Newer { found: 99, .. })
-        ));
+        assert!(matches!(State::load(&path), Err(StateError::Newer { found: 99, .. })));
     }
 }

@@ -16,9 +16,7 @@ pub struct ConfigArgs {
 pub fn run(global: &Global, args: ConfigArgs) -> Result<Exit, CliError> {
     let loaded = load_manifest(global)?;
     let text = if args.json {
-        serde_json::to_string_pretty(&loaded.spec)
-            .map(|s| s + "\n")
-            .map_err(|e| CliError::Failed(e.to_string()))?
+        serde_json::to_string_pretty(&loaded.spec).map(|s| s + "\n").map_err(|e| CliError::Failed(e.to_string()))?
     } else {
         toml::to_string(&loaded.spec).map_err(|e| CliError::Failed(e.to_string()))?
     };

@@ -36,30 +36,20 @@ pub struct LogsArgs {
 pub fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
     let session = Session::open_any(global)?;
     let dir = session.paths.logs();
-    let mut known: Vec<String> = session
-        .loaded
-        .as_ref()
-        .map(|l| l.spec.services.keys().cloned().collect())
-        .unwrap_or_default();
+    let mut known: Vec<String> =
+        session.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default();
     for service in logs::services_in(&dir) {
         if !known.contains(&service) {
             known.push(service);
         }
     }
     if let Some(unknown) = args.services.iter().find(|s| !known.contains(s)) {
-        return Err(CliError::Usage(format!(
-            "no service named `{unknown}` (services: {})",
-            known.join(", ")
-        )));
+        return Err(CliError::Usage(format!("no service named `{unknown}` (services: {})", known.join(", "))));
     }
     let since = args.since.map(|d| SystemTime::now() - d.0);
     let history = logs::read_history(&dir, &args.services, since, args.lines)
         .map_err(|e| CliError::Failed(format!("cannot read the logs: {e}")))?;
-    let shown = if args.services.is_empty() {
-        known.clone()
-    } else {
-        args.services.clone()
-    };
+    let shown = if args.services.is_empty() { known.clone() } else { args.services.clone() };
     let printer = Printer::new(&shown, &args);
     if printer.print(&history.records).is_err() {
         return Ok(Exit::Success);
@@ -93,16 +83,9 @@ const COLORS: [&str; 10] = ["36", "33", "32", "35", "31", "34", "96", "93", "92"
 
 impl Printer {
     fn new(names: &[String], args: &LogsArgs) -> Self {
-        let color =
-            io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let width = names.iter().map(String::len).max().unwrap_or(0);
-        Self {
-            names: names.to_vec(),
-            width,
-            color,
-            prefix: !args.no_prefix,
-            timestamps: args.timestamps,
-        }
+        Self { names: names.to_vec(), width, color, prefix: !args.no_prefix, timestamps: args.timestamps }
     }
 
     fn print(&self, records: &[Record]) -> io::Result<()> {
@@ -129,9 +112,7 @@ impl Printer {
             }
         }
         if self.timestamps {
-            buf.extend_from_slice(
-                format!("{} ", humantime::format_rfc3339_micros(record.time)).as_bytes(),
-            );
+            buf.extend_from_slice(format!("{} ", humantime::format_rfc3339_micros(record.time)).as_bytes());
         }
         buf.extend_from_slice(&record.line);
         buf.push(b'\n');

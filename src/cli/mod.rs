@@ -122,11 +122,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
 /// Finds and loads the project's manifest; warnings are printed to stderr.
 pub fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
     let options = LoadOptions::from_process();
-    let path = project::discover(
-        &options.display_base,
-        global.directory.as_deref(),
-        global.file.as_deref(),
-    )?;
+    let path = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
     let loaded = manifest::load(&path, &options).map_err(CliError::Manifest)?;
     render::problems(&loaded.warnings);
     Ok(loaded)
@@ -135,8 +131,5 @@ pub fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
 /// A path as the user would write it from where they stand.
 pub fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
-    path.strip_prefix(&cwd)
-        .unwrap_or(path)
-        .display()
-        .to_string()
+    path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
 }

@@ -11,6 +11,17 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::ipc::{Event, Outcome};
 use crate::supervisor::lifecycle::Phase;
 
+/// What a request's outcome is measured against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expect {
+    /// Every service ready, running or completed.
+    Up,
+    /// Every service taken (`--no-wait`): anything but a failure.
+    Accepted,
+    /// Every service stopped.
+    Stopped,
+}
+
 pub struct Progress {
     multi: Option<MultiProgress>,
     bars: HashMap<String, ProgressBar>,
@@ -20,15 +31,10 @@ pub struct Progress {
 impl Progress {
     /// `names`: the services expected, to align the columns.
     pub fn new<'a>(names: impl IntoIterator<Item = &'a String>) -> Self {
-        let tty = std::io::stderr().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let tty = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let multi = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         let width = names.into_iter().map(String::len).max().unwrap_or(0);
-        Self {
-            multi,
-            bars: HashMap::new(),
-            width,
-        }
+        Self { multi, bars: HashMap::new(), width }
     }
 
     pub fn event(&mut self, event: &Event) {
@@ -38,8 +44,7 @@ impl Progress {
         let bar = self.bars.entry(event.service.clone()).or_insert_with(|| {
             let bar = multi.add(ProgressBar::new_spinner());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+                ProgressStyle::with_template("{spinner} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.enable_steady_tick(Duration::from_millis(80));
             bar
@@ -53,7 +58,7 @@ impl Progress {
 
     /// Clears the spinners and prints the outcome of every service (the failures with their
     /// last log lines) on stdout; true when all succeeded.
-    pub fn done(&mut self, outcomes: &[Outcome], stopping: bool) -> bool {
+    pub fn done(&mut self, outcomes: &[Outcome], expect: Expect) -> bool {
         for (_, bar) in self.bars.drain() {
             bar.finish_and_clear();
         }
@@ -62,10 +67,10 @@ impl Progress {
         }
         let mut ok = true;
         for outcome in outcomes {
-            let success = if stopping {
-                outcome.phase == Phase::Stopped
-            } else {
-                outcome.succeeded()
+            let success = match expect {
+                Expect::Up => outcome.succeeded(),
+                Expect::Accepted => !outcome.phase.is_failure(),
+                Expect::Stopped => outcome.phase == Phase::Stopped,
             };
             ok &= success;
             println!("{}", self.line(outcome, success));
@@ -83,11 +88,7 @@ impl Progress {
     fn line(&self, outcome: &Outcome, success: bool) -> String {
         let mark = if success { '✓' } else { '✗' };
         let what = describe(outcome);
-        format!(
-            "{mark} {:<width$}  {what}",
-            outcome.service,
-            width = self.width
-        )
+        format!("{mark} {:<width$}  {what}", outcome.service, width = self.width)
     }
 }
 
@@ -110,9 +111,5 @@ fn describe(outcome: &Outcome) -> String {
 }
 
 pub fn human_ms(ms: u64) -> String {
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    }
+    if ms < 1000 { format!("{ms}ms") } else { format!("{:.1}s", ms as f64 / 1000.0) }
 }

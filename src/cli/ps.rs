@@ -24,12 +24,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
     let session = Session::open_any(global)?;
     let rows = match session.connect() {
         Some(mut conn) => {
-            let replies = session.request(
-                &mut conn,
-                Request::Ps {
-                    services: args.services.clone(),
-                },
-            )?;
+            let replies = session.request(&mut conn, Request::Ps { services: args.services.clone() })?;
             match replies.into_iter().next() {
                 Some(Reply::Ps { services }) => services,
                 Some(Reply::Error { message }) => return Err(CliError::Usage(message)),
@@ -39,8 +34,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
         None => recorded(&session, &args.services)?,
     };
     if args.json {
-        let json =
-            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Failed(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&rows).map_err(|e| CliError::Failed(e.to_string()))?;
         println!("{json}");
     } else {
         print!("{}", table(&rows));
@@ -85,9 +79,7 @@ fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
     }
 }
 
-const HEADERS: [&str; 8] = [
-    "NAME", "STATE", "PID", "UPTIME", "RESTARTS", "READY", "CPU", "MEM",
-];
+const HEADERS: [&str; 8] = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "READY", "CPU", "MEM"];
 
 pub fn table(rows: &[ServiceStatus]) -> String {
     let cells: Vec<[String; 8]> = rows.iter().map(row).collect();
@@ -99,11 +91,7 @@ pub fn table(rows: &[ServiceStatus]) -> String {
     }
     let mut out = String::new();
     let mut line = |cells: [&str; 8]| {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
+        let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
         out.push_str(parts.join("  ").trim_end());
         out.push('\n');
     };
@@ -115,24 +103,18 @@ pub fn table(rows: &[ServiceStatus]) -> String {
 }
 
 fn row(s: &ServiceStatus) -> [String; 8] {
-    let happy = matches!(
-        s.state.as_str(),
-        "ready" | "running" | "completed" | "starting" | "pending" | "stopping"
-    );
+    let happy = matches!(s.state.as_str(), "ready" | "running" | "completed" | "starting" | "pending" | "stopping");
     let state = match &s.reason {
         Some(reason) if !happy || s.state == Phase::Stopped.as_str() => {
             format!("{}: {reason}", s.state)
         }
         _ => s.state.clone(),
     };
-    let state = if s.adhoc {
-        format!("{state} (ad-hoc)")
-    } else {
-        state
-    };
+    let state = if s.adhoc { format!("{state} (ad-hoc)") } else { state };
     let ready = match (&s.ready_check, s.ready_after_ms) {
         (Some(check), Some(ms)) => format!("{check} ({})", human_ms(ms)),
-        (Some(check), None) => format!("{check} (waiting)"),
+        (Some(check), None) if s.state == Phase::Starting.as_str() => format!("{check} (waiting)"),
+        (Some(check), None) => check.clone(),
         (None, Some(_)) => "yes".to_owned(),
         (None, None) => "-".to_owned(),
     };
@@ -161,9 +143,5 @@ fn uptime(secs: f64) -> String {
 fn memory(bytes: u64) -> String {
     const MIB: f64 = 1024.0 * 1024.0;
     let mib = bytes as f64 / MIB;
-    if mib >= 1024.0 {
-        format!("{:.1}G", mib / 1024.0)
-    } else {
-        format!("{mib:.1}M")
-    }
+    if mib >= 1024.0 { format!("{:.1}G", mib / 1024.0) } else { format!("{mib:.1}M") }
 }

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::progress::Progress;
+use super::progress::{Expect, Progress};
 use super::session::{Session, lost};
 use super::up::follow;
 use super::{CliError, Global};
@@ -19,10 +19,6 @@ pub struct RestartArgs {
 pub fn run(global: &Global, args: RestartArgs) -> Result<Exit, CliError> {
     let session = Session::open_any(global)?;
     let mut conn = session.connect_or_launch()?;
-    conn.send(Request::Restart {
-        origin: session.origin(),
-        services: args.services.clone(),
-    })
-    .map_err(lost)?;
-    follow(&mut conn, Progress::new(&args.services), false, None)
+    conn.send(Request::Restart { origin: session.origin(), services: args.services.clone() }).map_err(lost)?;
+    follow(&mut conn, Progress::new(&args.services), Expect::Up, None)
 }

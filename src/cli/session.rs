@@ -43,20 +43,11 @@ impl Session {
 
     fn open_with(global: &Global, allow_missing: bool) -> Result<Self, CliError> {
         let options = LoadOptions::from_process();
-        let found = project::discover(
-            &options.display_base,
-            global.directory.as_deref(),
-            global.file.as_deref(),
-        );
+        let found = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref());
         let manifest = match found {
             Ok(path) => Some(path),
             Err(DiscoverError::NotFound(start)) if allow_missing => {
-                return Ok(Self {
-                    paths: ProjectPaths::new(&start),
-                    loaded: None,
-                    options,
-                    manifest: None,
-                });
+                return Ok(Self { paths: ProjectPaths::new(&start), loaded: None, options, manifest: None });
             }
             Err(e) => return Err(e.into()),
         };
@@ -64,19 +55,11 @@ impl Session {
         let loaded = manifest::load(&path, &options).map_err(CliError::Manifest)?;
         render::problems(&loaded.warnings);
         let paths = ProjectPaths::new(&loaded.spec.root);
-        Ok(Self {
-            paths,
-            loaded: Some(loaded),
-            options,
-            manifest,
-        })
+        Ok(Self { paths, loaded: Some(loaded), options, manifest })
     }
 
     pub fn origin(&self) -> Origin {
-        Origin {
-            manifest: self.manifest.clone(),
-            env: self.options.env.clone(),
-        }
+        Origin { manifest: self.manifest.clone(), env: self.options.env.clone() }
     }
 
     /// Names that are not services of the manifest are a usage error (exit 2).
@@ -87,10 +70,7 @@ impl Session {
         for name in names {
             if !loaded.spec.services.contains_key(name) {
                 let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
-                return Err(CliError::Usage(format!(
-                    "no service named `{name}` (services: {})",
-                    known.join(", ")
-                )));
+                return Err(CliError::Usage(format!("no service named `{name}` (services: {})", known.join(", "))));
             }
         }
         Ok(())
@@ -106,8 +86,7 @@ impl Session {
         if let Some(conn) = self.connect() {
             return Ok(conn);
         }
-        launch(&self.paths)
-            .map_err(|e| CliError::Failed(format!("cannot start the supervisor: {e}")))?;
+        launch(&self.paths).map_err(|e| CliError::Failed(format!("cannot start the supervisor: {e}")))?;
         let deadline = Instant::now() + LAUNCH_TIMEOUT;
         let mut pause = Duration::from_millis(1);
         loop {
@@ -144,11 +123,7 @@ pub fn lost(e: io::Error) -> CliError {
 /// `.orch/supervisor.log`. It takes the lock itself; if another one won the race it just exits.
 fn launch(paths: &ProjectPaths) -> io::Result<()> {
     paths.create_dirs()?;
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(paths.supervisor_log())?;
+    let log = OpenOptions::new().create(true).append(true).mode(0o600).open(paths.supervisor_log())?;
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("__supervise")

@@ -4,7 +4,7 @@
 
 use clap::Args;
 
-use super::progress::Progress;
+use super::progress::{Expect, Progress};
 use super::session::{Session, lost};
 use super::up::follow;
 use super::{CliError, Global};
@@ -27,39 +27,21 @@ pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
         let session = Session::open(global)?;
         session.check_names(&args.services)?;
         let mut conn = session.connect_or_launch()?;
-        let request = Request::Up {
-            origin: session.origin(),
-            services: args.services.clone(),
-            wait: true,
-        };
+        let request = Request::Up { origin: session.origin(), services: args.services.clone(), wait: true };
         conn.send(request).map_err(lost)?;
-        return follow(&mut conn, Progress::new(&args.services), false, None);
+        return follow(&mut conn, Progress::new(&args.services), Expect::Up, None);
     }
     let [name] = args.services.as_slice() else {
-        return Err(CliError::Usage(
-            "an ad-hoc service takes one name: orch start NAME -- CMD…".into(),
-        ));
+        return Err(CliError::Usage("an ad-hoc service takes one name: orch start NAME -- CMD…".into()));
     };
     let session = Session::open_any(global)?;
     let cmd = match args.command.as_slice() {
         [script] => Command::Shell(script.clone()),
         argv => Command::Argv(argv.to_vec()),
     };
-    let cwd = std::env::current_dir()
-        .map_err(|e| CliError::Failed(format!("cannot read the current folder: {e}")))?;
-    let adhoc = Adhoc {
-        name: name.clone(),
-        cmd,
-        cwd,
-        env: Vec::new(),
-        ready: None,
-        restart: None,
-    };
+    let cwd = std::env::current_dir().map_err(|e| CliError::Failed(format!("cannot read the current folder: {e}")))?;
+    let adhoc = Adhoc { name: name.clone(), cmd, cwd, env: Vec::new(), ready: None, restart: None };
     let mut conn = session.connect_or_launch()?;
-    conn.send(Request::StartAdhoc {
-        origin: session.origin(),
-        adhoc,
-    })
-    .map_err(lost)?;
-    follow(&mut conn, Progress::new(&args.services), false, None)
+    conn.send(Request::StartAdhoc { origin: session.origin(), adhoc }).map_err(lost)?;
+    follow(&mut conn, Progress::new(&args.services), Expect::Up, None)
 }

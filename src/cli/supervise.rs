@@ -17,18 +17,12 @@ pub struct SuperviseArgs {
 
 pub fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
     let paths = ProjectPaths::new(&args.root);
-    let lock = Lock::try_acquire(&paths)
-        .map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
+    let lock = Lock::try_acquire(&paths).map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
     let Some(lock) = lock else {
         // Another supervisor holds the lock: it serves the project, this one is not needed.
         return Ok(Exit::Success);
     };
-    eprintln!(
-        "{} orch supervisor {} started (pid {})",
-        now(),
-        env!("CARGO_PKG_VERSION"),
-        std::process::id()
-    );
+    eprintln!("{} orch supervisor {} started (pid {})", now(), env!("CARGO_PKG_VERSION"), std::process::id());
     supervisor::run(&paths, lock, Output::Background, None)
         .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;
     eprintln!("{} orch supervisor exits: nothing left to supervise", now());

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use tokio::sync::mpsc::unbounded_channel;
 
-use super::progress::Progress;
+use super::progress::{Expect, Progress};
 use super::session::{Session, lost};
 use super::{CliError, Global};
 use crate::exit::Exit;
@@ -33,99 +33,73 @@ pub struct UpArgs {
 pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
     let session = Session::open(global)?;
     session.check_names(&args.services)?;
-    let request = Request::Up {
-        origin: session.origin(),
-        services: args.services.clone(),
-        wait: !args.no_wait,
-    };
+    let request = Request::Up { origin: session.origin(), services: args.services.clone(), wait: !args.no_wait };
     if args.foreground {
         return foreground(&session, request);
     }
     let mut conn = session.connect_or_launch()?;
     conn.send(request).map_err(lost)?;
-    let names = session
-        .loaded
-        .as_ref()
-        .map(|l| l.spec.services.keys().cloned().collect::<Vec<_>>())
-        .unwrap_or_default();
+    let names =
+        session.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
     let deadline = args.timeout.map(|t| Instant::now() + t.0);
-    follow(&mut conn, Progress::new(&names), false, deadline)
+    let expect = if args.no_wait { Expect::Accepted } else { Expect::Up };
+    follow(&mut conn, Progress::new(&names), expect, deadline)
 }
 
 /// Shows a request's progress until it is done; exit 1 unless every service succeeded.
 pub fn follow(
     conn: &mut Connection,
     mut progress: Progress,
-    stopping: bool,
+    expect: Expect,
     deadline: Option<Instant>,
 ) -> Result<Exit, CliError> {
     loop {
         if let Some(deadline) = deadline {
-            let left = deadline
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1));
+            let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
             conn.set_timeout(Some(left)).map_err(lost)?;
         }
         let reply = match conn.next_reply() {
             Ok(Some(reply)) => reply,
             Ok(None) => {
-                return Err(CliError::Failed(
-                    "the supervisor closed the connection early".into(),
-                ));
+                return Err(CliError::Failed("the supervisor closed the connection early".into()));
             }
             Err(e) if is_timeout(&e) => {
-                progress.done(&[], stopping);
-                return Err(CliError::Failed(
-                    "timed out waiting; the services keep starting (see `orch ps`)".into(),
-                ));
+                progress.done(&[], expect);
+                return Err(CliError::Failed("timed out waiting; the services keep starting (see `orch ps`)".into()));
             }
             Err(e) => return Err(lost(e)),
         };
         match reply {
             Reply::Event(event) => progress.event(&event),
             Reply::Done { outcomes } => {
-                return Ok(if progress.done(&outcomes, stopping) {
-                    Exit::Success
-                } else {
-                    Exit::ServiceFailed
-                });
+                return Ok(if progress.done(&outcomes, expect) { Exit::Success } else { Exit::ServiceFailed });
             }
             Reply::Error { message } => return Err(CliError::Failed(message)),
             other => {
-                return Err(CliError::Failed(format!(
-                    "unexpected reply from the supervisor: {other:?}"
-                )));
+                return Err(CliError::Failed(format!("unexpected reply from the supervisor: {other:?}")));
             }
         }
     }
 }
 
 fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-    )
+    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
 }
 
 /// The supervisor in this terminal: services' output merged and prefixed; Ctrl-C (or SIGTERM,
 /// or the terminal closing) stops everything, dependents first. Exit 0, or 1 when a service
 /// could not be brought up.
 fn foreground(session: &Session, request: Request) -> Result<Exit, CliError> {
-    let lock = Lock::try_acquire(&session.paths)
-        .map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
+    let lock =
+        Lock::try_acquire(&session.paths).map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
     let Some(lock) = lock else {
-        let pid = Lock::holder(&session.paths)
-            .map(|h| format!(" (pid {})", h.pid))
-            .unwrap_or_default();
+        let pid = Lock::holder(&session.paths).map(|h| format!(" (pid {})", h.pid)).unwrap_or_default();
         return Err(CliError::Failed(format!(
             "a supervisor already runs for this project{pid}; use `orch logs -f` to watch it or `orch down` to stop it"
         )));
     };
-    let names: Vec<String> = session
-        .loaded
-        .as_ref()
-        .map(|l| l.spec.services.keys().cloned().collect())
-        .unwrap_or_default();
+    let names: Vec<String> =
+        session.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default();
     let (reply_tx, mut reply_rx) = unbounded_channel();
     // The outcome of the start, told in the merged output as it comes.
     let watcher = std::thread::spawn(move || {
@@ -137,17 +111,8 @@ fn foreground(session: &Session, request: Request) -> Result<Exit, CliError> {
         }
         ok
     });
-    supervisor::run(
-        &session.paths,
-        lock,
-        Output::foreground(&names),
-        Some((request, reply_tx)),
-    )
-    .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;
+    supervisor::run(&session.paths, lock, Output::foreground(&names), Some((request, reply_tx)))
+        .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;
     let ok = watcher.join().unwrap_or(false);
-    Ok(if ok {
-        Exit::Success
-    } else {
-        Exit::ServiceFailed
-    })
+    Ok(if ok { Exit::Success } else { Exit::ServiceFailed })
 }

@@ -13,9 +13,7 @@ pub struct Connection {
 impl Connection {
     pub fn connect(socket: &Path) -> io::Result<Self> {
         let stream = UnixStream::connect(socket)?;
-        Ok(Self {
-            reader: BufReader::new(stream),
-        })
+        Ok(Self { reader: BufReader::new(stream) })
     }
 
     /// Bounds how long `next` waits; None waits for ever.
@@ -24,10 +22,7 @@ impl Connection {
     }
 
     pub fn send(&mut self, request: Request) -> io::Result<()> {
-        let mut line = serde_json::to_vec(&Envelope {
-            v: PROTOCOL_VERSION,
-            body: request,
-        })?;
+        let mut line = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: request })?;
         line.push(b'\n');
         self.reader.get_mut().write_all(&line)
     }
@@ -39,10 +34,7 @@ impl Connection {
             return Ok(None);
         }
         let envelope: Envelope<Reply> = serde_json::from_str(&line).map_err(|e| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("the supervisor sent something unreadable: {e}"),
-            )
+            io::Error::new(io::ErrorKind::InvalidData, format!("the supervisor sent something unreadable: {e}"))
         })?;
         if envelope.v != PROTOCOL_VERSION {
             return Err(io::Error::new(

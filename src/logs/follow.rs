@@ -99,9 +99,7 @@ impl Follower {
     /// Watches `dir` once it exists (`orch logs -f` may run before any service started).
     fn ensure_watch(&mut self) {
         if let (false, Some(watcher)) = (self.watching, self.watcher.as_mut()) {
-            self.watching = watcher
-                .watch(&self.dir, RecursiveMode::NonRecursive)
-                .is_ok();
+            self.watching = watcher.watch(&self.dir, RecursiveMode::NonRecursive).is_ok();
         }
     }
 
@@ -122,10 +120,7 @@ impl Follower {
     /// Services whose first file appeared since: everything they wrote is new.
     fn add_new_services(&mut self) {
         let known: HashSet<&str> = self.tails.iter().map(|t| t.service.as_str()).collect();
-        let new: Vec<String> = services_in(&self.dir)
-            .into_iter()
-            .filter(|s| !known.contains(s.as_str()))
-            .collect();
+        let new: Vec<String> = services_in(&self.dir).into_iter().filter(|s| !known.contains(s.as_str())).collect();
         for service in new {
             self.tails.push(Tail::from_start(&self.dir, service));
         }
@@ -232,10 +227,7 @@ impl Tail {
 
     /// The identities of the rotated files there now.
     fn rotated_ids(&self) -> Vec<FileId> {
-        self.rotated()
-            .iter()
-            .map(|(_, meta)| FileId::of(meta))
-            .collect()
+        self.rotated().iter().map(|(_, meta)| FileId::of(meta)).collect()
     }
 
     /// Reads what was appended since the last poll, switching files if the live one changed.
@@ -289,9 +281,7 @@ impl Tail {
     /// gone (deleted beyond `keep`, or by a user), those written to since it was.
     fn rotated_after(&self, old: &Current) -> io::Result<Vec<(PathBuf, FileId)>> {
         let rotated = self.rotated();
-        let found = rotated
-            .iter()
-            .position(|(_, meta)| FileId::of(meta) == old.id);
+        let found = rotated.iter().position(|(_, meta)| FileId::of(meta) == old.id);
         let last_write = old.file.metadata()?.modified()?;
         Ok(rotated
             .iter()
@@ -345,12 +335,7 @@ fn open_current(path: &Path) -> io::Result<Current> {
 
 /// Reads `file` from where it is to its end and parses the whole lines, keeping an
 /// unterminated rest in `partial` for the next read.
-fn read_new(
-    file: &mut File,
-    partial: &mut Vec<u8>,
-    service: &str,
-    out: &mut Vec<Record>,
-) -> io::Result<()> {
+fn read_new(file: &mut File, partial: &mut Vec<u8>, service: &str, out: &mut Vec<Record>) -> io::Result<()> {
     let before = partial.len();
     file.read_to_end(partial)?;
     if partial.len() == before {
@@ -372,10 +357,7 @@ mod tests {
     use crate::manifest::{ByteSize, LogConfig};
 
     fn writer(dir: &Path, service: &str, max_size: u64, keep: u32) -> LogWriter {
-        let config = LogConfig {
-            max_size: ByteSize(max_size),
-            keep,
-        };
+        let config = LogConfig { max_size: ByteSize(max_size), keep };
         LogWriter::open(dir, service, config).unwrap()
     }
 
@@ -386,10 +368,7 @@ mod tests {
     }
 
     fn texts(records: &[Record]) -> Vec<String> {
-        records
-            .iter()
-            .map(|r| format!("{} {}", r.service, r.text()))
-            .collect()
+        records.iter().map(|r| format!("{} {}", r.service, r.text())).collect()
     }
 
     /// Collects batches until `count` records came, or fails after a second.
@@ -397,9 +376,7 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(1);
         let mut seen = Vec::new();
         while seen.len() < count && Instant::now() < deadline {
-            seen.extend(texts(
-                &follower.next_batch(Duration::from_millis(100)).unwrap(),
-            ));
+            seen.extend(texts(&follower.next_batch(Duration::from_millis(100)).unwrap()));
         }
         seen
     }
@@ -431,12 +408,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let mut follower = Follower::new(tmp.path(), names(&["web"])).unwrap();
         let start = Instant::now();
-        assert!(
-            follower
-                .next_batch(Duration::from_millis(60))
-                .unwrap()
-                .is_empty()
-        );
+        assert!(follower.next_batch(Duration::from_millis(60)).unwrap().is_empty());
         assert!(start.elapsed() >= Duration::from_millis(60));
     }
 
@@ -475,12 +447,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("logs");
         let mut follower = Follower::new(&dir, names(&["web"])).unwrap();
-        assert!(
-            follower
-                .next_batch(Duration::from_millis(10))
-                .unwrap()
-                .is_empty()
-        );
+        assert!(follower.next_batch(Duration::from_millis(10)).unwrap().is_empty());
         let mut web = writer(&dir, "web", 1 << 20, 2);
         put(&mut web, "first");
         put(&mut web, "second");
@@ -493,12 +460,7 @@ mod tests {
         let mut web = writer(tmp.path(), "web", 1 << 20, 2);
         put(&mut web, "old");
         let mut follower = Follower::new(tmp.path(), Vec::new()).unwrap();
-        assert!(
-            follower
-                .next_batch(Duration::from_millis(10))
-                .unwrap()
-                .is_empty()
-        );
+        assert!(follower.next_batch(Duration::from_millis(10)).unwrap().is_empty());
         // Small files, so the new service has rotated before it is first seen.
         let mut db = writer(tmp.path(), "db", 100, 3);
         for line in ["d1", "d2", "d3", "d4"] {
@@ -522,12 +484,8 @@ mod tests {
         put(&mut web, "gap1");
         put(&mut web, "gap2");
         let services = names(&["web"]);
-        let mut follower =
-            Follower::from_positions(tmp.path(), services, &history.positions).unwrap();
+        let mut follower = Follower::from_positions(tmp.path(), services, &history.positions).unwrap();
         put(&mut web, "live");
-        assert_eq!(
-            collect(&mut follower, 3),
-            ["web gap1", "web gap2", "web live"]
-        );
+        assert_eq!(collect(&mut follower, 3), ["web gap1", "web gap2", "web live"]);
     }
 }

@@ -24,10 +24,7 @@ pub struct FileId {
 impl FileId {
     /// The identity of the file `meta` describes.
     pub fn of(meta: &Metadata) -> FileId {
-        FileId {
-            dev: meta.dev(),
-            ino: meta.ino(),
-        }
+        FileId { dev: meta.dev(), ino: meta.ino() }
     }
 }
 
@@ -53,11 +50,8 @@ pub struct History {
 /// The files of a service, oldest first: `<service>.log.N` … `.log.1`, `.log` (those that
 /// exist). An unreadable `dir` has no files.
 pub fn files_of(dir: &Path, service: &str) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = rotated_numbers(dir, service)
-        .into_iter()
-        .rev()
-        .map(|n| super::rotated_path(dir, service, n))
-        .collect();
+    let mut files: Vec<PathBuf> =
+        rotated_numbers(dir, service).into_iter().rev().map(|n| super::rotated_path(dir, service, n)).collect();
     let live = live_path(dir, service);
     if live.exists() {
         files.push(live);
@@ -68,22 +62,16 @@ pub fn files_of(dir: &Path, service: &str) -> Vec<PathBuf> {
 /// The numbers N of the existing `<service>.log.N` files, ascending.
 pub(crate) fn rotated_numbers(dir: &Path, service: &str) -> Vec<u32> {
     let prefix = format!("{service}.log.");
-    let mut numbers: Vec<u32> = file_names(dir)
-        .iter()
-        .filter_map(|name| name.strip_prefix(&prefix))
-        .filter_map(rotation_number)
-        .collect();
+    let mut numbers: Vec<u32> =
+        file_names(dir).iter().filter_map(|name| name.strip_prefix(&prefix)).filter_map(rotation_number).collect();
     numbers.sort_unstable();
     numbers
 }
 
 /// The service names that have a log file in dir (from `*.log` and `*.log.N` names), sorted.
 pub fn services_in(dir: &Path) -> Vec<String> {
-    let mut services: Vec<String> = file_names(dir)
-        .iter()
-        .filter_map(|name| service_of(name))
-        .map(str::to_string)
-        .collect();
+    let mut services: Vec<String> =
+        file_names(dir).iter().filter_map(|name| service_of(name)).map(str::to_string).collect();
     services.sort();
     services.dedup();
     services
@@ -115,10 +103,7 @@ fn file_names(dir: &Path) -> Vec<String> {
     let Ok(entries) = fs::read_dir(dir) else {
         return Vec::new();
     };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().into_string().ok())
-        .collect()
+    entries.filter_map(Result::ok).filter_map(|entry| entry.file_name().into_string().ok()).collect()
 }
 
 /// History of the given services merged in time order (stable for equal times: by service
@@ -159,11 +144,7 @@ fn requested(dir: &Path, services: &[String]) -> Vec<String> {
         return services_in(dir);
     }
     let mut seen = HashSet::new();
-    services
-        .iter()
-        .filter(|s| seen.insert(s.as_str()))
-        .cloned()
-        .collect()
+    services.iter().filter(|s| seen.insert(s.as_str())).cloned().collect()
 }
 
 /// One service's records, oldest first, and where its live file ended. With `tail`, files
@@ -174,19 +155,13 @@ fn read_service(
     since: Option<SystemTime>,
     tail: Option<usize>,
 ) -> io::Result<(Vec<Record>, Position)> {
-    let mut position = Position {
-        file: None,
-        offset: 0,
-    };
+    let mut position = Position { file: None, offset: 0 };
     let mut parts = Vec::new();
     let mut count = 0;
     for (file, id, live) in open_newest_first(dir, service)? {
         let (records, end) = read_records(file, service, since, tail)?;
         if live {
-            position = Position {
-                file: Some(id),
-                offset: end,
-            };
+            position = Position { file: Some(id), offset: end };
         }
         count += records.len();
         parts.push(records);
@@ -270,11 +245,8 @@ pub(crate) fn merge(parts: Vec<Vec<Record>>) -> Vec<Record> {
     let mut merged = Vec::with_capacity(total);
     let mut rests: Vec<_> = parts.into_iter().map(Vec::into_iter).collect();
     let mut heads: Vec<Option<Record>> = rests.iter_mut().map(Iterator::next).collect();
-    let mut order: BinaryHeap<_> = heads
-        .iter()
-        .enumerate()
-        .filter_map(|(i, head)| head.as_ref().map(|r| Reverse((r.time, i))))
-        .collect();
+    let mut order: BinaryHeap<_> =
+        heads.iter().enumerate().filter_map(|(i, head)| head.as_ref().map(|r| Reverse((r.time, i)))).collect();
     while let Some(Reverse((_, i))) = order.pop() {
         merged.extend(heads[i].take());
         heads[i] = rests[i].next();
@@ -297,10 +269,7 @@ mod tests {
     }
 
     fn writer(dir: &Path, service: &str, max_size: u64, keep: u32) -> LogWriter {
-        let config = LogConfig {
-            max_size: ByteSize(max_size),
-            keep,
-        };
+        let config = LogConfig { max_size: ByteSize(max_size), keep };
         LogWriter::open(dir, service, config).unwrap()
     }
 
@@ -311,10 +280,7 @@ mod tests {
     }
 
     fn summary(records: &[Record]) -> Vec<String> {
-        records
-            .iter()
-            .map(|r| format!("{} {}", r.service, r.text()))
-            .collect()
+        records.iter().map(|r| format!("{} {}", r.service, r.text())).collect()
     }
 
     fn names(list: &[&str]) -> Vec<String> {
@@ -338,10 +304,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         two_services(tmp.path());
         let all = history(tmp.path(), &names(&["web", "db"]), None, None).unwrap();
-        assert_eq!(
-            summary(&all),
-            ["web w0", "db d1", "web w2", "db d2", "db d3", "web w4"]
-        );
+        assert_eq!(summary(&all), ["web w0", "db d1", "web w2", "db d2", "db d3", "web w4"]);
         assert_eq!(all[1].stream, Stream::Err);
         let swapped = history(tmp.path(), &names(&["db", "web"]), None, None).unwrap();
         assert_eq!(summary(&swapped[2..4]), ["db d2", "web w2"]);
@@ -358,11 +321,7 @@ mod tests {
         assert_eq!(summary(&tail), ["db d3", "web w4"]);
         let both = history(tmp.path(), &services, Some(at(3)), Some(5)).unwrap();
         assert_eq!(summary(&both), ["db d3", "web w4"]);
-        assert!(
-            history(tmp.path(), &services, None, Some(0))
-                .unwrap()
-                .is_empty()
-        );
+        assert!(history(tmp.path(), &services, None, Some(0)).unwrap().is_empty());
     }
 
     #[test]
@@ -425,10 +384,8 @@ mod tests {
         ] {
             fs::write(tmp.path().join(name), b"").unwrap();
         }
-        let files: Vec<String> = files_of(tmp.path(), "web")
-            .iter()
-            .map(|p| p.file_name().unwrap().to_str().unwrap().to_string())
-            .collect();
+        let files: Vec<String> =
+            files_of(tmp.path(), "web").iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_string()).collect();
         assert_eq!(files, ["web.log.10", "web.log.2", "web.log.1", "web.log"]);
         assert_eq!(services_in(tmp.path()), ["api.v2", "db", "web"]);
         assert!(files_of(tmp.path(), "api").is_empty());

@@ -66,12 +66,7 @@ impl Record {
         let (stamp, rest) = split_at_space(line)?;
         let time = humantime::parse_rfc3339(std::str::from_utf8(stamp).ok()?).ok()?;
         let (tag, text) = split_at_space(rest).unwrap_or((rest, &[]));
-        Some(Record {
-            service: service.to_string(),
-            time,
-            stream: Stream::from_tag(tag)?,
-            line: text.to_vec(),
-        })
+        Some(Record { service: service.to_string(), time, stream: Stream::from_tag(tag)?, line: text.to_vec() })
     }
 
     /// The line bytes as text (lossy UTF-8).
@@ -96,12 +91,7 @@ pub fn format_record(buf: &mut Vec<u8>, time: SystemTime, stream: Stream, line: 
 pub(crate) fn record_prefix(time: SystemTime, stream: Stream) -> Vec<u8> {
     // `format!` would panic if the timestamp's Display failed; it only fails outside
     // 1970..=9999, which `clamp` rules out (a clock set before 1970 must not crash the pump).
-    format!(
-        "{} {} ",
-        humantime::format_rfc3339_micros(clamp(time)),
-        stream.as_str()
-    )
-    .into_bytes()
+    format!("{} {} ", humantime::format_rfc3339_micros(clamp(time)), stream.as_str()).into_bytes()
 }
 
 /// Appends `prefix`, `line` and the terminating `\n`.
@@ -137,12 +127,7 @@ mod tests {
     #[test]
     fn the_format_is_timestamp_stream_line() {
         let mut buf = Vec::new();
-        format_record(
-            &mut buf,
-            at_micros(1_795_592_529_123_456),
-            Stream::Err,
-            b"boom",
-        );
+        format_record(&mut buf, at_micros(1_795_592_529_123_456), Stream::Err, b"boom");
         assert_eq!(buf, b"2026-11-25T07:42:09.123456Z err boom\n");
     }
 
@@ -173,24 +158,14 @@ mod tests {
     #[test]
     fn whole_seconds_are_printed_with_six_digits() {
         let mut buf = Vec::new();
-        format_record(
-            &mut buf,
-            at_micros(1_795_592_529_000_000),
-            Stream::Out,
-            b"x",
-        );
+        format_record(&mut buf, at_micros(1_795_592_529_000_000), Stream::Out, b"x");
         assert_eq!(buf, b"2026-11-25T07:42:09.000000Z out x\n");
     }
 
     #[test]
     fn times_outside_the_printable_range_are_clamped() {
         let mut buf = Vec::new();
-        format_record(
-            &mut buf,
-            UNIX_EPOCH - Duration::from_secs(5),
-            Stream::Out,
-            b"x",
-        );
+        format_record(&mut buf, UNIX_EPOCH - Duration::from_secs(5), Stream::Out, b"x");
         assert_eq!(buf, b"1970-01-01T00:00:00.000000Z out x\n");
     }
 

@@ -115,14 +115,7 @@ impl LogWriter {
         let path = live_path(dir, service);
         let file = open_live(&path)?;
         let size = file.metadata()?.len();
-        Ok(Self {
-            dir: dir.to_path_buf(),
-            service: service.to_string(),
-            path,
-            config,
-            file,
-            size,
-        })
+        Ok(Self { dir: dir.to_path_buf(), service: service.to_string(), path, config, file, size })
     }
 
     /// Writes already formatted records (whole lines) with one write(2) call when possible (no
@@ -160,10 +153,7 @@ impl LogWriter {
         }
         match records[..room].iter().rposition(|&b| b == b'\n') {
             Some(at) => at + 1,
-            None if self.size == 0 => records
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(records.len(), |at| at + 1),
+            None if self.size == 0 => records.iter().position(|&b| b == b'\n').map_or(records.len(), |at| at + 1),
             None => 0,
         }
     }
@@ -213,11 +203,7 @@ impl LogWriter {
 /// Opens the live file for appending, creating it 0600, and takes group and other access away
 /// from an existing one (logs may hold secrets).
 fn open_live(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)?;
+    let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
     let permissions = file.metadata()?.permissions();
     if permissions.mode() & 0o077 != 0 {
         file.set_permissions(fs::Permissions::from_mode(0o600))?;
@@ -331,9 +317,7 @@ mod tests {
 
     #[test]
     fn splitter_cuts_a_3_mib_line_without_losing_a_byte() {
-        let line: Vec<u8> = (0..3 * MAX_LINE + 5)
-            .map(|i| b'a' + (i % 26) as u8)
-            .collect();
+        let line: Vec<u8> = (0..3 * MAX_LINE + 5).map(|i| b'a' + (i % 26) as u8).collect();
         let mut input = line.clone();
         input.extend_from_slice(b"\nnext\n");
         // Odd-sized chunks, so line ends and cuts fall anywhere inside them.
@@ -353,17 +337,12 @@ mod tests {
     }
 
     fn config(max_size: u64, keep: u32) -> LogConfig {
-        LogConfig {
-            max_size: ByteSize(max_size),
-            keep,
-        }
+        LogConfig { max_size: ByteSize(max_size), keep }
     }
 
     fn names(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        let mut names: Vec<String> =
+            fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
         names
     }
@@ -372,11 +351,7 @@ mod tests {
     fn write_numbered(writer: &mut LogWriter, range: std::ops::Range<u32>) {
         for i in range {
             let mut buf = Vec::new();
-            push_record(
-                &mut buf,
-                b"2026-11-25T07:42:09.123456Z out ",
-                format!("{i:07}").as_bytes(),
-            );
+            push_record(&mut buf, b"2026-11-25T07:42:09.123456Z out ", format!("{i:07}").as_bytes());
             assert_eq!(buf.len(), 40);
             writer.write(&buf).unwrap();
         }
@@ -411,17 +386,10 @@ mod tests {
         write_numbered(&mut writer, 0..3);
         let mut batch = Vec::new();
         for i in 3..12 {
-            push_record(
-                &mut batch,
-                b"2026-11-25T07:42:09.123456Z out ",
-                format!("{i:07}").as_bytes(),
-            );
+            push_record(&mut batch, b"2026-11-25T07:42:09.123456Z out ", format!("{i:07}").as_bytes());
         }
         writer.write(&batch).unwrap();
-        let all: Vec<u32> = files_of(tmp.path(), "web")
-            .iter()
-            .flat_map(|p| numbers_in(p))
-            .collect();
+        let all: Vec<u32> = files_of(tmp.path(), "web").iter().flat_map(|p| numbers_in(p)).collect();
         assert_eq!(all, (0..12).collect::<Vec<_>>());
         assert_eq!(numbers_in(&tmp.path().join("web.log.1")), [5, 6, 7, 8, 9]);
     }
@@ -473,10 +441,7 @@ mod tests {
         let mut writer = LogWriter::open(tmp.path(), "web", config(1000, 2)).unwrap();
         write_numbered(&mut writer, 1..2);
         assert_eq!(numbers_in(&path), [0, 1]);
-        assert_eq!(
-            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
     }
 
     #[tokio::test]
@@ -497,17 +462,12 @@ mod tests {
             child.write_all(b"no newline").await.unwrap();
         });
         let mut seen = 0;
-        pump(pipe, Stream::Err, writer, |_| seen += 1)
-            .await
-            .unwrap();
+        pump(pipe, Stream::Err, writer, |_| seen += 1).await.unwrap();
         feeder.await.unwrap();
         assert_eq!(seen, 100_001);
         let text = fs::read(tmp.path().join("web.log")).unwrap();
-        let records: Vec<Record> = text
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| Record::parse("web", l).unwrap())
-            .collect();
+        let records: Vec<Record> =
+            text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| Record::parse("web", l).unwrap()).collect();
         assert_eq!(records.len(), 100_001);
         for (i, record) in records[..100_000].iter().enumerate() {
             assert_eq!(record.line, format!("line {i}").as_bytes());
@@ -526,9 +486,7 @@ mod tests {
         tx.write_all(b"one\r\ntwo\n").await.unwrap();
         drop(tx);
         let mut lines = Vec::new();
-        pump(rx, Stream::Out, writer, |l| lines.push(l.to_vec()))
-            .await
-            .unwrap();
+        pump(rx, Stream::Out, writer, |l| lines.push(l.to_vec())).await.unwrap();
         assert_eq!(lines, v(&[b"one\r", b"two"]));
         let stored: Vec<Vec<u8>> = fs::read(tmp.path().join("web.log"))
             .unwrap()

@@ -13,9 +13,10 @@ pub enum Command {
 }
 
 /// First words after which `exec` would break the command or change its meaning.
-const NOT_EXECABLE: [&str; 22] = [
-    "if", "then", "case", "for", "while", "until", "do", "time", "{", "!", "(", "cd", "export",
-    "set", "unset", ".", "source", "eval", "exit", "return", "alias", "read",
+/// (`exec` itself: the command already replaces the shell.)
+const NOT_EXECABLE: [&str; 23] = [
+    "exec", "if", "then", "case", "for", "while", "until", "do", "time", "{", "!", "(", "cd", "export", "set", "unset",
+    ".", "source", "eval", "exit", "return", "alias", "read",
 ];
 
 impl Command {
@@ -26,11 +27,7 @@ impl Command {
         match self {
             Command::Argv(argv) => argv.clone(),
             Command::Shell(script) => {
-                let script = if is_simple(script) {
-                    format!("exec {}", script.trim())
-                } else {
-                    script.clone()
-                };
+                let script = if is_simple(script) { format!("exec {}", script.trim()) } else { script.clone() };
                 vec!["sh".into(), "-c".into(), script]
             }
         }
@@ -94,10 +91,8 @@ mod tests {
     #[test]
     fn simple_commands_are_execed() {
         assert_eq!(shell("sleep 10"), "sh -c exec sleep 10");
-        assert_eq!(
-            shell("PORT=1 server > out.log"),
-            "sh -c exec PORT=1 server > out.log"
-        );
+        assert_eq!(shell("PORT=1 server > out.log"), "sh -c exec PORT=1 server > out.log");
+        assert_eq!(shell("exec sleep 1"), "sh -c exec sleep 1");
     }
 
     #[test]
@@ -105,19 +100,13 @@ mod tests {
         assert_eq!(shell("a; b"), "sh -c a; b");
         assert_eq!(shell("a && b"), "sh -c a && b");
         assert_eq!(shell("a | b"), "sh -c a | b");
-        assert_eq!(
-            shell("while true; do x; done"),
-            "sh -c while true; do x; done"
-        );
+        assert_eq!(shell("while true; do x; done"), "sh -c while true; do x; done");
         assert_eq!(shell("cd web"), "sh -c cd web");
         assert_eq!(shell("(a)"), "sh -c (a)");
     }
 
     #[test]
     fn argv_is_kept() {
-        assert_eq!(
-            Command::Argv(vec!["a".into(), "b c".into()]).argv(),
-            ["a", "b c"]
-        );
+        assert_eq!(Command::Argv(vec!["a".into(), "b c".into()]).argv(), ["a", "b c"]);
     }
 }

@@ -26,10 +26,7 @@ pub struct Error {
 }
 
 pub fn parse(text: &str) -> Result<Vec<Entry>, Error> {
-    let mut parser = Parser {
-        rest: text,
-        line: 1,
-    };
+    let mut parser = Parser { rest: text, line: 1 };
     let mut entries = Vec::new();
     while !parser.rest.is_empty() {
         if let Some(entry) = parser.entry()? {
@@ -46,10 +43,7 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn error<T>(&self, message: impl Into<String>) -> Result<T, Error> {
-        Err(Error {
-            line: self.line,
-            message: message.into(),
-        })
+        Err(Error { line: self.line, message: message.into() })
     }
 
     /// Consumes through the end of the current line.
@@ -93,12 +87,7 @@ impl<'a> Parser<'a> {
             Some('"') => (self.quoted('"')?, false),
             _ => (self.unquoted(), false),
         };
-        Ok(Some(Entry {
-            key,
-            value,
-            literal,
-            line,
-        }))
+        Ok(Some(Entry { key, value, literal, line }))
     }
 
     fn unquoted(&mut self) -> String {
@@ -144,9 +133,7 @@ impl<'a> Parser<'a> {
                     value.push('\n');
                 }
                 // CRLF files: a raw CR before a raw LF is the line ending, not part of the value.
-                '\r' if self.rest[1..]
-                    .get(i + 1..)
-                    .is_some_and(|r| r.starts_with('\n')) => {}
+                '\r' if self.rest[1..].get(i + 1..).is_some_and(|r| r.starts_with('\n')) => {}
                 c => value.push(c),
             }
         }
@@ -158,9 +145,7 @@ impl<'a> Parser<'a> {
         let tail = self.next_line().trim();
         if !(tail.is_empty() || tail.starts_with('#')) {
             self.line -= 1;
-            return self.error(format!(
-                "unexpected `{tail}` after the closing {quote} quote"
-            ));
+            return self.error(format!("unexpected `{tail}` after the closing {quote} quote"));
         }
         Ok(value)
     }

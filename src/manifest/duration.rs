@@ -17,11 +17,7 @@ impl HumanDuration {
     pub fn parse(text: &str) -> Result<Self, String> {
         humantime::parse_duration(text.trim())
             .map(Self)
-            .map_err(|e| {
-                format!(
-                    "invalid duration `{text}`: {e}; write it like \"250ms\", \"10s\" or \"2m\""
-                )
-            })
+            .map_err(|e| format!("invalid duration `{text}`: {e}; write it like \"250ms\", \"10s\" or \"2m\""))
     }
 }
 
@@ -54,9 +50,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
                 HumanDuration::parse(v).map_err(E::custom)
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Err(E::custom(format!(
-                    "a duration needs a unit: write \"{v}s\" or \"{v}ms\""
-                )))
+                Err(E::custom(format!("a duration needs a unit: write \"{v}s\" or \"{v}ms\"")))
             }
         }
         d.deserialize_any(V)
@@ -69,13 +63,8 @@ mod tests {
 
     #[test]
     fn parses_and_prints_back() {
-        for (text, printed) in [
-            ("250ms", "250ms"),
-            ("10s", "10s"),
-            ("2m", "2m"),
-            ("90s", "1m30s"),
-            ("1h 30m", "1h30m"),
-        ] {
+        for (text, printed) in [("250ms", "250ms"), ("10s", "10s"), ("2m", "2m"), ("90s", "1m30s"), ("1h 30m", "1h30m")]
+        {
             let d = HumanDuration::parse(text).expect(text);
             assert_eq!(d.to_string(), printed);
             assert_eq!(HumanDuration::parse(printed), Ok(d));

@@ -24,17 +24,11 @@ pub struct Layers<'a> {
 
 impl<'a> Layers<'a> {
     pub fn new(base: &'a BaseEnv) -> Self {
-        Self {
-            base,
-            overlay: IndexMap::new(),
-        }
+        Self { base, overlay: IndexMap::new() }
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
-        self.overlay
-            .get(name)
-            .or_else(|| self.base.get(name))
-            .cloned()
+        self.overlay.get(name).or_else(|| self.base.get(name)).cloned()
     }
 
     pub fn set(&mut self, name: String, value: String) {
@@ -46,20 +40,16 @@ impl<'a> Layers<'a> {
 
     /// Expands `text` (found at `span` of `file`) against the layers so far. A malformed
     /// reference is an error; an unset one a warning.
-    pub fn expand(
-        &self,
-        text: &str,
-        file: &SourceFile,
-        span: Range<usize>,
-        problems: &mut Vec<Problem>,
-    ) -> String {
+    pub fn expand(&self, text: &str, file: &SourceFile, span: Range<usize>, problems: &mut Vec<Problem>) -> String {
         match expand(text, |name| self.get(name)) {
             Ok(expanded) => {
                 for name in expanded.unset {
                     problems.push(
                         Problem::warning(format!("`${{{name}}}` is not set; using an empty string"))
                             .at(file, span.clone(), "expanded here")
-                            .help(format!("set {name} in the environment, .env or [env], or write `${{{name}:-default}}`")),
+                            .help(format!(
+                                "set {name} in the environment, .env or [env], or write `${{{name}:-default}}`"
+                            )),
                     );
                 }
                 expanded.value
@@ -71,12 +61,7 @@ impl<'a> Layers<'a> {
         }
     }
 
-    pub fn expand_spanned(
-        &self,
-        s: &Spanned<String>,
-        file: &SourceFile,
-        problems: &mut Vec<Problem>,
-    ) -> String {
+    pub fn expand_spanned(&self, s: &Spanned<String>, file: &SourceFile, problems: &mut Vec<Problem>) -> String {
         self.expand(s.get_ref(), file, s.span(), problems)
     }
 
@@ -87,11 +72,8 @@ impl<'a> Layers<'a> {
             Ok(entries) => {
                 for entry in entries {
                     let span = file.line_span(entry.line);
-                    let value = if entry.literal {
-                        entry.value
-                    } else {
-                        self.expand(&entry.value, file, span, problems)
-                    };
+                    let value =
+                        if entry.literal { entry.value } else { self.expand(&entry.value, file, span, problems) };
                     self.set(entry.key, value);
                 }
             }

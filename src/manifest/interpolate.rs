@@ -19,10 +19,7 @@ pub struct ExpandError {
     pub message: String,
 }
 
-pub fn expand(
-    input: &str,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<Expanded, ExpandError> {
+pub fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Expanded, ExpandError> {
     let mut value = String::with_capacity(input.len());
     let mut unset = Vec::new();
     let mut rest = input;
@@ -34,15 +31,11 @@ pub fn expand(
             rest = tail;
         } else if let Some(body_and_tail) = after.strip_prefix('{') {
             let offset = input.len() - rest.len() + i;
-            let close = body_and_tail.find('}').ok_or_else(|| ExpandError {
-                offset,
-                message: "`${` is not closed by `}`".into(),
-            })?;
+            let close = body_and_tail
+                .find('}')
+                .ok_or_else(|| ExpandError { offset, message: "`${` is not closed by `}`".into() })?;
             let body = &body_and_tail[..close];
-            value.push_str(
-                &substitute(body, &lookup, &mut unset)
-                    .map_err(|message| ExpandError { offset, message })?,
-            );
+            value.push_str(&substitute(body, &lookup, &mut unset).map_err(|message| ExpandError { offset, message })?);
             rest = &body_and_tail[close + 1..];
         } else {
             value.push('$');
@@ -53,11 +46,7 @@ pub fn expand(
     Ok(Expanded { value, unset })
 }
 
-fn substitute(
-    body: &str,
-    lookup: &impl Fn(&str) -> Option<String>,
-    unset: &mut Vec<String>,
-) -> Result<String, String> {
+fn substitute(body: &str, lookup: &impl Fn(&str) -> Option<String>, unset: &mut Vec<String>) -> Result<String, String> {
     let name_end = body.find(|c: char| !is_name_char(c)).unwrap_or(body.len());
     let (name, modifier) = body.split_at(name_end);
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
@@ -65,9 +54,7 @@ fn substitute(
     }
     let found = lookup(name);
     if let Some(default) = modifier.strip_prefix(":-") {
-        return Ok(found
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| default.to_owned()));
+        return Ok(found.filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_owned()));
     }
     if let Some(default) = modifier.strip_prefix('-') {
         return Ok(found.unwrap_or_else(|| default.to_owned()));

@@ -8,38 +8,25 @@ use super::command::Command;
 use super::problem::{Problem, SourceFile};
 use super::procfile::{self, Finding};
 use super::spec::{
-    DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, LogConfig, RestartPolicy,
-    Service,
+    DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, LogConfig, RestartPolicy, Service,
 };
 
 /// foreman's default base port; each entry gets base + 100 × its position.
 const BASE_PORT: u32 = 5000;
 const PORT_STEP: u32 = 100;
 
-pub fn load(
-    file: &SourceFile,
-    ctx: &mut Context,
-) -> (IndexMap<String, String>, IndexMap<String, Service>) {
+pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, IndexMap<String, Service>) {
     let parsed = procfile::parse(file.text());
     for finding in &parsed.findings {
         ctx.problems.push(match finding {
-            Finding::Skipped { line, span } => Problem::warning(format!(
-                "line {line} is not `name: command`; skipped"
-            ))
-            .at(file, span.clone(), "skipped")
-            .help(
-                "a Procfile line is `name: command`, the name made of letters, digits, `-` and `_`",
-            ),
-            Finding::Duplicate {
-                name,
-                first_line,
-                span,
-                ..
-            } => Problem::error(format!(
-                "`{name}` is defined twice (first on line {first_line})"
-            ))
-            .at(file, span.clone(), "again here")
-            .help("give each process a name of its own"),
+            Finding::Skipped { line, span } => Problem::warning(format!("line {line} is not `name: command`; skipped"))
+                .at(file, span.clone(), "skipped")
+                .help("a Procfile line is `name: command`, the name made of letters, digits, `-` and `_`"),
+            Finding::Duplicate { name, first_line, span, .. } => {
+                Problem::error(format!("`{name}` is defined twice (first on line {first_line})"))
+                    .at(file, span.clone(), "again here")
+                    .help("give each process a name of its own")
+            }
         });
     }
     if parsed.entries.is_empty() && !ctx.has_errors() {
@@ -53,16 +40,13 @@ pub fn load(
     let base_port = match layers.get("PORT") {
         None => BASE_PORT,
         Some(port) => match port.trim().parse::<u32>() {
-            Ok(base)
-                if u64::from(base) + u64::from(PORT_STEP * count.saturating_sub(1))
-                    <= u64::from(u16::MAX) =>
-            {
-                base
-            }
+            Ok(base) if u64::from(base) + u64::from(PORT_STEP * count.saturating_sub(1)) <= u64::from(u16::MAX) => base,
             _ => {
                 ctx.problems.push(
-                    Problem::error(format!("PORT is `{port}`, which leaves no room for {count} ports 100 apart below 65536"))
-                        .help("set PORT to a number such as 5000, or unset it"),
+                    Problem::error(format!(
+                        "PORT is `{port}`, which leaves no room for {count} ports 100 apart below 65536"
+                    ))
+                    .help("set PORT to a number such as 5000, or unset it"),
                 );
                 BASE_PORT
             }
@@ -71,10 +55,7 @@ pub fn load(
     let mut services = IndexMap::new();
     for (position, entry) in (0u32..).zip(parsed.entries) {
         let mut env = layers.clone();
-        env.set(
-            "PORT".into(),
-            (base_port + PORT_STEP * position).to_string(),
-        );
+        env.set("PORT".into(), (base_port + PORT_STEP * position).to_string());
         services.insert(entry.name, service(entry.command, ctx, env.overlay));
     }
     (layers.overlay, services)

@@ -14,8 +14,8 @@ use super::environment::Layers;
 use super::problem::{Problem, SourceFile, nearest};
 use super::raw::{RawEnv, RawLog, RawService, TOP_LEVEL_KEYS};
 use super::spec::{
-    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
-    LogConfig, Ready, RestartPolicy, Service,
+    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency, LogConfig, Ready,
+    RestartPolicy, Service,
 };
 use crate::graph::GraphError;
 
@@ -57,13 +57,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
             }
             "watch" => manifest.watch = read(value, file, None, ctx).unwrap_or(true),
             "services" => raw_services = service_tables(value, file, ctx),
-            other => ctx.problems.push(unknown_key(
-                other,
-                key.span(),
-                &TOP_LEVEL_KEYS,
-                file,
-                "at the top level",
-            )),
+            other => ctx.problems.push(unknown_key(other, key.span(), &TOP_LEVEL_KEYS, file, "at the top level")),
         }
     }
     if raw_services.is_empty() && !ctx.has_errors() {
@@ -82,9 +76,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
 
     let mut read_services = Vec::new();
     for table in raw_services {
-        manifest
-            .name_spans
-            .insert(table.name.clone(), table.name_span);
+        manifest.name_spans.insert(table.name.clone(), table.name_span);
         if let Some(raw) = read::<RawService>(table.value, file, Some(&table.name), ctx) {
             read_services.push((table.name, raw));
         }
@@ -92,11 +84,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
     let shared = Shared {
         global: &layers,
         names: manifest.name_spans.keys().cloned().collect(),
-        oneshots: read_services
-            .iter()
-            .filter(|(_, raw)| raw.oneshot)
-            .map(|(n, _)| n.clone())
-            .collect(),
+        oneshots: read_services.iter().filter(|(_, raw)| raw.oneshot).map(|(n, _)| n.clone()).collect(),
         log: manifest.log,
         file,
     };
@@ -110,38 +98,27 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
 impl TomlManifest {
     /// A graph finding as a problem that points at the dependency entry (or name) involved.
     pub fn graph_problem(&self, error: &GraphError, file: &SourceFile) -> Problem {
-        let dep_span =
-            |s: &str, d: &str| self.dep_spans.get(&(s.to_owned(), d.to_owned())).cloned();
+        let dep_span = |s: &str, d: &str| self.dep_spans.get(&(s.to_owned(), d.to_owned())).cloned();
         let name_span = |s: &str| self.name_spans.get(s).cloned().unwrap_or(0..0);
         match error {
-            GraphError::UnknownDependency {
-                service,
-                dependency,
-            } => {
+            GraphError::UnknownDependency { service, dependency } => {
                 let names = self.name_spans.keys().map(String::as_str);
-                let mut p = Problem::error(format!(
-                    "service `{service}` depends on `{dependency}`, which is not a service"
-                ))
-                .at(
-                    file,
-                    dep_span(service, dependency).unwrap_or_else(|| name_span(service)),
-                    "unknown service",
-                );
+                let mut p =
+                    Problem::error(format!("service `{service}` depends on `{dependency}`, which is not a service"))
+                        .at(
+                            file,
+                            dep_span(service, dependency).unwrap_or_else(|| name_span(service)),
+                            "unknown service",
+                        );
                 p = match nearest(dependency, names) {
                     Some(near) => p.help(format!("did you mean `{near}`?")),
                     None => p.help(format!("the services are: {}", self.service_list())),
                 };
                 p
             }
-            GraphError::SelfDependency { service } => {
-                Problem::error(format!("service `{service}` depends on itself"))
-                    .at(
-                        file,
-                        dep_span(service, service).unwrap_or_else(|| name_span(service)),
-                        "itself",
-                    )
-                    .help("remove it from its own depends_on")
-            }
+            GraphError::SelfDependency { service } => Problem::error(format!("service `{service}` depends on itself"))
+                .at(file, dep_span(service, service).unwrap_or_else(|| name_span(service)), "itself")
+                .help("remove it from its own depends_on"),
             GraphError::Cycle { path } => {
                 let span = dep_span(&path[0], &path[1]).unwrap_or_else(|| name_span(&path[0]));
                 Problem::error(format!("dependency cycle: {}", path.join(" → ")))
@@ -157,11 +134,7 @@ impl TomlManifest {
     }
 
     fn service_list(&self) -> String {
-        self.name_spans
-            .keys()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.name_spans.keys().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -173,11 +146,7 @@ struct ServiceTable<'a> {
     value: Spanned<DeValue<'a>>,
 }
 
-fn service_tables<'a>(
-    value: Spanned<DeValue<'a>>,
-    file: &SourceFile,
-    ctx: &mut Context,
-) -> Vec<ServiceTable<'a>> {
+fn service_tables<'a>(value: Spanned<DeValue<'a>>, file: &SourceFile, ctx: &mut Context) -> Vec<ServiceTable<'a>> {
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
         ctx.problems.push(
@@ -198,21 +167,13 @@ fn service_tables<'a>(
             );
             continue;
         }
-        services.push(ServiceTable {
-            name,
-            name_span: key.span(),
-            value,
-        });
+        services.push(ServiceTable { name, name_span: key.span(), value });
     }
     services
 }
 
 pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Deserialises one value, turning serde's error into a problem that names the service.
@@ -247,11 +208,8 @@ fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -
     let context = service.map_or_else(String::new, |s| format!("service `{s}`: "));
     if let Some((kind, wrong, expected)) = parse_unknown(message) {
         let what = if kind == "field" { "key" } else { "value" };
-        let mut p = Problem::error(format!("{context}unknown {what} `{wrong}`")).at(
-            file,
-            span,
-            format!("unknown {what}"),
-        );
+        let mut p =
+            Problem::error(format!("{context}unknown {what} `{wrong}`")).at(file, span, format!("unknown {what}"));
         let candidates: Vec<&str> = expected.iter().map(String::as_str).collect();
         p = match nearest(&wrong, candidates.iter().copied()) {
             Some(near) => p.help(format!("did you mean `{near}`?")),
@@ -259,18 +217,10 @@ fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -
         };
         return p;
     }
-    if let Some(field) = message
-        .strip_prefix("missing field `")
-        .and_then(|m| m.strip_suffix('`'))
-    {
-        let help = if field == "cmd" {
-            "add the command to run: cmd = \"…\"".to_owned()
-        } else {
-            format!("add `{field}`")
-        };
-        return Problem::error(format!("{context}`{field}` is missing"))
-            .at(file, span, "in this service")
-            .help(help);
+    if let Some(field) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+        let help =
+            if field == "cmd" { "add the command to run: cmd = \"…\"".to_owned() } else { format!("add `{field}`") };
+        return Problem::error(format!("{context}`{field}` is missing")).at(file, span, "in this service").help(help);
     }
     let (message, help) = match message.split_once("; ") {
         Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
@@ -291,22 +241,11 @@ fn parse_unknown(message: &str) -> Option<(&'static str, String, Vec<String>)> {
         ("variant", message.strip_prefix("unknown variant `")?)
     };
     let (wrong, expected) = rest.split_once('`')?;
-    let expected = expected
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_owned)
-        .collect();
+    let expected = expected.split('`').skip(1).step_by(2).map(str::to_owned).collect();
     Some((kind, wrong.to_owned(), expected))
 }
 
-fn unknown_key(
-    key: &str,
-    span: Range<usize>,
-    valid: &[&str],
-    file: &SourceFile,
-    place: &str,
-) -> Problem {
+fn unknown_key(key: &str, span: Range<usize>, valid: &[&str], file: &SourceFile, place: &str) -> Problem {
     let p = Problem::error(format!("unknown key `{key}` {place}")).at(file, span, "unknown key");
     match nearest(key, valid.iter().copied()) {
         Some(near) => p.help(format!("did you mean `{near}`?")),
@@ -316,10 +255,7 @@ fn unknown_key(
 
 fn log_config(raw: Option<RawLog>, default: LogConfig) -> LogConfig {
     let raw = raw.unwrap_or_default();
-    LogConfig {
-        max_size: raw.max_size.unwrap_or(default.max_size),
-        keep: raw.keep.unwrap_or(default.keep),
-    }
+    LogConfig { max_size: raw.max_size.unwrap_or(default.max_size), keep: raw.keep.unwrap_or(default.keep) }
 }
 
 /// What every service's resolution reads.
@@ -352,11 +288,9 @@ fn resolve_service(
             }
             Err(e) => {
                 ctx.problems.push(
-                    Problem::error(format!(
-                        "service `{name}`: cannot read env_file `{expanded}`: {e}"
-                    ))
-                    .at(file, path.span(), "this file")
-                    .help("paths are relative to the manifest's folder"),
+                    Problem::error(format!("service `{name}`: cannot read env_file `{expanded}`: {e}"))
+                        .at(file, path.span(), "this file")
+                        .help("paths are relative to the manifest's folder"),
                 );
                 None
             }
@@ -369,26 +303,18 @@ fn resolve_service(
     let cwd = match &raw.cwd {
         None => ctx.root.clone(),
         Some(cwd) => {
-            let path = ctx
-                .root
-                .join(layers.expand_spanned(cwd, file, &mut ctx.problems));
+            let path = ctx.root.join(layers.expand_spanned(cwd, file, &mut ctx.problems));
             if !path.is_dir() {
                 ctx.problems.push(
-                    Problem::error(format!(
-                        "service `{name}`: cwd `{}` is not a folder",
-                        path.display()
-                    ))
-                    .at(file, cwd.span(), "no such folder")
-                    .help("paths are relative to the manifest's folder"),
+                    Problem::error(format!("service `{name}`: cwd `{}` is not a folder", path.display()))
+                        .at(file, cwd.span(), "no such folder")
+                        .help("paths are relative to the manifest's folder"),
                 );
             }
             path
         }
     };
-    let ready = raw
-        .ready
-        .as_ref()
-        .map(|ready| resolve_ready(name, ready, &layers, file, ctx));
+    let ready = raw.ready.as_ref().map(|ready| resolve_ready(name, ready, &layers, file, ctx));
     let mut depends_on = IndexMap::new();
     for (dep, entry) in &raw.depends_on.0 {
         let dep_name = dep.get_ref().clone();
@@ -399,27 +325,19 @@ fn resolve_service(
             Condition::Ready if is_oneshot => Condition::Completed,
             Condition::Completed if !is_oneshot && shared.names.contains(&dep_name) => {
                 ctx.problems.push(
-                    Problem::error(format!("service `{name}` waits for `{dep_name}` to complete, but it is not a oneshot"))
-                        .at(file, dep.span(), "never completes")
-                        .help(format!("wait for \"ready\" or \"started\", or set oneshot = true on `{dep_name}`")),
+                    Problem::error(format!(
+                        "service `{name}` waits for `{dep_name}` to complete, but it is not a oneshot"
+                    ))
+                    .at(file, dep.span(), "never completes")
+                    .help(format!("wait for \"ready\" or \"started\", or set oneshot = true on `{dep_name}`")),
                 );
                 Condition::Completed
             }
             c => c,
         };
-        depends_on.insert(
-            dep_name,
-            Dependency {
-                condition,
-                restart: entry.restart,
-            },
-        );
+        depends_on.insert(dep_name, Dependency { condition, restart: entry.restart });
     }
-    let restart = raw.restart.unwrap_or(if raw.oneshot {
-        RestartPolicy::No
-    } else {
-        RestartPolicy::OnFailure
-    });
+    let restart = raw.restart.unwrap_or(if raw.oneshot { RestartPolicy::No } else { RestartPolicy::OnFailure });
     Service {
         cmd: raw.cmd.into_inner(),
         cwd,
@@ -439,26 +357,15 @@ fn resolve_service(
 
 /// Expands the targets of a readiness check against the service's environment and checks
 /// that they can work: `host:port` for tcp, an http(s) URL, a regex that compiles.
-fn resolve_ready(
-    name: &str,
-    ready: &Spanned<Ready>,
-    layers: &Layers,
-    file: &SourceFile,
-    ctx: &mut Context,
-) -> Ready {
+fn resolve_ready(name: &str, ready: &Spanned<Ready>, layers: &Layers, file: &SourceFile, ctx: &mut Context) -> Ready {
     let span = ready.span();
     let (resolved, trouble) = match ready.get_ref() {
         Ready::Tcp(target) => {
             let target = layers.expand(target, file, span.clone(), &mut ctx.problems);
-            let valid = target
-                .rsplit_once(':')
-                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-            let trouble = (!valid).then(|| {
-                (
-                    format!("tcp target `{target}` is not host:port"),
-                    "write it like \"127.0.0.1:5432\"",
-                )
-            });
+            let valid =
+                target.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+            let trouble = (!valid)
+                .then(|| (format!("tcp target `{target}` is not host:port"), "write it like \"127.0.0.1:5432\""));
             (Ready::Tcp(target), trouble)
         }
         Ready::Http(url) => {
@@ -474,28 +381,16 @@ fn resolve_ready(
         }
         Ready::Log(pattern) => {
             let trouble = Regex::new(pattern).err().map(|e| {
-                let detail = e
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_owned();
-                (
-                    format!("log pattern `{pattern}` is not a valid regex: {detail}"),
-                    "see the regex crate's syntax",
-                )
+                let detail = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                (format!("log pattern `{pattern}` is not a valid regex: {detail}"), "see the regex crate's syntax")
             });
             (Ready::Log(pattern.clone()), trouble)
         }
         other => (other.clone(), None),
     };
     if let Some((message, help)) = trouble {
-        ctx.problems.push(
-            Problem::error(format!("service `{name}`: {message}"))
-                .at(file, span, "this check")
-                .help(help),
-        );
+        ctx.problems
+            .push(Problem::error(format!("service `{name}`: {message}")).at(file, span, "this check").help(help));
     }
     resolved
 }

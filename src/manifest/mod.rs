@@ -25,8 +25,8 @@ pub use problem::{Problem, Problems, SourceFile};
 pub use signal::StopSignal;
 pub use size::ByteSize;
 pub use spec::{
-    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
-    Format, LogConfig, Ready, RestartPolicy, Service, Spec,
+    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency, Format, LogConfig, Ready,
+    RestartPolicy, Service, Spec,
 };
 
 use crate::graph::Graph;
@@ -50,25 +50,15 @@ pub struct LoadOptions {
 
 impl LoadOptions {
     pub fn from_process() -> Self {
-        Self {
-            env: std::env::vars().collect(),
-            display_base: std::env::current_dir().unwrap_or_default(),
-        }
+        Self { env: std::env::vars().collect(), display_base: std::env::current_dir().unwrap_or_default() }
     }
 }
 
 /// Which front end reads a manifest file, by its name: a name with "procfile" in it
 /// (`Procfile`, `Procfile.dev`) is a Procfile, anything else procs.toml-style TOML.
 pub fn format_of(path: &Path) -> Format {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    if name.contains("procfile") {
-        Format::Procfile
-    } else {
-        Format::Toml
-    }
+    let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    if name.contains("procfile") { Format::Procfile } else { Format::Toml }
 }
 
 /// State shared by the front ends while one manifest is loaded.
@@ -85,10 +75,7 @@ impl<'a> Context<'a> {
     }
 
     fn display(&self, path: &Path) -> String {
-        path.strip_prefix(&self.options.display_base)
-            .unwrap_or(path)
-            .display()
-            .to_string()
+        path.strip_prefix(&self.options.display_base).unwrap_or(path).display().to_string()
     }
 
     fn read_named_file(&self, path: &Path) -> std::io::Result<SourceFile> {
@@ -108,26 +95,15 @@ impl<'a> Context<'a> {
 
 pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
     let root = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut ctx = Context {
-        root: root.clone(),
-        options,
-        problems: Vec::new(),
-        dotenv: None,
-    };
-    let source = ctx.read_named_file(file).map_err(|e| {
-        Problems(vec![Problem::error(format!(
-            "cannot read {}: {e}",
-            ctx.display(file)
-        ))])
-    })?;
+    let mut ctx = Context { root: root.clone(), options, problems: Vec::new(), dotenv: None };
+    let source = ctx
+        .read_named_file(file)
+        .map_err(|e| Problems(vec![Problem::error(format!("cannot read {}: {e}", ctx.display(file)))]))?;
     let dotenv_path = root.join(".env");
     if dotenv_path.is_file() {
         match ctx.read_named_file(&dotenv_path) {
             Ok(dotenv) => ctx.dotenv = Some(dotenv),
-            Err(e) => ctx.problems.push(Problem::error(format!(
-                "cannot read {}: {e}",
-                ctx.display(&dotenv_path)
-            ))),
+            Err(e) => ctx.problems.push(Problem::error(format!("cannot read {}: {e}", ctx.display(&dotenv_path)))),
         }
     }
     let format = format_of(file);
@@ -146,18 +122,15 @@ pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
             // A service that could not be read is already reported; edges to it are left out
             // so its dependents are not also told it does not exist.
             let unreadable = |name: &str| manifest.as_ref().is_some_and(|m| m.is_unreadable(name));
-            let graph = spec
-                .as_ref()
-                .and_then(|spec| match build_graph(spec, &unreadable) {
-                    Ok(graph) => Some(graph),
-                    Err(errors) => {
-                        if let Some(m) = &manifest {
-                            ctx.problems
-                                .extend(errors.iter().map(|e| m.graph_problem(e, &source)));
-                        }
-                        None
+            let graph = spec.as_ref().and_then(|spec| match build_graph(spec, &unreadable) {
+                Ok(graph) => Some(graph),
+                Err(errors) => {
+                    if let Some(m) = &manifest {
+                        ctx.problems.extend(errors.iter().map(|e| m.graph_problem(e, &source)));
                     }
-                });
+                    None
+                }
+            });
             (spec, graph)
         }
         Format::Procfile => {
@@ -176,28 +149,17 @@ pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
         }
     };
     match (spec, graph) {
-        (Some(spec), Some(graph)) if !ctx.has_errors() => Ok(Loaded {
-            spec,
-            graph,
-            warnings: ctx.problems,
-        }),
+        (Some(spec), Some(graph)) if !ctx.has_errors() => Ok(Loaded { spec, graph, warnings: ctx.problems }),
         _ => Err(Problems(ctx.problems)),
     }
 }
 
-fn build_graph(
-    spec: &Spec,
-    unreadable: &dyn Fn(&str) -> bool,
-) -> Result<Graph, Vec<crate::graph::GraphError>> {
-    Graph::new(spec.services.iter().map(|(name, s)| {
-        (
-            name.as_str(),
-            s.depends_on
-                .keys()
-                .map(String::as_str)
-                .filter(|d| !unreadable(d)),
-        )
-    }))
+fn build_graph(spec: &Spec, unreadable: &dyn Fn(&str) -> bool) -> Result<Graph, Vec<crate::graph::GraphError>> {
+    Graph::new(
+        spec.services
+            .iter()
+            .map(|(name, s)| (name.as_str(), s.depends_on.keys().map(String::as_str).filter(|d| !unreadable(d)))),
+    )
 }
 
 #[cfg(test)]

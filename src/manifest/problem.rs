@@ -17,9 +17,7 @@ pub struct SourceFile {
 impl SourceFile {
     pub fn new(name: impl AsRef<str>, text: impl Into<Arc<str>>) -> Self {
         let named = NamedSource::new(name, text.into()).with_language("toml");
-        Self {
-            named: Arc::new(named),
-        }
+        Self { named: Arc::new(named) }
     }
 
     pub fn name(&self) -> &str {
@@ -79,27 +77,15 @@ pub struct Problem {
 
 impl Problem {
     pub fn error(message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Error,
-            message: message.into(),
-            help: None,
-            at: None,
-        }
+        Self { severity: Severity::Error, message: message.into(), help: None, at: None }
     }
 
     pub fn warning(message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Warning,
-            ..Self::error(message)
-        }
+        Self { severity: Severity::Warning, ..Self::error(message) }
     }
 
     pub fn at(mut self, file: &SourceFile, span: Range<usize>, label: impl Into<String>) -> Self {
-        self.at = Some(Location {
-            file: file.clone(),
-            span,
-            label: label.into(),
-        });
+        self.at = Some(Location { file: file.clone(), span, label: label.into() });
         self
     }
 
@@ -146,15 +132,11 @@ impl Diagnostic for Problem {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.at
-            .as_ref()
-            .map(|at| &*at.file.named as &dyn SourceCode)
+        self.at.as_ref().map(|at| &*at.file.named as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

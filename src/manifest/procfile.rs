@@ -22,12 +22,7 @@ pub enum Finding {
     /// A line that is not `name: command`, skipped.
     Skipped { line: usize, span: Range<usize> },
     /// A name seen before, at `first_line`.
-    Duplicate {
-        name: String,
-        line: usize,
-        first_line: usize,
-        span: Range<usize>,
-    },
+    Duplicate { name: String, line: usize, first_line: usize, span: Range<usize> },
 }
 
 #[derive(Debug, Default)]
@@ -48,10 +43,7 @@ pub fn parse(text: &str) -> Parsed {
             continue;
         }
         let Some((name, command)) = split_entry(line) else {
-            parsed.findings.push(Finding::Skipped {
-                line: line_no,
-                span,
-            });
+            parsed.findings.push(Finding::Skipped { line: line_no, span });
             continue;
         };
         let name_span = span.start..span.start + name.len();
@@ -64,12 +56,7 @@ pub fn parse(text: &str) -> Parsed {
             });
             continue;
         }
-        parsed.entries.push(Entry {
-            name: name.to_owned(),
-            command: command.to_owned(),
-            line: line_no,
-            name_span,
-        });
+        parsed.entries.push(Entry { name: name.to_owned(), command: command.to_owned(), line: line_no, name_span });
     }
     parsed
 }
@@ -78,10 +65,7 @@ pub fn parse(text: &str) -> Parsed {
 fn split_entry(line: &str) -> Option<(&str, &str)> {
     let colon = line.find(':')?;
     let name = &line[..colon];
-    let valid_name = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let valid_name = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !valid_name {
         return None;
     }

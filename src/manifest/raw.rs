@@ -104,19 +104,14 @@ impl<'de> Deserialize<'de> for DependsOn {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut deps = Vec::new();
                 while let Some(name) = seq.next_element::<Spanned<String>>()? {
-                    let dep = RawDependency {
-                        condition: Condition::Ready,
-                        restart: false,
-                    };
+                    let dep = RawDependency { condition: Condition::Ready, restart: false };
                     deps.push((name, dep));
                 }
                 Ok(DependsOn(deps))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
                 let mut deps = Vec::new();
-                while let Some((name, dep)) =
-                    map.next_entry::<Spanned<String>, DependencyValue>()?
-                {
+                while let Some((name, dep)) = map.next_entry::<Spanned<String>, DependencyValue>()? {
                     deps.push((name, dep.0));
                 }
                 Ok(DependsOn(deps))
@@ -151,17 +146,11 @@ impl<'de> Deserialize<'de> for DependencyValue {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 let condition = Condition::deserialize(de::value::StrDeserializer::<E>::new(v))?;
-                Ok(DependencyValue(RawDependency {
-                    condition,
-                    restart: false,
-                }))
+                Ok(DependencyValue(RawDependency { condition, restart: false }))
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 let long = LongDependency::deserialize(MapAccessDeserializer::new(map))?;
-                Ok(DependencyValue(RawDependency {
-                    condition: long.condition,
-                    restart: long.restart,
-                }))
+                Ok(DependencyValue(RawDependency { condition: long.condition, restart: long.restart }))
             }
         }
         d.deserialize_any(V)

@@ -21,11 +21,7 @@ impl Default for StopSignal {
 impl StopSignal {
     pub fn parse(text: &str) -> Result<Self, String> {
         let upper = text.trim().to_ascii_uppercase();
-        let full = if upper.starts_with("SIG") {
-            upper
-        } else {
-            format!("SIG{upper}")
-        };
+        let full = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
         if let Ok(sig) = Signal::from_str(&full) {
             return Ok(Self(sig));
         }

@@ -23,18 +23,13 @@ impl ByteSize {
     pub fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
         let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let bad =
-            || format!("invalid size `{text}`; write it like \"50MB\", \"512KiB\" or \"1GB\"");
+        let bad = || format!("invalid size `{text}`; write it like \"50MB\", \"512KiB\" or \"1GB\"");
         let number: u64 = t[..digits].parse().map_err(|_| bad())?;
         let unit = t[digits..].trim();
         let factor = if unit.is_empty() {
             1
         } else {
-            UNITS
-                .iter()
-                .find(|(name, _)| name.eq_ignore_ascii_case(unit))
-                .map(|(_, f)| *f)
-                .ok_or_else(bad)?
+            UNITS.iter().find(|(name, _)| name.eq_ignore_ascii_case(unit)).map(|(_, f)| *f).ok_or_else(bad)?
         };
         let bytes = number.checked_mul(factor).ok_or_else(bad)?;
         if bytes == 0 {
@@ -46,11 +41,8 @@ impl ByteSize {
 
 impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (name, factor) = UNITS
-            .iter()
-            .find(|(_, factor)| self.0.is_multiple_of(*factor))
-            .copied()
-            .unwrap_or(("B", 1));
+        let (name, factor) =
+            UNITS.iter().find(|(_, factor)| self.0.is_multiple_of(*factor)).copied().unwrap_or(("B", 1));
         write!(f, "{}{name}", self.0 / factor)
     }
 }

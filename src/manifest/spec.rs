@@ -119,10 +119,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            max_size: ByteSize(50_000_000),
-            keep: 5,
-        }
+        Self { max_size: ByteSize(50_000_000), keep: 5 }
     }
 }
 

@@ -77,12 +77,7 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(
-        paths: ProjectPaths,
-        tx: UnboundedSender<Msg>,
-        reaper: Arc<Reaper>,
-        output: Output,
-    ) -> Self {
+    pub fn new(paths: ProjectPaths, tx: UnboundedSender<Msg>, reaper: Arc<Reaper>, output: Output) -> Self {
         Self {
             project_id: paths.root.display().to_string(),
             paths,
@@ -128,37 +123,22 @@ impl Supervisor {
         self.dirty = false;
         let mut state = State::new();
         state.supervisor = process::Identity::of(std::process::id() as i32);
-        state.services = self
-            .services
-            .iter()
-            .map(|(n, s)| (n.clone(), s.record()))
-            .collect();
+        state.services = self.services.iter().map(|(n, s)| (n.clone(), s.record())).collect();
         if let Err(e) = state.save(&self.paths.state()) {
             eprintln!("orch: cannot write {}: {e}", self.paths.state().display());
         }
     }
 
     fn handle(&mut self, msg: Msg) {
-        self.dirty = true;
+        // Questions change nothing: no state write (and its fsync) for them.
+        let question = matches!(msg, Msg::Request(Request::Ps { .. } | Request::Hello, _));
+        self.dirty |= !question;
         match msg {
             Msg::Request(request, reply) => self.request(request, reply),
-            Msg::Exited {
-                service,
-                generation,
-                exit,
-            } => self.on_exit(&service, generation, exit),
-            Msg::Ready {
-                service,
-                generation,
-            } => self.on_ready(&service, generation),
-            Msg::ReadyTimeout {
-                service,
-                generation,
-            } => self.on_ready_timeout(&service, generation),
-            Msg::StopTimeout {
-                service,
-                generation,
-            } => {
+            Msg::Exited { service, generation, exit } => self.on_exit(&service, generation, exit),
+            Msg::Ready { service, generation } => self.on_ready(&service, generation),
+            Msg::ReadyTimeout { service, generation } => self.on_ready_timeout(&service, generation),
+            Msg::StopTimeout { service, generation } => {
                 if let Some(svc) = self.current(&service, generation)
                     && svc.phase == Phase::Stopping
                     && let Some(pgid) = svc.pgid()
@@ -166,10 +146,7 @@ impl Supervisor {
                     let _ = process::signal_group(pgid, Signal::SIGKILL);
                 }
             }
-            Msg::BackoffDone {
-                service,
-                generation,
-            } => {
+            Msg::BackoffDone { service, generation } => {
                 if let Some(svc) = self.current_mut(&service, generation)
                     && svc.phase == Phase::Backoff
                 {
@@ -185,15 +162,11 @@ impl Supervisor {
     }
 
     fn current(&self, name: &str, generation: u64) -> Option<&Svc> {
-        self.services
-            .get(name)
-            .filter(|s| s.generation == generation)
+        self.services.get(name).filter(|s| s.generation == generation)
     }
 
     fn current_mut(&mut self, name: &str, generation: u64) -> Option<&mut Svc> {
-        self.services
-            .get_mut(name)
-            .filter(|s| s.generation == generation)
+        self.services.get_mut(name).filter(|s| s.generation == generation)
     }
 
     // ----- requests -------------------------------------------------------------------------
@@ -202,21 +175,14 @@ impl Supervisor {
         let result = match request {
             Request::Hello => {
                 let version = env!("CARGO_PKG_VERSION").to_owned();
-                let _ = reply.send(Reply::Hello {
-                    pid: std::process::id(),
-                    version,
-                });
+                let _ = reply.send(Reply::Hello { pid: std::process::id(), version });
                 return;
             }
             Request::Ps { services } => {
                 let _ = reply.send(self.ps(&services));
                 return;
             }
-            Request::Up {
-                origin,
-                services,
-                wait,
-            } => self.up(origin, &services, wait, reply.clone()),
+            Request::Up { origin, services, wait } => self.up(origin, &services, wait, reply.clone()),
             Request::Down { services } => self.down(&services, reply.clone()),
             Request::Restart { origin, services } => self.restart(origin, &services, reply.clone()),
             Request::StartAdhoc { origin, adhoc } => self.start_adhoc(origin, adhoc, reply.clone()),
@@ -232,10 +198,7 @@ impl Supervisor {
         let Some(file) = origin.manifest.clone() else {
             return Ok(());
         };
-        let options = LoadOptions {
-            env: origin.env.clone(),
-            display_base: self.paths.root.clone(),
-        };
+        let options = LoadOptions { env: origin.env.clone(), display_base: self.paths.root.clone() };
         let loaded = manifest::load(&file, &options).map_err(|problems| problems.to_string())?;
         self.base_env = origin.env;
         for (name, config) in &loaded.spec.services {
@@ -246,13 +209,10 @@ impl Supervisor {
                     svc.config_hash = hash;
                 }
                 Some(_) => {
-                    return Err(format!(
-                        "`{name}` is an ad-hoc service; stop it before the manifest can use the name"
-                    ));
+                    return Err(format!("`{name}` is an ad-hoc service; stop it before the manifest can use the name"));
                 }
                 None => {
-                    self.services
-                        .insert(name.clone(), Svc::new(name, config.clone(), hash, None));
+                    self.services.insert(name.clone(), Svc::new(name, config.clone(), hash, None));
                 }
             }
         }
@@ -265,10 +225,7 @@ impl Supervisor {
         for name in names {
             if !self.services.contains_key(name) {
                 let known: Vec<&str> = self.services.keys().map(String::as_str).collect();
-                return Err(format!(
-                    "no service named `{name}` (services: {})",
-                    known.join(", ")
-                ));
+                return Err(format!("no service named `{name}` (services: {})", known.join(", ")));
             }
         }
         Ok(())
@@ -320,19 +277,11 @@ impl Supervisor {
         Ok(())
     }
 
-    fn restart(
-        &mut self,
-        origin: Origin,
-        names: &[String],
-        reply: UnboundedSender<Reply>,
-    ) -> Result<(), String> {
+    fn restart(&mut self, origin: Origin, names: &[String], reply: UnboundedSender<Reply>) -> Result<(), String> {
         self.load(origin)?;
         self.check_names(names)?;
-        let names: Vec<String> = if names.is_empty() {
-            self.services.keys().cloned().collect()
-        } else {
-            names.to_vec()
-        };
+        let names: Vec<String> =
+            if names.is_empty() { self.services.keys().cloned().collect() } else { names.to_vec() };
         for name in &names {
             let Some(svc) = self.services.get_mut(name) else {
                 continue;
@@ -363,21 +312,13 @@ impl Supervisor {
         Ok(())
     }
 
-    fn start_adhoc(
-        &mut self,
-        origin: Origin,
-        adhoc: Adhoc,
-        reply: UnboundedSender<Reply>,
-    ) -> Result<(), String> {
+    fn start_adhoc(&mut self, origin: Origin, adhoc: Adhoc, reply: UnboundedSender<Reply>) -> Result<(), String> {
         if self.spec.is_none() {
             // The project's [env] and .env apply to ad-hoc services too.
             self.load(origin.clone())?;
         }
         if !crate::manifest::is_valid_name(&adhoc.name) {
-            return Err(format!(
-                "`{}` is not a valid service name (use letters, digits, `-` and `_`)",
-                adhoc.name
-            ));
+            return Err(format!("`{}` is not a valid service name (use letters, digits, `-` and `_`)", adhoc.name));
         }
         match self.services.get(&adhoc.name) {
             Some(svc) if svc.adhoc.is_none() => {
@@ -387,26 +328,13 @@ impl Supervisor {
                 ));
             }
             Some(svc) if svc.phase.has_process() || svc.phase.is_transient() => {
-                return Err(format!(
-                    "`{}` is already {}; stop it first",
-                    adhoc.name,
-                    svc.phase.as_str()
-                ));
+                return Err(format!("`{}` is already {}; stop it first", adhoc.name, svc.phase.as_str()));
             }
             _ => {}
         }
-        let global = self
-            .spec
-            .as_ref()
-            .map(|s| s.env.clone())
-            .unwrap_or_default();
+        let global = self.spec.as_ref().map(|s| s.env.clone()).unwrap_or_default();
         let config = adhoc.to_service(&global);
-        let mut svc = Svc::new(
-            &adhoc.name,
-            config.clone(),
-            config_hash(&config),
-            Some(adhoc.clone()),
-        );
+        let mut svc = Svc::new(&adhoc.name, config.clone(), config_hash(&config), Some(adhoc.clone()));
         svc.desired = Desired::Up;
         svc.set_phase(Phase::Pending, None);
         if self.base_env.is_empty() {
@@ -431,42 +359,24 @@ impl Supervisor {
             if !names.is_empty() && !names.contains(&svc.name) {
                 continue;
             }
-            let sample = svc
-                .pgid()
-                .filter(|_| svc.phase.has_process())
-                .and_then(|pgid| usage.get(&pgid))
-                .copied();
+            let sample = svc.pgid().filter(|_| svc.phase.has_process()).and_then(|pgid| usage.get(&pgid)).copied();
             let cpu = sample.map(|u| {
                 // Since the last `ps`, or since the start for the first one.
-                let (since, before) = svc
-                    .cpu_sample
-                    .unwrap_or((svc.started.map_or(now, |(at, _)| at), 0.0));
+                let (since, before) = svc.cpu_sample.unwrap_or((svc.started.map_or(now, |(at, _)| at), 0.0));
                 let wall = now.duration_since(since).as_secs_f64();
                 svc.cpu_sample = Some((now, u.cpu_secs));
-                if wall > 0.0 {
-                    ((u.cpu_secs - before) / wall * 100.0).max(0.0)
-                } else {
-                    0.0
-                }
+                if wall > 0.0 { ((u.cpu_secs - before) / wall * 100.0).max(0.0) } else { 0.0 }
             });
             rows.push(svc.status(cpu, sample.map(|u| u.rss_bytes)));
         }
         Reply::Ps { services: rows }
     }
 
-    fn wait_for(
-        &mut self,
-        targets: Vec<String>,
-        kind: WaiterKind,
-        wait: bool,
-        reply: UnboundedSender<Reply>,
-    ) {
-        let waiter = Waiter::new(targets, kind, reply);
-        if wait {
-            self.waiters.push(waiter);
-        } else {
-            waiter.finish(&self.services, &self.paths);
-        }
+    /// Answers once the targets settle; with `wait` false, as soon as they were started
+    /// (after this batch of events, so the answer says `starting` rather than `pending`).
+    fn wait_for(&mut self, targets: Vec<String>, kind: WaiterKind, wait: bool, reply: UnboundedSender<Reply>) {
+        let kind = if wait { kind } else { WaiterKind::Accepted };
+        self.waiters.push(Waiter::new(targets, kind, reply));
     }
 
     fn mark_down(&mut self, targets: &[String]) {
@@ -506,11 +416,7 @@ impl Supervisor {
 
     /// Manifest services in start order, then ad-hoc ones.
     fn start_order(&self) -> Vec<String> {
-        let mut order = self
-            .graph
-            .as_ref()
-            .map(Graph::start_order)
-            .unwrap_or_default();
+        let mut order = self.graph.as_ref().map(Graph::start_order).unwrap_or_default();
         order.retain(|n| self.services.contains_key(n));
         append_missing(&mut order, self.services.keys());
         order
@@ -572,7 +478,12 @@ impl Supervisor {
                 continue;
             }
             if d.phase.is_failure() || (d.phase == Phase::Stopped && d.desired == Desired::Up) {
-                return DepCheck::Blocked(format!("{dep} {}", d.phase.as_str()));
+                let what = match d.phase {
+                    Phase::Blocked => "is blocked",
+                    Phase::Stopped => "stopped",
+                    _ => "failed",
+                };
+                return DepCheck::Blocked(format!("{dep} {what}"));
             }
             if d.desired == Desired::Down && !d.phase.is_transient() {
                 return DepCheck::Blocked(format!("{dep} is stopped"));
@@ -589,10 +500,7 @@ impl Supervisor {
         let Some(svc) = self.services.get(name) else {
             return false;
         };
-        if svc.desired != Desired::Down
-            || svc.phase == Phase::Stopped
-            || svc.phase == Phase::Stopping
-        {
+        if svc.desired != Desired::Down || svc.phase == Phase::Stopped || svc.phase == Phase::Stopping {
             return false;
         }
         if !svc.phase.has_process() {
@@ -604,9 +512,7 @@ impl Supervisor {
         }
         // Dependents first: wait while anything that depends on it still runs.
         let dependents_live = self.services.values().any(|other| {
-            other.config.depends_on.contains_key(name)
-                && other.phase.has_process()
-                && other.desired == Desired::Down
+            other.config.depends_on.contains_key(name) && other.phase.has_process() && other.desired == Desired::Down
         });
         if dependents_live {
             return false;
@@ -640,80 +546,43 @@ impl Supervisor {
                 }
                 Err(e) => {
                     let reason = format!("cannot open its log file: {e}");
-                    apply_verdict(
-                        svc,
-                        after_exit(
-                            svc.policy(),
-                            svc.restarts,
-                            Duration::ZERO,
-                            None,
-                            Some(reason),
-                        ),
-                        &tx,
-                    );
+                    apply_verdict(svc, after_exit(svc.policy(), svc.restarts, Duration::ZERO, None, Some(reason)), &tx);
                     return;
                 }
             },
         };
         let argv = svc.config.cmd.argv();
-        let request = SpawnRequest {
-            argv: &argv,
-            cwd: &svc.config.cwd,
-            env: &env,
-            capture: true,
-        };
+        let request = SpawnRequest { argv: &argv, cwd: &svc.config.cwd, env: &env, capture: true };
         let spawned = match process::spawn(&request) {
             Ok(spawned) => spawned,
             Err(e) => {
                 let reason = format!("cannot start `{}`: {e}", argv.join(" "));
                 output.notice(name, &reason);
                 svc.started = Some((Instant::now(), SystemTime::now()));
-                apply_verdict(
-                    svc,
-                    after_exit(
-                        svc.policy(),
-                        svc.restarts,
-                        Duration::ZERO,
-                        None,
-                        Some(reason),
-                    ),
-                    &tx,
-                );
+                apply_verdict(svc, after_exit(svc.policy(), svc.restarts, Duration::ZERO, None, Some(reason)), &tx);
                 return;
             }
         };
         let pid = spawned.identity.pid;
         // Registered before any await, so the reaper cannot take the exit unseen.
         let exit = reaper.watch(pid);
-        leaders
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(pid);
+        leaders.lock().unwrap_or_else(|e| e.into_inner()).insert(pid);
         svc.process = Some(spawned.identity);
         svc.started = Some((Instant::now(), SystemTime::now()));
         svc.ready_after = None;
         svc.last_exit = None;
         svc.failed_start = None;
         svc.set_phase(Phase::Starting, None);
+        output.notice(name, &format!("started (pid {pid})"));
 
         let log_check = match &svc.config.ready {
             Some(Ready::Log(pattern)) => regex::bytes::Regex::new(pattern).ok(),
             _ => None,
         };
-        let sink = LineSink {
-            service: name.to_owned(),
-            generation,
-            ready: log_check.map(Arc::new),
-            tx: tx.clone(),
-            output,
-        };
+        let sink =
+            LineSink { service: name.to_owned(), generation, ready: log_check.map(Arc::new), tx: tx.clone(), output };
         if let Some(stdout) = spawned.stdout {
-            tokio::spawn(pump(
-                stdout,
-                Stream::Out,
-                writer.clone(),
-                sink.clone().into_fn(Stream::Out),
-            ));
+            tokio::spawn(pump(stdout, Stream::Out, writer.clone(), sink.clone().into_fn(Stream::Out)));
         }
         if let Some(stderr) = spawned.stderr {
             tokio::spawn(pump(stderr, Stream::Err, writer, sink.into_fn(Stream::Err)));
@@ -731,11 +600,7 @@ impl Supervisor {
         tokio::spawn(async move {
             let exit = exit.await.unwrap_or(Exit::Code(-1));
             cleanup.run().await;
-            let _ = exit_tx.send(Msg::Exited {
-                service,
-                generation,
-                exit,
-            });
+            let _ = exit_tx.send(Msg::Exited { service, generation, exit });
         });
 
         match svc.config.ready.clone() {
@@ -745,28 +610,14 @@ impl Supervisor {
             }
             None => {}
             Some(check) => {
-                let ctx = ProbeContext {
-                    cwd: svc.config.cwd.clone(),
-                    env,
-                    reaper,
-                    http,
-                };
+                let ctx = ProbeContext { cwd: svc.config.cwd.clone(), env, reaper, http };
                 let timeout = svc.config.ready_timeout.0;
                 let service = name.to_owned();
                 let probe = tokio::spawn(async move {
-                    let msg =
-                        match tokio::time::timeout(timeout, probe::wait_until_ready(&check, &ctx))
-                            .await
-                        {
-                            Ok(()) => Msg::Ready {
-                                service,
-                                generation,
-                            },
-                            Err(_) => Msg::ReadyTimeout {
-                                service,
-                                generation,
-                            },
-                        };
+                    let msg = match tokio::time::timeout(timeout, probe::wait_until_ready(&check, &ctx)).await {
+                        Ok(()) => Msg::Ready { service, generation },
+                        Err(_) => Msg::ReadyTimeout { service, generation },
+                    };
                     let _ = tx.send(msg);
                 });
                 svc.tasks.push(probe.abort_handle());
@@ -777,11 +628,7 @@ impl Supervisor {
     /// orch's environment (as the client that sent the manifest had it), the service's
     /// variables over it, and the markers that identify the project's processes.
     fn child_env(&self, name: &str) -> Vec<(String, String)> {
-        let mut env: IndexMap<String, String> = self
-            .base_env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let mut env: IndexMap<String, String> = self.base_env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         if let Some(svc) = self.services.get(name) {
             env.extend(svc.config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
@@ -800,14 +647,10 @@ impl Supervisor {
         svc.set_phase(Phase::Stopping, reason);
         let Some(pgid) = svc.pgid() else { return };
         let _ = process::signal_group(pgid, svc.config.stop_signal.0);
-        let (service, generation, timeout) =
-            (name.to_owned(), svc.generation, svc.config.stop_timeout.0);
+        let (service, generation, timeout) = (name.to_owned(), svc.generation, svc.config.stop_timeout.0);
         let timer = tokio::spawn(async move {
             sleep(timeout).await;
-            let _ = tx.send(Msg::StopTimeout {
-                service,
-                generation,
-            });
+            let _ = tx.send(Msg::StopTimeout { service, generation });
         });
         svc.tasks.push(timer.abort_handle());
     }
@@ -818,8 +661,10 @@ impl Supervisor {
         };
         if matches!(svc.phase, Phase::Starting | Phase::Running) {
             svc.cancel_tasks();
-            svc.ready_after = Some(svc.uptime());
+            let took = svc.uptime();
+            svc.ready_after = Some(took);
             svc.set_phase(Phase::Ready, None);
+            self.output.notice(name, &format!("ready in {}ms", took.as_millis()));
         }
     }
 
@@ -830,16 +675,8 @@ impl Supervisor {
         if svc.phase != Phase::Starting {
             return;
         }
-        let check = svc
-            .config
-            .ready
-            .as_ref()
-            .map(probe::describe)
-            .unwrap_or_default();
-        let reason = format!(
-            "ready check {check} did not pass within {}",
-            svc.config.ready_timeout
-        );
+        let check = svc.config.ready.as_ref().map(probe::describe).unwrap_or_default();
+        let reason = format!("ready check {check} did not pass within {}", svc.config.ready_timeout);
         svc.failed_start = Some(reason.clone());
         self.output.notice(name, &reason);
         self.begin_stop(name);
@@ -855,6 +692,11 @@ impl Supervisor {
         svc.last_exit = Some(exit);
         let uptime = svc.uptime();
         if svc.phase == Phase::Stopping {
+            let output = self.output.clone();
+            let Some(svc) = self.services.get_mut(name) else { return };
+            if svc.failed_start.is_none() {
+                output.notice(name, &format!("stopped ({exit})"));
+            }
             if let Some(reason) = svc.failed_start.take() {
                 let verdict = after_exit(svc.policy(), svc.restarts, uptime, None, Some(reason));
                 apply_verdict(svc, verdict, &tx);
@@ -877,10 +719,7 @@ impl Supervisor {
         }
         let line = match &verdict.reason {
             Some(reason) if verdict.phase == Phase::Backoff => {
-                format!(
-                    "{reason}; restarting in {}ms",
-                    verdict.delay.unwrap_or_default().as_millis()
-                )
+                format!("{reason}; restarting in {}ms", verdict.delay.unwrap_or_default().as_millis())
             }
             Some(reason) => reason.clone(),
             None => exit.to_string(),
@@ -909,14 +748,12 @@ enum DepCheck {
 fn apply_verdict(svc: &mut Svc, verdict: Verdict, tx: &UnboundedSender<Msg>) {
     svc.restarts = verdict.restarts;
     svc.set_phase(verdict.phase, verdict.reason);
+    svc.backoff_until = verdict.delay.map(|delay| Instant::now() + delay);
     if let Some(delay) = verdict.delay {
         let (service, generation, tx) = (svc.name.clone(), svc.generation, tx.clone());
         let timer = tokio::spawn(async move {
             sleep(delay).await;
-            let _ = tx.send(Msg::BackoffDone {
-                service,
-                generation,
-            });
+            let _ = tx.send(Msg::BackoffDone { service, generation });
         });
         svc.tasks.push(timer.abort_handle());
     }
@@ -947,10 +784,7 @@ impl LineSink {
             self.output.line(&self.service, stream, line);
             if self.ready.as_ref().is_some_and(|re| re.is_match(line)) {
                 self.ready = None;
-                let _ = self.tx.send(Msg::Ready {
-                    service: self.service.clone(),
-                    generation: self.generation,
-                });
+                let _ = self.tx.send(Msg::Ready { service: self.service.clone(), generation: self.generation });
             }
         }
     }
@@ -977,8 +811,7 @@ impl Cleanup {
         };
         for pid in escaped {
             // Each escaped process leads a group of its own (it called setsid).
-            let group = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid)))
-                .map_or(pid, |g| g.as_raw());
+            let group = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).map_or(pid, |g| g.as_raw());
             stop_group(group, self.signal, self.timeout).await;
             process::signal_process(pid, Signal::SIGKILL);
         }

@@ -32,24 +32,10 @@ use Phase::*;
 
 /// Every transition the supervisor may make; anything else is a bug.
 const ALLOWED: &[(Phase, &[Phase])] = &[
-    (
-        Pending,
-        &[Starting, Blocked, Stopped, Failed, Backoff, Fatal],
-    ),
-    (
-        Starting,
-        &[
-            Ready, Running, Completed, Failed, Backoff, Fatal, Stopping, Stopped,
-        ],
-    ),
-    (
-        Ready,
-        &[Stopping, Failed, Backoff, Fatal, Stopped, Completed],
-    ),
-    (
-        Running,
-        &[Ready, Stopping, Failed, Backoff, Fatal, Stopped, Completed],
-    ),
+    (Pending, &[Starting, Blocked, Stopped, Failed, Backoff, Fatal]),
+    (Starting, &[Ready, Running, Completed, Failed, Backoff, Fatal, Stopping, Stopped]),
+    (Ready, &[Stopping, Failed, Backoff, Fatal, Stopped, Completed]),
+    (Running, &[Ready, Stopping, Failed, Backoff, Fatal, Stopped, Completed]),
     (Stopping, &[Stopped, Failed, Backoff, Fatal]),
     (Stopped, &[Pending]),
     (Completed, &[Pending, Stopped]),
@@ -61,10 +47,7 @@ const ALLOWED: &[(Phase, &[Phase])] = &[
 
 impl Phase {
     pub fn can_become(self, next: Phase) -> bool {
-        self == next
-            || ALLOWED
-                .iter()
-                .any(|(from, to)| *from == self && to.contains(&next))
+        self == next || ALLOWED.iter().any(|(from, to)| *from == self && to.contains(&next))
     }
 
     /// A process of the service may exist.
@@ -148,8 +131,7 @@ pub fn after_exit(
 ) -> Verdict {
     let restarts = if uptime >= STABLE_UPTIME { 0 } else { restarts };
     let succeeded = failure.is_none() && exit.is_some_and(Exit::success);
-    let what =
-        failure.unwrap_or_else(|| exit.map_or_else(|| "ended".to_owned(), |e| e.to_string()));
+    let what = failure.unwrap_or_else(|| exit.map_or_else(|| "ended".to_owned(), |e| e.to_string()));
     let wants_restart = match policy.restart {
         RestartPolicy::No => false,
         RestartPolicy::OnFailure => !succeeded,
@@ -158,37 +140,17 @@ pub fn after_exit(
     if succeeded && (policy.oneshot || !wants_restart) {
         let phase = if policy.oneshot { Completed } else { Stopped };
         let reason = (!policy.oneshot).then(|| what.clone());
-        return Verdict {
-            phase,
-            restarts: 0,
-            delay: None,
-            reason,
-        };
+        return Verdict { phase, restarts: 0, delay: None, reason };
     }
     if !wants_restart {
-        return Verdict {
-            phase: Failed,
-            restarts,
-            delay: None,
-            reason: Some(what),
-        };
+        return Verdict { phase: Failed, restarts, delay: None, reason: Some(what) };
     }
     if restarts >= policy.max_restarts {
         let reason = format!("{what} after {restarts} restarts");
-        return Verdict {
-            phase: Fatal,
-            restarts,
-            delay: None,
-            reason: Some(reason),
-        };
+        return Verdict { phase: Fatal, restarts, delay: None, reason: Some(reason) };
     }
     let attempt = restarts + 1;
-    Verdict {
-        phase: Backoff,
-        restarts: attempt,
-        delay: Some(backoff_delay(attempt)),
-        reason: Some(what),
-    }
+    Verdict { phase: Backoff, restarts: attempt, delay: Some(backoff_delay(attempt)), reason: Some(what) }
 }
 
 #[cfg(test)]
@@ -198,18 +160,12 @@ mod tests {
     const SHORT: Duration = Duration::from_millis(10);
 
     fn policy(restart: RestartPolicy, oneshot: bool) -> Policy {
-        Policy {
-            oneshot,
-            restart,
-            max_restarts: 3,
-        }
+        Policy { oneshot, restart, max_restarts: 3 }
     }
 
     #[test]
     fn backoff_doubles_from_100ms_to_30s() {
-        let delays: Vec<u64> = (1..=12)
-            .map(|a| backoff_delay(a).as_millis() as u64)
-            .collect();
+        let delays: Vec<u64> = (1..=12).map(|a| backoff_delay(a).as_millis() as u64).collect();
         assert_eq!(delays[..5], [100, 200, 400, 800, 1600]);
         assert_eq!(delays[11], 30_000);
     }
@@ -230,76 +186,28 @@ mod tests {
 
     #[test]
     fn a_long_uptime_resets_the_count() {
-        let v = after_exit(
-            policy(RestartPolicy::OnFailure, false),
-            3,
-            STABLE_UPTIME,
-            Some(Exit::Code(1)),
-            None,
-        );
+        let v = after_exit(policy(RestartPolicy::OnFailure, false), 3, STABLE_UPTIME, Some(Exit::Code(1)), None);
         assert_eq!((v.phase, v.restarts), (Backoff, 1));
     }
 
     #[test]
     fn clean_exits() {
-        let v = after_exit(
-            policy(RestartPolicy::OnFailure, false),
-            0,
-            SHORT,
-            Some(Exit::Code(0)),
-            None,
-        );
+        let v = after_exit(policy(RestartPolicy::OnFailure, false), 0, SHORT, Some(Exit::Code(0)), None);
         assert_eq!(v.phase, Stopped);
-        let v = after_exit(
-            policy(RestartPolicy::No, true),
-            0,
-            SHORT,
-            Some(Exit::Code(0)),
-            None,
-        );
+        let v = after_exit(policy(RestartPolicy::No, true), 0, SHORT, Some(Exit::Code(0)), None);
         assert_eq!(v.phase, Completed);
-        let v = after_exit(
-            policy(RestartPolicy::Always, false),
-            0,
-            SHORT,
-            Some(Exit::Code(0)),
-            None,
-        );
+        let v = after_exit(policy(RestartPolicy::Always, false), 0, SHORT, Some(Exit::Code(0)), None);
         assert_eq!(v.phase, Backoff);
-        let v = after_exit(
-            policy(RestartPolicy::Always, true),
-            0,
-            SHORT,
-            Some(Exit::Code(0)),
-            None,
-        );
-        assert_eq!(
-            v.phase, Completed,
-            "a oneshot that succeeded is done, whatever the policy"
-        );
+        let v = after_exit(policy(RestartPolicy::Always, true), 0, SHORT, Some(Exit::Code(0)), None);
+        assert_eq!(v.phase, Completed, "a oneshot that succeeded is done, whatever the policy");
     }
 
     #[test]
     fn no_policy_fails_with_the_reason() {
-        let v = after_exit(
-            policy(RestartPolicy::No, false),
-            0,
-            SHORT,
-            Some(Exit::Signal(9)),
-            None,
-        );
-        assert_eq!(
-            (v.phase, v.reason.as_deref()),
-            (Failed, Some("killed by SIGKILL"))
-        );
+        let v = after_exit(policy(RestartPolicy::No, false), 0, SHORT, Some(Exit::Signal(9)), None);
+        assert_eq!((v.phase, v.reason.as_deref()), (Failed, Some("killed by SIGKILL")));
         let timeout = Some("ready check tcp 127.0.0.1:1 did not pass within 1s".to_owned());
-        let v = after_exit(
-            policy(RestartPolicy::No, false),
-            0,
-            SHORT,
-            None,
-            timeout.clone(),
-        );
+        let v = after_exit(policy(RestartPolicy::No, false), 0, SHORT, None, timeout.clone());
         assert_eq!((v.phase, v.reason), (Failed, timeout));
     }
 

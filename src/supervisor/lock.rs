@@ -30,13 +30,8 @@ impl Lock {
     pub fn try_acquire(paths: &ProjectPaths) -> io::Result<Option<Lock>> {
         paths.create_dirs()?;
         // std opens files close-on-exec, so services never inherit the lock.
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(paths.lock())?;
+        let file =
+            OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(paths.lock())?;
         let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(locked) => locked,
             Err((_, Errno::EWOULDBLOCK)) => return Ok(None),

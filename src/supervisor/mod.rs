@@ -38,9 +38,7 @@ pub fn run(
     output: Output,
     first: Option<(Request, UnboundedSender<Reply>)>,
 ) -> io::Result<()> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let foreground = matches!(output, Output::Foreground(_));
     let result = runtime.block_on(async {
         process::become_subreaper()?;
@@ -54,9 +52,7 @@ pub fn run(
         if let Some((request, reply)) = first {
             let _ = tx.send(Msg::Request(request, reply));
         }
-        Supervisor::new(paths.clone(), tx, reaper, output)
-            .run(rx)
-            .await;
+        Supervisor::new(paths.clone(), tx, reaper, output).run(rx).await;
         accepting.abort();
         server::drain(busy).await;
         Ok::<_, io::Error>(())

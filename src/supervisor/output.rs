@@ -29,22 +29,10 @@ const COLORS: [&str; 10] = ["36", "33", "32", "35", "31", "34", "96", "93", "92"
 
 impl Output {
     pub fn foreground(names: &[String]) -> Self {
-        let color = std::io::stdout().is_terminal()
-            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        let width = names
-            .iter()
-            .map(String::len)
-            .max()
-            .unwrap_or(0)
-            .max("orch".len());
-        let names = Names {
-            width,
-            order: names.to_vec(),
-        };
-        Output::Foreground(Arc::new(Foreground {
-            color,
-            inner: Mutex::new(names),
-        }))
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let width = names.iter().map(String::len).max().unwrap_or(0).max("orch".len());
+        let names = Names { width, order: names.to_vec() };
+        Output::Foreground(Arc::new(Foreground { color, inner: Mutex::new(names) }))
     }
 
     /// A line of a service's output.

@@ -54,11 +54,7 @@ pub struct Identity {
 impl Identity {
     pub fn of(pid: i32) -> Option<Self> {
         let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
-        Some(Self {
-            pid,
-            start_time: stat.starttime,
-            boot_id: boot_id(),
-        })
+        Some(Self { pid, start_time: stat.starttime, boot_id: boot_id() })
     }
 
     /// The process still runs and is the same one (not a reused pid).
@@ -68,17 +64,13 @@ impl Identity {
 }
 
 pub fn boot_id() -> String {
-    procfs::sys::kernel::random::boot_id()
-        .map(|s| s.trim().to_owned())
-        .unwrap_or_default()
+    procfs::sys::kernel::random::boot_id().map(|s| s.trim().to_owned()).unwrap_or_default()
 }
 
 /// Spawns a child in a new session (so it leads its own process group), stdin from /dev/null.
 pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
-    let (program, args) = req
-        .argv
-        .split_first()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+    let (program, args) =
+        req.argv.split_first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let mut cmd = std::process::Command::new(program);
     cmd.args(args)
         .current_dir(req.cwd)
@@ -100,16 +92,8 @@ pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
     // and dropping it neither waits nor kills.
     let stdout = child.stdout.take().map(ChildStdout::from_std).transpose()?;
     let stderr = child.stderr.take().map(ChildStderr::from_std).transpose()?;
-    let identity = Identity::of(pid).unwrap_or(Identity {
-        pid,
-        start_time: 0,
-        boot_id: boot_id(),
-    });
-    Ok(Spawned {
-        identity,
-        stdout,
-        stderr,
-    })
+    let identity = Identity::of(pid).unwrap_or(Identity { pid, start_time: 0, boot_id: boot_id() });
+    Ok(Spawned { identity, stdout, stderr })
 }
 
 /// How a process ended.
@@ -245,12 +229,7 @@ fn own_children() -> Vec<i32> {
     let Ok(tasks) = me.tasks() else {
         return Vec::new();
     };
-    tasks
-        .filter_map(Result::ok)
-        .filter_map(|t| t.children().ok())
-        .flatten()
-        .map(|pid| pid as i32)
-        .collect()
+    tasks.filter_map(Result::ok).filter_map(|t| t.children().ok()).flatten().map(|pid| pid as i32).collect()
 }
 
 /// Every process that carries the project's marker, whatever its service.
@@ -261,13 +240,8 @@ pub fn marked(project: &str) -> Vec<(i32, String)> {
     all.filter_map(Result::ok)
         .filter_map(|p| {
             let env = p.environ().ok()?;
-            let same_project = env
-                .get(OsStr::new(PROJECT_VAR))
-                .is_some_and(|v| v == project);
-            let service = env
-                .get(OsStr::new(SERVICE_VAR))?
-                .to_string_lossy()
-                .into_owned();
+            let same_project = env.get(OsStr::new(PROJECT_VAR)).is_some_and(|v| v == project);
+            let service = env.get(OsStr::new(SERVICE_VAR))?.to_string_lossy().into_owned();
             same_project.then_some((p.pid, service))
         })
         .collect()
@@ -275,11 +249,8 @@ pub fn marked(project: &str) -> Vec<(i32, String)> {
 
 fn has_marker(p: &procfs::process::Process, project: &str, service: Option<&str>) -> bool {
     let Ok(env) = p.environ() else { return false };
-    let project_ok = env
-        .get(OsStr::new(PROJECT_VAR))
-        .is_some_and(|v| v == project);
-    let service_ok =
-        service.is_none_or(|s| env.get(OsStr::new(SERVICE_VAR)).is_some_and(|v| v == s));
+    let project_ok = env.get(OsStr::new(PROJECT_VAR)).is_some_and(|v| v == project);
+    let service_ok = service.is_none_or(|s| env.get(OsStr::new(SERVICE_VAR)).is_some_and(|v| v == s));
     project_ok && service_ok
 }
 
@@ -324,15 +295,9 @@ mod tests {
     fn identity_of_self_is_alive_and_a_changed_start_time_is_not() {
         let me = Identity::of(std::process::id() as i32).expect("own identity");
         assert!(me.is_alive());
-        let other = Identity {
-            start_time: me.start_time + 1,
-            ..me.clone()
-        };
+        let other = Identity { start_time: me.start_time + 1, ..me.clone() };
         assert!(!other.is_alive());
-        let rebooted = Identity {
-            boot_id: "another boot".into(),
-            ..me
-        };
+        let rebooted = Identity { boot_id: "another boot".into(), ..me };
         assert!(!rebooted.is_alive());
     }
 }

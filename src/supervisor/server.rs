@@ -40,23 +40,15 @@ async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, _busy: Busy) -
             let _ = tx.send(Msg::Request(envelope.body, reply_tx));
         }
         Ok(envelope) => {
-            let message = format!(
-                "this supervisor speaks protocol {PROTOCOL_VERSION}, the client {}",
-                envelope.v
-            );
+            let message = format!("this supervisor speaks protocol {PROTOCOL_VERSION}, the client {}", envelope.v);
             let _ = reply_tx.send(Reply::Error { message });
         }
         Err(e) => {
-            let _ = reply_tx.send(Reply::Error {
-                message: format!("unreadable request: {e}"),
-            });
+            let _ = reply_tx.send(Reply::Error { message: format!("unreadable request: {e}") });
         }
     }
     while let Some(reply) = reply_rx.recv().await {
-        let mut bytes = serde_json::to_vec(&Envelope {
-            v: PROTOCOL_VERSION,
-            body: reply,
-        })?;
+        let mut bytes = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: reply })?;
         bytes.push(b'\n');
         write.write_all(&bytes).await?;
     }

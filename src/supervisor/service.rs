@@ -34,6 +34,8 @@ pub struct Svc {
     /// A failed start (a readiness timeout) whose group is being stopped; the restart policy
     /// decides what follows once it is.
     pub failed_start: Option<String>,
+    /// When the next start is due, in `backoff`.
+    pub backoff_until: Option<Instant>,
     /// Probes and timers of the current process, aborted when it goes.
     pub tasks: Vec<AbortHandle>,
     pub log: Option<Arc<Mutex<LogWriter>>>,
@@ -58,6 +60,7 @@ impl Svc {
             restarts: 0,
             last_exit: None,
             failed_start: None,
+            backoff_until: None,
             tasks: Vec::new(),
             log: None,
             cpu_sample: None,
@@ -65,11 +68,7 @@ impl Svc {
     }
 
     pub fn policy(&self) -> Policy {
-        Policy {
-            oneshot: self.config.oneshot,
-            restart: self.config.restart,
-            max_restarts: self.config.max_restarts,
-        }
+        Policy { oneshot: self.config.oneshot, restart: self.config.restart, max_restarts: self.config.max_restarts }
     }
 
     pub fn pgid(&self) -> Option<i32> {
@@ -84,12 +83,7 @@ impl Svc {
     /// the supervisor's log rather than crashing it.
     pub fn set_phase(&mut self, phase: Phase, reason: Option<String>) {
         if !self.phase.can_become(phase) {
-            eprintln!(
-                "orch: bug: {} went {} → {}",
-                self.name,
-                self.phase.as_str(),
-                phase.as_str()
-            );
+            eprintln!("orch: bug: {} went {} → {}", self.name, self.phase.as_str(), phase.as_str());
         }
         self.phase = phase;
         self.reason = reason;
@@ -120,6 +114,13 @@ impl Svc {
 
     pub fn status(&self, cpu_percent: Option<f64>, mem_bytes: Option<u64>) -> ServiceStatus {
         let live = self.phase.has_process();
+        let reason = match (self.phase, self.backoff_until) {
+            (Phase::Backoff, Some(at)) => {
+                let next = format!("next try in {:.1}s", at.saturating_duration_since(Instant::now()).as_secs_f64());
+                Some(self.reason.as_ref().map_or(next.clone(), |r| format!("{r}; {next}")))
+            }
+            _ => self.reason.clone(),
+        };
         ServiceStatus {
             name: self.name.clone(),
             state: self.phase.as_str().to_owned(),
@@ -130,7 +131,7 @@ impl Svc {
             ready_after_ms: self.ready_after.map(|d| d.as_millis() as u64),
             cpu_percent,
             mem_bytes,
-            reason: self.reason.clone(),
+            reason,
             last_exit: self.last_exit.map(|e| e.to_string()),
             adhoc: self.adhoc.is_some(),
         }
@@ -138,7 +139,5 @@ impl Svc {
 }
 
 pub fn millis_since_epoch(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
+    at.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
 }

@@ -21,6 +21,8 @@ pub enum WaiterKind {
     Up,
     /// Settled when every service is stopped.
     Down,
+    /// Settled at once: the client only wants to know the request was taken (`--no-wait`).
+    Accepted,
 }
 
 pub struct Waiter {
@@ -32,12 +34,7 @@ pub struct Waiter {
 
 impl Waiter {
     pub fn new(targets: Vec<String>, kind: WaiterKind, reply: UnboundedSender<Reply>) -> Self {
-        Self {
-            targets,
-            kind,
-            reply,
-            seen: HashMap::new(),
-        }
+        Self { targets, kind, reply, seen: HashMap::new() }
     }
 
     /// Sends what changed; once every target settled, the outcome. False when the waiter is
@@ -51,11 +48,7 @@ impl Waiter {
                 continue;
             }
             self.seen.insert(name.clone(), svc.phase);
-            let event = Event {
-                service: name.clone(),
-                phase: svc.phase,
-                reason: svc.reason.clone(),
-            };
+            let event = Event { service: name.clone(), phase: svc.phase, reason: svc.reason.clone() };
             if self.reply.send(Reply::Event(event)).is_err() {
                 return false;
             }
@@ -63,43 +56,32 @@ impl Waiter {
         if !self.settled(services) {
             return true;
         }
-        self.finish_ref(services, paths);
+        self.finish(services, paths);
         false
     }
 
     fn settled(&self, services: &IndexMap<String, Svc>) -> bool {
-        self.targets
-            .iter()
-            .filter_map(|n| services.get(n))
-            .all(|svc| match self.kind {
-                WaiterKind::Up => !svc.phase.is_transient(),
-                WaiterKind::Down => svc.phase == Phase::Stopped,
-            })
+        self.targets.iter().filter_map(|n| services.get(n)).all(|svc| match self.kind {
+            WaiterKind::Up => !svc.phase.is_transient(),
+            WaiterKind::Down => svc.phase == Phase::Stopped,
+            WaiterKind::Accepted => true,
+        })
     }
 
-    /// Sends the outcome now, settled or not.
-    pub fn finish(self, services: &IndexMap<String, Svc>, paths: &ProjectPaths) {
-        self.finish_ref(services, paths);
-    }
-
-    fn finish_ref(&self, services: &IndexMap<String, Svc>, paths: &ProjectPaths) {
-        let outcomes = self
-            .targets
-            .iter()
-            .filter_map(|n| services.get(n))
-            .map(|svc| outcome(svc, self.kind, paths))
-            .collect();
+    fn finish(&self, services: &IndexMap<String, Svc>, paths: &ProjectPaths) {
+        let outcomes =
+            self.targets.iter().filter_map(|n| services.get(n)).map(|svc| outcome(svc, self.kind, paths)).collect();
         let _ = self.reply.send(Reply::Done { outcomes });
     }
 }
 
 fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
-    let failed = kind == WaiterKind::Up && (svc.phase.is_failure() || svc.phase == Phase::Stopped);
-    let last_lines = if failed && svc.phase != Phase::Blocked {
-        last_lines(paths, &svc.name)
-    } else {
-        Vec::new()
+    let failed = match kind {
+        WaiterKind::Up => svc.phase.is_failure() || svc.phase == Phase::Stopped,
+        WaiterKind::Accepted => svc.phase.is_failure(),
+        WaiterKind::Down => false,
     };
+    let last_lines = if failed && svc.phase != Phase::Blocked { last_lines(paths, &svc.name) } else { Vec::new() };
     Outcome {
         service: svc.name.clone(),
         phase: svc.phase,

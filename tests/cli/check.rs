@@ -3,10 +3,7 @@
 use crate::support::{Project, orch};
 
 fn error_of(manifest: &str) -> String {
-    Project::toml(manifest)
-        .orch(&["check"])
-        .expect_code(2)
-        .stderr()
+    Project::toml(manifest).orch(&["check"]).expect_code(2).stderr()
 }
 
 #[test]
@@ -39,11 +36,9 @@ depends_on = { web = "started" }
 
 #[test]
 fn check_json_gives_levels() {
-    let run = Project::toml(
-        "[services.a]\ncmd = \"x\"\n[services.b]\ncmd = \"y\"\ndepends_on = [\"a\"]\n",
-    )
-    .orch(&["check", "--json"])
-    .expect_code(0);
+    let run = Project::toml("[services.a]\ncmd = \"x\"\n[services.b]\ncmd = \"y\"\ndepends_on = [\"a\"]\n")
+        .orch(&["check", "--json"])
+        .expect_code(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout()).expect("json");
     assert_eq!(v["valid"], true);
     assert_eq!(v["levels"], serde_json::json!([["a"], ["b"]]));
@@ -75,16 +70,12 @@ fn unknown_dependency_suggests_the_nearest() {
 
 #[test]
 fn self_dependency() {
-    insta::assert_snapshot!(error_of(
-        "[services.web]\ncmd = \"x\"\ndepends_on = [\"web\"]\n"
-    ));
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\ndepends_on = [\"web\"]\n"));
 }
 
 #[test]
 fn unknown_key_suggests_the_nearest() {
-    insta::assert_snapshot!(error_of(
-        "[services.web]\ncmd = \"x\"\ndepend_on = [\"db\"]\n"
-    ));
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\ndepend_on = [\"db\"]\n"));
 }
 
 #[test]
@@ -94,37 +85,27 @@ fn unknown_top_level_key() {
 
 #[test]
 fn bad_duration() {
-    insta::assert_snapshot!(error_of(
-        "[services.web]\ncmd = \"x\"\nstop_timeout = \"10 parsecs\"\n"
-    ));
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\nstop_timeout = \"10 parsecs\"\n"));
 }
 
 #[test]
 fn duration_without_unit() {
-    insta::assert_snapshot!(error_of(
-        "[services.web]\ncmd = \"x\"\nready_timeout = 30\n"
-    ));
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\nready_timeout = 30\n"));
 }
 
 #[test]
 fn bad_signal() {
-    insta::assert_snapshot!(error_of(
-        "[services.web]\ncmd = \"x\"\nstop_signal = \"SIGTREM\"\n"
-    ));
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\nstop_signal = \"SIGTREM\"\n"));
 }
 
 #[test]
 fn bad_restart_policy() {
-    insta::assert_snapshot!(error_of(
-        "[services.web]\ncmd = \"x\"\nrestart = \"sometimes\"\n"
-    ));
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\nrestart = \"sometimes\"\n"));
 }
 
 #[test]
 fn unknown_ready_kind() {
-    insta::assert_snapshot!(error_of(
-        "[services.web]\ncmd = \"x\"\nready = { htp = \"http://x\" }\n"
-    ));
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\nready = { htp = \"http://x\" }\n"));
 }
 
 #[test]
@@ -151,16 +132,12 @@ fn completed_needs_a_oneshot() {
 
 #[test]
 fn bad_tcp_target_after_interpolation() {
-    insta::assert_snapshot!(error_of(
-        "[services.db]\ncmd = \"x\"\nready = { tcp = \"127.0.0.1:${PGPORT}\" }\n"
-    ));
+    insta::assert_snapshot!(error_of("[services.db]\ncmd = \"x\"\nready = { tcp = \"127.0.0.1:${PGPORT}\" }\n"));
 }
 
 #[test]
 fn missing_env_file() {
-    insta::assert_snapshot!(error_of(
-        "[services.db]\ncmd = \"x\"\nenv_file = \".env.db\"\n"
-    ));
+    insta::assert_snapshot!(error_of("[services.db]\ncmd = \"x\"\nenv_file = \".env.db\"\n"));
 }
 
 #[test]
@@ -174,52 +151,28 @@ fn bad_dotenv_line_points_into_dotenv() {
 
 #[test]
 fn every_broken_service_is_reported_at_once() {
-    let err =
-        error_of("[services.a]\ncmdd = \"x\"\n[services.b]\ncmd = \"x\"\nrestart = \"nope\"\n");
-    assert!(
-        err.contains("service `a`") && err.contains("service `b`"),
-        "{err}"
-    );
+    let err = error_of("[services.a]\ncmdd = \"x\"\n[services.b]\ncmd = \"x\"\nrestart = \"nope\"\n");
+    assert!(err.contains("service `a`") && err.contains("service `b`"), "{err}");
 }
 
 #[test]
 fn procfile_duplicate_is_an_error_and_bad_line_a_warning() {
-    let run = Project::new()
-        .file("Procfile", "web: a\n  indented: b\nweb: c\n")
-        .orch(&["check"])
-        .expect_code(2);
+    let run = Project::new().file("Procfile", "web: a\n  indented: b\nweb: c\n").orch(&["check"]).expect_code(2);
     insta::assert_snapshot!(run.stderr());
 }
 
 #[test]
 fn procfile_warning_keeps_stdout_clean() {
-    let run = Project::new()
-        .file("Procfile", "web: a\nnot a line\nworker: b\n")
-        .orch(&["check"])
-        .expect_code(0);
-    assert!(
-        run.stdout().starts_with("Procfile is valid: 2 services"),
-        "{}",
-        run.stdout()
-    );
-    assert!(
-        run.stderr().contains("line 2 is not `name: command`"),
-        "{}",
-        run.stderr()
-    );
+    let run = Project::new().file("Procfile", "web: a\nnot a line\nworker: b\n").orch(&["check"]).expect_code(0);
+    assert!(run.stdout().starts_with("Procfile is valid: 2 services"), "{}", run.stdout());
+    assert!(run.stderr().contains("line 2 is not `name: command`"), "{}", run.stderr());
 }
 
 #[test]
 fn found_from_a_subdirectory() {
     let project = Project::toml("[services.web]\ncmd = \"x\"\n");
-    let run = project
-        .orch_in(&project.path().join("src/deep"), &["check"])
-        .expect_code(0);
-    assert!(
-        run.stdout().contains("is valid: 1 service"),
-        "{}",
-        run.stdout()
-    );
+    let run = project.orch_in(&project.path().join("src/deep"), &["check"]).expect_code(0);
+    assert!(run.stdout().contains("is valid: 1 service"), "{}", run.stdout());
 }
 
 #[test]
@@ -234,9 +187,7 @@ fn procs_toml_wins_over_procfile() {
 #[test]
 fn dash_f_and_dash_c_choose_the_manifest() {
     let project = Project::toml("[services.a]\ncmd = \"x\"\n").file("other/Procfile", "b: y\n");
-    let run = project
-        .orch(&["-f", "other/Procfile", "check"])
-        .expect_code(0);
+    let run = project.orch(&["-f", "other/Procfile", "check"]).expect_code(0);
     assert!(run.stdout().contains("1. b"), "{}", run.stdout());
     let run = project.orch(&["-C", "other", "check"]).expect_code(0);
     assert!(run.stdout().contains("1. b"), "{}", run.stdout());
@@ -245,11 +196,7 @@ fn dash_f_and_dash_c_choose_the_manifest() {
 #[test]
 fn no_manifest_is_a_usage_error() {
     let dir = tempfile::tempdir().unwrap();
-    let run = orch()
-        .current_dir(dir.path())
-        .arg("check")
-        .output()
-        .unwrap();
+    let run = orch().current_dir(dir.path()).arg("check").output().unwrap();
     assert_eq!(run.status.code(), Some(2));
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.contains("no procs.toml or Procfile"), "{err}");
@@ -258,21 +205,8 @@ fn no_manifest_is_a_usage_error() {
 #[test]
 fn examples_are_valid() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    for file in [
-        "procs.toml.example",
-        "Procfile.example",
-        "examples/web/procs.toml",
-    ] {
-        let out = orch()
-            .current_dir(root)
-            .args(["-f", file, "check"])
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{file}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    for file in ["procs.toml.example", "Procfile.example", "examples/web/procs.toml"] {
+        let out = orch().current_dir(root).args(["-f", file, "check"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{file}: {}", String::from_utf8_lossy(&out.stderr));
     }
 }

@@ -70,16 +70,12 @@ ready = { http = "http://127.0.0.1:${PORT}/health" }
 fn procfile_services_get_foreman_ports() {
     let project = Project::new().file("Procfile", "web: serve\nworker: work\r\nclock: tick\n");
     let v = config_json(&project);
-    let ports: Vec<&str> = ["web", "worker", "clock"]
-        .iter()
-        .map(|s| v["services"][s]["env"]["PORT"].as_str().unwrap())
-        .collect();
+    let ports: Vec<&str> =
+        ["web", "worker", "clock"].iter().map(|s| v["services"][s]["env"]["PORT"].as_str().unwrap()).collect();
     assert_eq!(ports, ["5000", "5100", "5200"]);
     assert_eq!(v["services"]["worker"]["cmd"], "work");
 
-    let project = Project::new()
-        .file("Procfile", "web: serve\nworker: work\n")
-        .file(".env", "PORT=3000\n");
+    let project = Project::new().file("Procfile", "web: serve\nworker: work\n").file(".env", "PORT=3000\n");
     let v = config_json(&project);
     assert_eq!(v["services"]["worker"]["env"]["PORT"], "3100");
 }
@@ -90,31 +86,22 @@ fn oneshot_dependency_waits_for_completion() {
         "[services.migrate]\ncmd = \"x\"\noneshot = true\n[services.web]\ncmd = \"y\"\ndepends_on = [\"migrate\"]\n",
     );
     let v = config_json(&project);
-    assert_eq!(
-        v["services"]["web"]["depends_on"]["migrate"]["condition"],
-        "completed"
-    );
+    assert_eq!(v["services"]["web"]["depends_on"]["migrate"]["condition"], "completed");
     assert_eq!(v["services"]["migrate"]["restart"], "no");
 }
 
 #[test]
 fn toml_output_reads_back_as_toml() {
-    let project = Project::toml(
-        "[services.web]\ncmd = [\"serve\", \"--port\", \"1\"]\nready = { delay = \"250ms\" }\n",
-    );
+    let project =
+        Project::toml("[services.web]\ncmd = [\"serve\", \"--port\", \"1\"]\nready = { delay = \"250ms\" }\n");
     let run = project.orch(&["config"]).expect_code(0);
     let parsed: toml::Table = toml::from_str(&run.stdout()).expect("config prints TOML");
-    assert_eq!(
-        parsed["services"]["web"]["ready"]["delay"].as_str(),
-        Some("250ms")
-    );
+    assert_eq!(parsed["services"]["web"]["ready"]["delay"].as_str(), Some("250ms"));
 }
 
 #[test]
 fn invalid_manifest_exits_2_with_nothing_on_stdout() {
-    let run = Project::toml("[services.web]\ncmd = 5\n")
-        .orch(&["config", "--json"])
-        .expect_code(2);
+    let run = Project::toml("[services.web]\ncmd = 5\n").orch(&["config", "--json"]).expect_code(2);
     assert_eq!(run.stdout(), "");
     assert!(run.stderr().contains("procs.toml:2:7"), "{}", run.stderr());
 }

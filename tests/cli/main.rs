@@ -2,4 +2,6 @@
 
 mod check;
 mod config;
+mod procs;
+mod supervisor;
 mod support;

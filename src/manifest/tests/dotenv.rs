@@ -26,12 +26,7 @@ fn error_line(text: &str) -> usize {
 fn key_equals_value() {
     assert_eq!(
         parse("FOO=bar\n").unwrap(),
-        [Entry {
-            key: "FOO".into(),
-            value: "bar".into(),
-            literal: false,
-            line: 1
-        }]
+        [Entry { key: "FOO".into(), value: "bar".into(), literal: false, line: 1 }]
     );
 }
 
@@ -39,11 +34,7 @@ fn key_equals_value() {
 fn entries_keep_file_order_and_lines() {
     assert_eq!(
         parsed("ZED=1\nALPHA=2\nMID=3"),
-        [
-            entry("ZED", "1", false, 1),
-            entry("ALPHA", "2", false, 2),
-            entry("MID", "3", false, 3)
-        ]
+        [entry("ZED", "1", false, 1), entry("ALPHA", "2", false, 2), entry("MID", "3", false, 3)]
     );
 }
 
@@ -57,13 +48,7 @@ fn export_prefix_is_accepted() {
 
 #[test]
 fn a_key_named_like_export_is_just_a_key() {
-    assert_eq!(
-        parsed("export=1\nexporter=2\n"),
-        [
-            entry("export", "1", false, 1),
-            entry("exporter", "2", false, 2)
-        ]
-    );
+    assert_eq!(parsed("export=1\nexporter=2\n"), [entry("export", "1", false, 1), entry("exporter", "2", false, 2)]);
 }
 
 #[test]
@@ -86,10 +71,7 @@ fn inline_comment_ends_an_unquoted_value() {
 fn a_hash_without_space_before_it_is_part_of_the_value() {
     assert_eq!(
         parsed("URL=http://x/#frag\nCOLOR=#fff\n"),
-        [
-            entry("URL", "http://x/#frag", false, 1),
-            entry("COLOR", "#fff", false, 2)
-        ]
+        [entry("URL", "http://x/#frag", false, 1), entry("COLOR", "#fff", false, 2)]
     );
 }
 
@@ -97,11 +79,7 @@ fn a_hash_without_space_before_it_is_part_of_the_value() {
 fn spaces_around_equals_and_value_are_trimmed() {
     assert_eq!(
         parsed("FOO = bar\nBAZ\t=\tqux  \n  INDENTED=yes\n"),
-        [
-            entry("FOO", "bar", false, 1),
-            entry("BAZ", "qux", false, 2),
-            entry("INDENTED", "yes", false, 3)
-        ]
+        [entry("FOO", "bar", false, 1), entry("BAZ", "qux", false, 2), entry("INDENTED", "yes", false, 3)]
     );
 }
 
@@ -109,10 +87,7 @@ fn spaces_around_equals_and_value_are_trimmed() {
 fn unquoted_values_keep_inner_spaces_and_equals() {
     assert_eq!(
         parsed("MSG=hello big world\nDSN=postgres://u:p@h/db?sslmode=disable\n"),
-        [
-            entry("MSG", "hello big world", false, 1),
-            entry("DSN", "postgres://u:p@h/db?sslmode=disable", false, 2)
-        ]
+        [entry("MSG", "hello big world", false, 1), entry("DSN", "postgres://u:p@h/db?sslmode=disable", false, 2)]
     );
 }
 
@@ -120,12 +95,7 @@ fn unquoted_values_keep_inner_spaces_and_equals() {
 fn single_quotes_are_literal() {
     assert_eq!(
         parsed(r#"A='no \n escapes ${HOME} "here" # not a comment'"#),
-        [entry(
-            "A",
-            r#"no \n escapes ${HOME} "here" # not a comment"#,
-            true,
-            1
-        )]
+        [entry("A", r#"no \n escapes ${HOME} "here" # not a comment"#, true, 1)]
     );
 }
 
@@ -133,27 +103,15 @@ fn single_quotes_are_literal() {
 fn single_quoted_values_may_span_lines() {
     assert_eq!(
         parsed("KEY='line one\nline two'\nNEXT=x\n"),
-        [
-            entry("KEY", "line one\nline two", true, 1),
-            entry("NEXT", "x", false, 3)
-        ]
+        [entry("KEY", "line one\nline two", true, 1), entry("NEXT", "x", false, 3)]
     );
 }
 
 #[test]
 fn double_quotes_understand_escapes() {
-    assert_eq!(
-        parsed(r#"A="one\ntwo" "#),
-        [entry("A", "one\ntwo", false, 1)]
-    );
-    assert_eq!(
-        parsed(r#"B="say \"hi\"""#),
-        [entry("B", "say \"hi\"", false, 1)]
-    );
-    assert_eq!(
-        parsed(r#"C="tab\there\\back""#),
-        [entry("C", "tab\there\\back", false, 1)]
-    );
+    assert_eq!(parsed(r#"A="one\ntwo" "#), [entry("A", "one\ntwo", false, 1)]);
+    assert_eq!(parsed(r#"B="say \"hi\"""#), [entry("B", "say \"hi\"", false, 1)]);
+    assert_eq!(parsed(r#"C="tab\there\\back""#), [entry("C", "tab\there\\back", false, 1)]);
     // `\$` survives interpolation as `$$`, which expansion reads as one `$`.
     assert_eq!(parsed(r#"D="\$HOME""#), [entry("D", "$$HOME", false, 1)]);
     // An unknown escape is kept as written.
@@ -172,12 +130,7 @@ fn double_quotes_keep_hashes_and_spaces() {
 fn empty_values() {
     assert_eq!(
         parsed("FOO=\nBAR=''\nBAZ=\"\"\nQUX= \n"),
-        [
-            entry("FOO", "", false, 1),
-            entry("BAR", "", true, 2),
-            entry("BAZ", "", false, 3),
-            entry("QUX", "", false, 4)
-        ]
+        [entry("FOO", "", false, 1), entry("BAR", "", true, 2), entry("BAZ", "", false, 3), entry("QUX", "", false, 4)]
     );
 }
 
@@ -186,10 +139,7 @@ fn multi_line_double_quoted_values() {
     let text = "CERT=\"-----BEGIN-----\nabc\n-----END-----\"\nNEXT=1\n";
     assert_eq!(
         parsed(text),
-        [
-            entry("CERT", "-----BEGIN-----\nabc\n-----END-----", false, 1),
-            entry("NEXT", "1", false, 4)
-        ]
+        [entry("CERT", "-----BEGIN-----\nabc\n-----END-----", false, 1), entry("NEXT", "1", false, 4)]
     );
 }
 
@@ -210,10 +160,7 @@ fn crlf_files() {
 
 #[test]
 fn crlf_with_inline_comment() {
-    assert_eq!(
-        parsed("FOO=bar # c\r\nBAR=baz\r\n"),
-        [entry("FOO", "bar", false, 1), entry("BAR", "baz", false, 2)]
-    );
+    assert_eq!(parsed("FOO=bar # c\r\nBAR=baz\r\n"), [entry("FOO", "bar", false, 1), entry("BAR", "baz", false, 2)]);
 }
 
 #[test]
@@ -232,10 +179,7 @@ fn keys_with_digits_underscores_and_dots() {
 #[test]
 fn a_later_duplicate_is_kept_as_another_entry() {
     // The parser lists both; the environment layers let the later one win.
-    assert_eq!(
-        parsed("A=1\nA=2\n"),
-        [entry("A", "1", false, 1), entry("A", "2", false, 2)]
-    );
+    assert_eq!(parsed("A=1\nA=2\n"), [entry("A", "1", false, 1), entry("A", "2", false, 2)]);
 }
 
 #[test]
@@ -265,13 +209,7 @@ fn a_trailing_backslash_does_not_close_a_double_quote() {
 #[test]
 fn a_line_without_equals_is_an_error_naming_its_line() {
     let err = parse("A=1\n# ok\nJUST_A_WORD\nB=2\n").unwrap_err();
-    assert_eq!(
-        err,
-        Error {
-            line: 3,
-            message: "expected KEY=value, found `JUST_A_WORD`".into()
-        }
-    );
+    assert_eq!(err, Error { line: 3, message: "expected KEY=value, found `JUST_A_WORD`".into() });
 }
 
 #[test]
@@ -301,10 +239,7 @@ fn an_empty_file_has_no_entries() {
 #[test]
 fn a_backslash_newline_in_double_quotes_still_counts_the_line() {
     // Line 1: A="x\      Line 2: y"      Line 3: B=1
-    assert_eq!(
-        parsed("A=\"x\\\ny\"\nB=1\n"),
-        [entry("A", "x\\\ny", false, 1), entry("B", "1", false, 3)]
-    );
+    assert_eq!(parsed("A=\"x\\\ny\"\nB=1\n"), [entry("A", "x\\\ny", false, 1), entry("B", "1", false, 3)]);
 }
 
 #[test]

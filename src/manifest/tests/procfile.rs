@@ -4,11 +4,7 @@ use crate::manifest::procfile::{Entry, Finding, Parsed, parse};
 
 /// `(name, command, line)` of every entry.
 fn entries(parsed: &Parsed) -> Vec<(&str, &str, usize)> {
-    parsed
-        .entries
-        .iter()
-        .map(|e| (e.name.as_str(), e.command.as_str(), e.line))
-        .collect()
+    parsed.entries.iter().map(|e| (e.name.as_str(), e.command.as_str(), e.line)).collect()
 }
 
 fn skipped_lines(parsed: &Parsed) -> Vec<usize> {
@@ -27,11 +23,7 @@ fn entries_keep_file_order() {
     let p = parse("web: bundle exec puma\nworker: bundle exec sidekiq\nclock: ruby clock.rb\n");
     assert_eq!(
         entries(&p),
-        [
-            ("web", "bundle exec puma", 1),
-            ("worker", "bundle exec sidekiq", 2),
-            ("clock", "ruby clock.rb", 3),
-        ]
+        [("web", "bundle exec puma", 1), ("worker", "bundle exec sidekiq", 2), ("clock", "ruby clock.rb", 3),]
     );
     assert_eq!(p.findings, []);
 }
@@ -39,10 +31,7 @@ fn entries_keep_file_order() {
 #[test]
 fn order_is_the_file_order_not_alphabetical() {
     let p = parse("zeta: z\nalpha: a\nmid: m");
-    assert_eq!(
-        entries(&p),
-        [("zeta", "z", 1), ("alpha", "a", 2), ("mid", "m", 3)]
-    );
+    assert_eq!(entries(&p), [("zeta", "z", 1), ("alpha", "a", 2), ("mid", "m", 3)]);
 }
 
 #[test]
@@ -63,13 +52,7 @@ fn blank_lines_are_skipped_and_lines_still_counted() {
 fn crlf_line_endings_are_accepted() {
     let text = "web: python3 -m http.server 8000\r\n\r\n# c\r\nworker: sleep 1\r\n";
     let p = parse(text);
-    assert_eq!(
-        entries(&p),
-        [
-            ("web", "python3 -m http.server 8000", 1),
-            ("worker", "sleep 1", 4)
-        ]
-    );
+    assert_eq!(entries(&p), [("web", "python3 -m http.server 8000", 1), ("worker", "sleep 1", 4)]);
     assert_eq!(p.findings, []);
     // The name span points at the name, not past a `\r`.
     let worker = &p.entries[1];
@@ -97,24 +80,13 @@ fn the_command_is_kept_verbatim() {
 #[test]
 fn shell_syntax_in_the_command_is_untouched() {
     let p = parse("web: FOO=\"x y\" exec ./run --port $PORT 2>&1 | tee 'log'; echo ${HOME}\n");
-    assert_eq!(
-        p.entries[0].command,
-        "FOO=\"x y\" exec ./run --port $PORT 2>&1 | tee 'log'; echo ${HOME}"
-    );
+    assert_eq!(p.entries[0].command, "FOO=\"x y\" exec ./run --port $PORT 2>&1 | tee 'log'; echo ${HOME}");
 }
 
 #[test]
 fn names_with_dashes_underscores_and_digits() {
     let p = parse("web-1: a\nbg_worker: b\n2fa: c\nA-b_C9: d\n");
-    assert_eq!(
-        entries(&p),
-        [
-            ("web-1", "a", 1),
-            ("bg_worker", "b", 2),
-            ("2fa", "c", 3),
-            ("A-b_C9", "d", 4),
-        ]
-    );
+    assert_eq!(entries(&p), [("web-1", "a", 1), ("bg_worker", "b", 2), ("2fa", "c", 3), ("A-b_C9", "d", 4),]);
     assert_eq!(p.findings, []);
 }
 
@@ -123,19 +95,7 @@ fn a_line_with_leading_whitespace_is_skipped_with_its_line() {
     let text = "web: a\n  worker: b\n\tclock: c\nlast: d\n";
     let p = parse(text);
     assert_eq!(entries(&p), [("web", "a", 1), ("last", "d", 4)]);
-    assert_eq!(
-        p.findings,
-        [
-            Finding::Skipped {
-                line: 2,
-                span: 7..18
-            },
-            Finding::Skipped {
-                line: 3,
-                span: 19..28
-            },
-        ]
-    );
+    assert_eq!(p.findings, [Finding::Skipped { line: 2, span: 7..18 }, Finding::Skipped { line: 3, span: 19..28 },]);
     assert_eq!(&text[7..18], "  worker: b");
     assert_eq!(&text[19..28], "\tclock: c");
 }
@@ -151,13 +111,7 @@ fn bad_names_are_skipped_with_their_lines() {
 fn skipped_span_excludes_a_crlf_ending() {
     let text = "web: a\r\nbad line\r\n";
     let p = parse(text);
-    assert_eq!(
-        p.findings,
-        [Finding::Skipped {
-            line: 2,
-            span: 8..16
-        }]
-    );
+    assert_eq!(p.findings, [Finding::Skipped { line: 2, span: 8..16 }]);
     assert_eq!(&text[8..16], "bad line");
 }
 
@@ -174,15 +128,7 @@ fn duplicate_names_are_reported_with_the_first_line() {
     let p = parse(text);
     // The first definition is the one kept; the second is a finding.
     assert_eq!(entries(&p), [("web", "a", 1), ("worker", "b", 2)]);
-    assert_eq!(
-        p.findings,
-        [Finding::Duplicate {
-            name: "web".into(),
-            line: 4,
-            first_line: 1,
-            span: 18..21
-        }]
-    );
+    assert_eq!(p.findings, [Finding::Duplicate { name: "web".into(), line: 4, first_line: 1, span: 18..21 }]);
     assert_eq!(&text[18..21], "web");
 }
 
@@ -200,18 +146,8 @@ fn last_line_without_newline_and_name_spans() {
     assert_eq!(
         p.entries,
         [
-            Entry {
-                name: "web".into(),
-                command: "a".into(),
-                line: 1,
-                name_span: 0..3
-            },
-            Entry {
-                name: "worker".into(),
-                command: "b".into(),
-                line: 2,
-                name_span: 7..13
-            },
+            Entry { name: "web".into(), command: "a".into(), line: 1, name_span: 0..3 },
+            Entry { name: "worker".into(), command: "b".into(), line: 2, name_span: 7..13 },
         ]
     );
 }
@@ -227,41 +163,27 @@ fn an_empty_file_has_nothing() {
 }
 
 /// Loads `text` as a Procfile in a fresh folder, with `env` as orch's own environment.
-fn load_procfile(
-    text: &str,
-    env: &[(&str, &str)],
-) -> Result<crate::manifest::Loaded, crate::manifest::Problems> {
+fn load_procfile(text: &str, env: &[(&str, &str)]) -> Result<crate::manifest::Loaded, crate::manifest::Problems> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("Procfile");
     std::fs::write(&path, text).unwrap();
     crate::manifest::load(
         &path,
         &crate::manifest::LoadOptions {
-            env: env
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
             display_base: dir.path().to_path_buf(),
         },
     )
 }
 
 fn ports(loaded: &crate::manifest::Loaded) -> Vec<(&str, &str)> {
-    loaded
-        .spec
-        .services
-        .iter()
-        .map(|(name, s)| (name.as_str(), s.env["PORT"].as_str()))
-        .collect()
+    loaded.spec.services.iter().map(|(name, s)| (name.as_str(), s.env["PORT"].as_str())).collect()
 }
 
 #[test]
 fn ports_are_assigned_as_foreman_does() {
     let loaded = load_procfile("web: a\nworker: b\n# x\nclock: c\n", &[]).unwrap();
-    assert_eq!(
-        ports(&loaded),
-        [("web", "5000"), ("worker", "5100"), ("clock", "5200")]
-    );
+    assert_eq!(ports(&loaded), [("web", "5000"), ("worker", "5100"), ("clock", "5200")]);
 }
 
 #[test]
@@ -272,8 +194,6 @@ fn ports_start_from_the_environment_port() {
 
 #[test]
 fn a_huge_port_is_an_error_not_a_panic() {
-    let result = std::panic::catch_unwind(|| {
-        load_procfile("web: a\nworker: b\n", &[("PORT", "4294967295")]).is_err()
-    });
+    let result = std::panic::catch_unwind(|| load_procfile("web: a\nworker: b\n", &[("PORT", "4294967295")]).is_err());
     assert_eq!(result.ok(), Some(true));
 }

@@ -52,12 +52,8 @@ fn line_shaped_text() -> impl Strategy<Value = String> {
         tricky_text(),
     ];
     let ending = select(vec!["\n", "\r\n", "\r", ""]);
-    prop::collection::vec((fragment, ending), 0..12).prop_map(|parts| {
-        parts
-            .into_iter()
-            .map(|(line, end)| line + end)
-            .collect::<String>()
-    })
+    prop::collection::vec((fragment, ending), 0..12)
+        .prop_map(|parts| parts.into_iter().map(|(line, end)| line + end).collect::<String>())
 }
 
 fn any_text() -> impl Strategy<Value = String> {
@@ -329,24 +325,13 @@ fn service_name() -> impl Strategy<Value = &'static str> {
 }
 
 /// A value right for its key (mostly), or one wrong in some way.
-fn pick(
-    good: &'static [&'static str],
-    bad: &'static [&'static str],
-) -> impl Strategy<Value = String> + Clone {
+fn pick(good: &'static [&'static str], bad: &'static [&'static str]) -> impl Strategy<Value = String> + Clone {
     prop_oneof![24 => select(good), 1 => select(bad)].prop_map(str::to_owned)
 }
 
 fn duration_value() -> impl Strategy<Value = String> + Clone {
     pick(
-        &[
-            "\"250ms\"",
-            "\"10s\"",
-            "\"2m\"",
-            "\"1h 30m\"",
-            "\"0s\"",
-            "\" 5s \"",
-            "\"1ns\"",
-        ],
+        &["\"250ms\"", "\"10s\"", "\"2m\"", "\"1h 30m\"", "\"0s\"", "\" 5s \"", "\"1ns\""],
         &[
             "\"10\"",
             "\"10x\"",
@@ -390,20 +375,12 @@ fn env_value() -> impl Strategy<Value = String> + Clone {
 }
 
 fn env_table() -> impl Strategy<Value = Vec<String>> {
-    prop::collection::vec(
-        (
-            select(&["A", "B", "PORT", "HOST", "DIR", "F", "_X"][..]),
-            env_value(),
-        ),
-        0..4,
+    prop::collection::vec((select(&["A", "B", "PORT", "HOST", "DIR", "F", "_X"][..]), env_value()), 0..4).prop_map(
+        |kv| {
+            let mut seen = BTreeSet::new();
+            kv.into_iter().filter(|(k, _)| seen.insert(*k)).map(|(k, v)| format!("{k} = {v}")).collect()
+        },
     )
-    .prop_map(|kv| {
-        let mut seen = BTreeSet::new();
-        kv.into_iter()
-            .filter(|(k, _)| seen.insert(*k))
-            .map(|(k, v)| format!("{k} = {v}"))
-            .collect()
-    })
 }
 
 fn condition() -> impl Strategy<Value = String> {
@@ -417,12 +394,7 @@ fn condition() -> impl Strategy<Value = String> {
             "{ restart = true }",
             "{}",
         ],
-        &[
-            "\"healthy\"",
-            "{ conditon = \"ready\" }",
-            "{ restart = \"yes\" }",
-            "1",
-        ],
+        &["\"healthy\"", "{ conditon = \"ready\" }", "{ restart = \"yes\" }", "1"],
     )
 }
 
@@ -437,18 +409,8 @@ struct DepGen {
 }
 
 fn dep_gen() -> impl Strategy<Value = DepGen> {
-    (
-        any::<prop::sample::Index>(),
-        prop::bool::weighted(0.1),
-        prop::option::weighted(0.05, service_name()),
-        condition(),
-    )
-        .prop_map(|(target, anywhere, stranger, condition)| DepGen {
-            target,
-            anywhere,
-            stranger,
-            condition,
-        })
+    (any::<prop::sample::Index>(), prop::bool::weighted(0.1), prop::option::weighted(0.05, service_name()), condition())
+        .prop_map(|(target, anywhere, stranger, condition)| DepGen { target, anywhere, stranger, condition })
 }
 
 #[derive(Debug, Clone)]
@@ -470,27 +432,13 @@ fn optional_lines() -> impl Strategy<Value = Vec<String>> {
         (
             line(
                 "cwd",
-                pick(
-                    &["\".\"", "\"sub\"", "\"${DIR:-.}\"", "\"/\""],
-                    &["\"missing\"", "3", "\"${\""],
-                )
-                .boxed(),
+                pick(&["\".\"", "\"sub\"", "\"${DIR:-.}\"", "\"/\""], &["\"missing\"", "3", "\"${\""]).boxed(),
                 0.2,
             ),
-            line(
-                "env",
-                env_table()
-                    .prop_map(|kv| format!("{{ {} }}", kv.join(", ")))
-                    .boxed(),
-                0.3,
-            ),
+            line("env", env_table().prop_map(|kv| format!("{{ {} }}", kv.join(", "))).boxed(), 0.3),
             line(
                 "env_file",
-                pick(
-                    &["\".env.a\"", "\"${F:-.env.a}\""],
-                    &["\".env.missing\"", "\"sub\"", "1"],
-                )
-                .boxed(),
+                pick(&["\".env.a\"", "\"${F:-.env.a}\""], &["\".env.missing\"", "\"sub\"", "1"]).boxed(),
                 0.2,
             ),
             line(
@@ -526,42 +474,18 @@ fn optional_lines() -> impl Strategy<Value = Vec<String>> {
             line("stop_timeout", duration_value().boxed(), 0.2),
         ),
         (
-            line(
-                "restart",
-                pick(
-                    &["\"no\"", "\"on-failure\"", "\"always\""],
-                    &["\"sometimes\"", "true"],
-                )
-                .boxed(),
-                0.2,
-            ),
-            line(
-                "max_restarts",
-                pick(&["0", "3"], &["-1", "4294967296", "\"x\""]).boxed(),
-                0.1,
-            ),
+            line("restart", pick(&["\"no\"", "\"on-failure\"", "\"always\""], &["\"sometimes\"", "true"]).boxed(), 0.2),
+            line("max_restarts", pick(&["0", "3"], &["-1", "4294967296", "\"x\""]).boxed(), 0.1),
             line(
                 "stop_signal",
-                pick(
-                    &["\"SIGINT\"", "\"INT\"", "\"sigterm\"", "\"KILL\""],
-                    &["\"SIGTREM\"", "\"\"", "9"],
-                )
-                .boxed(),
+                pick(&["\"SIGINT\"", "\"INT\"", "\"sigterm\"", "\"KILL\""], &["\"SIGTREM\"", "\"\"", "9"]).boxed(),
                 0.2,
             ),
-            line(
-                "oneshot",
-                pick(&["true", "false"], &["\"yes\""]).boxed(),
-                0.3,
-            ),
+            line("oneshot", pick(&["true", "false"], &["\"yes\""]).boxed(), 0.3),
             line(
                 "log",
                 pick(
-                    &[
-                        "{ max_size = \"50MB\", keep = 3 }",
-                        "{ max_size = 1048576 }",
-                        "{}",
-                    ],
+                    &["{ max_size = \"50MB\", keep = 3 }", "{ max_size = 1048576 }", "{}"],
                     &[
                         "{ max_size = \"0\" }",
                         "{ max_size = \"99999999999999GiB\" }",
@@ -599,12 +523,7 @@ fn optional_lines() -> impl Strategy<Value = Vec<String>> {
             .prop_map(|kv| kv.map(|(k, v)| format!("{k:?} = {v}"))),
         ),
     )
-        .prop_map(|(a, b)| {
-            [a.0, a.1, a.2, a.3, a.4, a.5, b.0, b.1, b.2, b.3, b.4, b.5]
-                .into_iter()
-                .flatten()
-                .collect()
-        })
+        .prop_map(|(a, b)| [a.0, a.1, a.2, a.3, a.4, a.5, b.0, b.1, b.2, b.3, b.4, b.5].into_iter().flatten().collect())
 }
 
 fn service_gen() -> impl Strategy<Value = ServiceGen> {
@@ -613,11 +532,7 @@ fn service_gen() -> impl Strategy<Value = ServiceGen> {
         prop::option::weighted(
             0.97,
             pick(
-                &[
-                    "\"./run\"",
-                    "\"python3 -m http.server $PORT\"",
-                    "[\"./bin/x\", \"--flag\"]",
-                ],
+                &["\"./run\"", "\"python3 -m http.server $PORT\"", "[\"./bin/x\", \"--flag\"]"],
                 &["\"\"", "\"   \"", "[]", "[\"\"]", "42", "{}"],
             ),
         ),
@@ -625,13 +540,7 @@ fn service_gen() -> impl Strategy<Value = ServiceGen> {
         prop::option::weighted(0.03, select(&["\"db\"", "[1, 2]", "true"][..])),
         optional_lines(),
     )
-        .prop_map(|(name, cmd, deps, bad_deps, lines)| ServiceGen {
-            name,
-            cmd,
-            deps,
-            bad_deps,
-            lines,
-        })
+        .prop_map(|(name, cmd, deps, bad_deps, lines)| ServiceGen { name, cmd, deps, bad_deps, lines })
 }
 
 /// The `position`-th service of a manifest whose services are `names`.
@@ -677,55 +586,39 @@ fn structured_manifest() -> impl Strategy<Value = String> {
         prop::option::weighted(0.2, pick(&["true", "false"], &["\"no\""])),
         prop::option::weighted(
             0.15,
-            pick(
-                &["{ max_size = \"10MB\", keep = 2 }", "{}"],
-                &["{ max_size = \"0\" }", "{ kep = 1 }", "3"],
-            ),
+            pick(&["{ max_size = \"10MB\", keep = 2 }", "{}"], &["{ max_size = \"0\" }", "{ kep = 1 }", "3"]),
         ),
-        prop::option::weighted(
-            0.05,
-            select(
-                &[
-                    "servics = 1",
-                    "enviroment = 1",
-                    "version = 1",
-                    "services = 3",
-                ][..],
-            ),
-        ),
+        prop::option::weighted(0.05, select(&["servics = 1", "enviroment = 1", "version = 1", "services = 3"][..])),
         prop::option::weighted(0.4, env_table()),
     );
-    (top, prop::collection::vec(service_gen(), 1..7)).prop_map(
-        |((watch, log, bad, env), services)| {
-            let mut out = String::new();
-            if let Some(watch) = watch {
-                out.push_str(&format!("watch = {watch}\n"));
-            }
-            if let Some(log) = log {
-                out.push_str(&format!("log = {log}\n"));
-            }
-            if let Some(bad) = bad {
-                out.push_str(bad);
+    (top, prop::collection::vec(service_gen(), 1..7)).prop_map(|((watch, log, bad, env), services)| {
+        let mut out = String::new();
+        if let Some(watch) = watch {
+            out.push_str(&format!("watch = {watch}\n"));
+        }
+        if let Some(log) = log {
+            out.push_str(&format!("log = {log}\n"));
+        }
+        if let Some(bad) = bad {
+            out.push_str(bad);
+            out.push('\n');
+        }
+        if let Some(env) = env {
+            out.push_str("[env]\n");
+            for line in env {
+                out.push_str(&line);
                 out.push('\n');
             }
-            if let Some(env) = env {
-                out.push_str("[env]\n");
-                for line in env {
-                    out.push_str(&line);
-                    out.push('\n');
-                }
-            }
-            // A name given twice is a TOML error, which the random text already covers.
-            let mut seen = BTreeSet::new();
-            let services: Vec<&ServiceGen> =
-                services.iter().filter(|s| seen.insert(s.name)).collect();
-            let names: Vec<&str> = services.iter().map(|s| s.name).collect();
-            for (position, service) in services.iter().enumerate() {
-                out.push_str(&render_service(service, position, &names));
-            }
-            out
-        },
-    )
+        }
+        // A name given twice is a TOML error, which the random text already covers.
+        let mut seen = BTreeSet::new();
+        let services: Vec<&ServiceGen> = services.iter().filter(|s| seen.insert(s.name)).collect();
+        let names: Vec<&str> = services.iter().map(|s| s.name).collect();
+        for (position, service) in services.iter().enumerate() {
+            out.push_str(&render_service(service, position, &names));
+        }
+        out
+    })
 }
 
 fn dotenv_text() -> impl Strategy<Value = Option<String>> {
@@ -803,10 +696,7 @@ fn check_load(path: &Path, options: &LoadOptions) -> Result<bool, TestCaseError>
             Ok(true)
         }
         Err(problems) => {
-            prop_assert!(
-                problems.has_errors(),
-                "rejected without an error: {problems}"
-            );
+            prop_assert!(problems.has_errors(), "rejected without an error: {problems}");
             for problem in &problems.0 {
                 check_problem(problem)?;
             }
@@ -869,10 +759,7 @@ fn a_broken_service_is_not_reported_as_unknown_by_its_dependents() {
          [services.web]\ncmd = \"./web\"\ndepends_on = [\"db\"]\n",
     )
     .unwrap();
-    let options = LoadOptions {
-        env: Default::default(),
-        display_base: dir.path().to_path_buf(),
-    };
+    let options = LoadOptions { env: Default::default(), display_base: dir.path().to_path_buf() };
     let problems = load(&path, &options).unwrap_err();
     let messages: Vec<&str> = problems.0.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(messages, ["service `db`: unknown signal `SIGTREM`"]);
@@ -919,10 +806,7 @@ fn random_graph() -> impl Strategy<Value = RandomGraph> {
 
 fn build(g: &RandomGraph) -> Result<Graph, Vec<GraphError>> {
     Graph::new(
-        g.names
-            .iter()
-            .zip(&g.deps)
-            .map(|(name, deps)| (name.as_str(), deps.iter().map(|&d| g.names[d].as_str()))),
+        g.names.iter().zip(&g.deps).map(|(name, deps)| (name.as_str(), deps.iter().map(|&d| g.names[d].as_str()))),
     )
 }
 
@@ -1119,12 +1003,7 @@ fn a_cycle_in_a_dense_component_is_still_a_real_cycle() {
         services.push((c.clone(), deps));
     }
     services.push(("x".into(), vec!["s".into()]));
-    let errors = Graph::new(
-        services
-            .iter()
-            .map(|(s, d)| (s.as_str(), d.iter().map(String::as_str))),
-    )
-    .unwrap_err();
+    let errors = Graph::new(services.iter().map(|(s, d)| (s.as_str(), d.iter().map(String::as_str)))).unwrap_err();
     let [GraphError::Cycle { path }] = &errors[..] else {
         panic!("expected one cycle, got {errors:?}");
     };
@@ -1132,11 +1011,6 @@ fn a_cycle_in_a_dense_component_is_still_a_real_cycle() {
     assert!(path.len() >= 3, "{path:?}");
     for pair in path.windows(2) {
         let deps = &services.iter().find(|(s, _)| *s == pair[0]).unwrap().1;
-        assert!(
-            deps.contains(&pair[1]),
-            "{} → {} is not an edge",
-            pair[0],
-            pair[1]
-        );
+        assert!(deps.contains(&pair[1]), "{} → {} is not an edge", pair[0], pair[1]);
     }
 }

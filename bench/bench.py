@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""orch's benchmarks: prints medians over several runs, and the ratio to a baseline where the
+issue names one. Run by hand, not in CI:
+
+    cargo build --release && python3 bench/bench.py [--runs 5] [--only NAME]
+
+Each case builds its project in a temp folder, runs the release binary, and cleans up every
+process it started (by pid, via `orch down` and the ORCH_PROJECT marker) even on failure.
+"""
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ORCH = str(ROOT / "target" / "release" / "orch")
+
+
+def orch(project, *args, check=True):
+    out = subprocess.run([ORCH, *args], cwd=project, capture_output=True, text=True)
+    if check and out.returncode != 0:
+        raise RuntimeError(f"orch {' '.join(args)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+    return out
+
+
+def marked_pids(project):
+    """Pids of every process carrying the project's marker, and its supervisor."""
+    root = str(Path(project).resolve())
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            env = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"ORCH_PROJECT={root}".encode() in env or f"ORCH_SUPERVISOR={root}".encode() in env:
+            pids.append(int(entry))
+    return pids
+
+
+def cleanup(project):
+    subprocess.run([ORCH, "down"], cwd=project, capture_output=True, timeout=30)
+    for pid in marked_pids(project):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+class Project:
+    def __init__(self, manifest):
+        self.tmp = tempfile.TemporaryDirectory(prefix="orch-bench-")
+        self.path = self.tmp.name
+        Path(self.path, "procs.toml").write_text(manifest)
+
+    def __enter__(self):
+        return self.path
+
+    def __exit__(self, *exc):
+        cleanup(self.path)
+        self.tmp.cleanup()
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def many_sleepers(n):
+    return "".join(
+        f'[services.s{i}]\ncmd = "sh -c \'touch ready.{i}; exec sleep 3600\'"\n' for i in range(n)
+    )
+
+
+def rss_of(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def supervisor_pid(project):
+    import json
+    return json.loads(Path(project, ".orch", "supervisor.lock").read_text())["pid"]
+
+
+def bench_up_100(runs):
+    ups, pss, rsss, downs = [], [], [], []
+    for _ in range(runs):
+        with Project(many_sleepers(100)) as p:
+            ups.append(timed(lambda: orch(p, "up")))
+            assert len(list(Path(p).glob("ready.*"))) == 100
+            ps_times = [timed(lambda: orch(p, "ps")) for _ in range(20)]
+            pss.append(statistics.median(ps_times))
+            rsss.append(rss_of(supervisor_pid(p)))
+            downs.append(timed(lambda: orch(p, "down")))
+            assert not marked_pids(p), "processes left after down"
+    baseline = []
+    for _ in range(runs):
+        with tempfile.TemporaryDirectory() as d:
+            # The same 100 processes spawned by a bash loop, until all have touched their file.
+            script = 'for i in $(seq 0 99); do sh -c "touch ready.$i; exec sleep 3600" & echo $! >> pids; done'
+            start = time.perf_counter()
+            subprocess.run(["bash", "-c", script], cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            while len(list(Path(d).glob("ready.*"))) < 100:
+                time.sleep(0.001)
+            baseline.append(time.perf_counter() - start)
+            for pid in Path(d, "pids").read_text().split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
+    report("up of 100 services (no supervisor before)", ups, target=0.300, baseline=baseline, baseline_name="bash loop")
+    report("ps with 100 running", pss, target=0.005)
+    report("down of 100 services", downs, target=0.100)
+    mib = statistics.median(rsss) / (1 << 20)
+    print(f"  supervisor RSS with 100 services: median {mib:.1f} MiB (target <= 10 MB)")
+
+
+def bench_log_throughput(runs):
+    lines = 1_000_000
+    # 99 characters and a newline: 100 bytes a line.
+    writer = f"python3 -c \"import sys; line = 'x' * 99 + chr(10); sys.stdout.writelines(line for _ in range({lines}))\""
+    orch_times, direct = [], []
+    for _ in range(runs):
+        with Project(f'[services.flood]\ncmd = "{writer.replace(chr(34), chr(92) + chr(34))}"\noneshot = true\nlog = {{ max_size = "1GB" }}\n') as p:
+            log = Path(p, ".orch", "logs", "flood.log")
+
+            def run():
+                orch(p, "up")
+                # up returns when the oneshot exited; the pump may still be draining the pipe.
+                while log_lines(log) < lines:
+                    time.sleep(0.005)
+
+            orch_times.append(timed(run))
+            count = log_lines(log)
+            assert count == lines, f"{count} lines in the log, expected {lines}"
+        with tempfile.TemporaryDirectory() as d:
+            direct.append(timed(lambda: subprocess.run(["sh", "-c", f"{writer} > {d}/out"], check=True)))
+    report("1,000,000 lines of 100 bytes into the log", orch_times, baseline=direct, baseline_name="cmd > file", ratio_target=1.5)
+
+
+def log_lines(path):
+    try:
+        with open(path, "rb") as f:
+            return sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    except FileNotFoundError:
+        return 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Listens 200 ms after its process started (by the kernel's record of the start, so that
+# python's own start-up time is part of the 200 ms, as it would be for a faster program).
+LISTENER = Path(__file__).resolve().parent / "listen_after.py"
+
+
+def bench_chain(runs):
+    times = []
+    for _ in range(runs):
+        ports = [free_port() for _ in range(10)]
+        manifest = ""
+        for i, port in enumerate(ports):
+            listener = f"python3 {LISTENER} {port}"
+            manifest += f'[services.c{i}]\ncmd = "{listener}"\nready = {{ tcp = "127.0.0.1:{port}" }}\n'
+            if i:
+                manifest += f'depends_on = ["c{i - 1}"]\n'
+        with Project(manifest) as p:
+            times.append(timed(lambda: orch(p, "up")))
+    report("chain of 10 services, each listening 200 ms after start", times, target=2.1)
+
+
+def report(name, samples, target=None, baseline=None, baseline_name=None, ratio_target=None):
+    med = statistics.median(samples)
+    line = f"  {name}: median {fmt(med)} over {len(samples)} runs (min {fmt(min(samples))}, max {fmt(max(samples))})"
+    if target is not None:
+        line += f"; target <= {fmt(target)}: {'ok' if med <= target else 'MISSED'}"
+    print(line)
+    if baseline:
+        base = statistics.median(baseline)
+        ratio = med / base
+        extra = f"; target <= {ratio_target}x: {'ok' if ratio <= ratio_target else 'MISSED'}" if ratio_target else ""
+        print(f"    {baseline_name}: median {fmt(base)}; ratio {ratio:.2f}x{extra}")
+
+
+def fmt(seconds):
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+CASES = {"up100": bench_up_100, "logs": bench_log_throughput, "chain": bench_chain}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", choices=sorted(CASES))
+    args = parser.parse_args()
+    if not Path(ORCH).exists():
+        sys.exit("build first: cargo build --release")
+    print(f"orch benchmarks, {args.runs} runs each, {os.cpu_count()} cores")
+    for name, case in CASES.items():
+        if args.only in (None, name):
+            case(args.runs)
+
+
+if __name__ == "__main__":
+    main()
