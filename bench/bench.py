@@ -93,11 +93,16 @@ def supervisor_pid(project):
 
 
 def bench_up_100(runs):
-    ups, pss, rsss, downs = [], [], [], []
+    ups, touched, pss, rsss, downs = [], [], [], [], []
     for _ in range(runs):
         with Project(many_sleepers(100)) as p:
-            ups.append(timed(lambda: orch(p, "up")))
-            assert len(list(Path(p).glob("ready.*"))) == 100
+            start = time.perf_counter()
+            orch(p, "up")
+            ups.append(time.perf_counter() - start)
+            # `up` returns when all were spawned; each touches its file a moment later.
+            while len(list(Path(p).glob("ready.*"))) < 100:
+                time.sleep(0.001)
+            touched.append(time.perf_counter() - start)
             ps_times = [timed(lambda: orch(p, "ps")) for _ in range(20)]
             pss.append(statistics.median(ps_times))
             rsss.append(rss_of(supervisor_pid(p)))
@@ -118,7 +123,8 @@ def bench_up_100(runs):
                     os.kill(int(pid), signal.SIGKILL)
                 except OSError:
                     pass
-    report("up of 100 services (no supervisor before)", ups, target=0.300, baseline=baseline, baseline_name="bash loop")
+    report("up of 100 services (no supervisor before)", ups, target=0.300)
+    report("up of 100 services until all 100 touched their file", touched, baseline=baseline, baseline_name="bash loop")
     report("ps with 100 running", pss, target=0.005)
     report("down of 100 services", downs, target=0.100)
     mib = statistics.median(rsss) / (1 << 20)
