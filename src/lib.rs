@@ -11,6 +11,7 @@ pub mod ipc;
 pub mod logs;
 pub mod manifest;
 pub mod paths;
+pub mod plan;
 pub mod project;
 pub mod render;
 pub mod state;

@@ -11,6 +11,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::ipc::Adhoc;
+use crate::manifest::Service;
 use crate::supervisor::lifecycle::Phase;
 use crate::supervisor::process::{Exit, Identity};
 
@@ -54,6 +55,10 @@ pub struct ServiceRecord {
     /// Set for an ad-hoc service: what it runs, since no manifest says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adhoc: Option<Adhoc>,
+    /// The configuration the process was started with, so a new supervisor can manage it and
+    /// tell what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Service>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -130,6 +135,7 @@ mod tests {
                 restarts: 0,
                 last_exit: Some(Exit::Code(1)),
                 adhoc: None,
+                config: None,
             },
         );
         state.save(&path).unwrap();

@@ -20,7 +20,7 @@ pub struct DownArgs {
 }
 
 pub fn run(global: &Global, args: DownArgs) -> Result<Exit, CliError> {
-    let session = Session::open_any(global)?;
+    let session = Session::open_lenient(global)?;
     stop(&session, args.services)
 }
 

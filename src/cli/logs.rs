@@ -34,7 +34,7 @@ pub struct LogsArgs {
 }
 
 pub fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
-    let session = Session::open_any(global)?;
+    let session = Session::open_lenient(global)?;
     let dir = session.paths.logs();
     let mut known: Vec<String> =
         session.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default();

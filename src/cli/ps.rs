@@ -21,12 +21,23 @@ pub struct PsArgs {
 }
 
 pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
-    let session = Session::open_any(global)?;
-    let rows = match session.connect() {
+    let session = Session::open_lenient(global)?;
+    // A supervisor that died left its services running: a new one adopts them, so that what
+    // `ps` shows is what is, not what was.
+    let connection = match session.connect() {
+        None if recorded_processes_alive(&session) => Some(session.connect_or_launch()?),
+        other => other,
+    };
+    let rows = match connection {
         Some(mut conn) => {
             let replies = session.request(&mut conn, Request::Ps { services: args.services.clone() })?;
             match replies.into_iter().next() {
-                Some(Reply::Ps { services }) => services,
+                Some(Reply::Ps { services, notes }) => {
+                    for note in notes {
+                        eprintln!("orch: {note}");
+                    }
+                    services
+                }
                 Some(Reply::Error { message }) => return Err(CliError::Usage(message)),
                 _ => return Err(lost(std::io::Error::other("no answer to ps"))),
             }
@@ -40,6 +51,12 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
         print!("{}", table(&rows));
     }
     Ok(Exit::Success)
+}
+
+/// Whether state.json records a process that still runs.
+fn recorded_processes_alive(session: &Session) -> bool {
+    let Ok(Some(state)) = State::load(&session.paths.state()) else { return false };
+    state.services.values().any(|r| r.process.as_ref().is_some_and(|p| p.is_alive()))
 }
 
 /// What state.json last recorded, said to be only that on stderr.
@@ -111,6 +128,7 @@ fn row(s: &ServiceStatus) -> [String; 8] {
         _ => s.state.clone(),
     };
     let state = if s.adhoc { format!("{state} (ad-hoc)") } else { state };
+    let state = if s.adopted { format!("{state} (adopted)") } else { state };
     let ready = match (&s.ready_check, s.ready_after_ms) {
         (Some(check), Some(ms)) => format!("{check} ({})", human_ms(ms)),
         (Some(check), None) if s.state == Phase::Starting.as_str() => format!("{check} (waiting)"),

@@ -41,6 +41,21 @@ impl Session {
         Self::open_with(global, true)
     }
 
+    /// The project, for commands that only look at what runs (`ps`, `logs`, `stop`, `down`):
+    /// they must work while the manifest is broken, so its problems are not theirs to report.
+    pub fn open_lenient(global: &Global) -> Result<Self, CliError> {
+        match Self::open_with(global, true) {
+            Err(CliError::Manifest(_)) => {
+                let options = LoadOptions::from_process();
+                let dir = global.directory.as_deref();
+                let path = project::discover(&options.display_base, dir, global.file.as_deref())?;
+                let root = path.parent().map(PathBuf::from).unwrap_or_default();
+                Ok(Self { paths: ProjectPaths::new(&root), loaded: None, options, manifest: Some(path) })
+            }
+            other => other,
+        }
+    }
+
     fn open_with(global: &Global, allow_missing: bool) -> Result<Self, CliError> {
         let options = LoadOptions::from_process();
         let found = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref());

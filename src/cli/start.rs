@@ -27,7 +27,14 @@ pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
         let session = Session::open(global)?;
         session.check_names(&args.services)?;
         let mut conn = session.connect_or_launch()?;
-        let request = Request::Up { origin: session.origin(), services: args.services.clone(), wait: true };
+        let request = Request::Up {
+            origin: session.origin(),
+            services: args.services.clone(),
+            wait: true,
+            force: None,
+            watch: true,
+            dry_run: false,
+        };
         conn.send(request).map_err(lost)?;
         return follow(&mut conn, Progress::new(&args.services), Expect::Up, None);
     }

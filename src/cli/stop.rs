@@ -15,6 +15,6 @@ pub struct StopArgs {
 }
 
 pub fn run(global: &Global, args: StopArgs) -> Result<Exit, CliError> {
-    let session = Session::open_any(global)?;
+    let session = Session::open_lenient(global)?;
     down::stop(&session, args.services)
 }

@@ -13,6 +13,8 @@ use crate::exit::Exit;
 use crate::ipc::client::Connection;
 use crate::ipc::{Outcome, Reply, Request};
 use crate::manifest::HumanDuration;
+use crate::plan::{self, Force, Observed, Plan};
+use crate::state::State;
 use crate::supervisor::{self, lock::Lock, output::Output};
 
 #[derive(Debug, Args)]
@@ -28,12 +30,31 @@ pub struct UpArgs {
     /// Give up waiting after this long (the services keep starting), e.g. "30s"
     #[arg(long, value_parser = HumanDuration::parse)]
     pub timeout: Option<HumanDuration>,
+    /// Print what would start, stop and restart, and why; change nothing
+    #[arg(long, conflicts_with = "foreground")]
+    pub dry_run: bool,
+    /// Restart the named services (all when none) even if nothing changed
+    #[arg(long)]
+    pub force_recreate: bool,
+    /// Do not reload when procs.toml, .env or an env_file changes
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
     let session = Session::open(global)?;
     session.check_names(&args.services)?;
-    let request = Request::Up { origin: session.origin(), services: args.services.clone(), wait: !args.no_wait };
+    let request = Request::Up {
+        origin: session.origin(),
+        services: args.services.clone(),
+        wait: !args.no_wait,
+        force: args.force_recreate.then(|| args.services.clone()),
+        watch: !args.no_watch,
+        dry_run: args.dry_run,
+    };
+    if args.dry_run {
+        return dry_run(&session, request);
+    }
     if args.foreground {
         return foreground(&session, request);
     }
@@ -115,4 +136,39 @@ fn foreground(session: &Session, request: Request) -> Result<Exit, CliError> {
         .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;
     let ok = watcher.join().unwrap_or(false);
     Ok(if ok { Exit::Success } else { Exit::ServiceFailed })
+}
+
+/// Prints the plan: `+ api  new`, `~ web  env PORT changed`, `- old  removed`, `= db  unchanged`.
+/// From the supervisor when one runs, else against what state.json recorded.
+fn dry_run(session: &Session, request: Request) -> Result<Exit, CliError> {
+    let plan = match session.connect() {
+        Some(mut conn) => match session.request(&mut conn, request)?.into_iter().next() {
+            Some(Reply::Plan(plan)) => plan,
+            Some(Reply::Error { message }) => return Err(CliError::Failed(message)),
+            _ => return Err(CliError::Failed("the supervisor sent no plan".into())),
+        },
+        None => offline_plan(session)?,
+    };
+    let width = plan.steps.iter().map(|s| s.service.len()).max().unwrap_or(0);
+    for step in &plan.steps {
+        println!("{} {:<width$}  {}", step.action.mark(), step.service, step.reason);
+    }
+    Ok(Exit::Success)
+}
+
+/// The plan against state.json: a recorded service counts as running only if its process
+/// still does (it would be adopted).
+fn offline_plan(session: &Session) -> Result<Plan, CliError> {
+    let Some(loaded) = &session.loaded else { return Ok(Plan::default()) };
+    let state = State::load(&session.paths.state()).map_err(|e| CliError::Failed(e.to_string()))?.unwrap_or_default();
+    let observed = state
+        .services
+        .into_iter()
+        .filter(|(_, r)| r.adhoc.is_none())
+        .map(|(name, r)| {
+            let up = r.process.as_ref().is_some_and(|p| p.is_alive());
+            (name, Observed { config: r.config, up })
+        })
+        .collect();
+    Ok(plan::plan(&loaded.spec.services, &loaded.graph, &observed, &Force::Nothing))
 }

@@ -11,9 +11,14 @@ use serde::{Deserialize, Serialize};
 use indexmap::IndexMap;
 
 use crate::manifest::{self, BaseEnv, Command, LogConfig, Ready, RestartPolicy};
+use crate::plan::Plan;
 use crate::supervisor::lifecycle::Phase;
 
 pub const PROTOCOL_VERSION: u32 = 1;
+
+fn yes() -> bool {
+    true
+}
 
 /// A message on the wire: the version, then the body's fields.
 #[derive(Debug, Serialize, Deserialize)]
@@ -36,11 +41,21 @@ pub struct Origin {
 pub enum Request {
     /// Who is there.
     Hello,
-    /// Start the services (all when empty) and what they depend on; reply when settled.
+    /// Bring the services (all when empty) and what they depend on in line with the manifest:
+    /// start what does not run, restart what changed; reply when settled.
     Up {
         origin: Origin,
         services: Vec<String>,
         wait: bool,
+        /// Restart these whatever changed (all when empty); None restarts only what changed.
+        #[serde(default)]
+        force: Option<Vec<String>>,
+        /// Reload when the manifest or an env file changes (unless the manifest says no).
+        #[serde(default = "yes")]
+        watch: bool,
+        /// Only answer with the plan.
+        #[serde(default)]
+        dry_run: bool,
     },
     /// Stop the services (all, ad-hoc ones included, when empty) and their dependents.
     Down {
@@ -115,7 +130,11 @@ pub enum Reply {
     },
     Ps {
         services: Vec<ServiceStatus>,
+        /// What the user should know first: a manifest edit that could not be applied.
+        #[serde(default)]
+        notes: Vec<String>,
     },
+    Plan(Plan),
     Error {
         message: String,
     },
@@ -167,4 +186,7 @@ pub struct ServiceStatus {
     pub reason: Option<String>,
     pub last_exit: Option<String>,
     pub adhoc: bool,
+    /// Started by an earlier supervisor that died, and adopted by this one.
+    #[serde(default)]
+    pub adopted: bool,
 }

@@ -5,6 +5,7 @@ use indexmap::IndexMap;
 
 use super::Context;
 use super::command::Command;
+use super::load_toml::{RESERVED_NAME, reserved};
 use super::problem::{Problem, SourceFile};
 use super::procfile::{self, Finding};
 use super::spec::{
@@ -54,6 +55,10 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, 
     };
     let mut services = IndexMap::new();
     for (position, entry) in (0u32..).zip(parsed.entries) {
+        if entry.name == RESERVED_NAME {
+            ctx.problems.push(reserved(&entry.name).at(file, entry.name_span.clone(), "reserved"));
+            continue;
+        }
         let mut env = layers.clone();
         env.set("PORT".into(), (base_port + PORT_STEP * position).to_string());
         services.insert(entry.name, service(entry.command, ctx, env.overlay));

@@ -167,9 +167,21 @@ fn service_tables<'a>(value: Spanned<DeValue<'a>>, file: &SourceFile, ctx: &mut 
             );
             continue;
         }
+        if name == RESERVED_NAME {
+            ctx.problems.push(reserved(&name).at(file, key.span(), "reserved"));
+            continue;
+        }
         services.push(ServiceTable { name, name_span: key.span(), value });
     }
     services
+}
+
+/// The name orch's own lines go under in `orch logs`.
+pub const RESERVED_NAME: &str = "orch";
+
+pub fn reserved(name: &str) -> Problem {
+    Problem::error(format!("`{name}` is reserved: orch's own lines show under that name in `orch logs`"))
+        .help("give the service another name")
 }
 
 pub fn is_valid_name(name: &str) -> bool {

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 pub use command::Command;
 pub use duration::HumanDuration;
 pub use environment::BaseEnv;
-pub use load_toml::is_valid_name;
+pub use load_toml::{RESERVED_NAME, is_valid_name};
 pub use problem::{Problem, Problems, SourceFile};
 pub use signal::StopSignal;
 pub use size::ByteSize;

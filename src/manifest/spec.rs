@@ -36,17 +36,17 @@ pub struct Spec {
     pub services: IndexMap<String, Service>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Service {
     pub cmd: Command,
     pub cwd: PathBuf,
     /// What the service gets on top of orch's own environment, after `.env`, `[env]`,
     /// `env_file` and its own `env` were merged in that order.
     pub env: IndexMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub env_file: Option<PathBuf>,
     pub depends_on: IndexMap<String, Dependency>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready: Option<Ready>,
     pub ready_timeout: HumanDuration,
     pub restart: RestartPolicy,
@@ -68,7 +68,7 @@ pub enum Condition {
     Completed,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Dependency {
     pub condition: Condition,
     /// Restart this service whenever the dependency restarts.
@@ -111,7 +111,7 @@ impl Ready {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct LogConfig {
     pub max_size: ByteSize,
     pub keep: u32,

@@ -8,9 +8,14 @@ pub mod lock;
 pub mod output;
 pub mod probe;
 pub mod process;
+mod reconcile;
+mod recover;
+mod requests;
+mod running;
 pub mod server;
 pub mod service;
 pub mod waiters;
+mod watch;
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
@@ -52,7 +57,9 @@ pub fn run(
         if let Some((request, reply)) = first {
             let _ = tx.send(Msg::Request(request, reply));
         }
-        Supervisor::new(paths.clone(), tx, reaper, output).run(rx).await;
+        let mut supervisor = Supervisor::new(paths.clone(), tx, reaper, output);
+        supervisor.recover();
+        supervisor.run(rx).await;
         accepting.abort();
         server::drain(busy).await;
         Ok::<_, io::Error>(())

@@ -6,17 +6,22 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::fmt;
 use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::Mutex;
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
-use tokio::process::{ChildStderr, ChildStdout};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+use tokio::net::unix::pipe::Receiver;
 use tokio::sync::oneshot;
 
 /// Set on every child so that its processes can be told apart in /proc, even after they left
@@ -37,8 +42,8 @@ pub struct SpawnRequest<'a> {
 /// A spawned child: the leader of its own session and process group.
 pub struct Spawned {
     pub identity: Identity,
-    pub stdout: Option<ChildStdout>,
-    pub stderr: Option<ChildStderr>,
+    pub stdout: Option<Receiver>,
+    pub stderr: Option<Receiver>,
 }
 
 /// Who a process is, beyond its pid: a pid is trusted only if its start time and the boot id
@@ -52,8 +57,13 @@ pub struct Identity {
 }
 
 impl Identity {
+    /// The identity of a running process; None when it is gone or a zombie (it has ended; only
+    /// its parent has not collected it yet).
     pub fn of(pid: i32) -> Option<Self> {
         let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
+        if stat.state == 'Z' {
+            return None;
+        }
         Some(Self { pid, start_time: stat.starttime, boot_id: boot_id() })
     }
 
@@ -67,7 +77,16 @@ pub fn boot_id() -> String {
     procfs::sys::kernel::random::boot_id().map(|s| s.trim().to_owned()).unwrap_or_default()
 }
 
+/// The lowest fd at which a child keeps its own copy of its output pipes' read ends (see
+/// `spawn`). High, so it never takes a number a program expects (3 for socket activation).
+const KEEPER_FD_MIN: i32 = 200;
+
 /// Spawns a child in a new session (so it leads its own process group), stdin from /dev/null.
+///
+/// The child's stdout and stderr are pipes. The child also keeps a read end of each (at fds
+/// ≥ 200, never read): so if the supervisor dies, the child's writes do not die of SIGPIPE —
+/// they wait, once the pipe is full, until a new supervisor adopts the child and opens the
+/// pipe again through /proc/<pid>/fd/1.
 pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
     let (program, args) =
         req.argv.split_first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
@@ -77,23 +96,82 @@ pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
         .env_clear()
         .envs(req.env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))
         .stdin(Stdio::null());
-    if req.capture {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let pipes = if req.capture {
+        let (out_read, out_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        let (err_read, err_write) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+        cmd.stdout(Stdio::from(out_write)).stderr(Stdio::from(err_write));
+        Some((out_read, err_read))
     } else {
         cmd.stdout(Stdio::null()).stderr(Stdio::null());
-    }
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        None
+    };
+    let keep: Vec<i32> = pipes.iter().flat_map(|(o, e)| [o.as_raw_fd(), e.as_raw_fd()]).collect();
+    // SAFETY: setsid and fcntl are async-signal-safe and touch no memory of the parent but
+    // `keep`, which is only read.
     unsafe {
-        cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(io::Error::from));
+        cmd.pre_exec(move || {
+            nix::unistd::setsid().map_err(io::Error::from)?;
+            for fd in &keep {
+                // F_DUPFD (not F_DUPFD_CLOEXEC): the copy survives the exec.
+                if libc::fcntl(*fd, libc::F_DUPFD, KEEPER_FD_MIN) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
     }
-    let mut child = cmd.spawn()?;
+    let child = cmd.spawn()?;
     let pid = child.id() as i32;
-    // The pid is reaped by the Reaper (waitpid(-1)); std's Child is only a carrier of the pipes
-    // and dropping it neither waits nor kills.
-    let stdout = child.stdout.take().map(ChildStdout::from_std).transpose()?;
-    let stderr = child.stderr.take().map(ChildStderr::from_std).transpose()?;
+    // Dropping std's Child neither waits nor kills: the Reaper (waitpid(-1)) reaps the pid.
+    drop(child);
+    let (stdout, stderr) = match pipes {
+        Some((out, err)) => (Some(Receiver::from_owned_fd(out)?), Some(Receiver::from_owned_fd(err)?)),
+        None => (None, None),
+    };
     let identity = Identity::of(pid).unwrap_or(Identity { pid, start_time: 0, boot_id: boot_id() });
     Ok(Spawned { identity, stdout, stderr })
+}
+
+/// Opens the pipes a process writes its stdout (fd 1) and stderr (fd 2) to, for an adopted
+/// process whose previous reader was a supervisor that died. Each pipe once, and only pipes.
+pub fn reopen_output(pid: i32) -> Vec<(i32, Receiver)> {
+    let mut seen = HashSet::new();
+    let mut pipes = Vec::new();
+    for fd in [1, 2] {
+        let path = format!("/proc/{pid}/fd/{fd}");
+        let Ok(meta) = std::fs::metadata(&path) else { continue };
+        if !meta.file_type().is_fifo() || !seen.insert(meta.ino()) {
+            continue;
+        }
+        let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&path);
+        if let Ok(pipe) = file.and_then(|f| Receiver::from_owned_fd(OwnedFd::from(f))) {
+            pipes.push((fd, pipe));
+        }
+    }
+    pipes
+}
+
+/// Resolves when a process that is not our child has ended: through a pidfd where the kernel
+/// has them, else by looking every 50 ms.
+pub async fn wait_not_child(identity: &Identity) {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, identity.pid, 0) };
+    if fd >= 0 {
+        // SAFETY: the kernel just returned this fd to us; nothing else owns it.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        // SAFETY: `owned` is a valid open fd, owned by the AsyncFd until it is dropped.
+        if let Ok(pidfd) = unsafe { AsyncFd::register_with_interest(owned, Interest::READABLE) } {
+            // Readable once the process has exited; the pidfd refers to this very process, so
+            // a reused pid cannot fool it.
+            if identity.is_alive() {
+                let _ = pidfd.readable().await;
+            }
+            return;
+        }
+    }
+    while identity.is_alive() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// How a process ended.
@@ -102,6 +180,8 @@ pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
 pub enum Exit {
     Code(i32),
     Signal(i32),
+    /// An adopted process ended: only its parent could know how.
+    Unknown,
 }
 
 impl Exit {
@@ -118,6 +198,7 @@ impl fmt::Display for Exit {
                 Ok(sig) => write!(f, "killed by {}", sig.as_str()),
                 Err(_) => write!(f, "killed by signal {sig}"),
             },
+            Exit::Unknown => f.write_str("ended (how is unknown: it was adopted)"),
         }
     }
 }
@@ -134,9 +215,16 @@ pub fn signal_process(pid: i32, signal: Signal) {
     let _ = kill(Pid::from_raw(pid), signal);
 }
 
-/// Whether any process is left in a group (zombies count until they are reaped).
+/// Whether any process is left in a group. Cheap, but a zombie counts until its parent reaps
+/// it — quickly for the supervisor's own children, maybe never for an adopted process's.
 pub fn group_alive(pgid: i32) -> bool {
     !matches!(killpg(Pid::from_raw(pgid), None), Err(Errno::ESRCH))
+}
+
+/// Whether a group has a member that is not a zombie: one pass over /proc.
+pub fn group_has_live_member(pgid: i32) -> bool {
+    let Ok(all) = procfs::process::all_processes() else { return group_alive(pgid) };
+    all.filter_map(Result::ok).filter_map(|p| p.stat().ok()).any(|s| s.pgrp == pgid && s.state != 'Z')
 }
 
 /// Makes this process the reaper of its orphaned descendants, so double-forked grandchildren

@@ -20,6 +20,12 @@ pub struct Svc {
     pub config_hash: String,
     /// Set for a service that is not in the manifest.
     pub adhoc: Option<Adhoc>,
+    /// No longer in the manifest: stopping, then forgotten.
+    pub removed: bool,
+    /// Its process was started by an earlier supervisor (until it is restarted).
+    pub adopted: bool,
+    /// Found in the process table with no record of its configuration.
+    pub unrecorded: bool,
     pub desired: Desired,
     pub phase: Phase,
     pub reason: Option<String>,
@@ -50,6 +56,9 @@ impl Svc {
             config,
             config_hash,
             adhoc,
+            removed: false,
+            adopted: false,
+            unrecorded: false,
             desired: Desired::Down,
             phase: Phase::Stopped,
             reason: None,
@@ -65,6 +74,13 @@ impl Svc {
             log: None,
             cpu_sample: None,
         }
+    }
+
+    /// A new configuration, recorded as known.
+    pub fn set_config(&mut self, config: Service) {
+        self.config_hash = crate::plan::config_hash(&config);
+        self.config = config;
+        self.unrecorded = false;
     }
 
     pub fn policy(&self) -> Policy {
@@ -109,6 +125,7 @@ impl Svc {
             restarts: self.restarts,
             last_exit: self.last_exit,
             adhoc: self.adhoc.clone(),
+            config: (!self.unrecorded).then(|| self.config.clone()),
         }
     }
 
@@ -134,6 +151,7 @@ impl Svc {
             reason,
             last_exit: self.last_exit.map(|e| e.to_string()),
             adhoc: self.adhoc.is_some(),
+            adopted: self.adopted,
         }
     }
 }

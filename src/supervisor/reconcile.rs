@@ -1,0 +1,203 @@
+//! Closing the gap between the manifest and what runs: load the manifest the client names,
+//! plan against the services as they are (see `crate::plan`), and carry the plan out — on
+//! `up`, on `up --dry-run` (plan only), and when a watched file changes.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use indexmap::IndexMap;
+
+use super::core::Supervisor;
+use super::lifecycle::Phase;
+use super::service::Svc;
+use super::watch::Watch;
+use crate::ipc::Origin;
+use crate::logs::record::{Stream, format_record};
+use crate::logs::writer::LogWriter;
+use crate::manifest::{self, LoadOptions, Loaded, LogConfig, RESERVED_NAME as ORCH_LOG};
+use crate::plan::{self, Action, Force, Observed, Plan, Reason, config_hash};
+use crate::state::Desired;
+
+/// Which services a plan may restart.
+pub enum Scope<'a> {
+    /// `up SVC…` / `restart SVC…`: these (all when empty) and what they depend on.
+    Targets(&'a [String]),
+    /// A reload: every service.
+    All,
+}
+
+impl Supervisor {
+    /// The manifest the client named, loaded with the client's environment.
+    pub(super) fn load_spec(&self, origin: &Origin) -> Result<Option<Loaded>, String> {
+        let Some(file) = &origin.manifest else { return Ok(None) };
+        let options = LoadOptions { env: origin.env.clone(), display_base: self.paths.root.clone() };
+        let loaded = manifest::load(file, &options).map_err(|problems| problems.to_string())?;
+        for name in loaded.spec.services.keys() {
+            if self.services.get(name).is_some_and(|s| s.adhoc.is_some()) {
+                return Err(format!("`{name}` is an ad-hoc service; stop it before the manifest can use the name"));
+            }
+        }
+        Ok(Some(loaded))
+    }
+
+    /// The manifest's services as they run now, for the planner.
+    pub(super) fn observed(&self) -> IndexMap<String, Observed> {
+        let up = |s: &Svc| {
+            s.desired == Desired::Up
+                && !matches!(s.phase, Phase::Stopped | Phase::Failed | Phase::Fatal | Phase::Blocked)
+        };
+        self.services
+            .iter()
+            .filter(|(_, s)| s.adhoc.is_none() && !s.removed)
+            .map(|(n, s)| (n.clone(), Observed { config: (!s.unrecorded).then(|| s.config.clone()), up: up(s) }))
+            .collect()
+    }
+
+    pub(super) fn plan_for(&self, loaded: &Loaded, force: &Force) -> Plan {
+        plan::plan(&loaded.spec.services, &loaded.graph, &self.observed(), force)
+    }
+
+    /// Takes the loaded manifest as the desired state and carries out the plan within `scope`.
+    /// Returns the steps that changed something, for the record.
+    pub(super) fn apply(&mut self, loaded: Loaded, plan: &Plan, scope: Scope) -> Vec<String> {
+        let in_scope: Vec<String> = match scope {
+            Scope::All => loaded.graph.start_order(),
+            Scope::Targets([]) => loaded.graph.start_order(),
+            Scope::Targets(names) => loaded.graph.with_dependencies(names.iter().map(String::as_str)),
+        };
+        let reload = matches!(scope, Scope::All);
+        let mut done = Vec::new();
+        for step in &plan.steps {
+            let name = step.service.as_str();
+            let config = loaded.spec.services.get(name);
+            match (step.action, config) {
+                (Action::Stop, _) => {
+                    if let Some(svc) = self.services.get_mut(name) {
+                        svc.removed = true;
+                        svc.desired = Desired::Down;
+                    }
+                }
+                (Action::Keep, Some(config)) => {
+                    // The same process; only what does not shape it (depends_on) may differ.
+                    if let Some(svc) = self.services.get_mut(name) {
+                        svc.config = config.clone();
+                    }
+                    continue;
+                }
+                (Action::Start, Some(config)) => {
+                    let svc = self
+                        .services
+                        .entry(name.to_owned())
+                        .or_insert_with(|| Svc::new(name, config.clone(), config_hash(config), None));
+                    svc.set_config(config.clone());
+                    if reload && step.reason == Reason::New {
+                        svc.desired = Desired::Up;
+                        svc.set_phase(Phase::Pending, None);
+                    } else if reload {
+                        continue;
+                    }
+                }
+                (Action::Restart, Some(config)) => {
+                    if !in_scope.iter().any(|n| n == name) {
+                        continue;
+                    }
+                    self.replace(name, config.clone());
+                }
+                _ => continue,
+            }
+            done.push(format!("{} {name} ({})", step.action.mark(), step.reason));
+        }
+        self.spec = Some(loaded.spec);
+        self.graph = Some(loaded.graph);
+        done
+    }
+
+    /// Restarts a service with a new configuration (or starts it, if it is meant to run).
+    fn replace(&mut self, name: &str, config: manifest::Service) {
+        let Some(svc) = self.services.get_mut(name) else { return };
+        svc.set_config(config);
+        svc.restarts = 0;
+        if svc.phase.has_process() {
+            svc.desired = Desired::Up;
+            self.begin_stop(name);
+        } else if svc.desired == Desired::Up {
+            svc.generation += 1;
+            svc.cancel_tasks();
+            svc.set_phase(Phase::Pending, None);
+        }
+    }
+
+    /// A watched file changed: load, plan, apply, and say so. A manifest that does not load
+    /// changes nothing; its problem is kept for `ps` until a later save fixes it.
+    pub(super) fn reload(&mut self) {
+        let Some(origin) = self.origin.clone() else { return };
+        match self.load_spec(&origin) {
+            Err(problem) => {
+                for line in problem.lines() {
+                    self.announce(&format!("reload: {line} (nothing changed)"));
+                }
+                self.reload_error = Some(problem);
+            }
+            Ok(Some(loaded)) => {
+                self.reload_error = None;
+                let plan = self.plan_for(&loaded, &Force::Nothing);
+                let files = watched_files(&loaded);
+                let done = self.apply(loaded, &plan, Scope::All);
+                self.watch_files(files);
+                for line in &done {
+                    self.announce(&format!("reload: {line}"));
+                }
+            }
+            Ok(None) => {}
+        }
+    }
+
+    /// Starts, stops or re-aims the watch after a manifest was loaded.
+    pub(super) fn watch_files(&mut self, files: Vec<PathBuf>) {
+        if !self.watch_enabled {
+            self.watch = None;
+            return;
+        }
+        if self.watch.is_none() {
+            match Watch::start(self.tx.clone()) {
+                Ok(watch) => self.watch = Some(watch),
+                Err(e) => {
+                    eprintln!("orch: cannot watch the manifest: {e}");
+                    return;
+                }
+            }
+        }
+        if let Some(watch) = &mut self.watch {
+            watch.set_files(files);
+        }
+    }
+
+    /// A line from orch itself: in supervisor.log, and in `.orch/logs/orch.log`, where
+    /// `orch logs` shows it as an `orch` line among the services'.
+    pub(super) fn announce(&mut self, line: &str) {
+        self.output.notice("orch", line);
+        if self.orch_log.is_none() {
+            match LogWriter::open(&self.paths.logs(), ORCH_LOG, LogConfig::default()) {
+                Ok(w) => self.orch_log = Some(Arc::new(Mutex::new(w))),
+                Err(e) => {
+                    eprintln!("orch: cannot open orch's own log: {e}");
+                    return;
+                }
+            }
+        }
+        if let Some(writer) = &self.orch_log {
+            let mut record = Vec::new();
+            format_record(&mut record, SystemTime::now(), Stream::Out, line.as_bytes());
+            let _ = writer.lock().unwrap_or_else(|e| e.into_inner()).write(&record);
+        }
+    }
+}
+
+/// The files whose change means a reload: the manifest, `.env` beside it, every `env_file`.
+pub fn watched_files(loaded: &Loaded) -> Vec<PathBuf> {
+    let spec = &loaded.spec;
+    let mut files = vec![spec.file.clone(), spec.root.join(".env")];
+    files.extend(spec.services.values().filter_map(|s| s.env_file.clone()));
+    files
+}

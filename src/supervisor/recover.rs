@@ -1,0 +1,175 @@
+//! Taking over after a supervisor that died (SIGKILL, OOM): what `state.json` recorded is
+//! checked against the process table. A recorded process that still runs — same pid, same start
+//! time, same boot — is adopted: its exit is watched through a pidfd, its output pipes are
+//! opened again, and it can be stopped with its whole group. One that is gone is treated as
+//! having exited, and the restart policy applies. A pid that now belongs to another process is
+//! never signalled. Nothing runs twice.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use indexmap::IndexMap;
+
+use super::core::Supervisor;
+use super::lifecycle::{Phase, after_exit};
+use super::process::{self, Exit, Identity};
+use super::running::{ExitWait, apply_verdict};
+use super::service::Svc;
+use crate::logs::record::Stream;
+use crate::manifest::{self, Command, LogConfig, RestartPolicy, Service};
+use crate::state::{Desired, ServiceRecord, State};
+
+impl Supervisor {
+    /// Reads what an earlier supervisor recorded and takes it over. Called once, before the
+    /// first request.
+    pub(super) fn recover(&mut self) {
+        let path = self.paths.state();
+        match State::load(&path) {
+            Ok(None) => {}
+            Ok(Some(state)) => {
+                for (name, record) in state.services {
+                    self.take_over(&name, record);
+                }
+            }
+            Err(e) => {
+                let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+                let aside = path.with_file_name(format!("state.json.bad-{secs}"));
+                let kept = std::fs::rename(&path, &aside).map(|()| format!("kept aside as {}", aside.display()));
+                eprintln!("orch: {e}; {}", kept.unwrap_or_else(|e| format!("could not keep it aside: {e}")));
+                self.take_over_process_table();
+            }
+        }
+        self.dirty = true;
+    }
+
+    fn take_over(&mut self, name: &str, record: ServiceRecord) {
+        let unrecorded = record.config.is_none() && record.adhoc.is_none();
+        let config = match (&record.config, &record.adhoc) {
+            (Some(config), _) => config.clone(),
+            (None, Some(adhoc)) => adhoc.to_service(&IndexMap::new()),
+            (None, None) => unknown_config(&self.paths.root),
+        };
+        let mut svc = Svc::new(name, config, record.config_hash.clone(), record.adhoc.clone());
+        svc.unrecorded = unrecorded;
+        svc.desired = record.desired;
+        svc.restarts = record.restarts;
+        svc.last_exit = record.last_exit;
+        svc.ready_after = record.ready_after_ms.map(Duration::from_millis);
+        svc.reason = record.reason.clone();
+        let live = record.process.clone().filter(|p| record.state.has_process() && p.is_alive());
+        svc.phase = if live.is_some() || record.state.has_process() { record.state } else { settled(record.state) };
+        svc.started = record.started_at_ms.map(since_epoch);
+        self.services.insert(name.to_owned(), svc);
+        match live {
+            Some(identity) => self.adopt(name, identity),
+            None if record.state.has_process() => self.gone_unseen(name),
+            None => {}
+        }
+    }
+
+    /// Watches a process an earlier supervisor started, and carries on where that one was.
+    fn adopt(&mut self, name: &str, identity: Identity) {
+        let pid = identity.pid;
+        let Some(svc) = self.services.get_mut(name) else { return };
+        svc.generation += 1;
+        svc.process = Some(identity);
+        svc.adopted = true;
+        let phase = svc.phase;
+        let writer = match self.log_writer(name) {
+            Ok(writer) => Some(writer),
+            Err(e) => {
+                eprintln!("orch: {name}: {e}");
+                None
+            }
+        };
+        let pipes = process::reopen_output(pid)
+            .into_iter()
+            .map(|(fd, pipe)| (if fd == 2 { Stream::Err } else { Stream::Out }, pipe))
+            .collect();
+        if let Some(writer) = writer {
+            self.watch_process(name, writer, pipes, ExitWait::Adopted);
+        }
+        self.output.notice(name, &format!("adopted (pid {pid})"));
+        match phase {
+            Phase::Starting => {
+                let env = self.child_env(name);
+                self.arm_readiness(name, env);
+            }
+            Phase::Stopping => self.begin_stop(name),
+            _ => {}
+        }
+    }
+
+    /// A service whose process ended while no supervisor watched: as if it exited just now.
+    fn gone_unseen(&mut self, name: &str) {
+        let tx = self.tx.clone();
+        let Some(svc) = self.services.get_mut(name) else { return };
+        svc.process = None;
+        if svc.desired == Desired::Down {
+            svc.set_phase(Phase::Stopped, None);
+            return;
+        }
+        let uptime = svc.started.map(|(at, _)| at.elapsed()).unwrap_or_default();
+        let verdict = after_exit(svc.policy(), svc.restarts, uptime, Some(Exit::Unknown), None);
+        self.output.notice(name, "ended while no supervisor was running");
+        let Some(svc) = self.services.get_mut(name) else { return };
+        apply_verdict(svc, verdict, &tx);
+    }
+
+    /// With no readable record, the processes that carry the project's marker are what runs:
+    /// each service's group leader is adopted, its configuration unknown (the next `up`
+    /// restarts it with the manifest's).
+    fn take_over_process_table(&mut self) {
+        let mut leaders: HashMap<String, i32> = HashMap::new();
+        for (pid, service) in process::marked(&self.project_id) {
+            let leads = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).is_ok_and(|g| g.as_raw() == pid);
+            if leads {
+                leaders.insert(service, pid);
+            }
+        }
+        for (name, pid) in leaders {
+            let Some(identity) = Identity::of(pid) else { continue };
+            let mut svc = Svc::new(&name, unknown_config(&self.paths.root), String::new(), None);
+            svc.unrecorded = true;
+            svc.desired = Desired::Up;
+            svc.phase = Phase::Running;
+            svc.started = Some((Instant::now(), SystemTime::now()));
+            self.services.insert(name.clone(), svc);
+            self.adopt(&name, identity);
+        }
+    }
+}
+
+/// A recorded phase with no process behind it, as it stands after a restart of orch.
+fn settled(phase: Phase) -> Phase {
+    match phase {
+        Phase::Backoff => Phase::Pending,
+        other => other,
+    }
+}
+
+/// An Instant for a wall-clock time in the past (Instants cannot be made from one directly).
+fn since_epoch(ms: u64) -> (Instant, SystemTime) {
+    let at = UNIX_EPOCH + Duration::from_millis(ms);
+    let ago = SystemTime::now().duration_since(at).unwrap_or_default();
+    (Instant::now().checked_sub(ago).unwrap_or_else(Instant::now), at)
+}
+
+/// What orch knows of a process found without a record: enough to stop it.
+fn unknown_config(root: &std::path::Path) -> Service {
+    Service {
+        cmd: Command::Shell("(adopted: not recorded)".into()),
+        cwd: root.to_path_buf(),
+        env: IndexMap::new(),
+        env_file: None,
+        depends_on: IndexMap::new(),
+        ready: None,
+        ready_timeout: manifest::DEFAULT_READY_TIMEOUT,
+        restart: RestartPolicy::No,
+        max_restarts: manifest::DEFAULT_MAX_RESTARTS,
+        stop_signal: Default::default(),
+        stop_timeout: manifest::DEFAULT_STOP_TIMEOUT,
+        oneshot: false,
+        log: LogConfig::default(),
+    }
+}

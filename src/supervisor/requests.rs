@@ -1,0 +1,266 @@
+//! The supervisor's answers to clients' requests: `up`, `down`, `restart`, ad-hoc starts, `ps`.
+
+use std::time::Instant;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::core::Supervisor;
+use super::lifecycle::Phase;
+use super::process;
+use super::reconcile::{Scope, watched_files};
+use super::service::Svc;
+use super::waiters::{Waiter, WaiterKind};
+use crate::ipc::{Adhoc, Origin, Reply, Request};
+use crate::plan::{Force, config_hash};
+use crate::state::Desired;
+
+/// An `up` request's parts.
+pub(super) struct Up {
+    origin: Origin,
+    services: Vec<String>,
+    wait: bool,
+    force: Option<Vec<String>>,
+    watch: bool,
+    dry_run: bool,
+}
+
+impl Supervisor {
+    // ----- requests -------------------------------------------------------------------------
+
+    pub(super) fn request(&mut self, request: Request, reply: UnboundedSender<Reply>) {
+        let result = match request {
+            Request::Hello => {
+                let version = env!("CARGO_PKG_VERSION").to_owned();
+                let _ = reply.send(Reply::Hello { pid: std::process::id(), version });
+                return;
+            }
+            Request::Ps { services } => {
+                let _ = reply.send(self.ps(&services));
+                return;
+            }
+            Request::Up { origin, services, wait, force, watch, dry_run } => {
+                self.up(Up { origin, services, wait, force, watch, dry_run }, reply.clone())
+            }
+            Request::Down { services } => self.down(&services, reply.clone()),
+            Request::Restart { origin, services } => self.restart(origin, &services, reply.clone()),
+            Request::StartAdhoc { origin, adhoc } => self.start_adhoc(origin, adhoc, reply.clone()),
+        };
+        if let Err(message) = result {
+            let _ = reply.send(Reply::Error { message });
+        }
+    }
+
+    pub(super) fn check_names(&self, names: &[String]) -> Result<(), String> {
+        for name in names {
+            if !self.services.contains_key(name) {
+                let known: Vec<&str> = self.services.keys().map(String::as_str).collect();
+                return Err(format!("no service named `{name}` (services: {})", known.join(", ")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the named services (all when none) and their dependencies in line with the
+    /// manifest: what changed restarts, what is new or not running starts.
+    pub(super) fn up(&mut self, up: Up, reply: UnboundedSender<Reply>) -> Result<(), String> {
+        let Some(loaded) = self.load_spec(&up.origin)? else { return Err("no manifest to bring up".into()) };
+        for name in &up.services {
+            if !loaded.spec.services.contains_key(name) {
+                let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
+                return Err(format!("no service named `{name}` (services: {})", known.join(", ")));
+            }
+        }
+        let force = match up.force {
+            None => Force::Nothing,
+            Some(names) if names.is_empty() => Force::All,
+            Some(names) => Force::These(names),
+        };
+        let plan = self.plan_for(&loaded, &force);
+        if up.dry_run {
+            let _ = reply.send(Reply::Plan(plan));
+            return Ok(());
+        }
+        self.watch_enabled = up.watch && loaded.spec.watch;
+        self.base_env = up.origin.env.clone();
+        self.origin = Some(up.origin);
+        self.reload_error = None;
+        let files = watched_files(&loaded);
+        for line in self.apply(loaded, &plan, Scope::Targets(&up.services)) {
+            self.output.notice("orch", &format!("up: {line}"));
+        }
+        self.watch_files(files);
+        let targets = self.with_dependencies(&up.services);
+        for name in &targets {
+            let explicit = up.services.contains(name);
+            let Some(svc) = self.services.get_mut(name) else { continue };
+            svc.desired = Desired::Up;
+            let rerun = match svc.phase {
+                Phase::Stopped | Phase::Failed | Phase::Fatal | Phase::Blocked => true,
+                // A oneshot that already did its work is done, unless it is asked for by name.
+                Phase::Completed => explicit,
+                _ => false,
+            };
+            if rerun {
+                svc.restarts = 0;
+                svc.set_phase(Phase::Pending, None);
+            }
+        }
+        self.wait_for(targets, WaiterKind::Up, up.wait, reply);
+        Ok(())
+    }
+
+    pub(super) fn down(&mut self, names: &[String], reply: UnboundedSender<Reply>) -> Result<(), String> {
+        self.check_names(names)?;
+        let targets = if names.is_empty() {
+            self.exit_when_stopped = true;
+            let mut all = self.start_order();
+            all.reverse();
+            all
+        } else {
+            self.with_dependents(names)
+        };
+        self.mark_down(&targets);
+        self.wait_for(targets, WaiterKind::Down, true, reply);
+        Ok(())
+    }
+
+    pub(super) fn restart(
+        &mut self,
+        origin: Origin,
+        names: &[String],
+        reply: UnboundedSender<Reply>,
+    ) -> Result<(), String> {
+        if let Some(loaded) = self.load_spec(&origin)? {
+            self.base_env = origin.env.clone();
+            // What is restarted anyway takes the manifest as it is now.
+            let plan = self.plan_for(&loaded, &Force::Nothing);
+            self.apply(loaded, &plan, Scope::Targets(names));
+        }
+        self.check_names(names)?;
+        let names: Vec<String> =
+            if names.is_empty() { self.services.keys().cloned().collect() } else { names.to_vec() };
+        for name in &names {
+            let Some(svc) = self.services.get_mut(name) else {
+                continue;
+            };
+            svc.desired = Desired::Up;
+            svc.restarts = 0;
+            if svc.phase.has_process() {
+                self.begin_stop(name);
+            } else if svc.phase != Phase::Pending {
+                svc.generation += 1;
+                svc.cancel_tasks();
+                svc.set_phase(Phase::Pending, None);
+            }
+        }
+        // Dependencies of what restarts must be up too.
+        let targets = self.with_dependencies(&names);
+        for name in &targets {
+            if let Some(svc) = self.services.get_mut(name)
+                && svc.desired == Desired::Down
+            {
+                svc.desired = Desired::Up;
+                if !svc.phase.has_process() {
+                    svc.set_phase(Phase::Pending, None);
+                }
+            }
+        }
+        self.wait_for(targets, WaiterKind::Up, true, reply);
+        Ok(())
+    }
+
+    pub(super) fn start_adhoc(
+        &mut self,
+        origin: Origin,
+        adhoc: Adhoc,
+        reply: UnboundedSender<Reply>,
+    ) -> Result<(), String> {
+        if self.spec.is_none()
+            && let Some(loaded) = self.load_spec(&origin)?
+        {
+            // The project's [env] and .env apply to ad-hoc services too.
+            self.spec = Some(loaded.spec);
+            self.graph = Some(loaded.graph);
+        }
+        if adhoc.name == crate::manifest::RESERVED_NAME {
+            return Err(format!("`{}` is reserved for orch's own lines in `orch logs`", adhoc.name));
+        }
+        if !crate::manifest::is_valid_name(&adhoc.name) {
+            return Err(format!("`{}` is not a valid service name (use letters, digits, `-` and `_`)", adhoc.name));
+        }
+        match self.services.get(&adhoc.name) {
+            Some(svc) if svc.adhoc.is_none() => {
+                return Err(format!(
+                    "`{}` is a service of the manifest; use `orch start {}` without a command",
+                    adhoc.name, adhoc.name
+                ));
+            }
+            Some(svc) if svc.phase.has_process() || svc.phase.is_transient() => {
+                return Err(format!("`{}` is already {}; stop it first", adhoc.name, svc.phase.as_str()));
+            }
+            _ => {}
+        }
+        let global = self.spec.as_ref().map(|s| s.env.clone()).unwrap_or_default();
+        let config = adhoc.to_service(&global);
+        let mut svc = Svc::new(&adhoc.name, config.clone(), config_hash(&config), Some(adhoc.clone()));
+        svc.desired = Desired::Up;
+        svc.set_phase(Phase::Pending, None);
+        if self.base_env.is_empty() {
+            self.base_env = origin.env;
+        }
+        let name = adhoc.name.clone();
+        self.services.shift_remove(&name);
+        self.services.insert(name.clone(), svc);
+        self.wait_for(vec![name], WaiterKind::Up, true, reply);
+        Ok(())
+    }
+
+    pub(super) fn ps(&mut self, names: &[String]) -> Reply {
+        if let Err(message) = self.check_names(names) {
+            return Reply::Error { message };
+        }
+        let pgids: Vec<i32> = self.services.values().filter_map(Svc::pgid).collect();
+        let usage = process::group_usage(&pgids);
+        let now = Instant::now();
+        let mut rows = Vec::new();
+        for svc in self.services.values_mut() {
+            if !names.is_empty() && !names.contains(&svc.name) {
+                continue;
+            }
+            let sample = svc.pgid().filter(|_| svc.phase.has_process()).and_then(|pgid| usage.get(&pgid)).copied();
+            let cpu = sample.map(|u| {
+                // Since the last `ps`, or since the start for the first one.
+                let (since, before) = svc.cpu_sample.unwrap_or((svc.started.map_or(now, |(at, _)| at), 0.0));
+                let wall = now.duration_since(since).as_secs_f64();
+                svc.cpu_sample = Some((now, u.cpu_secs));
+                if wall > 0.0 { ((u.cpu_secs - before) / wall * 100.0).max(0.0) } else { 0.0 }
+            });
+            rows.push(svc.status(cpu, sample.map(|u| u.rss_bytes)));
+        }
+        Reply::Ps {
+            services: rows,
+            notes: self.reload_error.iter().map(|e| format!("the manifest was edited but not applied: {e}")).collect(),
+        }
+    }
+
+    /// Answers once the targets settle; with `wait` false, as soon as they were started
+    /// (after this batch of events, so the answer says `starting` rather than `pending`).
+    pub(super) fn wait_for(
+        &mut self,
+        targets: Vec<String>,
+        kind: WaiterKind,
+        wait: bool,
+        reply: UnboundedSender<Reply>,
+    ) {
+        let kind = if wait { kind } else { WaiterKind::Accepted };
+        self.waiters.push(Waiter::new(targets, kind, reply));
+    }
+
+    pub(super) fn mark_down(&mut self, targets: &[String]) {
+        for name in targets {
+            if let Some(svc) = self.services.get_mut(name) {
+                svc.desired = Desired::Down;
+            }
+        }
+    }
+}
