@@ -205,7 +205,66 @@ def fmt(seconds):
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-CASES = {"up100": bench_up_100, "logs": bench_log_throughput, "chain": bench_chain}
+def ps_json(project):
+    import json
+    return json.loads(orch(project, "ps", "--json").stdout)
+
+
+def bench_reload(runs):
+    """Saving a one-line env change with 50 services running, until the changed service runs
+    again (its new process has touched its file); the other 49 must keep their pids."""
+    services = "".join(
+        f'[services.s{i}]\ncmd = "sh -c \'touch started.$GEN; exec sleep 3600\'"\nenv = {{ GEN = "g0" }}\n'
+        for i in range(50)
+    )
+    times = []
+    for run in range(runs):
+        with Project(services) as p:
+            orch(p, "up")
+            before = {s["name"]: s["pid"] for s in ps_json(p)}
+            manifest = Path(p, "procs.toml")
+            changed = manifest.read_text().replace('env = { GEN = "g0" }', 'env = { GEN = "g1" }', 1)
+            tmp = Path(p, "procs.toml.tmp")
+            tmp.write_text(changed)
+            start = time.perf_counter()
+            os.rename(tmp, manifest)  # an editor's save
+            deadline = start + 10
+            while not Path(p, "started.g1").exists():
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("the reload did not happen")
+                time.sleep(0.001)
+            times.append(time.perf_counter() - start)
+            after = {s["name"]: s["pid"] for s in ps_json(p)}
+            moved = [n for n in before if before[n] != after.get(n)]
+            assert moved == ["s0"], f"pids that changed: {moved}"
+    report("reload: save of a one-line env change (50 running) until that service runs again", times, target=0.300)
+
+
+def bench_adoption(runs):
+    """SIGKILL the supervisor with 100 services running; `orch ps` starts a new one, which
+    adopts all 100 before it answers."""
+    times = []
+    for _ in range(runs):
+        with Project(many_sleepers(100)) as p:
+            orch(p, "up")
+            before = {s["name"]: s["pid"] for s in ps_json(p)}
+            os.kill(supervisor_pid(p), signal.SIGKILL)
+            time.sleep(0.05)
+            start = time.perf_counter()
+            rows = ps_json(p)
+            times.append(time.perf_counter() - start)
+            assert all(r["adopted"] for r in rows), "not all adopted"
+            assert {r["name"]: r["pid"] for r in rows} == before, "a service was restarted"
+    report("supervisor restart + adoption of 100 running services (orch ps)", times, target=0.200)
+
+
+CASES = {
+    "up100": bench_up_100,
+    "logs": bench_log_throughput,
+    "chain": bench_chain,
+    "reload": bench_reload,
+    "adopt": bench_adoption,
+}
 
 
 def main():
