@@ -10,6 +10,7 @@ pub mod hash;
 pub mod ipc;
 pub mod logs;
 pub mod manifest;
+pub mod mcp;
 pub mod paths;
 pub mod plan;
 pub mod project;

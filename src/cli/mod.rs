@@ -4,10 +4,11 @@ mod check;
 mod config;
 mod down;
 mod logs;
-mod progress;
+mod mcp;
+pub mod progress;
 mod ps;
 mod restart;
-mod session;
+pub mod session;
 mod start;
 mod stop;
 mod supervise;
@@ -67,6 +68,8 @@ pub enum Command {
     Stop(stop::StopArgs),
     /// Stop services and start them again
     Restart(restart::RestartArgs),
+    /// Serve the commands as Model Context Protocol tools on stdin/stdout (for coding agents)
+    Mcp(mcp::McpArgs),
     /// Run the project's supervisor (started by orch itself)
     #[command(name = "__supervise", hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -115,6 +118,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Start(args) => start::run(&cli.global, args),
         Command::Stop(args) => stop::run(&cli.global, args),
         Command::Restart(args) => restart::run(&cli.global, args),
+        Command::Mcp(args) => mcp::run(&cli.global, args),
         Command::Supervise(args) => supervise::run(args),
     }
 }
