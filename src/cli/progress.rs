@@ -23,6 +23,8 @@ pub enum Expect {
 }
 
 pub struct Progress {
+    /// One JSON object per line on stdout instead (`up --json`).
+    json: bool,
     multi: Option<MultiProgress>,
     bars: HashMap<String, ProgressBar>,
     width: usize,
@@ -34,10 +36,21 @@ impl Progress {
         let tty = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         let multi = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         let width = names.into_iter().map(String::len).max().unwrap_or(0);
-        Self { multi, bars: HashMap::new(), width }
+        Self { json: false, multi, bars: HashMap::new(), width }
+    }
+
+    /// Events and outcomes as JSON lines: `{"event":"ready","service":"web"}` for each change,
+    /// then `{"event":"done","ok":true,"outcomes":[…]}`.
+    pub fn json() -> Self {
+        Self { json: true, multi: None, bars: HashMap::new(), width: 0 }
     }
 
     pub fn event(&mut self, event: &Event) {
+        if self.json {
+            let line = serde_json::json!({ "event": event.phase, "service": event.service, "reason": event.reason });
+            println!("{line}");
+            return;
+        }
         self.width = self.width.max(event.service.len());
         let Some(multi) = &self.multi else { return };
         let width = self.width;
@@ -66,12 +79,13 @@ impl Progress {
             let _ = multi.clear();
         }
         let mut ok = true;
+        if self.json {
+            ok = outcomes.iter().all(|o| success(o, expect));
+            println!("{}", serde_json::json!({ "event": "done", "ok": ok, "outcomes": outcomes }));
+            return ok;
+        }
         for outcome in outcomes {
-            let success = match expect {
-                Expect::Up => outcome.succeeded(),
-                Expect::Accepted => !outcome.phase.is_failure(),
-                Expect::Stopped => outcome.phase == Phase::Stopped,
-            };
+            let success = success(outcome, expect);
             ok &= success;
             println!("{}", self.line(outcome, success));
             self.tail(outcome);
@@ -89,6 +103,14 @@ impl Progress {
         let mark = if success { '✓' } else { '✗' };
         let what = describe(outcome);
         format!("{mark} {:<width$}  {what}", outcome.service, width = self.width)
+    }
+}
+
+fn success(outcome: &Outcome, expect: Expect) -> bool {
+    match expect {
+        Expect::Up => outcome.succeeded(),
+        Expect::Accepted => !outcome.phase.is_failure(),
+        Expect::Stopped => outcome.phase == Phase::Stopped,
     }
 }
 

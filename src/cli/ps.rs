@@ -136,6 +136,10 @@ fn row(s: &ServiceStatus) -> [String; 8] {
         (None, Some(_)) => "yes".to_owned(),
         (None, None) => "-".to_owned(),
     };
+    let ready = match &s.status {
+        Some(status) => format!("{ready}: {status}"),
+        None => ready,
+    };
     [
         s.name.clone(),
         state,

@@ -10,7 +10,9 @@ use super::up::follow;
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::{Adhoc, Request};
-use crate::manifest::Command;
+use std::path::PathBuf;
+
+use crate::manifest::{Command, Ready, RestartPolicy};
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
@@ -20,9 +22,43 @@ pub struct StartArgs {
     /// The ad-hoc command: one argument runs under `sh -c`, several are exec'd as argv
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+    /// Ad-hoc: wait for this check: tcp:HOST:PORT, http:URL, log:REGEX, exec:CMD, delay:DUR, notify
+    #[arg(long, value_name = "CHECK", value_parser = Ready::parse_flag)]
+    pub ready: Option<Ready>,
+    /// Ad-hoc: the working folder (default: where orch is run)
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<PathBuf>,
+    /// Ad-hoc: a variable over the project's environment (repeatable)
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    pub env: Vec<(String, String)>,
+    /// Ad-hoc: no (the default), on-failure or always
+    #[arg(long, value_name = "POLICY", value_parser = parse_policy)]
+    pub restart: Option<RestartPolicy>,
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
+fn parse_policy(text: &str) -> Result<RestartPolicy, String> {
+    match text {
+        "no" => Ok(RestartPolicy::No),
+        "on-failure" => Ok(RestartPolicy::OnFailure),
+        "always" => Ok(RestartPolicy::Always),
+        _ => Err(format!("`{text}` is not a restart policy: no, on-failure or always")),
+    }
 }
 
 pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
+    let adhoc_only = args.ready.is_some() || args.cwd.is_some() || !args.env.is_empty() || args.restart.is_some();
+    if args.command.is_empty() && adhoc_only {
+        return Err(CliError::Usage(
+            "--ready, --cwd, -e and --restart are for an ad-hoc service: orch start NAME [OPTIONS] -- CMD…".into(),
+        ));
+    }
     if args.command.is_empty() {
         let session = Session::open(global)?;
         session.check_names(&args.services)?;
@@ -46,8 +82,15 @@ pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
         [script] => Command::Shell(script.clone()),
         argv => Command::Argv(argv.to_vec()),
     };
-    let cwd = std::env::current_dir().map_err(|e| CliError::Failed(format!("cannot read the current folder: {e}")))?;
-    let adhoc = Adhoc { name: name.clone(), cmd, cwd, env: Vec::new(), ready: None, restart: None };
+    let here = std::env::current_dir().map_err(|e| CliError::Failed(format!("cannot read the current folder: {e}")))?;
+    let cwd = match args.cwd {
+        Some(dir) => here.join(dir),
+        None => here,
+    };
+    if !cwd.is_dir() {
+        return Err(CliError::Usage(format!("--cwd {} is not a folder", cwd.display())));
+    }
+    let adhoc = Adhoc { name: name.clone(), cmd, cwd, env: args.env, ready: args.ready, restart: args.restart };
     let mut conn = session.connect_or_launch()?;
     conn.send(Request::StartAdhoc { origin: session.origin(), adhoc }).map_err(lost)?;
     follow(&mut conn, Progress::new(&args.services), Expect::Up, None)

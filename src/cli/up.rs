@@ -39,6 +39,9 @@ pub struct UpArgs {
     /// Do not reload when procs.toml, .env or an env_file changes
     #[arg(long)]
     pub no_watch: bool,
+    /// Print one JSON object per line for each event (starting, ready, failed, …), then the outcome
+    #[arg(long, conflicts_with = "foreground")]
+    pub json: bool,
 }
 
 pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
@@ -64,7 +67,8 @@ pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
         session.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
     let deadline = args.timeout.map(|t| Instant::now() + t.0);
     let expect = if args.no_wait { Expect::Accepted } else { Expect::Up };
-    follow(&mut conn, Progress::new(&names), expect, deadline)
+    let progress = if args.json { Progress::json() } else { Progress::new(&names) };
+    follow(&mut conn, progress, expect, deadline)
 }
 
 /// Shows a request's progress until it is done; exit 1 unless every service succeeded.

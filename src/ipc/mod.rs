@@ -189,4 +189,7 @@ pub struct ServiceStatus {
     /// Started by an earlier supervisor that died, and adopted by this one.
     #[serde(default)]
     pub adopted: bool,
+    /// What the service last said with `STATUS=` on its notify socket.
+    #[serde(default)]
+    pub status: Option<String>,
 }

@@ -398,6 +398,10 @@ fn resolve_ready(name: &str, ready: &Spanned<Ready>, layers: &Layers, file: &Sou
             });
             (Ready::Log(pattern.clone()), trouble)
         }
+        Ready::Notify(false) => (
+            Ready::Notify(false),
+            Some(("`notify = false` is not a check".to_owned(), "remove `ready`, or write notify = true")),
+        ),
         other => (other.clone(), None),
     };
     if let Some((message, help)) = trouble {

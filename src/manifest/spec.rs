@@ -97,6 +97,8 @@ pub enum Ready {
     Log(String),
     /// This much time has passed since the spawn.
     Delay(HumanDuration),
+    /// The service sent `READY=1` on `$NOTIFY_SOCKET` (systemd's `Type=notify`). Always true.
+    Notify(bool),
 }
 
 impl Ready {
@@ -107,7 +109,53 @@ impl Ready {
             Ready::Exec(_) => "exec",
             Ready::Log(_) => "log",
             Ready::Delay(_) => "delay",
+            Ready::Notify(_) => "notify",
         }
+    }
+
+    /// A check as given on the command line: `tcp:HOST:PORT`, `http:URL`, `log:REGEX`,
+    /// `exec:CMD`, `delay:DUR` or `notify`.
+    pub fn parse_flag(text: &str) -> Result<Ready, String> {
+        if text == "notify" {
+            return Ok(Ready::Notify(true));
+        }
+        let bad = || {
+            format!(
+                "`{text}` is not a readiness check; write tcp:HOST:PORT, http:URL, log:REGEX, exec:CMD, delay:DUR or notify"
+            )
+        };
+        let (kind, target) = text.split_once(':').ok_or_else(bad)?;
+        if target.is_empty() {
+            return Err(bad());
+        }
+        match kind {
+            "tcp" => Ok(Ready::Tcp(target.to_owned())),
+            "http" | "https" => Ok(Ready::Http(text.to_owned())),
+            "log" => {
+                regex::Regex::new(target).map(|_| Ready::Log(target.to_owned())).map_err(|e| format!("bad regex: {e}"))
+            }
+            "exec" => Ok(Ready::Exec(Command::Shell(target.to_owned()))),
+            "delay" => HumanDuration::parse(target).map(Ready::Delay),
+            _ => Err(bad()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ready_flags() {
+        assert_eq!(Ready::parse_flag("tcp:127.0.0.1:3000"), Ok(Ready::Tcp("127.0.0.1:3000".into())));
+        assert_eq!(Ready::parse_flag("http://127.0.0.1/x"), Ok(Ready::Http("http://127.0.0.1/x".into())));
+        assert_eq!(Ready::parse_flag("log:listening on \\d+"), Ok(Ready::Log("listening on \\d+".into())));
+        assert_eq!(Ready::parse_flag("exec:test -f x"), Ok(Ready::Exec(Command::Shell("test -f x".into()))));
+        assert_eq!(Ready::parse_flag("delay:2s"), Ok(Ready::Delay(HumanDuration::from_secs(2))));
+        assert_eq!(Ready::parse_flag("notify"), Ok(Ready::Notify(true)));
+        assert!(Ready::parse_flag("tcp:").is_err());
+        assert!(Ready::parse_flag("ping:x").is_err());
+        assert!(Ready::parse_flag("log:(").is_err());
     }
 }
 

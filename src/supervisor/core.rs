@@ -51,6 +51,11 @@ pub enum Msg {
     },
     /// A watched file changed.
     Reload,
+    /// A line a service sent on its notify socket (`READY=1`, `STATUS=…`).
+    Notify {
+        service: String,
+        line: String,
+    },
     /// SIGINT, SIGTERM (or SIGHUP in the foreground): stop everything and exit.
     Shutdown,
 }
@@ -127,6 +132,11 @@ impl Supervisor {
                 break;
             }
         }
+        for svc in self.services.values() {
+            if let Some((path, _)) = &svc.notify {
+                let _ = std::fs::remove_file(path);
+            }
+        }
     }
 
     pub(super) fn should_exit(&self) -> bool {
@@ -171,6 +181,7 @@ impl Supervisor {
                 }
             }
             Msg::Reload => self.reload(),
+            Msg::Notify { service, line } => self.on_notify(&service, &line),
             Msg::Shutdown => {
                 let all: Vec<String> = self.services.keys().cloned().collect();
                 self.mark_down(&all);

@@ -5,6 +5,7 @@
 pub mod core;
 pub mod lifecycle;
 pub mod lock;
+mod notify;
 pub mod output;
 pub mod probe;
 pub mod process;

@@ -2,7 +2,8 @@
 //! that doubles up to a cap that fits its cost: 10 ms for a local TCP connect (nothing), 50 ms
 //! for an HTTP GET (which the service may log), 500 ms for a command (a process each time). So
 //! readiness is noticed within milliseconds of being true. The `log` check is not polled: the
-//! log pump matches each line as it arrives.
+//! log pump matches each line as it arrives, and `notify` waits for the service's message on
+//! its notify socket.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -42,7 +43,7 @@ pub async fn wait_until_ready(check: &Ready, ctx: &ProbeContext) {
         sleep(delay.0).await;
         return;
     }
-    if let Ready::Log(_) = check {
+    if let Ready::Log(_) | Ready::Notify(_) = check {
         std::future::pending::<()>().await;
     }
     let max = match check {
@@ -68,7 +69,7 @@ async fn attempt(check: &Ready, ctx: &ProbeContext) -> bool {
             Err(_) => false,
         },
         Ready::Exec(cmd) => exec_passes(&cmd.argv(), &ctx.cwd, &ctx.env, &ctx.reaper).await,
-        Ready::Log(_) | Ready::Delay(_) => false,
+        Ready::Log(_) | Ready::Delay(_) | Ready::Notify(_) => false,
     }
 }
 
@@ -99,5 +100,6 @@ pub fn describe(check: &Ready) -> String {
         Ready::Exec(c) => format!("exec {c}"),
         Ready::Log(r) => format!("log /{r}/"),
         Ready::Delay(d) => format!("delay {d}"),
+        Ready::Notify(_) => "notify".to_owned(),
     }
 }

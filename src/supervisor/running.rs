@@ -14,6 +14,7 @@ use tokio::time::sleep;
 
 use super::core::{Msg, Supervisor};
 use super::lifecycle::{Phase, Verdict, after_exit};
+use super::notify;
 use super::output::Output;
 use super::probe::{self, ProbeContext};
 use super::process::{self, Exit, SpawnRequest};
@@ -27,6 +28,9 @@ impl Supervisor {
     // ----- processes ------------------------------------------------------------------------
 
     pub(super) fn spawn(&mut self, name: &str) {
+        if let Err(reason) = self.ensure_notify_socket(name) {
+            return self.fail_start(name, reason);
+        }
         let env = self.child_env(name);
         let writer = match self.log_writer(name) {
             Ok(writer) => writer,
@@ -56,6 +60,30 @@ impl Supervisor {
         let pipes = pipes.into_iter().filter_map(|(stream, pipe)| pipe.map(|p| (stream, p))).collect();
         self.watch_process(name, writer, pipes, exit);
         self.arm_readiness(name, env);
+    }
+
+    /// Binds the service's notify socket once, if its readiness check is `notify`.
+    fn ensure_notify_socket(&mut self, name: &str) -> Result<(), String> {
+        let path = notify::socket_path(&self.paths.runtime_dir, name);
+        let tx = self.tx.clone();
+        let Some(svc) = self.services.get_mut(name) else { return Ok(()) };
+        if !matches!(svc.config.ready, Some(Ready::Notify(_))) || svc.notify.is_some() {
+            return Ok(());
+        }
+        let reader = notify::listen(&path, name, tx).map_err(|e| format!("cannot create its notify socket: {e}"))?;
+        svc.notify = Some((path, reader));
+        Ok(())
+    }
+
+    /// `READY=1` makes the current process ready; `STATUS=…` is kept for `ps`.
+    pub(super) fn on_notify(&mut self, name: &str, line: &str) {
+        let Some(svc) = self.services.get_mut(name) else { return };
+        if let Some(status) = line.strip_prefix("STATUS=") {
+            svc.status = Some(status.to_owned());
+        } else if line == "READY=1" && matches!(svc.config.ready, Some(Ready::Notify(_))) {
+            let generation = svc.generation;
+            self.on_ready(name, generation);
+        }
     }
 
     /// A start that failed before there was a process: the restart policy decides.
@@ -164,6 +192,9 @@ impl Supervisor {
         let mut env: IndexMap<String, String> = self.base_env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         if let Some(svc) = self.services.get(name) {
             env.extend(svc.config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        if let Some((path, _)) = self.services.get(name).and_then(|s| s.notify.as_ref()) {
+            env.insert("NOTIFY_SOCKET".into(), path.display().to_string());
         }
         env.insert(process::PROJECT_VAR.into(), self.project_id.clone());
         env.insert(process::SERVICE_VAR.into(), name.to_owned());

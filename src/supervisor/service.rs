@@ -40,6 +40,10 @@ pub struct Svc {
     /// A failed start (a readiness timeout) whose group is being stopped; the restart policy
     /// decides what follows once it is.
     pub failed_start: Option<String>,
+    /// The notify socket, for `ready = { notify = true }`: its path and its reader.
+    pub notify: Option<(std::path::PathBuf, AbortHandle)>,
+    /// The last `STATUS=` the service sent on it.
+    pub status: Option<String>,
     /// When the next start is due, in `backoff`.
     pub backoff_until: Option<Instant>,
     /// Probes and timers of the current process, aborted when it goes.
@@ -70,6 +74,8 @@ impl Svc {
             last_exit: None,
             failed_start: None,
             backoff_until: None,
+            notify: None,
+            status: None,
             tasks: Vec::new(),
             log: None,
             cpu_sample: None,
@@ -152,6 +158,7 @@ impl Svc {
             last_exit: self.last_exit.map(|e| e.to_string()),
             adhoc: self.adhoc.is_some(),
             adopted: self.adopted,
+            status: self.status.clone(),
         }
     }
 }
