@@ -16,6 +16,7 @@ use crate::supervisor::lock::Lock;
 #[derive(Debug, Args)]
 pub struct DownArgs {
     /// Services to stop (with their dependents); all when none are named
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
     pub services: Vec<String>,
 }
 

@@ -15,6 +15,7 @@ use crate::manifest::HumanDuration;
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Services to show; all when none are named
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
     pub services: Vec<String>,
     /// Keep printing new lines as they are written
     #[arg(short = 'f', long)]

@@ -1,13 +1,16 @@
 //! The command line: argument parsing and one file per command (the client side only).
 
 mod check;
+mod completions;
 mod config;
 mod down;
 mod logs;
+mod man;
 mod mcp;
 pub mod progress;
-mod ps;
+pub mod ps;
 mod restart;
+mod schema;
 pub mod session;
 mod start;
 mod stop;
@@ -68,6 +71,12 @@ pub enum Command {
     Stop(stop::StopArgs),
     /// Stop services and start them again
     Restart(restart::RestartArgs),
+    /// Print the shell script that completes orch's commands and service names
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff)
+    Man(man::ManArgs),
+    /// Print the JSON Schema of procs.toml
+    Schema(schema::SchemaArgs),
     /// Serve the commands as Model Context Protocol tools on stdin/stdout (for coding agents)
     Mcp(mcp::McpArgs),
     /// Run the project's supervisor (started by orch itself)
@@ -119,6 +128,9 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
         Command::Stop(args) => stop::run(&cli.global, args),
         Command::Restart(args) => restart::run(&cli.global, args),
         Command::Mcp(args) => mcp::run(&cli.global, args),
+        Command::Completions(args) => completions::run(&cli.global, args),
+        Command::Man(args) => man::run(&cli.global, args),
+        Command::Schema(args) => schema::run(&cli.global, args),
         Command::Supervise(args) => supervise::run(args),
     }
 }

@@ -14,6 +14,7 @@ use crate::supervisor::lifecycle::Phase;
 #[derive(Debug, Args)]
 pub struct PsArgs {
     /// Services to show; all when none are named
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
     pub services: Vec<String>,
     /// Print a JSON array of objects instead of a table
     #[arg(long)]
@@ -54,7 +55,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
 }
 
 /// Whether state.json records a process that still runs.
-fn recorded_processes_alive(session: &Session) -> bool {
+pub fn recorded_processes_alive(session: &Session) -> bool {
     let Ok(Some(state)) = State::load(&session.paths.state()) else { return false };
     state.services.values().any(|r| r.process.as_ref().is_some_and(|p| p.is_alive()))
 }
@@ -82,7 +83,7 @@ fn recorded(session: &Session, names: &[String]) -> Result<Vec<ServiceStatus>, C
     Ok(rows)
 }
 
-fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
+pub fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
     ServiceStatus {
         name: name.to_owned(),
         state: r.state.as_str().to_owned(),

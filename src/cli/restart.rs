@@ -13,6 +13,7 @@ use crate::ipc::Request;
 #[derive(Debug, Args)]
 pub struct RestartArgs {
     /// Services to restart; all when none are named
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
     pub services: Vec<String>,
 }
 

@@ -18,6 +18,7 @@ use crate::manifest::{Command, Ready, RestartPolicy};
 pub struct StartArgs {
     /// Services to start; with `-- CMD…`, the name of the ad-hoc service
     #[arg(required = true)]
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
     pub services: Vec<String>,
     /// The ad-hoc command: one argument runs under `sh -c`, several are exec'd as argv
     #[arg(last = true, value_name = "CMD")]

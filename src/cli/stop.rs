@@ -11,6 +11,7 @@ use crate::exit::Exit;
 pub struct StopArgs {
     /// Services to stop, with their dependents
     #[arg(required = true)]
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
     pub services: Vec<String>,
 }
 

@@ -20,6 +20,7 @@ use crate::supervisor::{self, lock::Lock, output::Output};
 #[derive(Debug, Args)]
 pub struct UpArgs {
     /// Services to start (with what they depend on); all when none are named
+    #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
     pub services: Vec<String>,
     /// Run in this terminal with merged output; Ctrl-C stops everything
     #[arg(long, conflicts_with_all = ["no_wait", "timeout"])]

@@ -80,6 +80,16 @@ impl<'de> Deserialize<'de> for Command {
     }
 }
 
+impl schemars::JsonSchema for Command {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Command".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "description": "A string runs under `sh -c`; an array is exec'd as argv", "oneOf": [ { "type": "string", "minLength": 1 }, { "type": "array", "items": { "type": "string" }, "minItems": 1 } ] })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,16 @@ impl<'de> Deserialize<'de> for HumanDuration {
     }
 }
 
+impl schemars::JsonSchema for HumanDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "description": "A duration: \"250ms\", \"10s\", \"2m\", \"1h 30m\"", "examples": ["250ms", "10s", "2m"] })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

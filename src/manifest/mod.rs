@@ -54,6 +54,43 @@ impl LoadOptions {
     }
 }
 
+/// The JSON Schema of procs.toml, from the types the parser reads it with.
+pub fn schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(raw::RawManifest)).unwrap_or_default();
+    drop_null(&mut schema);
+    schema
+}
+
+/// TOML has no null: an optional key is one that may be left out, not one that may be null,
+/// so the `null` that schemars adds for each `Option` is taken out again.
+fn drop_null(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(map) = value else {
+        if let Value::Array(items) = value {
+            items.iter_mut().for_each(drop_null);
+        }
+        return;
+    };
+    if let Some(Value::Array(types)) = map.get_mut("type") {
+        types.retain(|t| t != "null");
+        if let [single] = types.as_slice() {
+            let single = single.clone();
+            map.insert("type".into(), single);
+        }
+    }
+    if let Some(Value::Array(options)) = map.get_mut("anyOf") {
+        options.retain(|o| o.get("type").is_none_or(|t| t != "null"));
+        if let [single] = options.as_slice() {
+            let single = single.clone();
+            map.remove("anyOf");
+            if let Value::Object(inner) = single {
+                map.extend(inner);
+            }
+        }
+    }
+    map.values_mut().for_each(drop_null);
+}
+
 /// Which front end reads a manifest file, by its name: a name with "procfile" in it
 /// (`Procfile`, `Procfile.dev`) is a Procfile, anything else procs.toml-style TOML.
 pub fn format_of(path: &Path) -> Format {

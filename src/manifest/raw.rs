@@ -4,6 +4,7 @@
 use std::fmt;
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -21,31 +22,74 @@ pub const TOP_LEVEL_KEYS: [&str; 4] = ["env", "log", "watch", "services"];
 
 pub type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
 
-#[derive(Debug, Deserialize)]
+/// The whole of procs.toml, for its JSON Schema (`orch schema`). The loader reads the top
+/// level key by key (see `load_toml`), each value through the types below; a test keeps the
+/// two in step.
+#[derive(Debug, JsonSchema)]
+#[cfg_attr(test, derive(Deserialize))]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "procs.toml", description = "The services of a project, for orch")]
+#[allow(dead_code, reason = "read through its schema, and by a test that checks the examples against it")]
+pub struct RawManifest {
+    /// Reload when this file, `.env` or an `env_file` changes (default true).
+    pub watch: Option<bool>,
+    /// Variables for every service, over orch's own environment and `.env`; `${VAR}` expands.
+    #[schemars(with = "Option<IndexMap<String, EnvValue>>")]
+    pub env: Option<RawEnv>,
+    /// The default log rotation of every service.
+    pub log: Option<RawLog>,
+    /// One table per service; names are letters, digits, `-` and `_`.
+    pub services: IndexMap<String, RawService>,
+}
+
+/// One service.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawService {
+    /// What to run: a string runs under `sh -c` (never interpolated by orch), an array is argv.
+    #[schemars(with = "Command")]
     pub cmd: Spanned<Command>,
+    /// The working folder, relative to the manifest's folder (default: that folder).
+    #[schemars(with = "Option<String>")]
     pub cwd: Option<Spanned<String>>,
+    /// Variables for this service, over `[env]` and `env_file`; `${VAR}` expands.
     #[serde(default)]
+    #[schemars(with = "IndexMap<String, EnvValue>")]
     pub env: RawEnv,
+    /// A `.env`-style file of variables, relative to the manifest's folder.
+    #[schemars(with = "Option<String>")]
     pub env_file: Option<Spanned<String>>,
+    /// What must be up first: a list of names (each waited for until ready), or a table of
+    /// name = "started" | "ready" | "completed" | { condition, restart }.
     #[serde(default)]
     pub depends_on: DependsOn,
+    /// When the service counts as ready (default: once spawned).
+    #[schemars(with = "Option<Ready>")]
     pub ready: Option<Spanned<Ready>>,
+    /// How long the readiness check may take (default "60s").
     pub ready_timeout: Option<HumanDuration>,
+    /// "no", "on-failure" (default; "no" for a oneshot) or "always".
     pub restart: Option<RestartPolicy>,
+    /// Restarts in a row before the service is fatal (default 5).
     pub max_restarts: Option<u32>,
+    /// The signal a stop sends to the process group (default "SIGTERM").
     pub stop_signal: Option<StopSignal>,
+    /// How long a stop waits before SIGKILL (default "10s").
     pub stop_timeout: Option<HumanDuration>,
+    /// A task: done when it exits 0.
     #[serde(default)]
     pub oneshot: bool,
+    /// Log rotation (default: the top-level `[log]`).
     pub log: Option<RawLog>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Log rotation: the live file is renamed `.log.1` when it would pass `max_size`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLog {
+    /// Default "50MB".
     pub max_size: Option<ByteSize>,
+    /// Rotated files kept (default 5).
     pub keep: Option<u32>,
 }
 
@@ -78,6 +122,37 @@ impl<'de> Deserialize<'de> for EnvValue {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for EnvValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "EnvValue".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": ["string", "number", "boolean"] })
+    }
+}
+
+impl schemars::JsonSchema for DependsOn {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DependsOn".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "oneOf": [
+                { "type": "array", "items": { "type": "string" } },
+                { "type": "object", "additionalProperties": { "oneOf": [
+                    { "enum": ["started", "ready", "completed"] },
+                    { "type": "object", "additionalProperties": false, "properties": {
+                        "condition": { "enum": ["started", "ready", "completed"] },
+                        "restart": { "type": "boolean", "description": "Restart this service whenever the dependency restarts" }
+                    } }
+                ] } }
+            ]
+        })
     }
 }
 
@@ -154,5 +229,32 @@ impl<'de> Deserialize<'de> for DependencyValue {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schema_has_exactly_the_top_level_keys_the_loader_reads() {
+        let schema = crate::manifest::schema();
+        let keys: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
+        let mut expected = TOP_LEVEL_KEYS.to_vec();
+        expected.sort();
+        let mut keys = keys;
+        keys.sort();
+        assert_eq!(keys, expected);
+        assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
+    fn the_examples_read_as_the_schema_types() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        for file in ["procs.toml.example", "examples/web/procs.toml"] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            let parsed: Result<RawManifest, _> = toml::from_str(&text);
+            assert!(parsed.is_ok(), "{file}: {:?}", parsed.err());
+        }
     }
 }

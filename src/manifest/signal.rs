@@ -64,6 +64,16 @@ impl<'de> Deserialize<'de> for StopSignal {
     }
 }
 
+impl schemars::JsonSchema for StopSignal {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Signal".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "description": "A signal name: \"SIGTERM\", \"SIGINT\", \"INT\"", "examples": ["SIGTERM", "SIGINT", "SIGQUIT"] })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -72,6 +72,16 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+impl schemars::JsonSchema for ByteSize {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Size".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": ["string", "integer"], "description": "A size: \"50MB\" (10^6 bytes), \"512KiB\" (2^10), or a number of bytes", "examples": ["50MB", "512KiB"] })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

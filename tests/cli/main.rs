@@ -5,3 +5,4 @@ mod config;
 mod procs;
 mod supervisor;
 mod support;
+mod conventions;

@@ -1,0 +1,60 @@
+//! `orch completions SHELL`: the script that makes a shell complete orch's commands, options
+//! and — for bash, zsh, fish, elvish and powershell alike — the project's service names. The
+//! script calls back into `orch` as you type (clap_complete's `COMPLETE=<shell> orch`), so it
+//! always matches the installed orch and the manifest as it is now.
+
+use clap::{Args, ValueEnum};
+use clap_complete::env::Shells;
+
+use super::{CliError, Global};
+use crate::exit::Exit;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: Shell,
+}
+
+pub fn run(_global: &Global, args: CompletionsArgs) -> Result<Exit, CliError> {
+    let name = match args.shell {
+        Shell::Bash => "bash",
+        Shell::Zsh => "zsh",
+        Shell::Fish => "fish",
+        Shell::Elvish => "elvish",
+        Shell::Powershell => "powershell",
+    };
+    let shells = Shells::builtins();
+    let shell = shells.completer(name).ok_or_else(|| CliError::Usage(format!("no completions for {name}")))?;
+    let mut out = std::io::stdout().lock();
+    shell
+        .write_registration("COMPLETE", "orch", "orch", "orch", &mut out)
+        .map_err(|e| CliError::Failed(format!("cannot write the completions: {e}")))?;
+    Ok(Exit::Success)
+}
+
+/// The services a command line may name here: the manifest's and those with logs (ad-hoc
+/// ones). Quiet and best-effort: completion must never print an error.
+pub fn service_names() -> Vec<clap_complete::CompletionCandidate> {
+    let options = crate::manifest::LoadOptions::from_process();
+    let Ok(path) = crate::project::discover(&options.display_base, None, None) else { return Vec::new() };
+    let mut names: Vec<String> = match crate::manifest::load(&path, &options) {
+        Ok(loaded) => loaded.spec.services.keys().cloned().collect(),
+        Err(_) => Vec::new(),
+    };
+    if let Some(root) = path.parent() {
+        for name in crate::logs::services_in(&crate::paths::ProjectPaths::new(root).logs()) {
+            if !names.contains(&name) && name != crate::manifest::RESERVED_NAME {
+                names.push(name);
+            }
+        }
+    }
+    names.into_iter().map(clap_complete::CompletionCandidate::new).collect()
+}

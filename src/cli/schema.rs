@@ -1,0 +1,16 @@
+//! `orch schema`: the JSON Schema of procs.toml, generated from the types the parser reads it
+//! with (also committed as `procs.schema.json`, for editors).
+
+use clap::Args;
+
+use super::{CliError, Global};
+use crate::exit::Exit;
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {}
+
+pub fn run(_global: &Global, _args: SchemaArgs) -> Result<Exit, CliError> {
+    let text = serde_json::to_string_pretty(&crate::manifest::schema()).map_err(|e| CliError::Failed(e.to_string()))?;
+    println!("{text}");
+    Ok(Exit::Success)
+}

@@ -1,0 +1,81 @@
+//! What a Rust CLI user expects: the JSON Schema (committed and printed alike, and the examples
+//! valid against it), the man page, shell completions that know the project's services.
+
+use serde_json::Value;
+
+use crate::support::{Project, orch};
+
+fn root() -> &'static std::path::Path {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn printed_schema() -> Value {
+    let out = orch().current_dir(root()).arg("schema").output().expect("run orch schema");
+    assert_eq!(out.status.code(), Some(0));
+    serde_json::from_slice(&out.stdout).expect("orch schema prints JSON")
+}
+
+fn toml_as_json(text: &str) -> Value {
+    let value: toml::Value = toml::from_str(text).expect("valid TOML");
+    serde_json::to_value(value).expect("TOML as JSON")
+}
+
+#[test]
+fn the_committed_schema_is_what_orch_schema_prints() {
+    let committed: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join("procs.schema.json")).unwrap()).unwrap();
+    assert_eq!(committed, printed_schema(), "run `orch schema > procs.schema.json` and commit it");
+}
+
+#[test]
+fn the_examples_validate_against_the_schema_and_a_typo_does_not() {
+    let schema = printed_schema();
+    let validator = jsonschema::validator_for(&schema).expect("a valid JSON Schema");
+    for file in ["procs.toml.example", "examples/web/procs.toml"] {
+        let instance = toml_as_json(&std::fs::read_to_string(root().join(file)).unwrap());
+        let errors: Vec<String> = validator.iter_errors(&instance).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{file}: {errors:?}");
+    }
+    let typo = toml_as_json("[services.web]\ncmdd = \"x\"\n");
+    assert!(!validator.is_valid(&typo));
+    let missing_cmd = toml_as_json("[services.web]\ncwd = \".\"\n");
+    assert!(!validator.is_valid(&missing_cmd));
+}
+
+#[test]
+fn man_page_is_roff() {
+    let out = orch().arg("man").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(".TH orch"), "{}", &text[..text.len().min(300)]);
+    assert!(text.contains("restart"));
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = orch().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("COMPLETE"), "{shell}: {text}");
+    }
+    let out = orch().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn completion_offers_the_projects_service_names() {
+    let project = Project::toml("[services.web]\ncmd = \"x\"\n[services.worker]\ncmd = \"y\"\n");
+    // What the bash script generated above runs as you press TAB after `orch logs `.
+    let out = orch()
+        .current_dir(project.path())
+        .env("COMPLETE", "bash")
+        .env("_CLAP_COMPLETE_INDEX", "2")
+        .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+        .env("_CLAP_COMPLETE_SPACE", "true")
+        .args(["--", "orch", "logs", ""])
+        .output()
+        .unwrap();
+    let words: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
+    assert!(words.contains(&"web".to_owned()) && words.contains(&"worker".to_owned()), "{words:?}");
+}
