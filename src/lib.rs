@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod mcp;
 pub mod paths;
 pub mod plan;
+pub mod ports;
 pub mod project;
 pub mod render;
 pub mod state;

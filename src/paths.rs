@@ -86,7 +86,7 @@ fn private_dir(path: &Path) -> io::Result<()> {
 }
 
 /// `$XDG_RUNTIME_DIR/orch`, else `/tmp/orch-<uid>`.
-fn runtime_base() -> PathBuf {
+pub fn runtime_base() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(dir) if !dir.is_empty() && Path::new(&dir).is_absolute() => PathBuf::from(dir).join("orch"),
         _ => std::env::temp_dir().join(format!("orch-{}", nix::unistd::getuid())),

@@ -194,6 +194,7 @@ pub fn changes(old: &Service, new: &Service) -> Vec<String> {
     field("stop_timeout", old.stop_timeout != new.stop_timeout);
     field("oneshot", old.oneshot != new.oneshot);
     field("log", old.log != new.log);
+    field("port", old.port != new.port);
     for (key, value) in &new.env {
         match old.env.get(key) {
             None => what.push(format!("env {key} added")),

@@ -93,14 +93,15 @@ pub fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
         reason: r.reason.clone(),
         last_exit: r.last_exit.map(|e| e.to_string()),
         adhoc: r.adhoc.is_some(),
+        port: r.config.as_ref().and_then(|c| c.port_number()),
         ..ServiceStatus::default()
     }
 }
 
-const HEADERS: [&str; 8] = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "READY", "CPU", "MEM"];
+const HEADERS: [&str; 9] = ["NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "READY", "CPU", "MEM"];
 
 pub fn table(rows: &[ServiceStatus]) -> String {
-    let cells: Vec<[String; 8]> = rows.iter().map(row).collect();
+    let cells: Vec<[String; 9]> = rows.iter().map(row).collect();
     let mut widths = HEADERS.map(str::len);
     for cell in &cells {
         for (w, c) in widths.iter_mut().zip(cell) {
@@ -108,7 +109,7 @@ pub fn table(rows: &[ServiceStatus]) -> String {
         }
     }
     let mut out = String::new();
-    let mut line = |cells: [&str; 8]| {
+    let mut line = |cells: [&str; 9]| {
         let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
         out.push_str(parts.join("  ").trim_end());
         out.push('\n');
@@ -120,7 +121,7 @@ pub fn table(rows: &[ServiceStatus]) -> String {
     out
 }
 
-fn row(s: &ServiceStatus) -> [String; 8] {
+fn row(s: &ServiceStatus) -> [String; 9] {
     let happy = matches!(s.state.as_str(), "ready" | "running" | "completed" | "starting" | "pending" | "stopping");
     let state = match &s.reason {
         Some(reason) if !happy || s.state == Phase::Stopped.as_str() => {
@@ -145,6 +146,7 @@ fn row(s: &ServiceStatus) -> [String; 8] {
         s.name.clone(),
         state,
         s.pid.map_or("-".into(), |p| p.to_string()),
+        s.port.map_or("-".into(), |p| p.to_string()),
         s.uptime_secs.map_or("-".into(), uptime),
         s.restarts.to_string(),
         ready,

@@ -1,6 +1,7 @@
 //! The client's side of a running project: which project this is, and a connection to its
 //! supervisor, started on demand (`orch` re-executed in its own session).
 
+use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
@@ -12,10 +13,11 @@ use std::time::{Duration, Instant};
 use super::{CliError, Global};
 use crate::ipc::client::Connection;
 use crate::ipc::{Origin, Reply, Request};
-use crate::manifest::{self, LoadOptions, Loaded};
+use crate::manifest::{self, LoadOptions, Loaded, PortPicker};
 use crate::paths::ProjectPaths;
 use crate::project::{self, DiscoverError};
 use crate::render;
+use crate::state::State;
 use crate::supervisor::SUPERVISOR_VAR;
 
 /// How long a client waits for a supervisor it started to listen.
@@ -67,6 +69,8 @@ impl Session {
             Err(e) => return Err(e.into()),
         };
         let path = manifest.clone().unwrap_or_default();
+        let root = path.parent().map(PathBuf::from).unwrap_or_default();
+        let options = options.with_ports(recorded_ports(&ProjectPaths::new(&root)));
         let loaded = manifest::load(&path, &options).map_err(CliError::Manifest)?;
         render::problems(&loaded.warnings);
         let paths = ProjectPaths::new(&loaded.spec.root);
@@ -128,6 +132,23 @@ impl Session {
         }
         Ok(replies)
     }
+}
+
+/// Ports as the supervisor recorded them, so that `config`, `check` and `up --dry-run` show the
+/// ports the services have; a service with none yet gets any free port, for the preview only.
+fn recorded_ports(paths: &ProjectPaths) -> PortPicker {
+    let recorded: HashMap<String, u16> = State::load(&paths.state())
+        .ok()
+        .flatten()
+        .map(|state| {
+            state
+                .services
+                .into_iter()
+                .filter_map(|(name, r)| r.config.and_then(|c| c.port_number()).map(|p| (name, p)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Box::new(move |service: &str| recorded.get(service).copied().unwrap_or_else(crate::ports::any_free))
 }
 
 pub fn lost(e: io::Error) -> CliError {

@@ -111,6 +111,7 @@ impl Adhoc {
             stop_timeout: manifest::DEFAULT_STOP_TIMEOUT,
             oneshot: false,
             log: LogConfig::default(),
+            port: None,
         }
     }
 }
@@ -192,4 +193,7 @@ pub struct ServiceStatus {
     /// What the service last said with `STATUS=` on its notify socket.
     #[serde(default)]
     pub status: Option<String>,
+    /// Its port, for a service with `port`.
+    #[serde(default)]
+    pub port: Option<u16>,
 }

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::path::Path;
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use toml::Spanned;
 
@@ -20,14 +22,27 @@ pub type BaseEnv = HashMap<String, String>;
 pub struct Layers<'a> {
     base: &'a BaseEnv,
     pub overlay: IndexMap<String, String>,
+    /// Each service's port (None: the service has no `port`), for `${NAME.port}`.
+    ports: Option<Arc<IndexMap<String, Option<u16>>>>,
 }
 
 impl<'a> Layers<'a> {
     pub fn new(base: &'a BaseEnv) -> Self {
-        Self { base, overlay: IndexMap::new() }
+        Self { base, overlay: IndexMap::new(), ports: None }
+    }
+
+    /// Lets `${NAME.port}` see the services' ports.
+    pub fn with_ports(mut self, ports: Arc<IndexMap<String, Option<u16>>>) -> Self {
+        self.ports = Some(ports);
+        self
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
+        if let Some(service) = name.strip_suffix(".port")
+            && let Some(ports) = &self.ports
+        {
+            return ports.get(service).copied().flatten().map(|p| p.to_string());
+        }
         self.overlay.get(name).or_else(|| self.base.get(name)).cloned()
     }
 
@@ -44,6 +59,10 @@ impl<'a> Layers<'a> {
         match expand(text, |name| self.get(name)) {
             Ok(expanded) => {
                 for name in expanded.unset {
+                    if let Some(service) = name.strip_suffix(".port") {
+                        problems.push(self.port_problem(service).at(file, span.clone(), "this reference"));
+                        continue;
+                    }
                     problems.push(
                         Problem::warning(format!("`${{{name}}}` is not set; using an empty string"))
                             .at(file, span.clone(), "expanded here")
@@ -58,6 +77,15 @@ impl<'a> Layers<'a> {
                 problems.push(Problem::error(e.message).at(file, span, "bad `${…}` reference"));
                 text.to_owned()
             }
+        }
+    }
+
+    /// `${web.port}` where web has no port, or there is no web.
+    fn port_problem(&self, service: &str) -> Problem {
+        match self.ports.as_ref().map(|p| p.contains_key(service)) {
+            Some(true) => Problem::error(format!("`${{{service}.port}}`: service `{service}` has no port"))
+                .help(format!("give `{service}` a port: port = \"auto\" or a number")),
+            _ => Problem::error(format!("`${{{service}.port}}`: there is no service `{service}`")),
         }
     }
 

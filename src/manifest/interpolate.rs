@@ -47,7 +47,10 @@ pub fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<Ex
 }
 
 fn substitute(body: &str, lookup: &impl Fn(&str) -> Option<String>, unset: &mut Vec<String>) -> Result<String, String> {
-    let name_end = body.find(|c: char| !is_name_char(c)).unwrap_or(body.len());
+    // `${web.port}` (a service's port); service names may hold `-`, which would otherwise read
+    // as `${VAR-default}`.
+    let port_ref = body.strip_suffix(".port").is_some_and(|svc| !svc.is_empty() && svc.chars().all(is_service_char));
+    let name_end = if port_ref { body.len() } else { body.find(|c: char| !is_name_char(c)).unwrap_or(body.len()) };
     let (name, modifier) = body.split_at(name_end);
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         return Err(format!("`${{{body}}}` does not start with a variable name"));
@@ -72,6 +75,10 @@ fn substitute(body: &str, lookup: &impl Fn(&str) -> Option<String>, unset: &mut 
 
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn is_service_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '-'
 }
 
 #[cfg(test)]
@@ -113,6 +120,13 @@ mod tests {
         let e = expand("${A}${HOST}${B}", env).unwrap();
         assert_eq!(e.value, "db.local");
         assert_eq!(e.unset, ["A", "B"]);
+    }
+
+    #[test]
+    fn service_port_references() {
+        let ports = |name: &str| (name == "my-web.port").then(|| "4000".to_owned());
+        assert_eq!(expand("http://127.0.0.1:${my-web.port}/", ports).unwrap().value, "http://127.0.0.1:4000/");
+        assert_eq!(expand("${other.port}", ports).unwrap().unset, ["other.port"]);
     }
 
     #[test]

@@ -81,5 +81,6 @@ fn service(command: String, ctx: &Context, env: IndexMap<String, String>) -> Ser
         stop_timeout: DEFAULT_STOP_TIMEOUT,
         oneshot: false,
         log: LogConfig::default(),
+        port: None,
     }
 }

@@ -3,6 +3,8 @@
 
 use std::ops::Range;
 
+use std::sync::Arc;
+
 use indexmap::IndexMap;
 use regex::Regex;
 use serde::Deserialize;
@@ -11,6 +13,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::Context;
 use super::environment::Layers;
+use super::port::PortSpec;
 use super::problem::{Problem, SourceFile, nearest};
 use super::raw::{RawEnv, RawLog, RawService, TOP_LEVEL_KEYS};
 use super::spec::{
@@ -67,13 +70,6 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
         );
     }
 
-    let mut layers = ctx.dotenv_layers();
-    for (name, value) in &raw_env {
-        let expanded = layers.expand(&value.get_ref().0, file, value.span(), &mut ctx.problems);
-        layers.set(name.get_ref().clone(), expanded);
-    }
-    manifest.global_env = layers.overlay.clone();
-
     let mut read_services = Vec::new();
     for table in raw_services {
         manifest.name_spans.insert(table.name.clone(), table.name_span);
@@ -81,6 +77,26 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
             read_services.push((table.name, raw));
         }
     }
+    // Ports first: `${web.port}` may appear in [env] and in any service's env.
+    let ports: Arc<IndexMap<String, Option<u16>>> = Arc::new(
+        read_services
+            .iter()
+            .map(|(name, raw)| {
+                let port = raw.port.as_ref().map(|p| match p.get_ref() {
+                    PortSpec::Auto => (ctx.options.ports)(name),
+                    PortSpec::Fixed(port) => *port,
+                });
+                (name.clone(), port)
+            })
+            .collect(),
+    );
+
+    let mut layers = ctx.dotenv_layers().with_ports(ports.clone());
+    for (name, value) in &raw_env {
+        let expanded = layers.expand(&value.get_ref().0, file, value.span(), &mut ctx.problems);
+        layers.set(name.get_ref().clone(), expanded);
+    }
+    manifest.global_env = layers.overlay.clone();
     let shared = Shared {
         global: &layers,
         names: manifest.name_spans.keys().cloned().collect(),
@@ -308,6 +324,22 @@ fn resolve_service(
             }
         }
     });
+    if let Some(port) = &raw.port {
+        if let Some((key, _)) = raw.env.iter().find(|(k, _)| k.get_ref() == "PORT") {
+            ctx.problems.push(
+                Problem::error(format!("service `{name}` sets both `port` and env PORT"))
+                    .at(file, key.span(), "PORT comes from `port`")
+                    .help("keep one: `port` puts the port in $PORT"),
+            );
+        }
+        let number = match port.get_ref() {
+            PortSpec::Fixed(number) => Some(*number),
+            PortSpec::Auto => layers.get(&format!("{name}.port")).and_then(|p| p.parse().ok()),
+        };
+        if let Some(number) = number {
+            layers.set("PORT".into(), number.to_string());
+        }
+    }
     for (key, value) in &raw.env {
         let expanded = layers.expand(&value.get_ref().0, file, value.span(), &mut ctx.problems);
         layers.set(key.get_ref().clone(), expanded);
@@ -364,6 +396,7 @@ fn resolve_service(
         stop_timeout: raw.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
         oneshot: raw.oneshot,
         log: log_config(raw.log, shared.log),
+        port: raw.port.map(|p| p.into_inner()),
     }
 }
 

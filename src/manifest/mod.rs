@@ -8,6 +8,7 @@ mod environment;
 mod interpolate;
 mod load_procfile;
 mod load_toml;
+mod port;
 mod problem;
 mod procfile;
 mod raw;
@@ -21,6 +22,7 @@ pub use command::Command;
 pub use duration::HumanDuration;
 pub use environment::BaseEnv;
 pub use load_toml::{RESERVED_NAME, is_valid_name};
+pub use port::PortSpec;
 pub use problem::{Problem, Problems, SourceFile};
 pub use signal::StopSignal;
 pub use size::ByteSize;
@@ -46,11 +48,26 @@ pub struct LoadOptions {
     pub env: BaseEnv,
     /// The folder file names are shown relative to.
     pub display_base: PathBuf,
+    /// The port of a service with `port = "auto"`, by its name.
+    pub ports: PortPicker,
 }
 
+/// Chooses the port of a `port = "auto"` service (the supervisor keeps and registers them;
+/// a preview just takes a free one).
+pub type PortPicker = Box<dyn Fn(&str) -> u16 + Send + Sync>;
+
 impl LoadOptions {
+    pub fn new(env: BaseEnv, display_base: PathBuf) -> Self {
+        Self { env, display_base, ports: Box::new(|_| crate::ports::any_free()) }
+    }
+
     pub fn from_process() -> Self {
-        Self { env: std::env::vars().collect(), display_base: std::env::current_dir().unwrap_or_default() }
+        Self::new(std::env::vars().collect(), std::env::current_dir().unwrap_or_default())
+    }
+
+    pub fn with_ports(mut self, ports: PortPicker) -> Self {
+        self.ports = ports;
+        self
     }
 }
 

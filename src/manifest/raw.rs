@@ -12,6 +12,7 @@ use toml::Spanned;
 
 use super::command::Command;
 use super::duration::HumanDuration;
+use super::port::PortSpec;
 use super::signal::StopSignal;
 use super::size::ByteSize;
 use super::spec::{Condition, Ready, RestartPolicy};
@@ -81,6 +82,10 @@ pub struct RawService {
     pub oneshot: bool,
     /// Log rotation (default: the top-level `[log]`).
     pub log: Option<RawLog>,
+    /// "auto" for a free port kept across restarts, or a fixed number; given in `$PORT`, and to
+    /// other services as `${NAME.port}`.
+    #[schemars(with = "Option<PortSpec>")]
+    pub port: Option<Spanned<PortSpec>>,
 }
 
 /// Log rotation: the live file is renamed `.log.1` when it would pass `max_size`.

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::command::Command;
 use super::duration::HumanDuration;
+use super::port::PortSpec;
 use super::signal::StopSignal;
 use super::size::ByteSize;
 
@@ -55,6 +56,17 @@ pub struct Service {
     pub stop_timeout: HumanDuration,
     pub oneshot: bool,
     pub log: LogConfig,
+    /// `port = "auto"` or a number; the port itself is in `env.PORT`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<PortSpec>,
+}
+
+impl Service {
+    /// The service's port, when it has a `port` key.
+    pub fn port_number(&self) -> Option<u16> {
+        self.port?;
+        self.env.get("PORT")?.parse().ok()
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]

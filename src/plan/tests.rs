@@ -27,6 +27,7 @@ fn service(cmd: &str, env: &[(&str, &str)], deps: &[(&str, bool)]) -> Service {
         stop_timeout: DEFAULT_STOP_TIMEOUT,
         oneshot: false,
         log: LogConfig::default(),
+        port: None,
     }
 }
 

@@ -2,6 +2,7 @@
 //! plan against the services as they are (see `crate::plan`), and carry the plan out — on
 //! `up`, on `up --dry-run` (plan only), and when a watched file changes.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -15,8 +16,9 @@ use super::watch::Watch;
 use crate::ipc::Origin;
 use crate::logs::record::{Stream, format_record};
 use crate::logs::writer::LogWriter;
-use crate::manifest::{self, LoadOptions, Loaded, LogConfig, RESERVED_NAME as ORCH_LOG};
+use crate::manifest::{self, LoadOptions, Loaded, LogConfig, PortPicker, RESERVED_NAME as ORCH_LOG};
 use crate::plan::{self, Action, Force, Observed, Plan, Reason, config_hash};
+use crate::ports;
 use crate::state::Desired;
 
 /// Which services a plan may restart.
@@ -31,7 +33,7 @@ impl Supervisor {
     /// The manifest the client named, loaded with the client's environment.
     pub(super) fn load_spec(&self, origin: &Origin) -> Result<Option<Loaded>, String> {
         let Some(file) = &origin.manifest else { return Ok(None) };
-        let options = LoadOptions { env: origin.env.clone(), display_base: self.paths.root.clone() };
+        let options = LoadOptions::new(origin.env.clone(), self.paths.root.clone()).with_ports(self.port_picker());
         let loaded = manifest::load(file, &options).map_err(|problems| problems.to_string())?;
         for name in loaded.spec.services.keys() {
             if self.services.get(name).is_some_and(|s| s.adhoc.is_some()) {
@@ -39,6 +41,27 @@ impl Supervisor {
             }
         }
         Ok(Some(loaded))
+    }
+
+    /// Ports for `port = "auto"`: a running service keeps its own; any other gets its recorded
+    /// port back while that is free, else a new one from the user's registry.
+    fn port_picker(&self) -> PortPicker {
+        let recorded: HashMap<String, (u16, bool)> = self
+            .services
+            .iter()
+            .filter_map(|(name, s)| s.config.port_number().map(|p| (name.clone(), (p, s.phase.has_process()))))
+            .collect();
+        let root = self.project_id.clone();
+        Box::new(move |service: &str| match recorded.get(service) {
+            Some((port, true)) => *port,
+            other => {
+                let owner = format!("{root}#{service}");
+                ports::Registry::for_user().allocate(&owner, other.map(|(p, _)| *p)).unwrap_or_else(|e| {
+                    eprintln!("orch: the port registry failed ({e}); taking any free port");
+                    ports::any_free()
+                })
+            }
+        })
     }
 
     /// The manifest's services as they run now, for the planner.

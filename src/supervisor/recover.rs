@@ -171,5 +171,6 @@ fn unknown_config(root: &std::path::Path) -> Service {
         stop_timeout: manifest::DEFAULT_STOP_TIMEOUT,
         oneshot: false,
         log: LogConfig::default(),
+        port: None,
     }
 }

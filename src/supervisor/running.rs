@@ -31,6 +31,9 @@ impl Supervisor {
         if let Err(reason) = self.ensure_notify_socket(name) {
             return self.fail_start(name, reason);
         }
+        if let Some(reason) = self.services.get(name).and_then(|s| pinned_port_taken(&s.config)) {
+            return self.fail_start(name, reason);
+        }
         let env = self.child_env(name);
         let writer = match self.log_writer(name) {
             Ok(writer) => writer,
@@ -294,6 +297,17 @@ impl Supervisor {
         };
         apply_verdict(svc, verdict, &tx);
     }
+}
+
+/// For `port = 8080`: who holds the port, if someone does, instead of the service's own bind
+/// error later.
+fn pinned_port_taken(config: &crate::manifest::Service) -> Option<String> {
+    let Some(crate::manifest::PortSpec::Fixed(port)) = config.port else { return None };
+    if crate::ports::is_free(port) {
+        return None;
+    }
+    let holder = crate::ports::holder_of(port).map(|h| format!(" by {h}")).unwrap_or_default();
+    Some(format!("port {port} is already in use{holder}"))
 }
 
 /// How the end of a service's process is learnt.

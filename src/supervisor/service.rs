@@ -159,6 +159,7 @@ impl Svc {
             adhoc: self.adhoc.is_some(),
             adopted: self.adopted,
             status: self.status.clone(),
+            port: self.config.port_number(),
         }
     }
 }

@@ -169,10 +169,10 @@ fn load_procfile(text: &str, env: &[(&str, &str)]) -> Result<crate::manifest::Lo
     std::fs::write(&path, text).unwrap();
     crate::manifest::load(
         &path,
-        &crate::manifest::LoadOptions {
-            env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-            display_base: dir.path().to_path_buf(),
-        },
+        &crate::manifest::LoadOptions::new(
+            env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            dir.path().to_path_buf(),
+        ),
     )
 }
 

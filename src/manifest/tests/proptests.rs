@@ -663,13 +663,10 @@ fn load_in_tempdir(manifest: &str, dotenv: Option<&str>) -> Result<bool, TestCas
     }
     let path = root.join("procs.toml");
     std::fs::write(&path, manifest).map_err(fail)?;
-    let options = LoadOptions {
-        env: [("HOME", "/home/u"), ("PATH", "/usr/bin")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect(),
-        display_base: root.to_path_buf(),
-    };
+    let options = LoadOptions::new(
+        [("HOME", "/home/u"), ("PATH", "/usr/bin")].into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect(),
+        root.to_path_buf(),
+    );
     check_load(&path, &options)
 }
 
@@ -759,7 +756,7 @@ fn a_broken_service_is_not_reported_as_unknown_by_its_dependents() {
          [services.web]\ncmd = \"./web\"\ndepends_on = [\"db\"]\n",
     )
     .unwrap();
-    let options = LoadOptions { env: Default::default(), display_base: dir.path().to_path_buf() };
+    let options = LoadOptions::new(Default::default(), dir.path().to_path_buf());
     let problems = load(&path, &options).unwrap_err();
     let messages: Vec<&str> = problems.0.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(messages, ["service `db`: unknown signal `SIGTREM`"]);

@@ -1,0 +1,123 @@
+//! TCP ports for services: `port = "auto"` picks a free one on 127.0.0.1 and keeps it (across
+//! restarts, reloads, and `down` then `up`) for as long as it stays free; `port = 8080` pins
+//! one. A registry shared by all of this user's projects (`<runtime dir>/orch/ports.json`,
+//! under an flock) makes sure two projects are never given the same port.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::net::TcpListener;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use nix::fcntl::{Flock, FlockArg};
+
+/// Whether a port on 127.0.0.1 can be bound now.
+pub fn is_free(port: u16) -> bool {
+    TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// A port the kernel calls free now (no registry: for previews such as `orch config`).
+pub fn any_free() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+pub struct Registry {
+    path: PathBuf,
+}
+
+impl Registry {
+    /// This user's registry, beside the projects' socket folders.
+    pub fn for_user() -> Self {
+        Self { path: crate::paths::runtime_base().join("ports.json") }
+    }
+
+    /// A port for `owner` (`<project root>#<service>`): `preferred` if it is still free and no
+    /// other owner holds it, else a new free one; recorded as the owner's.
+    pub fn allocate(&self, owner: &str, preferred: Option<u16>) -> io::Result<u16> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(self.path.with_extension("lock"))?;
+        let _lock = Flock::lock(lock, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
+        let mut held = self.read();
+        let free_for_owner =
+            |port: u16, held: &BTreeMap<u16, String>| held.get(&port).is_none_or(|o| o == owner) && is_free(port);
+        let port = match preferred.filter(|p| free_for_owner(*p, &held)) {
+            Some(port) => port,
+            None => (0..100)
+                .map(|_| any_free())
+                .find(|p| *p != 0 && free_for_owner(*p, &held))
+                .ok_or_else(|| io::Error::other("no free port found"))?,
+        };
+        held.retain(|_, o| o != owner);
+        held.insert(port, owner.to_owned());
+        self.write(&held)?;
+        Ok(port)
+    }
+
+    fn read(&self) -> BTreeMap<u16, String> {
+        std::fs::read(&self.path).ok().and_then(|bytes| serde_json::from_slice(&bytes).ok()).unwrap_or_default()
+    }
+
+    fn write(&self, held: &BTreeMap<u16, String>) -> io::Result<()> {
+        let tmp = self.path.with_extension("tmp");
+        let file = File::create(&tmp)?;
+        serde_json::to_writer(&file, held)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &self.path)
+    }
+}
+
+/// Who listens on a port, when it can be found: `pid 123 (python3)`.
+pub fn holder_of(port: u16) -> Option<String> {
+    let inode = listening_inode(port)?;
+    let target = format!("socket:[{inode}]");
+    for process in procfs::process::all_processes().ok()?.filter_map(Result::ok) {
+        let Ok(fds) = process.fd() else { continue };
+        let holds = fds.filter_map(Result::ok).any(|fd| match fd.target {
+            procfs::process::FDTarget::Socket(i) => i == inode,
+            _ => false,
+        });
+        if holds {
+            let name = process.stat().map(|s| s.comm).unwrap_or_default();
+            return Some(format!("pid {} ({name})", process.pid));
+        }
+    }
+    let _ = target;
+    None
+}
+
+fn listening_inode(port: u16) -> Option<u64> {
+    let mut entries = procfs::net::tcp().unwrap_or_default();
+    entries.extend(procfs::net::tcp6().unwrap_or_default());
+    entries
+        .into_iter()
+        .find(|e| e.local_address.port() == port && e.state == procfs::net::TcpState::Listen)
+        .map(|e| e.inode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_port_held_by_one_owner_is_not_given_to_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let registry = Registry { path: dir.path().join("ports.json") };
+        let a = registry.allocate("/p1#web", None).unwrap();
+        assert_eq!(registry.allocate("/p1#web", Some(a)).unwrap(), a, "kept while free");
+        let b = registry.allocate("/p2#web", Some(a)).unwrap();
+        assert_ne!(a, b, "another project never gets it");
+        let listener = TcpListener::bind(("127.0.0.1", a)).unwrap();
+        let moved = registry.allocate("/p1#web", Some(a)).unwrap();
+        assert_ne!(moved, a, "a port taken by someone else is given up");
+        assert!(holder_of(a).is_some_and(|h| h.contains(&std::process::id().to_string())));
+        drop(listener);
+    }
+}
