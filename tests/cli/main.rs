@@ -6,3 +6,4 @@ mod procs;
 mod supervisor;
 mod support;
 mod conventions;
+mod agent_features;
