@@ -1,7 +1,7 @@
 //! `orch down [SVC…]`: stop the services and their dependents (all, ad-hoc ones included,
 //! when none are named), dependents first; the supervisor exits when nothing is left.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 
@@ -12,6 +12,7 @@ use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::Request;
 use crate::supervisor::lock::Lock;
+use crate::supervisor::process;
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -37,19 +38,8 @@ pub fn stop(session: &Session, services: Vec<String>) -> Result<Exit, CliError> 
     conn.send(Request::Down { services: services.clone() }).map_err(lost)?;
     let exit = follow(&mut conn, Progress::new(&services), Expect::Stopped, None)?;
     if let Some(holder) = supervisor {
-        wait_gone(holder.pid as i32, Duration::from_secs(3));
+        process::wait_gone(holder.pid as i32, Duration::from_secs(3));
     }
     Ok(exit)
 }
 
-/// Waits until a process has exited (gone, or a zombie waiting for its parent).
-fn wait_gone(pid: i32, limit: Duration) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        let state = procfs::process::Process::new(pid).and_then(|p| p.stat()).map(|s| s.state);
-        if !matches!(state, Ok(state) if state != 'Z') {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-}

@@ -203,6 +203,15 @@ impl fmt::Display for Exit {
     }
 }
 
+/// Waits (polling every millisecond, at most `limit`) until a process has exited: gone, or a
+/// zombie waiting for its parent.
+pub fn wait_gone(pid: i32, limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline && Identity::of(pid).is_some() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
 /// Sends a signal to every process of a group. A group that is already gone is not an error.
 pub fn signal_group(pgid: i32, signal: Signal) -> io::Result<()> {
     match killpg(Pid::from_raw(pgid), signal) {

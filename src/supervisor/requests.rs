@@ -188,6 +188,13 @@ impl Supervisor {
         if !crate::manifest::is_valid_name(&adhoc.name) {
             return Err(format!("`{}` is not a valid service name (use letters, digits, `-` and `_`)", adhoc.name));
         }
+        let in_manifest = self.spec.as_ref().is_some_and(|s| s.services.contains_key(&adhoc.name));
+        if in_manifest && !self.services.contains_key(&adhoc.name) {
+            return Err(format!(
+                "`{}` is a service of the manifest; use `orch start {}` without a command",
+                adhoc.name, adhoc.name
+            ));
+        }
         match self.services.get(&adhoc.name) {
             Some(svc) if svc.adhoc.is_none() => {
                 return Err(format!(

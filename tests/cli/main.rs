@@ -7,3 +7,4 @@ mod supervisor;
 mod support;
 mod conventions;
 mod agent_features;
+mod mcp;

@@ -69,7 +69,7 @@ oneshot = true
     // The table.
     let table = project.run(&["ps"]).expect_code(0).stdout();
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header, ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "READY", "CPU", "MEM"]);
+    assert_eq!(header, ["NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "READY", "CPU", "MEM"]);
     let db_row = table.lines().find(|l| l.starts_with("db ")).expect("a db row");
     assert!(db_row.contains("ready") && db_row.contains(&db_pid.to_string()), "{table}");
 
