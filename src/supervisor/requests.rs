@@ -25,8 +25,6 @@ pub(super) struct Up {
 }
 
 impl Supervisor {
-    // ----- requests -------------------------------------------------------------------------
-
     pub(super) fn request(&mut self, request: Request, reply: UnboundedSender<Reply>) {
         let result = match request {
             Request::Hello => {

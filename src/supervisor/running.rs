@@ -25,8 +25,6 @@ use crate::manifest::Ready;
 use crate::state::Desired;
 
 impl Supervisor {
-    // ----- processes ------------------------------------------------------------------------
-
     pub(super) fn spawn(&mut self, name: &str) {
         if let Err(reason) = self.ensure_notify_socket(name) {
             return self.fail_start(name, reason);
