@@ -22,6 +22,13 @@ pub struct State {
     pub version: u32,
     /// The supervisor that wrote this file.
     pub supervisor: Option<Identity>,
+    /// The manifest the services came from, so that a supervisor that takes over after a crash
+    /// watches it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<std::path::PathBuf>,
+    /// Whether `up` asked for reloads (not `--no-watch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<bool>,
     pub services: IndexMap<String, ServiceRecord>,
 }
 

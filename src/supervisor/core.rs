@@ -3,7 +3,7 @@
 //! handler records what happened; `advance` then starts what may start and stops what should
 //! stop, in dependency order, until nothing more can move.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
@@ -50,7 +50,11 @@ pub enum Msg {
         generation: u64,
     },
     /// A watched file changed.
-    Reload,
+    FilesChanged,
+    /// The watched files have been quiet since change number `generation`: reload.
+    Reload {
+        generation: u64,
+    },
     /// A line a service sent on its notify socket (`READY=1`, `STATUS=…`).
     Notify {
         service: String,
@@ -83,7 +87,13 @@ pub struct Supervisor {
     pub(super) origin: Option<Origin>,
     /// Why the last reload changed nothing, until a save fixes it; shown by `ps`.
     pub(super) reload_error: Option<String>,
+    /// Watching asked for by `up` (not `--no-watch`); the manifest's `watch` can still say no.
+    pub(super) watch_requested: bool,
     pub(super) watch_enabled: bool,
+    /// Counts batches of file changes, so only the last one of a burst reloads.
+    pub(super) changes: u64,
+    /// Requests waiting for a `down` under way to finish (see `defers`).
+    pub(super) deferred: VecDeque<(Request, UnboundedSender<Reply>)>,
     pub(super) watch: Option<Watch>,
     /// `.orch/logs/orch.log`: orch's own lines (reloads), for `orch logs`.
     pub(super) orch_log: Option<Arc<Mutex<LogWriter>>>,
@@ -109,7 +119,10 @@ impl Supervisor {
             exit_when_stopped: false,
             origin: None,
             reload_error: None,
+            watch_requested: true,
             watch_enabled: true,
+            changes: 0,
+            deferred: VecDeque::new(),
             watch: None,
             orch_log: None,
         }
@@ -127,6 +140,7 @@ impl Supervisor {
                 self.handle(msg);
             }
             self.advance();
+            self.run_deferred();
             self.persist();
             if self.should_exit() {
                 break;
@@ -140,7 +154,27 @@ impl Supervisor {
     }
 
     pub(super) fn should_exit(&self) -> bool {
-        self.exit_when_stopped && self.services.values().all(|s| s.phase == Phase::Stopped)
+        self.exit_when_stopped && self.deferred.is_empty() && self.services.values().all(|s| s.phase == Phase::Stopped)
+    }
+
+    /// A request that starts services, sent while a `down` or `stop` is under way, waits for
+    /// it to finish: requests take effect in the order they came, so a `down` racing an `up`
+    /// ends with the `up` applied in full, never half of each.
+    fn defers(&self, request: &Request) -> bool {
+        let starts = matches!(
+            request,
+            Request::Up { dry_run: false, .. } | Request::Restart { .. } | Request::StartAdhoc { .. }
+        );
+        starts && (self.waiters.iter().any(Waiter::is_down) || !self.deferred.is_empty())
+    }
+
+    /// Handles the deferred requests once no `down` is under way any more.
+    fn run_deferred(&mut self) {
+        while !self.waiters.iter().any(Waiter::is_down) {
+            let Some((request, reply)) = self.deferred.pop_front() else { break };
+            self.request(request, reply);
+            self.advance();
+        }
     }
 
     pub(super) fn persist(&mut self) {
@@ -150,6 +184,8 @@ impl Supervisor {
         self.dirty = false;
         let mut state = State::new();
         state.supervisor = process::Identity::of(std::process::id() as i32);
+        state.manifest = self.origin.as_ref().and_then(|o| o.manifest.clone());
+        state.watch = Some(self.watch_requested);
         state.services = self.services.iter().map(|(n, s)| (n.clone(), s.record())).collect();
         if let Err(e) = state.save(&self.paths.state()) {
             eprintln!("orch: cannot write {}: {e}", self.paths.state().display());
@@ -161,6 +197,7 @@ impl Supervisor {
         let question = matches!(msg, Msg::Request(Request::Ps { .. } | Request::Hello, _));
         self.dirty |= !question;
         match msg {
+            Msg::Request(request, reply) if self.defers(&request) => self.deferred.push_back((request, reply)),
             Msg::Request(request, reply) => self.request(request, reply),
             Msg::Exited { service, generation, exit } => self.on_exit(&service, generation, exit),
             Msg::Ready { service, generation } => self.on_ready(&service, generation),
@@ -180,7 +217,12 @@ impl Supervisor {
                     svc.set_phase(Phase::Pending, None);
                 }
             }
-            Msg::Reload => self.reload(),
+            Msg::FilesChanged => self.files_changed(),
+            Msg::Reload { generation } => {
+                if generation == self.changes {
+                    self.reload();
+                }
+            }
             Msg::Notify { service, line } => self.on_notify(&service, &line),
             Msg::Shutdown => {
                 let all: Vec<String> = self.services.keys().cloned().collect();

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use indexmap::IndexMap;
 
-use super::core::Supervisor;
+use super::core::{Msg, Supervisor};
 use super::lifecycle::Phase;
 use super::service::Svc;
 use super::watch::Watch;
@@ -151,6 +151,16 @@ impl Supervisor {
         }
     }
 
+    /// A batch of changes to the watched files: reload once they have been quiet for a while.
+    pub(super) fn files_changed(&mut self) {
+        self.changes += 1;
+        let (tx, generation) = (self.tx.clone(), self.changes);
+        tokio::spawn(async move {
+            tokio::time::sleep(super::watch::QUIET).await;
+            let _ = tx.send(Msg::Reload { generation });
+        });
+    }
+
     /// A watched file changed: load, plan, apply, and say so. A manifest that does not load
     /// changes nothing; its problem is kept for `ps` until a later save fixes it.
     pub(super) fn reload(&mut self) {
@@ -166,6 +176,8 @@ impl Supervisor {
                 self.reload_error = None;
                 let plan = self.plan_for(&loaded, &Force::Nothing);
                 let files = watched_files(&loaded);
+                // The manifest may have just said `watch = false`.
+                self.watch_enabled = self.watch_requested && loaded.spec.watch;
                 let done = self.apply(loaded, &plan, Scope::All);
                 self.watch_files(files);
                 for line in &done {

@@ -13,8 +13,10 @@ use indexmap::IndexMap;
 use super::core::Supervisor;
 use super::lifecycle::{Phase, after_exit};
 use super::process::{self, Exit, Identity};
+use super::reconcile::watched_files;
 use super::running::{ExitWait, apply_verdict};
 use super::service::Svc;
+use crate::ipc::Origin;
 use crate::logs::record::Stream;
 use crate::manifest::{self, Command, LogConfig, RestartPolicy, Service};
 use crate::state::{Desired, ServiceRecord, State};
@@ -30,6 +32,7 @@ impl Supervisor {
                 for (name, record) in state.services {
                     self.take_over(&name, record);
                 }
+                self.watch_again(state.manifest, state.watch.unwrap_or(true));
             }
             Err(e) => {
                 let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
@@ -40,6 +43,33 @@ impl Supervisor {
             }
         }
         self.dirty = true;
+    }
+
+    /// Loads the manifest the earlier supervisor served (with this one's environment) and
+    /// watches it again, so edits are applied as before. The services keep running as they
+    /// are: what changed meanwhile is applied by the next edit or `up`.
+    fn watch_again(&mut self, manifest: Option<std::path::PathBuf>, requested: bool) {
+        let Some(manifest) = manifest else { return };
+        let origin = Origin { manifest: Some(manifest), env: self.base_env.clone() };
+        self.watch_requested = requested;
+        match self.load_spec(&origin) {
+            Ok(Some(loaded)) => {
+                self.watch_enabled = requested && loaded.spec.watch;
+                let files = watched_files(&loaded);
+                self.spec = Some(loaded.spec);
+                self.graph = Some(loaded.graph);
+                self.watch_files(files);
+            }
+            Ok(None) => {}
+            Err(problem) => {
+                // Watch it anyway, so the save that fixes it is seen.
+                self.reload_error = Some(problem);
+                self.watch_enabled = requested;
+                let files = origin.manifest.iter().flat_map(|m| [m.clone(), self.paths.root.join(".env")]).collect();
+                self.watch_files(files);
+            }
+        }
+        self.origin = Some(origin);
     }
 
     fn take_over(&mut self, name: &str, record: ServiceRecord) {

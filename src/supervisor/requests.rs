@@ -78,6 +78,8 @@ impl Supervisor {
             let _ = reply.send(Reply::Plan(plan));
             return Ok(());
         }
+        self.exit_when_stopped = false;
+        self.watch_requested = up.watch;
         self.watch_enabled = up.watch && loaded.spec.watch;
         self.base_env = up.origin.env.clone();
         self.origin = Some(up.origin);
@@ -128,6 +130,7 @@ impl Supervisor {
         names: &[String],
         reply: UnboundedSender<Reply>,
     ) -> Result<(), String> {
+        self.exit_when_stopped = false;
         if let Some(loaded) = self.load_spec(&origin)? {
             self.base_env = origin.env.clone();
             // What is restarted anyway takes the manifest as it is now.
@@ -173,6 +176,7 @@ impl Supervisor {
         adhoc: Adhoc,
         reply: UnboundedSender<Reply>,
     ) -> Result<(), String> {
+        self.exit_when_stopped = false;
         if self.spec.is_none()
             && let Some(loaded) = self.load_spec(&origin)?
         {

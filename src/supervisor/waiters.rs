@@ -37,6 +37,10 @@ impl Waiter {
         Self { targets, kind, reply, seen: HashMap::new() }
     }
 
+    pub fn is_down(&self) -> bool {
+        self.kind == WaiterKind::Down
+    }
+
     /// Sends what changed; once every target settled, the outcome. False when the waiter is
     /// done (or its client went away).
     pub fn update(&mut self, services: &IndexMap<String, Svc>, paths: &ProjectPaths) -> bool {

@@ -7,15 +7,19 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use notify_debouncer_full::notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::core::Msg;
 
-/// How long the files must be quiet before a reload: within the 50–200 ms the issue allows,
-/// long enough for an editor's write-and-rename, short enough to feel immediate.
-const DEBOUNCE: Duration = Duration::from_millis(100);
+/// The debouncer's window: it gathers an editor's write-and-rename into one batch. The
+/// debouncer lets each event go this long after it happened, not after the last one, so the
+/// supervisor waits for the files to be quiet as well (`QUIET`).
+const DEBOUNCE: Duration = Duration::from_millis(50);
+
+/// How long after the last batch of changes a reload happens: a burst of saves gives one.
+pub const QUIET: Duration = Duration::from_millis(60);
 
 pub struct Watch {
     debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
@@ -30,8 +34,14 @@ impl Watch {
         let handler = move |result: DebounceEventResult| {
             let Ok(events) = result else { return };
             let files = watched.lock().unwrap_or_else(|e| e.into_inner());
-            if events.iter().flat_map(|e| e.paths.iter()).any(|p| files.contains(p)) {
-                let _ = tx.send(Msg::Reload);
+            // Opening and reading a file (as the supervisor itself does to reload) is no edit.
+            let edited = events
+                .iter()
+                .filter(|e| !matches!(e.kind, EventKind::Access(_)))
+                .flat_map(|e| e.paths.iter())
+                .any(|p| files.contains(p));
+            if edited {
+                let _ = tx.send(Msg::FilesChanged);
             }
         };
         let debouncer = new_debouncer(DEBOUNCE, Some(DEBOUNCE / 4), handler)?;
