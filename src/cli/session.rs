@@ -20,6 +20,9 @@ use crate::render;
 use crate::state::State;
 use crate::supervisor::SUPERVISOR_VAR;
 
+/// How often a client that waits for a supervisor launches one again.
+const RELAUNCH: Duration = Duration::from_millis(300);
+
 /// How long a client waits for a supervisor it started to listen.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -105,10 +108,17 @@ impl Session {
         if let Some(conn) = self.connect() {
             return Ok(conn);
         }
-        launch(&self.paths).map_err(|e| CliError::Failed(format!("cannot start the supervisor: {e}")))?;
         let deadline = Instant::now() + LAUNCH_TIMEOUT;
         let mut pause = Duration::from_millis(1);
+        let mut launched = Instant::now() - RELAUNCH;
         loop {
+            // Launch again now and then: the one launched may have found the lock still held by
+            // a supervisor on its way out (after a `down` that came first, or a SIGKILL), and
+            // left. Extra ones find the lock taken and leave at once.
+            if launched.elapsed() >= RELAUNCH {
+                launch(&self.paths).map_err(|e| CliError::Failed(format!("cannot start the supervisor: {e}")))?;
+                launched = Instant::now();
+            }
             if let Some(conn) = self.connect() {
                 return Ok(conn);
             }
@@ -123,12 +133,16 @@ impl Session {
         }
     }
 
-    /// Sends a request and returns every reply until the supervisor closes the connection.
+    /// Sends a request and returns its replies, through the final one.
     pub fn request(&self, conn: &mut Connection, request: Request) -> Result<Vec<Reply>, CliError> {
         conn.send(request).map_err(lost)?;
         let mut replies = Vec::new();
         while let Some(reply) = conn.next_reply().map_err(lost)? {
+            let last = reply.is_final();
             replies.push(reply);
+            if last {
+                break;
+            }
         }
         Ok(replies)
     }

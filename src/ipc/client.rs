@@ -6,14 +6,28 @@ use std::path::Path;
 
 use super::{Envelope, PROTOCOL_VERSION, Reply, Request};
 
+/// How long a supervisor may take to answer hello.
+const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct Connection {
     reader: BufReader<UnixStream>,
 }
 
 impl Connection {
+    /// Connects and says hello: a supervisor that is there but dying (its socket still
+    /// accepting into a backlog nobody reads) is not taken for a live one.
     pub fn connect(socket: &Path) -> io::Result<Self> {
         let stream = UnixStream::connect(socket)?;
-        Ok(Self { reader: BufReader::new(stream) })
+        let mut conn = Self { reader: BufReader::new(stream) };
+        conn.set_timeout(Some(HELLO_TIMEOUT))?;
+        conn.send(Request::Hello)?;
+        match conn.next_reply()? {
+            Some(Reply::Hello { .. }) => {}
+            Some(Reply::Error { message }) => return Err(io::Error::other(message)),
+            _ => return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "no hello from the supervisor")),
+        }
+        conn.set_timeout(None)?;
+        Ok(conn)
     }
 
     /// Bounds how long `next` waits; None waits for ever.

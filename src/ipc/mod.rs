@@ -163,6 +163,13 @@ pub struct Outcome {
     pub last_lines: Vec<String>,
 }
 
+impl Reply {
+    /// The last reply to a request (everything but a progress event).
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Reply::Event(_))
+    }
+}
+
 impl Outcome {
     pub fn succeeded(&self) -> bool {
         matches!(self.phase, Phase::Ready | Phase::Running | Phase::Completed)

@@ -2,18 +2,19 @@
 //! answered with a stream of replies until the request is finished.
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::core::Msg;
 use crate::ipc::{Envelope, PROTOCOL_VERSION, Reply, Request};
 
-/// Held by every connection task, so that the supervisor can wait for the last replies to be
-/// written before it exits.
+/// Held while a request is being answered, so that the supervisor can wait for the last
+/// replies to be written before it exits.
 pub type Busy = Arc<()>;
 
 pub async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy) {
@@ -26,16 +27,31 @@ pub async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy)
         if !same_user {
             continue;
         }
-        tokio::spawn(connection(stream, tx.clone(), busy.clone()));
+        tokio::spawn(connection(stream, tx.clone(), Arc::downgrade(&busy)));
     }
 }
 
-async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, _busy: Busy) -> io::Result<()> {
+/// Requests one after the other (a client's hello, then its request), each answered in full
+/// before the next is read.
+async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Weak<()>) -> io::Result<()> {
     let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
     let mut line = String::new();
-    BufReader::new(read).read_line(&mut line).await?;
+    loop {
+        line.clear();
+        if read.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        // Busy while answering only: a client that keeps the connection open and says nothing
+        // does not hold the supervisor's exit up.
+        let _answering = busy.upgrade();
+        answer(&line, &tx, &mut write).await?;
+    }
+}
+
+async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHalf) -> io::Result<()> {
     let (reply_tx, mut reply_rx) = unbounded_channel();
-    match serde_json::from_str::<Envelope<Request>>(&line) {
+    match serde_json::from_str::<Envelope<Request>>(line) {
         Ok(envelope) if envelope.v == PROTOCOL_VERSION => {
             let _ = tx.send(Msg::Request(envelope.body, reply_tx));
         }

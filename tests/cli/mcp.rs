@@ -481,5 +481,6 @@ fn a_wrong_directory_is_a_usage_error() {
     let mut mcp = Mcp::spawn(&project.path(), &["-C", missing.to_str().unwrap()]);
     let status = mcp.close();
     assert_eq!(status.code(), Some(2), "stderr:\n{}", mcp.stderr());
-    assert!(mcp.stderr().contains("no-such-folder"), "{}", mcp.stderr());
+    // The reader thread may still be copying stderr when the process has exited.
+    assert!(wait_until(5 * SECOND, || mcp.stderr().contains("no-such-folder")), "{}", mcp.stderr());
 }
