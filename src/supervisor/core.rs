@@ -12,7 +12,6 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::lifecycle::Phase;
 use super::output::Output;
-use super::probe;
 use super::process::{self, Exit, Reaper};
 use super::service::Svc;
 use super::waiters::Waiter;
@@ -75,7 +74,8 @@ pub struct Supervisor {
     pub(super) services: IndexMap<String, Svc>,
     pub(super) tx: UnboundedSender<Msg>,
     pub(super) reaper: Arc<Reaper>,
-    pub(super) http: reqwest::Client,
+    /// Made at the first http check: most projects have none, and a client costs memory.
+    pub(super) http: std::sync::OnceLock<reqwest::Client>,
     /// Pids of the live group leaders, so the search for escaped processes skips them.
     pub(super) leaders: Arc<Mutex<HashSet<i32>>>,
     pub(super) waiters: Vec<Waiter>,
@@ -111,7 +111,7 @@ impl Supervisor {
             services: IndexMap::new(),
             tx,
             reaper,
-            http: probe::http_client(),
+            http: std::sync::OnceLock::new(),
             leaders: Arc::default(),
             waiters: Vec::new(),
             output,

@@ -28,7 +28,8 @@ pub struct ProbeContext {
     pub cwd: std::path::PathBuf,
     pub env: Vec<(String, String)>,
     pub reaper: Arc<Reaper>,
-    pub http: reqwest::Client,
+    /// For http checks only.
+    pub http: Option<reqwest::Client>,
 }
 
 /// An HTTP client for probes: no proxy (health checks are local), short timeouts.
@@ -64,9 +65,9 @@ pub async fn wait_until_ready(check: &Ready, ctx: &ProbeContext) {
 async fn attempt(check: &Ready, ctx: &ProbeContext) -> bool {
     match check {
         Ready::Tcp(target) => matches!(timeout(ATTEMPT_TIMEOUT, TcpStream::connect(target.as_str())).await, Ok(Ok(_))),
-        Ready::Http(url) => match ctx.http.get(url).send().await {
-            Ok(reply) => reply.status().is_success(),
-            Err(_) => false,
+        Ready::Http(url) => match &ctx.http {
+            Some(http) => http.get(url).send().await.is_ok_and(|reply| reply.status().is_success()),
+            None => false,
         },
         Ready::Exec(cmd) => exec_passes(&cmd.argv(), &ctx.cwd, &ctx.env, &ctx.reaper).await,
         Ready::Log(_) | Ready::Delay(_) | Ready::Notify(_) => false,

@@ -162,7 +162,9 @@ impl Supervisor {
 
     /// Starts the readiness check of a process in `starting`: at once `running` without one.
     pub(super) fn arm_readiness(&mut self, name: &str, env: Vec<(String, String)>) {
-        let (tx, reaper, http) = (self.tx.clone(), self.reaper.clone(), self.http.clone());
+        let (tx, reaper) = (self.tx.clone(), self.reaper.clone());
+        let wants_http = self.services.get(name).is_some_and(|s| matches!(s.config.ready, Some(Ready::Http(_))));
+        let http = wants_http.then(|| self.http.get_or_init(probe::http_client).clone());
         let Some(svc) = self.services.get_mut(name) else { return };
         let generation = svc.generation;
         match svc.config.ready.clone() {
