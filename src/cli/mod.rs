@@ -14,7 +14,7 @@ mod schema;
 pub mod session;
 mod start;
 mod stop;
-mod supervise;
+pub mod supervise;
 mod up;
 
 use std::path::{Path, PathBuf};
