@@ -1,10 +1,11 @@
 //! Integration tests: the real `orch` binary in temp project folders.
 
+mod agent_features;
 mod check;
 mod config;
+mod conventions;
+mod mcp;
 mod procs;
+mod reconcile;
 mod supervisor;
 mod support;
-mod conventions;
-mod agent_features;
-mod mcp;

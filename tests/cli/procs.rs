@@ -160,18 +160,67 @@ pub fn sigkill(pid: i32) {
 /// process marked with the project, until none is left (bounded).
 pub fn kill_project(root: &Path) {
     let deadline = Instant::now() + Duration::from_secs(5);
+    // Everything killed is waited for too: a process on its way out (its threads still being
+    // torn down) may no longer show its environment, and so its marker, while it still runs.
+    let mut killed: Vec<i32> = Vec::new();
     loop {
         let supervisors = supervisor_pids(root);
         let services: Vec<i32> = marked_pids(root).into_iter().map(|(pid, _)| pid).collect();
-        if supervisors.is_empty() && services.is_empty() {
+        killed.retain(|pid| is_alive(*pid));
+        if supervisors.is_empty() && services.is_empty() && killed.is_empty() {
             return;
         }
         if Instant::now() >= deadline {
-            eprintln!("cleanup: still alive after SIGKILL: {supervisors:?} {services:?}");
+            eprintln!("cleanup: still alive after SIGKILL: {supervisors:?} {services:?} {killed:?}");
             return;
         }
-        supervisors.iter().for_each(|pid| sigkill(*pid));
-        services.iter().for_each(|pid| sigkill(*pid));
+        for pid in supervisors.iter().chain(&services) {
+            sigkill(*pid);
+            if !killed.contains(pid) {
+                killed.push(*pid);
+            }
+        }
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// When a process started, in clock ticks after boot (field 22 of /proc/<pid>/stat).
+pub fn start_time_of(pid: i32) -> Option<u64> {
+    stat_fields(pid)?.get(19)?.parse().ok()
+}
+
+/// This boot's id, as orch records it beside a pid.
+pub fn boot_id() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("the boot id").trim().to_owned()
+}
+
+/// A process the test starts itself, not orch: `sleep 1000` leading its own process group (so
+/// a signal sent to "its group" by mistake reaches it and nothing of the test). SIGKILLed and
+/// reaped, by pid, when dropped, even when the test failed.
+pub struct Foreign(std::process::Child);
+
+impl Foreign {
+    pub fn sleep() -> Self {
+        use std::os::unix::process::CommandExt;
+        let child = std::process::Command::new("sleep")
+            .arg("1000")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .process_group(0)
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn sleep");
+        Self(child)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for Foreign {
+    fn drop(&mut self) {
+        sigkill(self.pid());
+        let _ = self.0.wait();
     }
 }

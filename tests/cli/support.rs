@@ -269,3 +269,34 @@ pub fn orch_std() -> std::process::Command {
         .env("NO_COLOR", "1");
     cmd
 }
+
+// ----- editing the files of a running project (the reconcile tests) -----------------------------
+
+impl Project {
+    /// Replaces a file of the project in place (a plain save: truncate, then write).
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join(name), text).expect("write a project file");
+    }
+
+    /// Replaces `from` by `to` in a file of the project; panics unless `from` is in it.
+    pub fn edit(&self, name: &str, from: &str, to: &str) {
+        let text = self.read(name).unwrap_or_else(|| panic!("no {name} to edit"));
+        assert!(text.contains(from), "`{from}` is not in {name}:\n{text}");
+        self.write(name, &text.replacen(from, to, 1));
+    }
+
+    /// `.orch/state.json`, parsed; None when missing or not JSON.
+    pub fn state_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.read(".orch/state.json")?).ok()
+    }
+
+    /// orch's own lines (`reload: …`), read straight from `.orch/logs/orch.log`: the text of
+    /// each record `2026-11-25T07:42:09.123456Z out TEXT`.
+    pub fn orch_lines(&self) -> Vec<String> {
+        self.read(".orch/logs/orch.log")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|record| Some(record.splitn(3, ' ').nth(2)?.to_owned()))
+            .collect()
+    }
+}

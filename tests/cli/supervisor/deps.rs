@@ -20,9 +20,12 @@ depends_on = {depends_on}
     )
 }
 
+/// The stamp in a file, once written: a service without a readiness check counts as running
+/// as soon as it is spawned, so its first command may still be running when `up` returns.
 fn stamp(project: &Project, file: &str) -> u128 {
-    let text = project.read(file).unwrap_or_else(|| panic!("{file} was not written"));
-    stamps(&text)[0]
+    let written = || project.read(file).map(|t| stamps(&t)).unwrap_or_default();
+    assert!(crate::support::wait_until(5 * SECOND, || !written().is_empty()), "{file} was not written");
+    written()[0]
 }
 
 #[test]
