@@ -44,7 +44,9 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
             known.push(service);
         }
     }
-    if let Some(unknown) = args.services.iter().find(|s| !known.contains(s)) {
+    // orch's own lines (reloads) can be asked for before there are any.
+    let known_or_orch = |s: &String| known.contains(s) || s == crate::manifest::RESERVED_NAME;
+    if let Some(unknown) = args.services.iter().find(|s| !known_or_orch(s)) {
         return Err(CliError::Usage(format!("no service named `{unknown}` (services: {})", known.join(", "))));
     }
     let since = args.since.map(|d| SystemTime::now() - d.0);
