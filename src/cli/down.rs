@@ -42,4 +42,3 @@ pub fn stop(session: &Session, services: Vec<String>) -> Result<Exit, CliError> 
     }
     Ok(exit)
 }
-

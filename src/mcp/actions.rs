@@ -286,7 +286,6 @@ fn stop_services(session: &Session, services: Vec<String>) -> Step<Answer> {
     Ok(answer)
 }
 
-
 // ----- a request's replies --------------------------------------------------------------------
 
 /// Reads a request's replies until it is done (or the deadline passes) and tells the outcome
