@@ -115,7 +115,7 @@ fn success(outcome: &Outcome, expect: Expect) -> bool {
 }
 
 /// `ready in 312ms`, `running`, `completed in 20ms`, `exited with 1`, `blocked: db failed`.
-fn describe(outcome: &Outcome) -> String {
+pub fn describe(outcome: &Outcome) -> String {
     let took = |what: &str| match outcome.elapsed_ms {
         Some(ms) => format!("{what} in {}", human_ms(ms)),
         None => what.to_owned(),

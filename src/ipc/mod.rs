@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use indexmap::IndexMap;
 
-use crate::manifest::{self, BaseEnv, Command, LogConfig, Ready, RestartPolicy};
+use crate::manifest::{self, BaseEnv, Command, Ready, RestartPolicy};
 use crate::plan::Plan;
 use crate::supervisor::lifecycle::Phase;
 
@@ -98,20 +98,10 @@ impl Adhoc {
         let mut env = project_env.clone();
         env.extend(self.env.iter().cloned());
         manifest::Service {
-            cmd: self.cmd.clone(),
-            cwd: self.cwd.clone(),
             env,
-            env_file: None,
-            depends_on: IndexMap::new(),
             ready: self.ready.clone(),
-            ready_timeout: manifest::DEFAULT_READY_TIMEOUT,
             restart: self.restart.unwrap_or(RestartPolicy::No),
-            max_restarts: manifest::DEFAULT_MAX_RESTARTS,
-            stop_signal: Default::default(),
-            stop_timeout: manifest::DEFAULT_STOP_TIMEOUT,
-            oneshot: false,
-            log: LogConfig::default(),
-            port: None,
+            ..manifest::Service::new(self.cmd.clone(), self.cwd.clone())
         }
     }
 }

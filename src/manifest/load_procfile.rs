@@ -8,9 +8,7 @@ use super::command::Command;
 use super::load_toml::{RESERVED_NAME, reserved};
 use super::problem::{Problem, SourceFile};
 use super::procfile::{self, Finding};
-use super::spec::{
-    DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, LogConfig, RestartPolicy, Service,
-};
+use super::spec::Service;
 
 /// foreman's default base port; each entry gets base + 100 × its position.
 const BASE_PORT: u32 = 5000;
@@ -67,20 +65,5 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, 
 }
 
 fn service(command: String, ctx: &Context, env: IndexMap<String, String>) -> Service {
-    Service {
-        cmd: Command::Shell(command),
-        cwd: ctx.root.clone(),
-        env,
-        env_file: None,
-        depends_on: IndexMap::new(),
-        ready: None,
-        ready_timeout: DEFAULT_READY_TIMEOUT,
-        restart: RestartPolicy::OnFailure,
-        max_restarts: DEFAULT_MAX_RESTARTS,
-        stop_signal: Default::default(),
-        stop_timeout: DEFAULT_STOP_TIMEOUT,
-        oneshot: false,
-        log: LogConfig::default(),
-        port: None,
-    }
+    Service { env, ..Service::new(Command::Shell(command), ctx.root.clone()) }
 }

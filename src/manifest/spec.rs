@@ -62,6 +62,27 @@ pub struct Service {
 }
 
 impl Service {
+    /// A service running `cmd` in `cwd`, with every other key at its default (restart
+    /// on failure, as a long-running service of procs.toml).
+    pub fn new(cmd: Command, cwd: PathBuf) -> Self {
+        Service {
+            cmd,
+            cwd,
+            env: IndexMap::new(),
+            env_file: None,
+            depends_on: IndexMap::new(),
+            ready: None,
+            ready_timeout: DEFAULT_READY_TIMEOUT,
+            restart: RestartPolicy::OnFailure,
+            max_restarts: DEFAULT_MAX_RESTARTS,
+            stop_signal: StopSignal::default(),
+            stop_timeout: DEFAULT_STOP_TIMEOUT,
+            oneshot: false,
+            log: LogConfig::default(),
+            port: None,
+        }
+    }
+
     /// The service's port, when it has a `port` key.
     pub fn port_number(&self) -> Option<u16> {
         self.port?;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::Place;
 use super::args::{DEFAULT_LINES, DownArgs, LogsArgs, NameArgs, PsArgs, StartArgs, UpArgs};
-use crate::cli::progress::{Expect, human_ms};
+use crate::cli::progress::{Expect, describe};
 use crate::cli::ps;
 use crate::cli::session::{Session, lost};
 use crate::cli::{CliError, Global};
@@ -357,21 +357,6 @@ fn outcome_answer(outcomes: &[Outcome], expect: Expect) -> Answer {
     let json = json!({ "ok": ok, "outcomes": outcomes });
     let answer = if ok { Answer::ok(text) } else { Answer::failed(text) };
     answer.with_json(json)
-}
-
-/// `ready in 312ms`, `running`, `completed in 20ms`, `failed: exited with 1`.
-fn describe(outcome: &Outcome) -> String {
-    let took = |what: &str| match outcome.elapsed_ms {
-        Some(ms) => format!("{what} in {}", human_ms(ms)),
-        None => what.to_owned(),
-    };
-    match (outcome.phase, &outcome.reason) {
-        (Phase::Ready, _) => took("ready"),
-        (Phase::Completed, _) => took("completed"),
-        (Phase::Running, _) => "running".to_owned(),
-        (phase, Some(reason)) => format!("{}: {reason}", phase.as_str()),
-        (phase, None) => phase.as_str().to_owned(),
-    }
 }
 
 // ----- which services exist ------------------------------------------------------------------

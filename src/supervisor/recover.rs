@@ -18,7 +18,7 @@ use super::running::{ExitWait, apply_verdict};
 use super::service::Svc;
 use crate::ipc::Origin;
 use crate::logs::record::Stream;
-use crate::manifest::{self, Command, LogConfig, RestartPolicy, Service};
+use crate::manifest::{Command, RestartPolicy, Service};
 use crate::state::{Desired, ServiceRecord, State};
 
 impl Supervisor {
@@ -187,20 +187,6 @@ fn since_epoch(ms: u64) -> (Instant, SystemTime) {
 
 /// What orch knows of a process found without a record: enough to stop it.
 fn unknown_config(root: &std::path::Path) -> Service {
-    Service {
-        cmd: Command::Shell("(adopted: not recorded)".into()),
-        cwd: root.to_path_buf(),
-        env: IndexMap::new(),
-        env_file: None,
-        depends_on: IndexMap::new(),
-        ready: None,
-        ready_timeout: manifest::DEFAULT_READY_TIMEOUT,
-        restart: RestartPolicy::No,
-        max_restarts: manifest::DEFAULT_MAX_RESTARTS,
-        stop_signal: Default::default(),
-        stop_timeout: manifest::DEFAULT_STOP_TIMEOUT,
-        oneshot: false,
-        log: LogConfig::default(),
-        port: None,
-    }
+    let cmd = Command::Shell("(adopted: not recorded)".into());
+    Service { restart: RestartPolicy::No, ..Service::new(cmd, root.to_path_buf()) }
 }
