@@ -7,9 +7,28 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use crate::manifest::Problem;
 
+/// Whether output to a stream may be coloured: only a terminal, and never under `NO_COLOR`.
+pub fn color(stream_is_terminal: bool) -> bool {
+    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 /// Whether stderr (where problems go) may be coloured.
 pub fn stderr_color() -> bool {
-    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color(std::io::stderr().is_terminal())
+}
+
+/// foreman's palette: cyan, yellow, green, magenta, red, blue, then the bright ones.
+const PALETTE: [&str; 10] = ["36", "33", "32", "35", "31", "34", "96", "93", "92", "95"];
+
+/// The `web    | ` in front of a service's line, padded to `width`, in the colour of the
+/// `index`th service when `color`.
+pub fn line_prefix(buf: &mut Vec<u8>, name: &str, width: usize, index: Option<usize>, color: bool) {
+    match index.filter(|_| color) {
+        Some(i) => {
+            buf.extend_from_slice(format!("\x1b[{}m{name:<width$} |\x1b[0m ", PALETTE[i % PALETTE.len()]).as_bytes())
+        }
+        None => buf.extend_from_slice(format!("{name:<width$} | ").as_bytes()),
+    }
 }
 
 pub fn problem(problem: &Problem, color: bool) -> String {

@@ -11,6 +11,7 @@ use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::logs::{self, Follower, Record};
 use crate::manifest::HumanDuration;
+use crate::render;
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
@@ -81,12 +82,9 @@ struct Printer {
     timestamps: bool,
 }
 
-/// foreman's palette, the same as the foreground's.
-const COLORS: [&str; 10] = ["36", "33", "32", "35", "31", "34", "96", "93", "92", "95"];
-
 impl Printer {
     fn new(names: &[String], args: &LogsArgs) -> Self {
-        let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = render::color(io::stdout().is_terminal());
         let width = names.iter().map(String::len).max().unwrap_or(0);
         Self { names: names.to_vec(), width, color, prefix: !args.no_prefix, timestamps: args.timestamps }
     }
@@ -104,15 +102,8 @@ impl Printer {
 
     fn format(&self, record: &Record, buf: &mut Vec<u8>) {
         if self.prefix {
-            let width = self.width;
-            let name = &record.service;
-            let index = self.names.iter().position(|n| n == name).unwrap_or(0);
-            if self.color {
-                let color = COLORS[index % COLORS.len()];
-                buf.extend_from_slice(format!("\x1b[{color}m{name:<width$} |\x1b[0m ").as_bytes());
-            } else {
-                buf.extend_from_slice(format!("{name:<width$} | ").as_bytes());
-            }
+            let index = self.names.iter().position(|n| *n == record.service).unwrap_or(0);
+            render::line_prefix(buf, &record.service, self.width, Some(index), self.color);
         }
         if self.timestamps {
             buf.extend_from_slice(format!("{} ", humantime::format_rfc3339_micros(record.time)).as_bytes());

@@ -3,7 +3,6 @@
 //! plain lines as services settle.
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -33,7 +32,7 @@ pub struct Progress {
 impl Progress {
     /// `names`: the services expected, to align the columns.
     pub fn new<'a>(names: impl IntoIterator<Item = &'a String>) -> Self {
-        let tty = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let tty = crate::render::stderr_color();
         let multi = tty.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         let width = names.into_iter().map(String::len).max().unwrap_or(0);
         Self { json: false, multi, bars: HashMap::new(), width }

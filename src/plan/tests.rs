@@ -4,30 +4,16 @@ use indexmap::IndexMap;
 use proptest::prelude::*;
 
 use super::*;
-use crate::manifest::{
-    Command, Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency, LogConfig,
-    RestartPolicy,
-};
+use crate::manifest::{Command, Condition, Dependency};
 
 fn service(cmd: &str, env: &[(&str, &str)], deps: &[(&str, bool)]) -> Service {
     Service {
-        cmd: Command::Shell(cmd.into()),
-        cwd: PathBuf::from("/p"),
         env: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-        env_file: None,
         depends_on: deps
             .iter()
             .map(|(d, restart)| (d.to_string(), Dependency { condition: Condition::Ready, restart: *restart }))
             .collect(),
-        ready: None,
-        ready_timeout: DEFAULT_READY_TIMEOUT,
-        restart: RestartPolicy::OnFailure,
-        max_restarts: DEFAULT_MAX_RESTARTS,
-        stop_signal: Default::default(),
-        stop_timeout: DEFAULT_STOP_TIMEOUT,
-        oneshot: false,
-        log: LogConfig::default(),
-        port: None,
+        ..Service::new(Command::Shell(cmd.into()), PathBuf::from("/p"))
     }
 }
 

@@ -5,8 +5,6 @@
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex};
 
-use crate::logs::record::Stream;
-
 #[derive(Clone)]
 pub enum Output {
     Background,
@@ -24,19 +22,16 @@ struct Names {
     order: Vec<String>,
 }
 
-/// foreman's palette: cyan, yellow, green, magenta, red, blue, then the bright ones.
-const COLORS: [&str; 10] = ["36", "33", "32", "35", "31", "34", "96", "93", "92", "95"];
-
 impl Output {
     pub fn foreground(names: &[String]) -> Self {
-        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let color = crate::render::color(std::io::stdout().is_terminal());
         let width = names.iter().map(String::len).max().unwrap_or(0).max("orch".len());
         let names = Names { width, order: names.to_vec() };
         Output::Foreground(Arc::new(Foreground { color, inner: Mutex::new(names) }))
     }
 
     /// A line of a service's output.
-    pub fn line(&self, service: &str, _stream: Stream, line: &[u8]) {
+    pub fn line(&self, service: &str, line: &[u8]) {
         if let Output::Foreground(fg) = self {
             fg.print(service, line);
         }
@@ -69,12 +64,9 @@ impl Foreground {
             (names.width, index)
         };
         let mut out = Vec::with_capacity(line.len() + width + 16);
-        if self.color && service != "orch" {
-            let color = COLORS[index % COLORS.len()];
-            out.extend_from_slice(format!("\x1b[{color}m{service:<width$} |\x1b[0m ").as_bytes());
-        } else {
-            out.extend_from_slice(format!("{service:<width$} | ").as_bytes());
-        }
+        // orch's own lines stay uncoloured, apart from the services'.
+        let index = (service != crate::manifest::RESERVED_NAME).then_some(index);
+        crate::render::line_prefix(&mut out, service, width, index, self.color);
         out.extend_from_slice(line);
         out.push(b'\n');
         // One write per line, so lines of different services never interleave mid-line.

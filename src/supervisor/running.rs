@@ -136,7 +136,7 @@ impl Supervisor {
             output: self.output.clone(),
         };
         for (stream, pipe) in pipes {
-            tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn(stream)));
+            tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn()));
         }
         let cleanup = Cleanup {
             project: self.project_id.clone(),
@@ -345,9 +345,9 @@ struct LineSink {
 }
 
 impl LineSink {
-    fn into_fn(mut self, stream: Stream) -> impl FnMut(&[u8]) + Send + 'static {
+    fn into_fn(mut self) -> impl FnMut(&[u8]) + Send + 'static {
         move |line: &[u8]| {
-            self.output.line(&self.service, stream, line);
+            self.output.line(&self.service, line);
             if self.ready.as_ref().is_some_and(|re| re.is_match(line)) {
                 self.ready = None;
                 let _ = self.tx.send(Msg::Ready { service: self.service.clone(), generation: self.generation });
