@@ -19,7 +19,7 @@ use super::spec::{Condition, Ready, RestartPolicy};
 
 /// The keys allowed at the top of procs.toml (checked by hand, so that each service can be
 /// read on its own and every broken one reported).
-pub const TOP_LEVEL_KEYS: [&str; 4] = ["env", "log", "watch", "services"];
+pub const TOP_LEVEL_KEYS: [&str; 5] = ["env", "log", "watch", "min_uptime", "services"];
 
 pub type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
 
@@ -39,6 +39,8 @@ pub struct RawManifest {
     pub env: Option<RawEnv>,
     /// The default log rotation of every service.
     pub log: Option<RawLog>,
+    /// The default `min_uptime` of every service (default "1s").
+    pub min_uptime: Option<HumanDuration>,
     /// One table per service; names are letters, digits, `-` and `_`.
     pub services: IndexMap<String, RawService>,
 }
@@ -69,6 +71,9 @@ pub struct RawService {
     pub ready: Option<Spanned<Ready>>,
     /// How long the readiness check may take (default "60s").
     pub ready_timeout: Option<HumanDuration>,
+    /// Without a readiness check: how long the process must stay up to count as started
+    /// (default: the top-level `min_uptime`, else "1s"; "0s" turns it off).
+    pub min_uptime: Option<HumanDuration>,
     /// "no", "on-failure" (default; "no" for a oneshot) or "always".
     pub restart: Option<RestartPolicy>,
     /// Restarts in a row before the service is fatal (default 5).
