@@ -12,6 +12,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::Context;
+use super::duration::HumanDuration;
 use super::environment::Layers;
 use super::port::PortSpec;
 use super::problem::{Problem, SourceFile, nearest};
@@ -20,7 +21,6 @@ use super::spec::{
     Condition, DEFAULT_MAX_RESTARTS, DEFAULT_MIN_UPTIME, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
     LogConfig, Ready, RestartPolicy, Service,
 };
-use super::duration::HumanDuration;
 use crate::graph::GraphError;
 
 /// What the TOML front end hands back: services by name, with the spans of their names and

@@ -92,6 +92,12 @@ impl Service {
         self.port?;
         self.env.get("PORT")?.parse().ok()
     }
+
+    /// The port to show for it: its `port`, or the `PORT` its environment gives it (a Procfile
+    /// service's, as foreman numbers them, or one set in procs.toml).
+    pub fn port_shown(&self) -> Option<u16> {
+        self.port_number().or_else(|| self.env.get("PORT")?.parse().ok())
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]

@@ -65,8 +65,11 @@ fn a_killed_supervisor_leaves_its_services_running_and_the_next_ps_adopts_them()
     }
     let table = project.run(&["ps"]).expect_code(0).stdout();
     for name in ["db", "web", "tree"] {
-        let line = table.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{table}"));
-        assert!(line.contains("running (adopted)"), "{table}");
+        let mut lines = table.lines().skip_while(|l| !l.starts_with(&format!("{name} ")));
+        let row = lines.next().unwrap_or_else(|| panic!("{table}"));
+        assert!(row.contains("running"), "{table}");
+        let detail = lines.next().unwrap_or_default();
+        assert!(detail.contains("↳ adopted"), "{table}");
     }
     assert!(!wait_until(QUIET, || snapshot(&project) != before), "adoption started or stopped something");
     assert_same_processes(&project, &before);

@@ -99,6 +99,18 @@ impl Follower {
     fn next_line(&self, within: Duration) -> Option<String> {
         self.lines.recv_timeout(within).ok()
     }
+
+    /// The next line of a service's, past orch's own (`orch | gate: started (pid 42)`).
+    fn next_service_line(&self, within: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.next_line(left)?;
+            if !line.starts_with("orch ") {
+                return Some(line);
+            }
+        }
+    }
 }
 
 impl Drop for Follower {
@@ -119,9 +131,10 @@ ready = { log = "waiting" }
     );
     project.up().expect_code(0);
     let follower = Follower::start(&project, &["logs", "-f", "gate"]);
-    assert_eq!(follower.next_line(5 * SECOND).as_deref(), Some("gate | waiting"), "the history first");
+    assert_eq!(follower.next_service_line(5 * SECOND).as_deref(), Some("gate | waiting"), "the history first");
     std::fs::write(project.path().join("go"), "").unwrap();
-    assert_eq!(follower.next_line(SECOND).as_deref(), Some("gate | released"), "the new line did not come within 1 s");
+    let next = follower.next_service_line(SECOND);
+    assert_eq!(next.as_deref(), Some("gate | released"), "the new line did not come within 1 s");
     // Still following: nothing ended the command.
     assert!(matches!(follower.lines.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty)), "orch logs -f stopped");
 }
