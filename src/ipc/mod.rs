@@ -188,7 +188,7 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// What the service waits for now, in words: `db to be ready`, `http …/health: 404`,
-    /// `to stay up 1s (min_uptime)`.
+    /// `it to stay up 1s (min_uptime)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<String>,
 }

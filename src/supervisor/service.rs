@@ -211,7 +211,7 @@ impl Svc {
                 Some(saw) => format!("{}: {saw}", probe::describe(check)),
                 None => probe::describe(check),
             }),
-            Phase::Running if !self.confirmed => Some(format!("to stay up {} (min_uptime)", self.config.min_uptime)),
+            Phase::Running if !self.confirmed => Some(format!("it to stay up {} (min_uptime)", self.config.min_uptime)),
             _ => None,
         }
     }

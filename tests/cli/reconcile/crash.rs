@@ -242,8 +242,6 @@ fn a_recorded_pid_that_is_now_another_process_is_never_signalled() {
 }
 
 #[test]
-#[ignore = "flaky (about 1 full-suite run in 8 on 2 busy cores): the adopted ticker's output is sometimes not \
-            read after adoption, the log stays at the last line the killed supervisor read; to investigate"]
 fn an_adopted_service_keeps_writing_its_log_and_what_it_wrote_meanwhile_is_kept() {
     let project = project(
         "[services.ticker]\ncmd = \"i=0; while true; do i=$((i+1)); echo line $i; echo $i > starts/last; sleep 0.01; done\"\n",

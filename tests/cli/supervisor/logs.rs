@@ -51,14 +51,16 @@ fn services_are_merged_in_time_order() {
     let project = Project::toml(
         r#"
 [services.a]
-cmd = "echo a1; while [ ! -f b.done ]; do sleep 0.01; done; echo a2; exec sleep 1000"
+cmd = "echo a1; while ! grep -qs ' b1$' .orch/logs/b.log; do sleep 0.01; done; echo a2; exec sleep 1000"
 ready = { log = "a1" }
 
 [services.b]
-cmd = "echo b1; touch b.done; exec sleep 1000"
+cmd = "echo b1; exec sleep 1000"
 depends_on = ["a"]
 "#,
     );
+    // Lines are stamped when orch reads them, so `a2` is written only once `b1` was read (is in
+    // b's log): lines of two services written within the same moment may come in either order.
     project.up().expect_code(0);
     assert!(wait_until(2 * SECOND, || logged(&project, "a", "a2")));
     let lines = log_lines(&project.run(&["logs"]).expect_code(0).stdout());
