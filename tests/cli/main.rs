@@ -4,6 +4,7 @@ mod agent_features;
 mod check;
 mod config;
 mod conventions;
+mod honest;
 mod mcp;
 mod procs;
 mod reconcile;
