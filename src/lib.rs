@@ -16,5 +16,6 @@ pub mod plan;
 pub mod ports;
 pub mod project;
 pub mod render;
+pub mod safe_fs;
 pub mod state;
 pub mod supervisor;

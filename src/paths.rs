@@ -3,9 +3,11 @@
 //! project root so that a deep project path never exceeds the 108-byte socket path limit.
 
 use std::fs::{DirBuilder, Permissions};
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+
+use crate::safe_fs::{Access, PrivateDir};
 
 /// The files of one project.
 #[derive(Clone, Debug)]
@@ -45,15 +47,21 @@ impl ProjectPaths {
         self.runtime_dir.join("orch.sock")
     }
 
-    /// Creates `.orch/` (0700, with a `.gitignore` holding `*`) and its `logs/`.
-    pub fn create_dirs(&self) -> io::Result<()> {
-        private_dir(&self.dir)?;
-        private_dir(&self.logs())?;
-        let ignore = self.dir.join(".gitignore");
-        if !ignore.exists() {
-            std::fs::write(ignore, "*\n")?;
+    /// Creates `.orch/` (0700, with a `.gitignore` holding `*`) and its `logs/`, and returns
+    /// `.orch/`, checked (see [`PrivateDir`]).
+    pub fn create_dirs(&self) -> io::Result<PrivateDir> {
+        let dir = PrivateDir::create(&self.dir)?;
+        dir.subdir("logs")?;
+        // Whatever is there already (even a link) is left alone, never written through.
+        if !dir.contains(".gitignore") {
+            dir.open(".gitignore", Access::CreateNew)?.write_all(b"*\n")?;
         }
-        Ok(())
+        Ok(dir)
+    }
+
+    /// `.orch/logs/`, created and checked.
+    pub fn logs_dir(&self) -> io::Result<PrivateDir> {
+        self.create_dirs()?.subdir("logs")
     }
 
     /// Creates the socket's folder (and its parent) 0700, refusing one that another user owns.

@@ -213,7 +213,7 @@ impl Supervisor {
     pub(super) fn announce(&mut self, line: &str) {
         self.output.notice("orch", line);
         if self.orch_log.is_none() {
-            match LogWriter::open(&self.paths.logs(), ORCH_LOG, LogConfig::default()) {
+            match self.paths.logs_dir().and_then(|dir| LogWriter::open(dir, ORCH_LOG, LogConfig::default())) {
                 Ok(w) => self.orch_log = Some(Arc::new(Mutex::new(w))),
                 Err(e) => {
                     eprintln!("orch: cannot open orch's own log: {e}");

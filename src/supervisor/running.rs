@@ -99,13 +99,16 @@ impl Supervisor {
 
     /// The service's log file, opened once and kept across restarts.
     pub(super) fn log_writer(&mut self, name: &str) -> Result<Arc<Mutex<LogWriter>>, String> {
-        let dir = self.paths.logs();
-        let svc = self.services.get_mut(name).ok_or("no such service")?;
+        let svc = self.services.get(name).ok_or("no such service")?;
         if let Some(writer) = &svc.log {
             return Ok(writer.clone());
         }
-        let writer =
-            LogWriter::open(&dir, name, svc.config.log).map_err(|e| format!("cannot open its log file: {e}"))?;
+        let writer = self
+            .paths
+            .logs_dir()
+            .and_then(|dir| LogWriter::open(dir, name, svc.config.log))
+            .map_err(|e| format!("cannot open its log file: {e}"))?;
+        let svc = self.services.get_mut(name).ok_or("no such service")?;
         let writer = Arc::new(Mutex::new(writer));
         svc.log = Some(writer.clone());
         Ok(writer)

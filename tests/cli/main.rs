@@ -7,5 +7,6 @@ mod conventions;
 mod mcp;
 mod procs;
 mod reconcile;
+mod safety;
 mod supervisor;
 mod support;

@@ -1,0 +1,62 @@
+//! orch under hostile files, other users and exhausted resources (issue 9): what a cloned
+//! repository may plant in `.orch/`, names that come from outside the manifest, files and
+//! processes of another user, control sequences in what services say, malformed input, a full
+//! disk and too few file descriptors. The other-user tests need root (CI runs as root); without
+//! it they say so and pass.
+
+mod files;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::support::Project;
+
+/// The bound of every wait here.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A sleeper service.
+pub fn sleeper(name: &str) -> String {
+    format!("[services.{name}]\ncmd = \"exec sleep 1000\"\n")
+}
+
+/// A file outside the project that a planted link points at: it must stay as it is.
+pub struct Victim {
+    _dir: tempfile::TempDir,
+    pub path: PathBuf,
+}
+
+const PRECIOUS: &str = "precious\n";
+
+impl Victim {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("victim");
+        std::fs::write(&path, PRECIOUS).expect("write the victim");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod the victim");
+        Self { _dir: dir, path }
+    }
+
+    /// A path beside the victim that does not exist (for dangling links).
+    pub fn missing(&self) -> PathBuf {
+        self.path.with_file_name("created-through-a-link")
+    }
+
+    pub fn assert_untouched(&self, what: &str) {
+        let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+        assert_eq!(text, PRECIOUS, "{what}: the file behind the link was written");
+        let mode = std::fs::metadata(&self.path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+        assert_eq!(mode, 0o644, "{what}: the file behind the link was chmodded");
+        assert!(!self.missing().exists(), "{what}: a file was created through a dangling link");
+    }
+}
+
+/// `.orch/` and `.orch/logs/` as orch makes them, for planting things in.
+pub fn orch_dirs(project: &Project) -> PathBuf {
+    let dir = project.path().join(".orch");
+    std::fs::create_dir_all(dir.join("logs")).expect("create .orch/logs");
+    for d in [dir.clone(), dir.join("logs")] {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).expect("chmod .orch");
+    }
+    dir
+}
