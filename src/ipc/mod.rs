@@ -76,6 +76,21 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The service names the request carries, to be checked before any is used.
+    pub fn names(&self) -> Vec<&str> {
+        let list = match self {
+            Request::Hello => return Vec::new(),
+            Request::StartAdhoc { adhoc, .. } => return vec![adhoc.name.as_str()],
+            Request::Up { services, force, .. } => {
+                return services.iter().chain(force.iter().flatten()).map(String::as_str).collect();
+            }
+            Request::Down { services } | Request::Restart { services, .. } | Request::Ps { services } => services,
+        };
+        list.iter().map(String::as_str).collect()
+    }
+}
+
 /// An ad-hoc service: a command the manifest does not know, kept until `down` or `stop`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Adhoc {

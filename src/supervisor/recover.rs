@@ -30,6 +30,13 @@ impl Supervisor {
             Ok(None) => {}
             Ok(Some(state)) => {
                 for (name, record) in state.services {
+                    if !is_service_name(&name) {
+                        eprintln!(
+                            "orch: {} records a service named {name:?}, which is no service name; ignored",
+                            path.display()
+                        );
+                        continue;
+                    }
                     self.take_over(&name, record);
                 }
                 self.watch_again(state.manifest, state.watch.unwrap_or(true));
@@ -152,6 +159,12 @@ impl Supervisor {
     fn take_over_process_table(&mut self) {
         let mut leaders: HashMap<String, i32> = HashMap::new();
         for (pid, service) in process::marked(&self.project_id) {
+            if !is_service_name(&service) {
+                eprintln!(
+                    "orch: pid {pid} says it belongs to a service named {service:?}, which is no service name; left alone"
+                );
+                continue;
+            }
             let leads = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).is_ok_and(|g| g.as_raw() == pid);
             if leads {
                 leaders.insert(service, pid);
@@ -168,6 +181,12 @@ impl Supervisor {
             self.adopt(&name, identity);
         }
     }
+}
+
+/// A name from outside the manifest (the state file, a process's marker) that may name a
+/// service: by the manifest's rules, and not orch's own. Anything else never reaches a path.
+fn is_service_name(name: &str) -> bool {
+    crate::manifest::is_valid_name(name) && name != crate::manifest::RESERVED_NAME
 }
 
 /// A recorded phase with no process behind it, as it stands after a restart of orch.

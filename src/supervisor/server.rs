@@ -51,17 +51,17 @@ async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Weak<()>
 
 async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHalf) -> io::Result<()> {
     let (reply_tx, mut reply_rx) = unbounded_channel();
+    // The sender is moved in every arm, so the replies below end with the request's last one.
+    let refuse = |reply_tx: UnboundedSender<Reply>, message| drop(reply_tx.send(Reply::Error { message }));
     match serde_json::from_str::<Envelope<Request>>(line) {
-        Ok(envelope) if envelope.v == PROTOCOL_VERSION => {
-            let _ = tx.send(Msg::Request(envelope.body, reply_tx));
-        }
+        Ok(envelope) if envelope.v == PROTOCOL_VERSION => match bad_name(&envelope.body) {
+            Some(message) => refuse(reply_tx, message),
+            None => drop(tx.send(Msg::Request(envelope.body, reply_tx))),
+        },
         Ok(envelope) => {
-            let message = format!("this supervisor speaks protocol {PROTOCOL_VERSION}, the client {}", envelope.v);
-            let _ = reply_tx.send(Reply::Error { message });
+            refuse(reply_tx, format!("this supervisor speaks protocol {PROTOCOL_VERSION}, the client {}", envelope.v))
         }
-        Err(e) => {
-            let _ = reply_tx.send(Reply::Error { message: format!("unreadable request: {e}") });
-        }
+        Err(e) => refuse(reply_tx, format!("unreadable request: {e}")),
     }
     while let Some(reply) = reply_rx.recv().await {
         let mut bytes = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: reply })?;
@@ -69,6 +69,13 @@ async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHal
         write.write_all(&bytes).await?;
     }
     Ok(())
+}
+
+/// A name in the request that the manifest's rules would not allow: such a name never
+/// reaches the supervisor, let alone a path.
+fn bad_name(request: &Request) -> Option<String> {
+    let name = request.names().into_iter().find(|n| !crate::manifest::is_valid_name(n))?;
+    Some(format!("{name:?} is not a valid service name (use letters, digits, `-` and `_`)"))
 }
 
 /// Waits (at most a second) until every connection has written its last reply.

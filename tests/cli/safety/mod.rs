@@ -5,9 +5,10 @@
 //! it they say so and pass.
 
 mod files;
+mod names;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::support::Project;
@@ -59,4 +60,40 @@ pub fn orch_dirs(project: &Project) -> PathBuf {
         std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).expect("chmod .orch");
     }
     dir
+}
+
+/// A process the test starts itself, carrying a project's markers as orch's services do,
+/// leading its own process group. SIGKILLed and reaped by pid
+/// when dropped, even when the test failed.
+pub struct Marked(std::process::Child);
+
+impl Marked {
+    pub fn spawn(root: &Path, service: &str) -> Self {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg("1000")
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("ORCH_PROJECT", root)
+            .env("ORCH_SERVICE", service)
+            .process_group(0)
+            .stdin(std::process::Stdio::null());
+        let marked = Self(cmd.spawn().expect("spawn sleep"));
+        let pid = marked.pid();
+        // Its environment shows once it runs `sleep` itself.
+        let ready = crate::support::wait_until(TIMEOUT, || crate::procs::env_var(pid, "ORCH_SERVICE").is_some());
+        assert!(ready, "the marked process {pid} never showed its marker");
+        marked
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.0.id() as i32
+    }
+}
+
+impl Drop for Marked {
+    fn drop(&mut self) {
+        crate::procs::sigkill(self.pid());
+        let _ = self.0.wait();
+    }
 }
