@@ -57,20 +57,35 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The identity of a running process; None when it is gone or a zombie (it has ended; only
-    /// its parent has not collected it yet).
+    /// The identity of a running process of this user; None when it is gone, a zombie (it has
+    /// ended; only its parent has not collected it yet), or another user's: orch never takes
+    /// over, waits on or signals a process of another uid, whatever a record or marker says.
     pub fn of(pid: i32) -> Option<Self> {
-        let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
-        if stat.state == 'Z' {
+        let process = procfs::process::Process::new(pid).ok()?;
+        let stat = process.stat().ok()?;
+        if stat.state == 'Z' || !is_own(&process) {
             return None;
         }
         Some(Self { pid, start_time: stat.starttime, boot_id: boot_id() })
     }
 
-    /// The process still runs and is the same one (not a reused pid).
+    /// The process still runs, is the same one (not a reused pid), and is this user's.
     pub fn is_alive(&self) -> bool {
         Identity::of(self.pid).is_some_and(|now| now == *self)
     }
+}
+
+/// Whether a process runs as this user: its real and effective uid are ours.
+fn is_own(process: &procfs::process::Process) -> bool {
+    let me = nix::unistd::getuid().as_raw();
+    process.status().is_ok_and(|s| s.ruid == me && s.euid == me)
+}
+
+/// The owner of a process, when it is not this user: `bob (uid 1001)`.
+pub fn foreign_owner(pid: i32) -> Option<String> {
+    let process = procfs::process::Process::new(pid).ok()?;
+    let status = process.status().ok()?;
+    (!is_own(&process)).then(|| crate::safe_fs::owner_name(status.ruid))
 }
 
 pub fn boot_id() -> String {
@@ -329,12 +344,14 @@ fn own_children() -> Vec<i32> {
     tasks.filter_map(Result::ok).filter_map(|t| t.children().ok()).flatten().map(|pid| pid as i32).collect()
 }
 
-/// Every process that carries the project's marker, whatever its service.
+/// Every process of this user that carries the project's marker, whatever its service.
+/// Another user's process may carry the same marker; it is no service of ours.
 pub fn marked(project: &str) -> Vec<(i32, String)> {
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
     all.filter_map(Result::ok)
+        .filter(is_own)
         .filter_map(|p| {
             let env = p.environ().ok()?;
             let same_project = env.get(OsStr::new(PROJECT_VAR)).is_some_and(|v| v == project);

@@ -94,6 +94,11 @@ impl Supervisor {
         svc.ready_after = record.ready_after_ms.map(Duration::from_millis);
         svc.reason = record.reason.clone();
         let live = record.process.clone().filter(|p| record.state.has_process() && p.is_alive());
+        if let Some(owner) =
+            record.process.as_ref().filter(|_| live.is_none()).and_then(|p| process::foreign_owner(p.pid))
+        {
+            eprintln!("orch: {name}: the recorded pid now runs as {owner}, not as you: not adopted, never signalled");
+        }
         svc.phase = if live.is_some() || record.state.has_process() { record.state } else { settled(record.state) };
         svc.started = record.started_at_ms.map(since_epoch);
         self.services.insert(name.to_owned(), svc);

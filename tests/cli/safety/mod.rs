@@ -4,11 +4,13 @@
 //! disk and too few file descriptors. The other-user tests need root (CI runs as root); without
 //! it they say so and pass.
 
+mod adoption;
 mod files;
 mod names;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::support::Project;
@@ -62,13 +64,68 @@ pub fn orch_dirs(project: &Project) -> PathBuf {
     dir
 }
 
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+/// Another user, for the tests that need one: created with `useradd` when missing (and then
+/// removed with `userdel` once the last test that uses it is done). None, with a message, when
+/// not running as root.
+pub struct OtherUser {
+    pub name: &'static str,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+const OTHER_USER: &str = "orch-test-other";
+
+/// How many tests use the other user now, and whether these tests created it.
+static OTHER_USERS: Mutex<(usize, bool)> = Mutex::new((0, false));
+
+impl OtherUser {
+    pub fn get(test: &str) -> Option<Self> {
+        if !is_root() {
+            eprintln!("{test}: skipped, it needs root to create another user (CI runs as root)");
+            return None;
+        }
+        let mut users = OTHER_USERS.lock().unwrap_or_else(|e| e.into_inner());
+        if users.0 == 0 && lookup(OTHER_USER).is_none() {
+            let made = std::process::Command::new("useradd")
+                .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", OTHER_USER])
+                .status()
+                .expect("run useradd");
+            assert!(made.success() || lookup(OTHER_USER).is_some(), "useradd {OTHER_USER} failed");
+            users.1 = true;
+        }
+        users.0 += 1;
+        let (uid, gid) = lookup(OTHER_USER).expect("the user just made");
+        Some(Self { name: OTHER_USER, uid, gid })
+    }
+}
+
+impl Drop for OtherUser {
+    fn drop(&mut self) {
+        let mut users = OTHER_USERS.lock().unwrap_or_else(|e| e.into_inner());
+        users.0 -= 1;
+        if users.0 == 0 && users.1 {
+            let _ = std::process::Command::new("userdel").arg(OTHER_USER).status();
+            users.1 = false;
+        }
+    }
+}
+
+fn lookup(name: &str) -> Option<(u32, u32)> {
+    let user = nix::unistd::User::from_name(name).ok()??;
+    Some((user.uid.as_raw(), user.gid.as_raw()))
+}
+
 /// A process the test starts itself, carrying a project's markers as orch's services do,
-/// leading its own process group. SIGKILLed and reaped by pid
+/// leading its own process group; as another user when given one. SIGKILLed and reaped by pid
 /// when dropped, even when the test failed.
 pub struct Marked(std::process::Child);
 
 impl Marked {
-    pub fn spawn(root: &Path, service: &str) -> Self {
+    pub fn spawn(root: &Path, service: &str, user: Option<&OtherUser>) -> Self {
         use std::os::unix::process::CommandExt;
         let mut cmd = std::process::Command::new("sleep");
         cmd.arg("1000")
@@ -78,6 +135,9 @@ impl Marked {
             .env("ORCH_SERVICE", service)
             .process_group(0)
             .stdin(std::process::Stdio::null());
+        if let Some(user) = user {
+            cmd.uid(user.uid).gid(user.gid).current_dir("/");
+        }
         let marked = Self(cmd.spawn().expect("spawn sleep"));
         let pid = marked.pid();
         // Its environment shows once it runs `sleep` itself.

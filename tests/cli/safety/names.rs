@@ -25,7 +25,7 @@ fn assert_empty(dir: &tempfile::TempDir) {
 fn a_marker_that_climbs_out_of_the_logs_folder_is_left_alone() {
     let project = Project::toml(&sleeper("web"));
     let (outside, climb) = target();
-    let marked = Marked::spawn(&project.path(), &climb);
+    let marked = Marked::spawn(&project.path(), &climb, None);
     // With no readable record, the next supervisor takes over what carries the markers.
     project.up().expect_code(0);
     project.run(&["down"]).expect_code(0);
