@@ -19,3 +19,4 @@ pub mod render;
 pub mod safe_fs;
 pub mod state;
 pub mod supervisor;
+pub mod trust;

@@ -7,6 +7,7 @@
 mod adoption;
 mod files;
 mod names;
+mod ownership;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -100,6 +101,11 @@ impl OtherUser {
         users.0 += 1;
         let (uid, gid) = lookup(OTHER_USER).expect("the user just made");
         Some(Self { name: OTHER_USER, uid, gid })
+    }
+
+    /// Gives a file to this user.
+    pub fn chown(&self, path: &Path) {
+        std::os::unix::fs::chown(path, Some(self.uid), Some(self.gid)).expect("chown");
     }
 }
 
