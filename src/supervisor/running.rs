@@ -76,11 +76,12 @@ impl Supervisor {
         Ok(())
     }
 
-    /// `READY=1` makes the current process ready; `STATUS=…` is kept for `ps`.
+    /// `READY=1` makes the current process ready; `STATUS=…` is kept for `ps`, without the
+    /// control sequences it may carry.
     pub(super) fn on_notify(&mut self, name: &str, line: &str) {
         let Some(svc) = self.services.get_mut(name) else { return };
         if let Some(status) = line.strip_prefix("STATUS=") {
-            svc.status = Some(status.to_owned());
+            svc.status = Some(crate::sanitize::strip_controls(status));
         } else if line == "READY=1" && matches!(svc.config.ready, Some(Ready::Notify(_))) {
             let generation = svc.generation;
             self.on_ready(name, generation);

@@ -11,6 +11,7 @@ use super::service::Svc;
 use crate::ipc::{Event, Outcome, Reply};
 use crate::logs::reader;
 use crate::paths::ProjectPaths;
+use crate::sanitize::strip_controls;
 
 /// How many log lines a failure carries back to the client.
 const LAST_LINES: usize = 10;
@@ -95,9 +96,10 @@ fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
     }
 }
 
+/// The service's last lines, as the client will print them: without control sequences.
 fn last_lines(paths: &ProjectPaths, service: &str) -> Vec<String> {
     let services = [service.to_owned()];
     reader::history(&paths.logs(), &services, None, Some(LAST_LINES))
-        .map(|records| records.iter().map(|r| r.text().into_owned()).collect())
+        .map(|records| records.iter().map(|r| strip_controls(&r.text())).collect())
         .unwrap_or_default()
 }

@@ -8,6 +8,7 @@ mod adoption;
 mod files;
 mod names;
 mod ownership;
+mod text;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
