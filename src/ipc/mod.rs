@@ -208,4 +208,11 @@ pub struct ServiceStatus {
     /// Its port, for a service with `port`.
     #[serde(default)]
     pub port: Option<u16>,
+    /// Bytes of its output that could not be written to its log (a full disk), since the log
+    /// was opened.
+    #[serde(default)]
+    pub log_dropped_bytes: u64,
+    /// Why its log cannot be written now, while lines are being dropped.
+    #[serde(default)]
+    pub log_error: Option<String>,
 }

@@ -107,6 +107,19 @@ pub struct LogWriter {
     file: File,
     /// Bytes in the live file, so a write need not stat it.
     size: u64,
+    /// Bytes of records that could not be written (a full disk) since the writer was opened.
+    dropped: u64,
+    /// While writes fail: why, and how many bytes were dropped since they began to.
+    failing: Option<(String, u64)>,
+}
+
+/// A change in whether a writer can write, for its owner to say once (not once a line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Episode {
+    /// Writes began to fail: from now on records are dropped and counted.
+    Began { error: String },
+    /// Writes work again, after this many bytes were dropped.
+    Ended { dropped: u64 },
 }
 
 impl LogWriter {
@@ -119,7 +132,34 @@ impl LogWriter {
         let path = live_path(dir.path(), service);
         let file = open_live(&dir, service)?;
         let size = file.metadata()?.len();
-        Ok(Self { dir, service: service.to_string(), path, config, file, size })
+        Ok(Self { dir, service: service.to_string(), path, config, file, size, dropped: 0, failing: None })
+    }
+
+    /// Writes records as [`LogWriter::write`] does; records that cannot be written (a full
+    /// disk) are dropped and counted, and the writer goes on. Returns the change, if this write
+    /// began or ended an episode of failing writes.
+    pub fn write_or_drop(&mut self, records: &[u8]) -> Option<Episode> {
+        let (landed, result) = self.write_counting(records);
+        match result {
+            Ok(()) => {
+                let (_, dropped) = self.failing.take()?;
+                Some(Episode::Ended { dropped })
+            }
+            Err(e) => {
+                let lost = (records.len() - landed) as u64;
+                self.dropped += lost;
+                let began = self.failing.is_none();
+                let (error, dropped) = self.failing.get_or_insert_with(|| (String::new(), 0));
+                *error = format!("{}: {e}", self.path.display());
+                *dropped += lost;
+                began.then(|| Episode::Began { error: error.clone() })
+            }
+        }
+    }
+
+    /// Bytes dropped since the writer was opened, and why writes fail now, if they do.
+    pub fn health(&self) -> (u64, Option<&str>) {
+        (self.dropped, self.failing.as_ref().map(|(error, _)| error.as_str()))
     }
 
     /// Writes already formatted records (whole lines) with one write(2) call when possible (no
@@ -128,17 +168,34 @@ impl LogWriter {
     /// More than one call happens when the records do not all fit before the size limit (they
     /// are then cut between two records, around a rotation) or the kernel takes them in parts.
     pub fn write(&mut self, records: &[u8]) -> io::Result<()> {
+        self.write_counting(records).1
+    }
+
+    /// [`LogWriter::write`], and how many leading bytes of `records` landed, whole records
+    /// only: of a record the disk took only part of, that part is taken back, so the file
+    /// always ends with a whole line.
+    fn write_counting(&mut self, records: &[u8]) -> (usize, io::Result<()>) {
         let mut rest = records;
         while !rest.is_empty() {
             let fit = self.fitting(rest);
             if fit == 0 {
-                self.rotate()?;
+                if let Err(e) = self.rotate() {
+                    return (records.len() - rest.len(), Err(e));
+                }
                 continue;
             }
-            self.write_all(&rest[..fit])?;
+            let start = self.size;
+            if let Err(e) = self.write_all(&rest[..fit]) {
+                let landed = (self.size - start) as usize;
+                let whole = rest[..landed].iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
+                if whole < landed && self.file.set_len(start + whole as u64).is_ok() {
+                    self.size = start + whole as u64;
+                }
+                return (records.len() - rest.len() + whole, Err(e));
+            }
             rest = &rest[fit..];
         }
-        Ok(())
+        (records.len(), Ok(()))
     }
 
     /// The path of the live file.
@@ -231,22 +288,22 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
 
 /// Reads a child's pipe until EOF without ever blocking the child for long: reads chunks of
 /// 64 KiB, formats every complete line as a record stamped with the time of the read, and
-/// writes each chunk's records with one [`LogWriter::write`]. `on_line` is called for every
-/// line (cut as by [`LineSplitter`]).
+/// writes each chunk's records with one [`LogWriter::write_or_drop`]. `on_line` is called for
+/// every line (cut as by [`LineSplitter`]), `on_episode` when writes begin or stop failing.
 ///
 /// A failing write (a full disk) does not stop the pump: it goes on draining the pipe, so the
-/// child never blocks on it, tries again with the next chunk, and returns the first write
-/// error at EOF. A read error returns at once.
+/// child never blocks on it, counts what it drops, and tries again with the next chunk. A read
+/// error returns at once.
 pub async fn pump<R: AsyncRead + Unpin>(
     mut pipe: R,
     stream: Stream,
     writer: Arc<Mutex<LogWriter>>,
     mut on_line: impl FnMut(&[u8]),
+    mut on_episode: impl FnMut(Episode),
 ) -> io::Result<()> {
     let mut splitter = LineSplitter::new();
     let mut buf = vec![0u8; CHUNK];
     let mut records = Vec::with_capacity(2 * CHUNK);
-    let mut first_error = None;
     loop {
         let n = pipe.read(&mut buf).await?;
         let prefix = record_prefix(SystemTime::now(), stream);
@@ -259,26 +316,26 @@ pub async fn pump<R: AsyncRead + Unpin>(
         } else {
             splitter.push(&buf[..n], &mut add);
         }
-        if let Err(e) = write_locked(&writer, &records) {
-            first_error.get_or_insert(e);
+        if let Some(episode) = write_locked(&writer, &records) {
+            on_episode(episode);
         }
         records.clear();
         // Give up the memory a burst of long lines may have taken.
         records.shrink_to(2 * CHUNK);
         if n == 0 {
-            return first_error.map_or(Ok(()), Err);
+            return Ok(());
         }
     }
 }
 
 /// Writes under the lock shared by a service's stdout and stderr pumps. A panic in the other
 /// pump poisons the lock, but the writer's state stays usable, so it is taken anyway.
-fn write_locked(writer: &Mutex<LogWriter>, records: &[u8]) -> io::Result<()> {
+fn write_locked(writer: &Mutex<LogWriter>, records: &[u8]) -> Option<Episode> {
     if records.is_empty() {
-        return Ok(());
+        return None;
     }
     let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
-    writer.write(records)
+    writer.write_or_drop(records)
 }
 
 #[cfg(test)]
@@ -473,7 +530,7 @@ mod tests {
             child.write_all(b"no newline").await.unwrap();
         });
         let mut seen = 0;
-        pump(pipe, Stream::Err, writer, |_| seen += 1).await.unwrap();
+        pump(pipe, Stream::Err, writer, |_| seen += 1, |_| {}).await.unwrap();
         feeder.await.unwrap();
         assert_eq!(seen, 100_001);
         let text = fs::read(tmp.path().join("web.log")).unwrap();
@@ -497,7 +554,7 @@ mod tests {
         tx.write_all(b"one\r\ntwo\n").await.unwrap();
         drop(tx);
         let mut lines = Vec::new();
-        pump(rx, Stream::Out, writer, |l| lines.push(l.to_vec())).await.unwrap();
+        pump(rx, Stream::Out, writer, |l| lines.push(l.to_vec()), |_| {}).await.unwrap();
         assert_eq!(lines, v(&[b"one\r", b"two"]));
         let stored: Vec<Vec<u8>> = fs::read(tmp.path().join("web.log"))
             .unwrap()

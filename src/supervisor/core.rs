@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use nix::sys::signal::Signal;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
+use super::health::Health;
 use super::lifecycle::Phase;
 use super::output::Output;
 use super::process::{self, Exit, Reaper};
@@ -97,6 +98,7 @@ pub struct Supervisor {
     pub(super) watch: Option<Watch>,
     /// `.orch/logs/orch.log`: orch's own lines (reloads), for `orch logs`.
     pub(super) orch_log: Option<Arc<Mutex<LogWriter>>>,
+    pub(super) health: Health,
 }
 
 impl Supervisor {
@@ -125,6 +127,7 @@ impl Supervisor {
             deferred: VecDeque::new(),
             watch: None,
             orch_log: None,
+            health: Health::default(),
         }
     }
 
@@ -187,9 +190,7 @@ impl Supervisor {
         state.manifest = self.origin.as_ref().and_then(|o| o.manifest.clone());
         state.watch = Some(self.watch_requested);
         state.services = self.services.iter().map(|(n, s)| (n.clone(), s.record())).collect();
-        if let Err(e) = state.save(&self.paths.state()) {
-            eprintln!("orch: cannot write {}: {e}", self.paths.state().display());
-        }
+        self.saved(state.save(&self.paths.state()));
     }
 
     pub(super) fn handle(&mut self, msg: Msg) {

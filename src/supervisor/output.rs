@@ -42,7 +42,7 @@ impl Output {
         match self {
             Output::Background => {
                 let now = humantime::format_rfc3339_millis(std::time::SystemTime::now());
-                eprintln!("{now} {service}: {text}");
+                say!("{now} {service}: {text}");
             }
             Output::Foreground(fg) => fg.print("orch", format!("{service}: {text}").as_bytes()),
         }

@@ -57,7 +57,7 @@ impl Supervisor {
             other => {
                 let owner = format!("{root}#{service}");
                 ports::Registry::for_user().allocate(&owner, other.map(|(p, _)| *p)).unwrap_or_else(|e| {
-                    eprintln!("orch: the port registry failed ({e}); taking any free port");
+                    say!("orch: the port registry failed ({e}); taking any free port");
                     ports::any_free()
                 })
             }
@@ -198,7 +198,7 @@ impl Supervisor {
             match Watch::start(self.tx.clone()) {
                 Ok(watch) => self.watch = Some(watch),
                 Err(e) => {
-                    eprintln!("orch: cannot watch the manifest: {e}");
+                    say!("orch: cannot watch the manifest: {e}");
                     return;
                 }
             }
@@ -216,7 +216,7 @@ impl Supervisor {
             match self.paths.logs_dir().and_then(|dir| LogWriter::open(dir, ORCH_LOG, LogConfig::default())) {
                 Ok(w) => self.orch_log = Some(Arc::new(Mutex::new(w))),
                 Err(e) => {
-                    eprintln!("orch: cannot open orch's own log: {e}");
+                    say!("orch: cannot open orch's own log: {e}");
                     return;
                 }
             }

@@ -31,7 +31,7 @@ impl Supervisor {
             Ok(Some(state)) => {
                 for (name, record) in state.services {
                     if !is_service_name(&name) {
-                        eprintln!(
+                        say!(
                             "orch: {} records a service named {name:?}, which is no service name; ignored",
                             path.display()
                         );
@@ -45,7 +45,7 @@ impl Supervisor {
                 let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
                 let aside = path.with_file_name(format!("state.json.bad-{secs}"));
                 let kept = std::fs::rename(&path, &aside).map(|()| format!("kept aside as {}", aside.display()));
-                eprintln!("orch: {e}; {}", kept.unwrap_or_else(|e| format!("could not keep it aside: {e}")));
+                say!("orch: {e}; {}", kept.unwrap_or_else(|e| format!("could not keep it aside: {e}")));
                 self.take_over_process_table();
             }
         }
@@ -97,7 +97,7 @@ impl Supervisor {
         if let Some(owner) =
             record.process.as_ref().filter(|_| live.is_none()).and_then(|p| process::foreign_owner(p.pid))
         {
-            eprintln!("orch: {name}: the recorded pid now runs as {owner}, not as you: not adopted, never signalled");
+            say!("orch: {name}: the recorded pid now runs as {owner}, not as you: not adopted, never signalled");
         }
         svc.phase = if live.is_some() || record.state.has_process() { record.state } else { settled(record.state) };
         svc.started = record.started_at_ms.map(since_epoch);
@@ -120,7 +120,7 @@ impl Supervisor {
         let writer = match self.log_writer(name) {
             Ok(writer) => Some(writer),
             Err(e) => {
-                eprintln!("orch: {name}: {e}");
+                say!("orch: {name}: {e}");
                 None
             }
         };
@@ -165,7 +165,7 @@ impl Supervisor {
         let mut leaders: HashMap<String, i32> = HashMap::new();
         for (pid, service) in process::marked(&self.project_id) {
             if !is_service_name(&service) {
-                eprintln!(
+                say!(
                     "orch: pid {pid} says it belongs to a service named {service:?}, which is no service name; left alone"
                 );
                 continue;

@@ -20,7 +20,7 @@ use super::probe::{self, ProbeContext};
 use super::process::{self, Exit, SpawnRequest};
 use super::service::Svc;
 use crate::logs::record::Stream;
-use crate::logs::writer::{LogWriter, pump};
+use crate::logs::writer::{Episode, LogWriter, pump};
 use crate::manifest::Ready;
 use crate::state::Desired;
 
@@ -140,7 +140,7 @@ impl Supervisor {
             output: self.output.clone(),
         };
         for (stream, pipe) in pipes {
-            tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn()));
+            tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn(), sink.episodes()));
         }
         let cleanup = Cleanup {
             project: self.project_id.clone(),
@@ -349,6 +349,21 @@ struct LineSink {
 }
 
 impl LineSink {
+    /// A full disk, said once when the service's log begins to drop lines and once when it
+    /// stops (`ps` tells how many bytes in between).
+    fn episodes(&self) -> impl FnMut(Episode) + Send + 'static {
+        let (output, service) = (self.output.clone(), self.service.clone());
+        move |episode| match episode {
+            Episode::Began { error } => output.notice(
+                &service,
+                &format!("cannot write its log ({error}); its lines are dropped, and counted, until it can"),
+            ),
+            Episode::Ended { dropped } => {
+                output.notice(&service, &format!("its log is written again; {dropped} bytes of its lines were dropped"))
+            }
+        }
+    }
+
     fn into_fn(mut self) -> impl FnMut(&[u8]) + Send + 'static {
         move |line: &[u8]| {
             self.output.line(&self.service, line);

@@ -105,10 +105,15 @@ impl Svc {
     /// the supervisor's log rather than crashing it.
     pub fn set_phase(&mut self, phase: Phase, reason: Option<String>) {
         if !self.phase.can_become(phase) {
-            eprintln!("orch: bug: {} went {} → {}", self.name, self.phase.as_str(), phase.as_str());
+            say!("orch: bug: {} went {} → {}", self.name, self.phase.as_str(), phase.as_str());
         }
         self.phase = phase;
         self.reason = reason;
+        // Settled with no process: its log is closed (a deleted log then frees its space); the
+        // next start opens it again.
+        if matches!(phase, Phase::Stopped | Phase::Completed | Phase::Failed | Phase::Fatal | Phase::Blocked) {
+            self.log = None;
+        }
     }
 
     /// Forgets the current process's probes and timers.
@@ -144,7 +149,17 @@ impl Svc {
             }
             _ => self.reason.clone(),
         };
+        let (log_dropped_bytes, log_error) = match &self.log {
+            Some(log) => {
+                let log = log.lock().unwrap_or_else(|e| e.into_inner());
+                let (dropped, error) = log.health();
+                (dropped, error.map(str::to_owned))
+            }
+            None => (0, None),
+        };
         ServiceStatus {
+            log_dropped_bytes,
+            log_error,
             name: self.name.clone(),
             state: self.phase.as_str().to_owned(),
             pid: self.process.as_ref().map(|p| p.pid),

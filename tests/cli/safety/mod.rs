@@ -8,6 +8,7 @@ mod adoption;
 mod files;
 mod names;
 mod ownership;
+mod resources;
 mod text;
 
 use std::os::unix::fs::PermissionsExt;
