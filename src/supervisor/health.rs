@@ -1,19 +1,48 @@
 //! What the supervisor cannot do for want of resources, and says: a state file it cannot save
-//! (a full disk), log lines it drops. Each is said once in supervisor.log when it begins and
-//! once when it ends, and shown by `ps` for as long as it lasts.
+//! and log lines it drops (a full disk), services it cannot start (no file descriptor left).
+//! Each is said once in supervisor.log when it begins (and when it ends), and shown by `ps`
+//! or in the service's state for as long as it lasts.
 
 use std::io;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::core::Supervisor;
+use super::lifecycle::Phase;
+use super::process;
 
 /// The troubles that last.
 #[derive(Debug, Default)]
 pub struct Health {
     /// Why the last save of the state file failed, until one works.
     pub state_error: Option<String>,
+    /// When a start last failed for want of file descriptors: a run of such failures is one
+    /// episode, said once; one after a quiet minute is a new one.
+    pub out_of_fds: Option<Instant>,
 }
 
+/// How long without running out of file descriptors ends an episode of it.
+const FDS_EPISODE: Duration = Duration::from_secs(60);
+
 impl Supervisor {
+    /// A service that cannot start because orch is out of file descriptors: it fails at once,
+    /// with a reason that says so (a retry would not help while the others run), and
+    /// supervisor.log says it once per episode, not once a service.
+    pub(super) fn out_of_fds(&mut self, name: &str) {
+        let limit = process::fd_limit();
+        let quiet = self.health.out_of_fds.is_none_or(|at| at.elapsed() > FDS_EPISODE);
+        self.health.out_of_fds = Some(Instant::now());
+        if quiet {
+            say!(
+                "orch: out of file descriptors (this supervisor may open {limit}): services cannot start until some \
+                 are closed; raise the limit (`ulimit -n`; `ulimit -Hn` is its ceiling), then `orch down` and `orch up`"
+            );
+        }
+        let Some(svc) = self.services.get_mut(name) else { return };
+        let reason = format!("not started: orch is out of file descriptors (its limit is {limit}; raise `ulimit -n`)");
+        svc.started = Some((Instant::now(), SystemTime::now()));
+        svc.set_phase(Phase::Failed, Some(reason));
+    }
+
     /// Takes note of a save of the state file: a failure is said once, and the save is tried
     /// again after every later event until it works.
     pub(super) fn saved(&mut self, result: io::Result<()>) {

@@ -58,6 +58,7 @@ pub fn run(
     let foreground = matches!(output, Output::Foreground(_));
     let result = runtime.block_on(async {
         process::become_subreaper()?;
+        process::raise_fd_limit();
         let listener = bind(paths)?;
         let (tx, rx) = unbounded_channel();
         let reaper = Arc::new(Reaper::default());

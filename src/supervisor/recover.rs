@@ -120,7 +120,7 @@ impl Supervisor {
         let writer = match self.log_writer(name) {
             Ok(writer) => Some(writer),
             Err(e) => {
-                say!("orch: {name}: {e}");
+                say!("orch: {name}: cannot open its log file: {e}");
                 None
             }
         };

@@ -2,6 +2,7 @@
 //! readiness probe; stop it; act on its readiness and its exit.
 
 use std::collections::HashSet;
+use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -26,8 +27,8 @@ use crate::state::Desired;
 
 impl Supervisor {
     pub(super) fn spawn(&mut self, name: &str) {
-        if let Err(reason) = self.ensure_notify_socket(name) {
-            return self.fail_start(name, reason);
+        if let Err(e) = self.ensure_notify_socket(name) {
+            return self.fail_start_io(name, "cannot create its notify socket", e);
         }
         if let Some(reason) = self.services.get(name).and_then(|s| pinned_port_taken(&s.config)) {
             return self.fail_start(name, reason);
@@ -35,7 +36,7 @@ impl Supervisor {
         let env = self.child_env(name);
         let writer = match self.log_writer(name) {
             Ok(writer) => writer,
-            Err(reason) => return self.fail_start(name, reason),
+            Err(e) => return self.fail_start_io(name, "cannot open its log file", e),
         };
         let Some(svc) = self.services.get_mut(name) else { return };
         svc.generation += 1;
@@ -44,7 +45,7 @@ impl Supervisor {
         let request = SpawnRequest { argv: &argv, cwd: &svc.config.cwd, env: &env, capture: true };
         let spawned = match process::spawn(&request) {
             Ok(spawned) => spawned,
-            Err(e) => return self.fail_start(name, format!("cannot start `{}`: {e}", argv.join(" "))),
+            Err(e) => return self.fail_start_io(name, &format!("cannot start `{}`", argv.join(" ")), e),
         };
         let pid = spawned.identity.pid;
         // Registered before any await, so the reaper cannot take the exit unseen.
@@ -64,14 +65,14 @@ impl Supervisor {
     }
 
     /// Binds the service's notify socket once, if its readiness check is `notify`.
-    fn ensure_notify_socket(&mut self, name: &str) -> Result<(), String> {
+    fn ensure_notify_socket(&mut self, name: &str) -> io::Result<()> {
         let path = notify::socket_path(&self.paths.runtime_dir, name);
         let tx = self.tx.clone();
         let Some(svc) = self.services.get_mut(name) else { return Ok(()) };
         if !matches!(svc.config.ready, Some(Ready::Notify(_))) || svc.notify.is_some() {
             return Ok(());
         }
-        let reader = notify::listen(&path, name, tx).map_err(|e| format!("cannot create its notify socket: {e}"))?;
+        let reader = notify::listen(&path, name, tx)?;
         svc.notify = Some((path, reader));
         Ok(())
     }
@@ -88,6 +89,15 @@ impl Supervisor {
         }
     }
 
+    /// A start that failed for an OS error: as any failed start, unless orch itself is out of
+    /// file descriptors, which no retry of the service mends.
+    fn fail_start_io(&mut self, name: &str, what: &str, error: io::Error) {
+        if process::out_of_fds(&error) {
+            return self.out_of_fds(name);
+        }
+        self.fail_start(name, format!("{what}: {error}"));
+    }
+
     /// A start that failed before there was a process: the restart policy decides.
     fn fail_start(&mut self, name: &str, reason: String) {
         self.output.notice(name, &reason);
@@ -99,17 +109,14 @@ impl Supervisor {
     }
 
     /// The service's log file, opened once and kept across restarts.
-    pub(super) fn log_writer(&mut self, name: &str) -> Result<Arc<Mutex<LogWriter>>, String> {
-        let svc = self.services.get(name).ok_or("no such service")?;
+    pub(super) fn log_writer(&mut self, name: &str) -> io::Result<Arc<Mutex<LogWriter>>> {
+        let unknown = || io::Error::new(io::ErrorKind::NotFound, "no such service");
+        let svc = self.services.get(name).ok_or_else(unknown)?;
         if let Some(writer) = &svc.log {
             return Ok(writer.clone());
         }
-        let writer = self
-            .paths
-            .logs_dir()
-            .and_then(|dir| LogWriter::open(dir, name, svc.config.log))
-            .map_err(|e| format!("cannot open its log file: {e}"))?;
-        let svc = self.services.get_mut(name).ok_or("no such service")?;
+        let writer = self.paths.logs_dir().and_then(|dir| LogWriter::open(dir, name, svc.config.log))?;
+        let svc = self.services.get_mut(name).ok_or_else(unknown)?;
         let writer = Arc::new(Mutex::new(writer));
         svc.log = Some(writer.clone());
         Ok(writer)

@@ -17,11 +17,34 @@ use crate::ipc::{Envelope, PROTOCOL_VERSION, Reply, Request};
 /// replies to be written before it exits.
 pub type Busy = Arc<()>;
 
+/// The longest pause between tries when `accept` keeps failing.
+const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
+
+/// How long without a failed `accept` ends an episode of them.
+const ACCEPT_EPISODE: Duration = Duration::from_secs(60);
+
 pub async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy) {
     let uid = nix::unistd::getuid().as_raw();
+    let mut pause = Duration::ZERO;
+    let mut last_failure: Option<Instant> = None;
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                pause = Duration::ZERO;
+                stream
+            }
+            // Out of file descriptors, say: trying again at once would spin a core until one is
+            // freed, so wait, longer each time (10 ms doubling to a second). Said once for a run
+            // of failures, however often a freed descriptor lets one connection in between.
+            Err(e) => {
+                if last_failure.is_none_or(|at| at.elapsed() > ACCEPT_EPISODE) {
+                    say!("orch: cannot accept connections ({e}); trying again less and less often");
+                }
+                last_failure = Some(Instant::now());
+                pause = (pause * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_PAUSE);
+                tokio::time::sleep(pause).await;
+                continue;
+            }
         };
         let same_user = stream.peer_cred().is_ok_and(|cred| cred.uid() == uid);
         if !same_user {

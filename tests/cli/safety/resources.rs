@@ -131,3 +131,101 @@ fn a_stopped_services_log_file_is_closed() {
     assert!(closed, "web.log is still open after `orch stop web`: {:?}", open_files(supervisor));
     project.run(&["down"]).expect_code(0);
 }
+
+/// `orch ARGS…` in the project, run by `sh` after `ulimit LIMIT` (so the supervisor it starts
+/// has that limit too), bounded.
+fn under_ulimit(project: &Project, limit: &str, args: &[&str]) -> crate::support::Run {
+    let mut cmd = assert_cmd::Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit {limit} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_orch"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .env("NO_COLOR", "1")
+        .current_dir(project.path())
+        .timeout(2 * TIMEOUT);
+    crate::support::Run { output: cmd.output().expect("run sh") }
+}
+
+/// `n` sleepers, `s1` … `sN`.
+fn sleepers(n: usize) -> String {
+    (1..=n).map(|i| format!("[services.s{i}]\ncmd = \"exec sleep 1000\"\n")).collect()
+}
+
+/// The soft and hard "Max open files" of a process.
+fn fd_limits(pid: i32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap_or_default();
+    let line = limits.lines().find(|l| l.starts_with("Max open files")).unwrap_or_default().to_owned();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (fields.get(3).unwrap_or(&"").to_string(), fields.get(4).unwrap_or(&"").to_string())
+}
+
+#[test]
+fn with_ulimit_n_64_services_start_and_keep_their_spare_pipe_ends() {
+    let project = Project::toml(&sleepers(4));
+    under_ulimit(&project, "-n 64", &["up"]).expect_code(0);
+    for i in 1..=4 {
+        let pid = project.pid(&format!("s{i}"));
+        assert_eq!(fd_limits(pid).0, "64", "s{i}");
+        // Besides 0, 1 and 2, it holds a spare end of its stdout and of its stderr pipe.
+        let files = open_files(pid);
+        let spare = |fd: i32| {
+            let pipe = std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
+            files.iter().filter(|f| Some(*f) == pipe.as_ref()).count() == 2
+        };
+        assert!(spare(1) && spare(2), "s{i}: {files:?}");
+    }
+    project.run(&["down"]).expect_code(0);
+}
+
+#[test]
+fn the_supervisor_raises_its_soft_fd_limit_and_gives_services_the_users() {
+    let project = Project::toml(&sleepers(40));
+    under_ulimit(&project, "-Sn 64", &["up"]).expect_code(0);
+    let supervisor = project.supervisor_pid().expect("a supervisor");
+    let (soft, hard) = fd_limits(supervisor);
+    assert_eq!(soft, hard, "the supervisor's soft limit was not raised");
+    let rows = project.ps_json();
+    assert_eq!(rows.as_array().unwrap().iter().filter(|r| r["state"] == "running").count(), 40, "{rows:#}");
+    assert_eq!(fd_limits(project.pid("s40")).0, "64");
+    project.run(&["down"]).expect_code(0);
+}
+
+#[test]
+fn running_out_of_fds_is_said_once_and_clearly() {
+    let project = Project::toml(&sleepers(40));
+    let up = under_ulimit(&project, "-n 64", &["up"]).expect_code(1);
+    let out = up.stdout();
+    assert!(out.contains("not started: orch is out of file descriptors (its limit is 64; raise `ulimit -n`)"), "{out}");
+    assert!(!out.contains("restarts") && !out.contains("Too many open files"), "{out}");
+    let log = project.read(".orch/supervisor.log").unwrap_or_default();
+    assert_eq!(log.matches("out of file descriptors (this supervisor may open 64)").count(), 1, "{log}");
+    let running = project.ps_json().as_array().unwrap().iter().filter(|r| r["state"] == "running").count();
+    assert!(running > 0, "not a single service could start");
+    project.run(&["down"]).expect_code(0);
+}
+
+#[test]
+fn the_accept_loop_backs_off_when_out_of_fds() {
+    let project = Project::toml(&sleepers(2));
+    under_ulimit(&project, "-n 40", &["up"]).expect_code(0);
+    let supervisor = project.supervisor_pid().expect("a supervisor");
+    let socket = project.socket().expect("its socket");
+    // Connections that say nothing hold a descriptor each, until none is left to accept with.
+    let held: Vec<_> = (0..60).filter_map(|_| std::os::unix::net::UnixStream::connect(&socket).ok()).collect();
+    let said = wait_until(TIMEOUT, || {
+        project.read(".orch/supervisor.log").is_some_and(|l| l.contains("cannot accept connections"))
+    });
+    assert!(said, "{:?}", project.read(".orch/supervisor.log"));
+    let before = crate::procs::cpu_ticks(supervisor);
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let spent = crate::procs::cpu_ticks(supervisor) - before;
+    assert!(spent < 20, "the supervisor spun: {spent} ticks of cpu in a second");
+    drop(held);
+    project.run(&["ps"]).expect_code(0);
+    let log = project.read(".orch/supervisor.log").unwrap_or_default();
+    assert_eq!(log.matches("cannot accept connections").count(), 1, "{log}");
+    project.run(&["down"]).expect_code(0);
+}
