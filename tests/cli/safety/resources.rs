@@ -182,20 +182,20 @@ fn with_ulimit_n_64_services_start_and_keep_their_spare_pipe_ends() {
 
 #[test]
 fn the_supervisor_raises_its_soft_fd_limit_and_gives_services_the_users() {
-    let project = Project::toml(&sleepers(40));
+    let project = Project::toml(&sleepers(20));
     under_ulimit(&project, "-Sn 64", &["up"]).expect_code(0);
     let supervisor = project.supervisor_pid().expect("a supervisor");
     let (soft, hard) = fd_limits(supervisor);
     assert_eq!(soft, hard, "the supervisor's soft limit was not raised");
     let rows = project.ps_json();
-    assert_eq!(rows.as_array().unwrap().iter().filter(|r| r["state"] == "running").count(), 40, "{rows:#}");
-    assert_eq!(fd_limits(project.pid("s40")).0, "64");
+    assert_eq!(rows.as_array().unwrap().iter().filter(|r| r["state"] == "running").count(), 20, "{rows:#}");
+    assert_eq!(fd_limits(project.pid("s20")).0, "64");
     project.run(&["down"]).expect_code(0);
 }
 
 #[test]
 fn running_out_of_fds_is_said_once_and_clearly() {
-    let project = Project::toml(&sleepers(40));
+    let project = Project::toml(&sleepers(20));
     let up = under_ulimit(&project, "-n 64", &["up"]).expect_code(1);
     let out = up.stdout();
     assert!(out.contains("not started: orch is out of file descriptors (its limit is 64; raise `ulimit -n`)"), "{out}");
