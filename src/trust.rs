@@ -13,7 +13,7 @@
 //! it had.
 
 use std::io::{self, Read};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::manifest::BaseEnv;
@@ -24,8 +24,13 @@ pub const TRUSTED_VAR: &str = "ORCH_TRUSTED";
 /// Reads a file that decides what runs, if its owner may decide that (see the module's text).
 /// The owner is the one of the file actually opened (fstat), so no swap in between can fool it.
 pub fn read_trusted(path: &Path, env: &BaseEnv) -> io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let owner = file.metadata()?.uid();
+    // Not blocking on a FIFO planted as an env_file.
+    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, "it is not a regular file"));
+    }
+    let owner = meta.uid();
     if !owner_is_trusted(owner) && !folder_is_trusted(path, env) {
         return Err(untrusted(path, owner, env));
     }
@@ -102,6 +107,15 @@ mod tests {
 
     fn env(pairs: &[(&str, &str)]) -> BaseEnv {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn a_fifo_is_refused_without_blocking() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join(".env.db");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let error = read_trusted(&fifo, &BaseEnv::new()).unwrap_err();
+        assert_eq!(error.to_string(), "it is not a regular file");
     }
 
     #[test]

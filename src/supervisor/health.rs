@@ -75,9 +75,7 @@ impl Supervisor {
             ));
         }
         for svc in self.services.values() {
-            let Some(log) = &svc.log else { continue };
-            let log = log.lock().unwrap_or_else(|e| e.into_inner());
-            if let (dropped, Some(error)) = log.health() {
+            if let (dropped, Some(error)) = svc.log_health() {
                 notes.push(format!("{}: log lines are being dropped ({dropped} bytes so far): {error}", svc.name));
             }
         }

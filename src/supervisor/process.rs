@@ -77,15 +77,18 @@ impl Identity {
 
 /// Whether a process runs as this user: its real and effective uid are ours.
 fn is_own(process: &procfs::process::Process) -> bool {
+    process.status().is_ok_and(|status| runs_as_me(&status))
+}
+
+fn runs_as_me(status: &procfs::process::Status) -> bool {
     let me = nix::unistd::getuid().as_raw();
-    process.status().is_ok_and(|s| s.ruid == me && s.euid == me)
+    status.ruid == me && status.euid == me
 }
 
 /// The owner of a process, when it is not this user: `bob (uid 1001)`.
 pub fn foreign_owner(pid: i32) -> Option<String> {
-    let process = procfs::process::Process::new(pid).ok()?;
-    let status = process.status().ok()?;
-    (!is_own(&process)).then(|| crate::safe_fs::owner_name(status.ruid))
+    let status = procfs::process::Process::new(pid).ok()?.status().ok()?;
+    (!runs_as_me(&status)).then(|| crate::safe_fs::owner_name(status.ruid))
 }
 
 pub fn boot_id() -> String {
@@ -93,7 +96,7 @@ pub fn boot_id() -> String {
 }
 
 /// Where a child keeps its own copy of its output pipes' read ends (see `spawn`): at fd 200 or
-/// above when its limit allows, so it never takes a number a program expects (3 for socket
+/// above when the limit allows, so it never takes a number a program expects (3 for socket
 /// activation); else at the lowest free fd above 2, so a low `ulimit -n` still starts it.
 const KEEPER_FD_PREFERRED: i32 = 200;
 const KEEPER_FD_LOWEST: i32 = 3;

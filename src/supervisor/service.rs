@@ -123,6 +123,15 @@ impl Svc {
         }
     }
 
+    /// Bytes of its output its log could not take since it was opened, and why it cannot now,
+    /// while it cannot (a full disk).
+    pub fn log_health(&self) -> (u64, Option<String>) {
+        let Some(log) = &self.log else { return (0, None) };
+        let log = log.lock().unwrap_or_else(|e| e.into_inner());
+        let (dropped, error) = log.health();
+        (dropped, error.map(str::to_owned))
+    }
+
     pub fn record(&self) -> ServiceRecord {
         ServiceRecord {
             desired: self.desired,
@@ -149,14 +158,7 @@ impl Svc {
             }
             _ => self.reason.clone(),
         };
-        let (log_dropped_bytes, log_error) = match &self.log {
-            Some(log) => {
-                let log = log.lock().unwrap_or_else(|e| e.into_inner());
-                let (dropped, error) = log.health();
-                (dropped, error.map(str::to_owned))
-            }
-            None => (0, None),
-        };
+        let (log_dropped_bytes, log_error) = self.log_health();
         ServiceStatus {
             log_dropped_bytes,
             log_error,
