@@ -133,7 +133,7 @@ impl<'a> Context<'a> {
     }
 
     fn read_named_file(&self, path: &Path) -> std::io::Result<SourceFile> {
-        environment::read_source(path, &self.display(path))
+        environment::read_source(path, &self.display(path), &self.options.env)
     }
 
     /// orch's environment with `.env` over it.

@@ -8,5 +8,6 @@ mod honest;
 mod mcp;
 mod procs;
 mod reconcile;
+mod safety;
 mod supervisor;
 mod support;
