@@ -79,7 +79,12 @@ impl Graph {
 
     /// Every service, dependencies before their dependents.
     pub fn start_order(&self) -> Vec<String> {
-        self.levels.iter().flatten().cloned().collect()
+        self.start_order_iter().cloned().collect()
+    }
+
+    /// The same, without copying the names.
+    pub fn start_order_iter(&self) -> impl Iterator<Item = &String> {
+        self.levels.iter().flatten()
     }
 
     /// Every service, dependents before their dependencies.

@@ -116,9 +116,12 @@ impl State {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
+        // Serialised whole first: a writer on the file would make one write(2) per JSON token
+        // (hundreds per service), and the state is saved after every batch of events.
+        let mut text = serde_json::to_vec_pretty(self)?;
+        text.push(b'\n');
         let mut file = dir.open(&tmp, Access::CreateNew)?;
-        serde_json::to_writer_pretty(&mut file, self)?;
-        file.write_all(b"\n")?;
+        file.write_all(&text)?;
         file.sync_all()?;
         dir.rename(&tmp, name)?;
         dir.sync()

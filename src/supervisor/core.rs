@@ -74,7 +74,31 @@ pub enum Msg {
     },
     /// SIGINT, SIGTERM (or SIGHUP in the foreground): stop everything and exit.
     Shutdown,
+    /// Time to save the state file that was left unsaved (see `SAVE_EVERY`).
+    Save,
 }
+
+impl Msg {
+    /// The service an event is about; None for requests and project-wide events.
+    fn service(&self) -> Option<&str> {
+        match self {
+            Msg::Exited { service, .. }
+            | Msg::Ready { service, .. }
+            | Msg::ReadyTimeout { service, .. }
+            | Msg::ProbeSaw { service, .. }
+            | Msg::Confirmed { service, .. }
+            | Msg::StopTimeout { service, .. }
+            | Msg::BackoffDone { service, .. }
+            | Msg::Notify { service, .. } => Some(service),
+            Msg::Request(..) | Msg::FilesChanged | Msg::Reload { .. } | Msg::Shutdown | Msg::Save => None,
+        }
+    }
+}
+
+/// How often the state file is saved while only exits and phase changes happen: a stop of a
+/// deep chain is one exit after another, and each save writes every service. A spawn (a new pid
+/// the record must hold, so that nothing runs twice after a crash) or a request is saved at once.
+const SAVE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 pub struct Supervisor {
     pub(super) paths: ProjectPaths,
@@ -94,6 +118,16 @@ pub struct Supervisor {
     pub(super) waiters: Vec<Waiter>,
     pub(super) output: Output,
     pub(super) dirty: bool,
+    /// What is unsaved must be saved now: a spawn, a request.
+    pub(super) urgent: bool,
+    pub(super) last_save: Option<std::time::Instant>,
+    /// A `Msg::Save` is on its way.
+    pub(super) save_due: bool,
+    /// The services an event was about since the last `advance`: only they and their
+    /// neighbours can move (see `advance`), unless `full_scan`.
+    pub(super) touched: HashSet<String>,
+    /// A request or a reload changed what is wanted: `advance` looks at every service.
+    pub(super) full_scan: bool,
     /// A full `down` (or a shutdown) asked the supervisor to exit once everything stopped.
     pub(super) exit_when_stopped: bool,
     /// Where the manifest came from, and with which environment: what a reload loads again.
@@ -128,6 +162,11 @@ impl Supervisor {
             waiters: Vec::new(),
             output,
             dirty: true,
+            urgent: true,
+            last_save: None,
+            save_due: false,
+            touched: HashSet::new(),
+            full_scan: true,
             exit_when_stopped: false,
             origin: None,
             reload_error: None,
@@ -144,7 +183,7 @@ impl Supervisor {
     pub async fn run(mut self, mut rx: UnboundedReceiver<Msg>) {
         // What recovery left pending starts now, not at the first request.
         self.advance();
-        self.persist();
+        self.save_now();
         while let Some(msg) = rx.recv().await {
             self.handle(msg);
             // Take everything that is already queued before the (fsync'ed) state write.
@@ -158,6 +197,7 @@ impl Supervisor {
                 break;
             }
         }
+        self.save_now();
         self.output.say("down: every service stopped; the supervisor exits");
         for svc in self.services.values() {
             if let Some((path, _)) = &svc.notify {
@@ -190,11 +230,34 @@ impl Supervisor {
         }
     }
 
+    /// Saves the state file if anything changed: at once when it is urgent, else at most every
+    /// `SAVE_EVERY` (a timer saves what is left).
     pub(super) fn persist(&mut self) {
         if !self.dirty {
             return;
         }
+        let recent = self.last_save.is_some_and(|at| at.elapsed() < SAVE_EVERY);
+        if recent && !self.urgent {
+            if !self.save_due {
+                self.save_due = true;
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(SAVE_EVERY).await;
+                    let _ = tx.send(Msg::Save);
+                });
+            }
+            return;
+        }
+        self.save_now();
+    }
+
+    pub(super) fn save_now(&mut self) {
+        if !self.dirty {
+            return;
+        }
         self.dirty = false;
+        self.urgent = false;
+        self.last_save = Some(std::time::Instant::now());
         let mut state = State::new();
         state.supervisor = process::Identity::of(std::process::id() as i32);
         state.manifest = self.origin.as_ref().and_then(|o| o.manifest.clone());
@@ -207,6 +270,11 @@ impl Supervisor {
         // Questions change nothing: no state write (and its fsync) for them.
         let question = matches!(msg, Msg::Request(Request::Ps { .. } | Request::Hello, _));
         self.dirty |= !question;
+        self.urgent |= matches!(msg, Msg::Request(..)) && !question;
+        match msg.service() {
+            Some(service) => drop(self.touched.insert(service.to_owned())),
+            None => self.full_scan |= !matches!(msg, Msg::Save) && !question,
+        }
         match msg {
             Msg::Request(request, reply) if self.defers(&request) => self.deferred.push_back((request, reply)),
             Msg::Request(request, reply) => self.request(request, reply),
@@ -238,6 +306,7 @@ impl Supervisor {
                 }
             }
             Msg::Notify { service, line } => self.on_notify(&service, &line),
+            Msg::Save => self.save_due = false,
             Msg::Shutdown => {
                 let all: Vec<String> = self.services.keys().cloned().collect();
                 self.mark_down(&all);
@@ -293,31 +362,97 @@ impl Supervisor {
 
     /// Starts what may start and stops what should stop until nothing moves, then tells the
     /// waiting clients, then forgets what is gone for good.
+    ///
+    /// Event-driven: a service can only move when it or one of its neighbours (dependencies,
+    /// dependents) changed, so after an event about one service only that neighbourhood is
+    /// looked at, and after each round of moves only the neighbourhood of what moved. A long
+    /// `down` of a deep chain is then linear in the number of services. A request or a reload
+    /// changes what is wanted, and looks at everything.
     pub(super) fn advance(&mut self) {
-        let order = self.start_order();
+        let full = std::mem::take(&mut self.full_scan);
+        let touched = std::mem::take(&mut self.touched);
+        let mut changed: HashSet<String> = touched.clone();
+        let mut look_at = (!full).then(|| self.around(&touched));
         // Services no longer in the manifest are not in the graph: their edges are looked up
         // in their own configuration.
         let removed: Vec<String> = self.services.values().filter(|s| s.removed).map(|s| s.name.clone()).collect();
         loop {
-            let mut moved = false;
+            let order = self.movable_in_start_order(look_at.as_ref());
+            let mut moved = HashSet::new();
             for name in &order {
-                moved |= self.advance_start(name);
+                if self.advance_start(name) {
+                    moved.insert(name.clone());
+                }
             }
             for name in order.iter().rev() {
-                moved |= self.advance_stop(name, &removed);
+                if self.advance_stop(name, &removed) {
+                    moved.insert(name.clone());
+                }
             }
-            if !moved {
+            if moved.is_empty() {
                 break;
             }
             self.dirty = true;
+            if look_at.is_some() {
+                look_at = Some(self.around(&moved));
+            }
+            changed.extend(moved);
         }
         let exiting = self.should_exit();
         let services = &self.services;
         let paths = &self.paths;
-        self.waiters.retain_mut(|w| w.update(services, paths, exiting));
+        let changed = (!full).then_some(&changed);
+        self.waiters.retain_mut(|w| w.update(services, paths, exiting, changed));
         let before = self.services.len();
         self.services.retain(|_, s| !s.is_gone());
         self.dirty |= self.services.len() != before;
+    }
+
+    /// These services, what they depend on, and what depends on them (removed services too,
+    /// which are outside the graph).
+    fn around(&self, names: &HashSet<String>) -> HashSet<String> {
+        let mut out = names.clone();
+        for name in names {
+            if let Some(graph) = &self.graph {
+                out.extend(graph.dependents(name));
+                out.extend(graph.dependencies(name));
+            }
+            if let Some(svc) = self.services.get(name) {
+                out.extend(svc.config.depends_on.keys().cloned());
+            }
+        }
+        out.extend(self.services.values().filter(|s| s.removed).map(|s| s.name.clone()));
+        out
+    }
+
+    /// The services that may move now (pending and wanted up, or wanted down and not stopped
+    /// yet), in start order, among `among` (all when None). Nothing else can move in one round:
+    /// a move only ever takes a service out of these states.
+    fn movable_in_start_order(&self, among: Option<&HashSet<String>>) -> Vec<String> {
+        let movable: HashSet<&str> = match among {
+            Some(names) => names
+                .iter()
+                .filter(|n| self.services.get(n.as_str()).is_some_and(Svc::may_move))
+                .map(String::as_str)
+                .collect(),
+            None => self.services.values().filter(|s| s.may_move()).map(|s| s.name.as_str()).collect(),
+        };
+        if movable.is_empty() {
+            return Vec::new();
+        }
+        let mut order: Vec<String> = match &self.graph {
+            Some(graph) if movable.len() > 1 => {
+                graph.start_order_iter().filter(|n| movable.contains(n.as_str())).cloned().collect()
+            }
+            _ => Vec::new(),
+        };
+        // What the graph does not have (ad-hoc services), in the order they came.
+        let listed: HashSet<&str> = order.iter().map(String::as_str).collect();
+        let mut rest: Vec<&str> = movable.iter().copied().filter(|n| !listed.contains(n)).collect();
+        rest.sort_by_key(|n| self.services.get_index_of(*n));
+        let rest: Vec<String> = rest.into_iter().map(str::to_owned).collect();
+        order.extend(rest);
+        order
     }
 
     fn advance_start(&mut self, name: &str) -> bool {

@@ -26,6 +26,8 @@ pub(super) struct Up {
 
 impl Supervisor {
     pub(super) fn request(&mut self, request: Request, reply: UnboundedSender<Reply>) {
+        // What is wanted may change: the next `advance` looks at every service.
+        self.full_scan = true;
         let result = match request {
             Request::Hello => {
                 let version = env!("CARGO_PKG_VERSION").to_owned();

@@ -69,6 +69,7 @@ impl Supervisor {
         svc.runs += 1;
         svc.seen_runs = seen_runs;
         svc.set_phase(Phase::Starting, None);
+        self.urgent = true;
         self.output.notice(name, &format!("started (pid {pid})"));
         let pipes = [(Stream::Out, spawned.stdout), (Stream::Err, spawned.stderr)];
         let pipes = pipes.into_iter().filter_map(|(stream, pipe)| pipe.map(|p| (stream, p))).collect();

@@ -233,6 +233,15 @@ impl Svc {
         }
     }
 
+    /// Whether `advance` may move it: pending and wanted up, or wanted down and not (yet)
+    /// stopping.
+    pub fn may_move(&self) -> bool {
+        match self.desired {
+            Desired::Up => self.phase == Phase::Pending,
+            Desired::Down => !matches!(self.phase, Phase::Stopped | Phase::Stopping),
+        }
+    }
+
     /// Up as a request waits for it: ready, completed, or running and confirmed.
     pub fn is_settled_up(&self) -> bool {
         match self.phase {

@@ -1,7 +1,7 @@
 //! A client waiting on a request (`up`, `down`, `restart`, `start`): it gets an event each time
 //! one of its services changes state, and a final outcome once all of them have settled.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use indexmap::IndexMap;
 use tokio::sync::mpsc::UnboundedSender;
@@ -35,6 +35,8 @@ pub struct Waiter {
     /// The targets that were already up when the request came, with their generation then: if
     /// it is the same at the end, the request did not touch them.
     up_before: HashMap<String, u64>,
+    /// The targets that have not settled yet.
+    unsettled: HashSet<String>,
 }
 
 impl Waiter {
@@ -50,43 +52,66 @@ impl Waiter {
             .filter(|svc| svc.is_settled_up())
             .map(|svc| (svc.name.clone(), svc.generation))
             .collect();
-        Self { targets, kind, reply, seen: HashMap::new(), up_before }
+        Self { targets, kind, reply, seen: HashMap::new(), up_before, unsettled: HashSet::new() }
     }
 
     pub fn is_down(&self) -> bool {
         self.kind == WaiterKind::Down
     }
 
-    /// Sends what changed; once every target settled, the outcome. False when the waiter is
-    /// done (or its client went away).
-    pub fn update(&mut self, services: &IndexMap<String, Svc>, paths: &ProjectPaths, exiting: bool) -> bool {
-        for name in &self.targets {
+    /// Sends what changed; once every target settled, the outcome. `changed`: the services
+    /// that may have changed since the last look (all when None). False when the waiter is done
+    /// (or its client went away).
+    pub fn update(
+        &mut self,
+        services: &IndexMap<String, Svc>,
+        paths: &ProjectPaths,
+        exiting: bool,
+        changed: Option<&HashSet<String>>,
+    ) -> bool {
+        // The first look is at every target.
+        let changed = changed.filter(|_| !self.seen.is_empty());
+        let targets: Vec<&String> = match changed {
+            Some(changed) => self.targets.iter().filter(|t| changed.contains(*t)).collect(),
+            None => self.targets.iter().collect(),
+        };
+        for name in targets {
             let Some(svc) = services.get(name) else {
+                self.unsettled.remove(name);
                 continue;
             };
-            let event =
-                Event { service: name.clone(), phase: svc.phase, reason: svc.reason.clone(), waiting: svc.waiting() };
-            if self.seen.get(name) == Some(&event) {
+            if self.settles(svc) {
+                self.unsettled.remove(name);
+            } else {
+                self.unsettled.insert(name.clone());
+            }
+            let waiting = svc.waiting();
+            let same = self
+                .seen
+                .get(name)
+                .is_some_and(|seen| seen.phase == svc.phase && seen.reason == svc.reason && seen.waiting == waiting);
+            if same {
                 continue;
             }
+            let event = Event { service: name.clone(), phase: svc.phase, reason: svc.reason.clone(), waiting };
             self.seen.insert(name.clone(), event.clone());
             if self.reply.send(Reply::Event(event)).is_err() {
                 return false;
             }
         }
-        if !self.settled(services) {
+        if !self.unsettled.is_empty() {
             return true;
         }
         self.finish(services, paths, exiting && self.kind == WaiterKind::Down);
         false
     }
 
-    fn settled(&self, services: &IndexMap<String, Svc>) -> bool {
-        self.targets.iter().filter_map(|n| services.get(n)).all(|svc| match self.kind {
+    fn settles(&self, svc: &Svc) -> bool {
+        match self.kind {
             WaiterKind::Up => !svc.phase.is_transient() && (svc.phase != Phase::Running || svc.confirmed),
             WaiterKind::Down => svc.phase == Phase::Stopped,
             WaiterKind::Accepted => true,
-        })
+        }
     }
 
     fn finish(&self, services: &IndexMap<String, Svc>, paths: &ProjectPaths, exiting: bool) {
