@@ -256,9 +256,17 @@ fn launch(paths: &ProjectPaths) -> io::Result<()> {
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
-    // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+    // SAFETY: setsid and close_range are async-signal-safe system calls and touch no memory
+    // of the parent.
     unsafe {
-        cmd.pre_exec(|| nix::unistd::setsid().map(drop).map_err(io::Error::from));
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(io::Error::from)?;
+            // Whatever this client inherited without close-on-exec (a terminal's pipe, a test
+            // harness's descriptors) is not the supervisor's, nor its services': close it at the
+            // exec. Best effort: kernels before 5.11 lack close_range.
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+            Ok(())
+        });
     }
     // Not waited for: it outlives this client, and is reparented when the client exits.
     cmd.spawn().map(drop)

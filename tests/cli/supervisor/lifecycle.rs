@@ -214,3 +214,29 @@ fn up_again_after_down_starts_a_new_supervisor() {
     assert_eq!(pids_of(&root, "web"), [web2]);
     assert_eq!(project.service("web")["state"], "running");
 }
+
+/// The descriptors (as `/proc/<pid>/fd` link targets) a process holds.
+fn fd_targets(pid: i32) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .map(|t| t.display().to_string())
+        .collect()
+}
+
+#[test]
+fn what_the_client_inherited_reaches_neither_the_supervisor_nor_the_services() {
+    let project = Project::toml("[services.web]\ncmd = \"sleep 1000\"\nmin_uptime = \"0s\"\n");
+    // A pipe without close-on-exec, as a terminal or a test harness may leave to its children.
+    let (read, write) = nix::unistd::pipe().expect("a pipe");
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&read);
+    let leaked = std::fs::read_link(format!("/proc/self/fd/{fd}")).expect("the pipe").display().to_string();
+    project.up().expect_code(0);
+    drop((read, write));
+    let supervisor = project.supervisor_pid().expect("a supervisor");
+    let web = project.pid("web");
+    for (who, pid) in [("the supervisor", supervisor), ("web", web)] {
+        assert!(!fd_targets(pid).contains(&leaked), "{who} holds the client's {leaked}: {:?}", fd_targets(pid));
+    }
+}
