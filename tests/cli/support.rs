@@ -1,8 +1,10 @@
 //! A temp project with files in it, and the real `orch` binary run inside it.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Child, ExitStatus, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
@@ -303,5 +305,100 @@ impl Project {
             .lines()
             .filter_map(|record| Some(record.splitn(3, ' ').nth(2)?.to_owned()))
             .collect()
+    }
+}
+
+// ----- commands that run beside a test ---------------------------------------------------------
+
+/// An orch command running beside the test (`orch logs -f`, an `orch up` to interrupt), its
+/// stdout read line by line as it comes; SIGKILLed by pid and reaped when dropped.
+pub struct Beside {
+    child: Child,
+    lines: Receiver<String>,
+    /// Every line read so far.
+    pub seen: Vec<String>,
+    /// How many of them `next_match` has looked at.
+    matched: usize,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Beside {
+    pub fn start(project: &Project, args: &[&str]) -> Self {
+        let mut child = orch_std()
+            .current_dir(project.path())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn orch beside the test");
+        let stdout = child.stdout.take().expect("its stdout");
+        let mut stderr = child.stderr.take().expect("its stderr");
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+            text
+        });
+        Self { child, lines, seen: Vec::new(), matched: 0, stderr: Some(stderr) }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// The next line that matches, among those after the last one looked at by an earlier
+    /// call (so each call waits for something new); None when `within` passed or the output
+    /// ended first.
+    pub fn next_match(&mut self, within: Duration, mut matches: impl FnMut(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(at) = self.seen[self.matched..].iter().position(|l| matches(l)) {
+                self.matched += at + 1;
+                return Some(self.seen[self.matched - 1].clone());
+            }
+            self.matched = self.seen.len();
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    /// Waits until the process exits; then reads the rest of its output. None if it is still
+    /// running after `within`.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let mut status = None;
+        wait_until(within, || {
+            status = self.child.try_wait().ok().flatten();
+            status.is_some()
+        });
+        let status = status?;
+        // Its stdout is closed now: what is left in the pipe comes at once.
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(2)) {
+            self.seen.push(line);
+        }
+        Some(status)
+    }
+
+    /// Its stderr, once it has exited.
+    pub fn stderr(&mut self) -> String {
+        self.stderr.take().and_then(|t| t.join().ok()).unwrap_or_default()
+    }
+}
+
+impl Drop for Beside {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

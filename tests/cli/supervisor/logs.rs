@@ -1,12 +1,9 @@
 //! `orch logs`: tail, prefixes, timestamps, merged order, following, and raw bytes kept.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use super::{SECOND, log_lines};
-use crate::support::{Project, orch_std, wait_until};
+use crate::support::{Beside, Project, wait_until};
 
 fn logged(project: &Project, service: &str, text: &str) -> bool {
     let needle = text.as_bytes();
@@ -69,59 +66,6 @@ depends_on = ["a"]
     assert_eq!(lines, expected);
 }
 
-/// `orch logs -f` running beside the test; killed by pid when dropped.
-struct Follower {
-    child: Child,
-    lines: Receiver<String>,
-}
-
-impl Follower {
-    fn start(project: &Project, args: &[&str]) -> Self {
-        let mut child = orch_std()
-            .current_dir(project.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn orch logs -f");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Self { child, lines }
-    }
-
-    fn next_line(&self, within: Duration) -> Option<String> {
-        self.lines.recv_timeout(within).ok()
-    }
-
-    /// The next line of a service's, past orch's own (`orch | gate: started (pid 42)`).
-    fn next_service_line(&self, within: Duration) -> Option<String> {
-        let deadline = std::time::Instant::now() + within;
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = self.next_line(left)?;
-            if !line.starts_with("orch ") {
-                return Some(line);
-            }
-        }
-    }
-}
-
-impl Drop for Follower {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[test]
 fn follow_shows_a_new_line_within_a_second() {
     let project = Project::toml(
@@ -132,13 +76,16 @@ ready = { log = "waiting" }
 "#,
     );
     project.up().expect_code(0);
-    let follower = Follower::start(&project, &["logs", "-f", "gate"]);
-    assert_eq!(follower.next_service_line(5 * SECOND).as_deref(), Some("gate | waiting"), "the history first");
+    let mut follower = Beside::start(&project, &["logs", "-f", "gate"]);
+    // The service's own lines, past orch's (`orch | gate: started (pid 42)`).
+    let service_line = |line: &str| !line.starts_with("orch ");
+    let first = follower.next_match(5 * SECOND, service_line);
+    assert_eq!(first.as_deref(), Some("gate | waiting"), "the history first");
     std::fs::write(project.path().join("go"), "").unwrap();
-    let next = follower.next_service_line(SECOND);
+    let next = follower.next_match(SECOND, service_line);
     assert_eq!(next.as_deref(), Some("gate | released"), "the new line did not come within 1 s");
     // Still following: nothing ended the command.
-    assert!(matches!(follower.lines.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty)), "orch logs -f stopped");
+    assert!(follower.wait_exit(Duration::from_millis(100)).is_none(), "orch logs -f stopped");
 }
 
 #[test]
