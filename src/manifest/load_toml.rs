@@ -13,6 +13,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::Context;
 use super::environment::Layers;
+use super::name::{self, RESERVED_NAME, reserved};
 use super::port::PortSpec;
 use super::problem::{Problem, SourceFile, nearest};
 use super::raw::{RawEnv, RawLog, RawService, TOP_LEVEL_KEYS};
@@ -175,12 +176,8 @@ fn service_tables<'a>(value: Spanned<DeValue<'a>>, file: &SourceFile, ctx: &mut 
     let mut services = Vec::new();
     for (key, value) in table {
         let name = key.get_ref().to_string();
-        if !is_valid_name(&name) {
-            ctx.problems.push(
-                Problem::error(format!("`{name}` is not a valid service name"))
-                    .at(file, key.span(), "bad name")
-                    .help("use letters, digits, `-` and `_` (as a Procfile does)"),
-            );
+        if let Some(problem) = name::invalid(&name) {
+            ctx.problems.push(problem.at(file, key.span(), "bad name"));
             continue;
         }
         if name == RESERVED_NAME {
@@ -190,18 +187,6 @@ fn service_tables<'a>(value: Spanned<DeValue<'a>>, file: &SourceFile, ctx: &mut 
         services.push(ServiceTable { name, name_span: key.span(), value });
     }
     services
-}
-
-/// The name orch's own lines go under in `orch logs`.
-pub const RESERVED_NAME: &str = "orch";
-
-pub fn reserved(name: &str) -> Problem {
-    Problem::error(format!("`{name}` is reserved: orch's own lines show under that name in `orch logs`"))
-        .help("give the service another name")
-}
-
-pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 /// Deserialises one value, turning serde's error into a problem that names the service.
