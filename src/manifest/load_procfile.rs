@@ -48,7 +48,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, 
             ctx.problems.push(reserved(&entry.name).at(file, entry.name_span.clone(), "reserved"));
             continue;
         }
-        let mut env = layers.clone();
+        let mut env = layers.fork(file, entry.name_span.clone(), &mut ctx.problems);
         env.set("PORT".into(), (base_port + PORT_STEP * position).to_string());
         // foreman's and honcho's `$PS`: the process's name and its number (one of each here).
         env.set("PS".into(), format!("{}.1", entry.name));

@@ -12,11 +12,11 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::Context;
-use super::environment::Layers;
-use super::name::{self, RESERVED_NAME, reserved};
+use super::environment::{Layers, PortOf, env_key_problem};
 use super::port::PortSpec;
 use super::problem::{Problem, SourceFile, nearest};
 use super::raw::{RawEnv, RawLog, RawService, TOP_LEVEL_KEYS};
+use super::service_table::{read_service, service_tables};
 use super::spec::{
     Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency, LogConfig, Ready,
     RestartPolicy, Service,
@@ -73,41 +73,53 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
 
     let mut read_services = Vec::new();
     for table in raw_services {
-        manifest.name_spans.insert(table.name.clone(), table.name_span);
-        if let Some(raw) = read::<RawService>(table.value, file, Some(&table.name), ctx) {
-            read_services.push((table.name, raw));
-        }
+        manifest.name_spans.insert(table.name.clone(), table.name_span.clone());
+        read_services.push(read_service(table, file, ctx));
     }
     // Ports first: `${web.port}` may appear in [env] and in any service's env.
-    let ports: Arc<IndexMap<String, Option<u16>>> = Arc::new(
+    let ports: Arc<IndexMap<String, PortOf>> = Arc::new(
         read_services
             .iter()
-            .map(|(name, raw)| {
-                let port = raw.port.as_ref().map(|p| match p.get_ref() {
-                    PortSpec::Auto => (ctx.options.ports)(name),
-                    PortSpec::Fixed(port) => *port,
-                });
-                (name.clone(), port)
+            .map(|read| {
+                let port = match read.raw.as_ref().and_then(|raw| raw.port.as_ref()) {
+                    _ if !read.knows("port") => PortOf::Unknown,
+                    None => PortOf::None,
+                    Some(port) => PortOf::Port(match port.get_ref() {
+                        PortSpec::Auto => (ctx.options.ports)(&read.name),
+                        PortSpec::Fixed(port) => *port,
+                    }),
+                };
+                (read.name.clone(), port)
             })
             .collect(),
     );
 
     let mut layers = ctx.dotenv_layers().with_ports(ports.clone());
     for (name, value) in &raw_env {
-        let expanded = layers.expand(&value.get_ref().0, file, value.span(), &mut ctx.problems);
-        layers.set(name.get_ref().clone(), expanded);
+        if let Some(problem) = env_key_problem(name.get_ref()) {
+            ctx.problems.push(problem.at(file, name.span(), "in [env]"));
+            continue;
+        }
+        layers.define(name.get_ref().clone(), &value.get_ref().0, false, file, value.span(), &mut ctx.problems);
     }
     manifest.global_env = layers.overlay.clone();
     let shared = Shared {
         global: &layers,
         names: manifest.name_spans.keys().cloned().collect(),
-        oneshots: read_services.iter().filter(|(_, raw)| raw.oneshot).map(|(n, _)| n.clone()).collect(),
+        oneshots: read_services
+            .iter()
+            .filter(|read| read.raw.as_ref().is_some_and(|raw| raw.oneshot))
+            .map(|read| read.name.clone())
+            .collect(),
+        unsure_oneshot: read_services.iter().filter(|read| !read.knows("oneshot")).map(|r| r.name.clone()).collect(),
         log: manifest.log,
         file,
     };
-    for (name, raw) in read_services {
-        let service = resolve_service(&name, raw, &shared, ctx, &mut manifest.dep_spans);
-        manifest.services.insert(name, service);
+    for read in read_services {
+        let Some(raw) = read.raw else { continue };
+        let span = manifest.name_spans.get(&read.name).cloned().unwrap_or(0..0);
+        let service = resolve_service(&read.name, raw, span, &shared, ctx, &mut manifest.dep_spans);
+        manifest.services.insert(read.name, service);
     }
     Some(manifest)
 }
@@ -155,40 +167,6 @@ impl TomlManifest {
     }
 }
 
-/// The `[services.*]` tables with the spans of their names; bad names are reported here.
-/// One `[services.NAME]` table, not yet read.
-struct ServiceTable<'a> {
-    name: String,
-    name_span: Range<usize>,
-    value: Spanned<DeValue<'a>>,
-}
-
-fn service_tables<'a>(value: Spanned<DeValue<'a>>, file: &SourceFile, ctx: &mut Context) -> Vec<ServiceTable<'a>> {
-    let span = value.span();
-    let DeValue::Table(table) = value.into_inner() else {
-        ctx.problems.push(
-            Problem::error("`services` must be a table of services")
-                .at(file, span, "not a table")
-                .help("write each service as [services.NAME]"),
-        );
-        return Vec::new();
-    };
-    let mut services = Vec::new();
-    for (key, value) in table {
-        let name = key.get_ref().to_string();
-        if let Some(problem) = name::invalid(&name) {
-            ctx.problems.push(problem.at(file, key.span(), "bad name"));
-            continue;
-        }
-        if name == RESERVED_NAME {
-            ctx.problems.push(reserved(&name).at(file, key.span(), "reserved"));
-            continue;
-        }
-        services.push(ServiceTable { name, name_span: key.span(), value });
-    }
-    services
-}
-
 /// Deserialises one value, turning serde's error into a problem that names the service.
 fn read<'a, T: Deserialize<'a>>(
     value: Spanned<DeValue<'a>>,
@@ -215,7 +193,7 @@ fn read<'a, T: Deserialize<'a>>(
 
 /// A TOML or serde error as a problem; serde's "unknown field" and "unknown variant" get the
 /// nearest valid name as a hint.
-fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -> Problem {
+pub fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -> Problem {
     let message = e.message().trim();
     let span = e.span().unwrap_or(0..0);
     let context = service.map_or_else(String::new, |s| format!("service `{s}`: "));
@@ -277,6 +255,8 @@ struct Shared<'a> {
     global: &'a Layers<'a>,
     names: Vec<String>,
     oneshots: Vec<String>,
+    /// Services whose `oneshot` could not be read: what waits for them is not judged.
+    unsure_oneshot: Vec<String>,
     /// The top-level `[log]`, the default of each service's `log`.
     log: LogConfig,
     file: &'a SourceFile,
@@ -285,12 +265,13 @@ struct Shared<'a> {
 fn resolve_service(
     name: &str,
     raw: RawService,
+    name_span: Range<usize>,
     shared: &Shared,
     ctx: &mut Context,
     dep_spans: &mut IndexMap<(String, String), Range<usize>>,
 ) -> Service {
     let file = shared.file;
-    let mut layers = shared.global.clone();
+    let mut layers = shared.global.fork(file, name_span, &mut ctx.problems);
     let env_file = raw.env_file.as_ref().and_then(|path| {
         let expanded = layers.expand_spanned(path, file, &mut ctx.problems);
         let full = ctx.root.join(&expanded);
@@ -326,8 +307,11 @@ fn resolve_service(
         }
     }
     for (key, value) in &raw.env {
-        let expanded = layers.expand(&value.get_ref().0, file, value.span(), &mut ctx.problems);
-        layers.set(key.get_ref().clone(), expanded);
+        if let Some(problem) = env_key_problem(key.get_ref()) {
+            ctx.problems.push(problem.at(file, key.span(), format!("in service `{name}`")));
+            continue;
+        }
+        layers.define(key.get_ref().clone(), &value.get_ref().0, false, file, value.span(), &mut ctx.problems);
     }
     let cwd = match &raw.cwd {
         None => ctx.root.clone(),
@@ -352,7 +336,9 @@ fn resolve_service(
         let condition = match entry.condition {
             // A oneshot is never "ready": it is done. Waiting for it means waiting for that.
             Condition::Ready if is_oneshot => Condition::Completed,
-            Condition::Completed if !is_oneshot && shared.names.contains(&dep_name) => {
+            Condition::Completed
+                if !is_oneshot && shared.names.contains(&dep_name) && !shared.unsure_oneshot.contains(&dep_name) =>
+            {
                 ctx.problems.push(
                     Problem::error(format!(
                         "service `{name}` waits for `{dep_name}` to complete, but it is not a oneshot"

@@ -13,6 +13,7 @@ mod port;
 mod problem;
 mod procfile;
 mod raw;
+mod service_table;
 mod signal;
 mod size;
 mod spec;
