@@ -213,6 +213,7 @@ pub fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str
             if field == "cmd" { "add the command to run: cmd = \"…\"".to_owned() } else { format!("add `{field}`") };
         return Problem::error(format!("{context}`{field}` is missing")).at(file, span, "in this service").help(help);
     }
+    let message = plain_words(message);
     let (message, help) = match message.split_once("; ") {
         Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
         None => (message.replace('\n', "; "), None),
@@ -222,6 +223,35 @@ pub fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str
         p = p.help(help);
     }
     p
+}
+
+/// serde's words for a value of the wrong type, in the words of a TOML file: `invalid type:
+/// string "x", expected u32` becomes `expected a whole number from 0 to 4294967295, found "x"`.
+fn plain_words(message: &str) -> String {
+    let rest = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: "));
+    let Some((found, expected)) = rest.and_then(|r| r.split_once(", expected ")) else { return message.to_owned() };
+    let expected = match expected {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" | "usize" => "a whole number (0 or more)",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        other => other,
+    };
+    let found = match found {
+        "map" => "a table".to_owned(),
+        "sequence" => "an array".to_owned(),
+        other => match other.split_once(' ') {
+            Some(("integer" | "boolean" | "floating", value)) => {
+                value.trim_start_matches("point ").trim_matches('`').to_owned()
+            }
+            Some(("string", value)) => value.to_owned(),
+            _ => other.to_owned(),
+        },
+    };
+    format!("expected {expected}, found {found}")
 }
 
 /// Picks apart serde's "unknown field `x`, expected one of `a`, `b`" (and "unknown variant").
