@@ -48,7 +48,14 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
     // orch's own lines (reloads) can be asked for before there are any.
     let known_or_orch = |s: &String| known.contains(s) || s == crate::manifest::RESERVED_NAME;
     if let Some(unknown) = args.services.iter().find(|s| !known_or_orch(s)) {
-        return Err(CliError::Usage(format!("no service named `{unknown}` (services: {})", known.join(", "))));
+        let mut message = format!("no service named `{unknown}` (services: {})", known.join(", "));
+        // `orch logs -f Procfile.dev`: in logs, as in docker compose, -f is --follow.
+        if args.follow && std::path::Path::new(unknown).is_file() {
+            message.push_str(&format!(
+                "; after `logs`, -f means --follow: name the manifest with `orch -f {unknown} logs` or `orch logs --file {unknown}`"
+            ));
+        }
+        return Err(CliError::Usage(message));
     }
     let since = args.since.map(|d| SystemTime::now() - d.0);
     let history = logs::read_history(&dir, &args.services, since, args.lines)
