@@ -47,6 +47,10 @@ pub struct UpArgs {
 
 pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
     let session = Session::open(global)?;
+    // Of the commands that read the manifest, check, config and up say what is odd in it.
+    if let Some(loaded) = &session.loaded {
+        crate::render::problems(&loaded.warnings);
+    }
     session.check_names(&args.services)?;
     let request = Request::Up {
         origin: session.origin(),

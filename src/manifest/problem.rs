@@ -98,6 +98,11 @@ impl Problem {
         Self { severity: Severity::Warning, ..Self::error(message) }
     }
 
+    /// Something to know that is not wrong: which manifest was chosen, and how to choose another.
+    pub fn note(message: impl Into<String>) -> Self {
+        Self { severity: Severity::Advice, ..Self::error(message) }
+    }
+
     pub fn at(mut self, file: &SourceFile, span: Range<usize>, label: impl Into<String>) -> Self {
         self.at = Some(Location { file: file.clone(), span, label: label.into() });
         self
@@ -129,6 +134,30 @@ impl Problem {
             s.push_str(&format!(" ({help})"));
         }
         s
+    }
+}
+
+impl Problem {
+    /// The problem for a script: `{"severity", "message", "help", "file", "line", "column",
+    /// "label"}`, the place left out when there is none.
+    pub fn to_json(&self) -> serde_json::Value {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Advice => "note",
+        };
+        let mut json = serde_json::json!({ "severity": severity, "message": self.message });
+        if let Some(help) = &self.help {
+            json["help"] = help.as_str().into();
+        }
+        if let Some(at) = &self.at {
+            let (line, column) = at.file.line_col(at.span.start);
+            json["file"] = at.file.name().into();
+            json["line"] = line.into();
+            json["column"] = column.into();
+            json["label"] = at.label.as_str().into();
+        }
+        json
     }
 }
 
