@@ -6,7 +6,6 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -304,7 +303,7 @@ fn resolve_service(
     let mut layers = shared.global.fork(file, name_span, &mut ctx.problems);
     let env_file = raw.env_file.as_ref().and_then(|path| {
         let expanded = layers.expand_spanned(path, file, &mut ctx.problems);
-        let full = ctx.root.join(&expanded);
+        let full = tidy(ctx.root.join(&expanded));
         match ctx.read_named_file(&full) {
             Ok(source) => {
                 layers.load_file(&source, &mut ctx.problems);
@@ -346,7 +345,7 @@ fn resolve_service(
     let cwd = match &raw.cwd {
         None => ctx.root.clone(),
         Some(cwd) => {
-            let path = ctx.root.join(layers.expand_spanned(cwd, file, &mut ctx.problems));
+            let path = tidy(ctx.root.join(layers.expand_spanned(cwd, file, &mut ctx.problems)));
             if !path.is_dir() {
                 ctx.problems.push(
                     Problem::error(format!("service `{name}`: cwd `{}` is not a folder", path.display()))
@@ -401,44 +400,22 @@ fn resolve_service(
     }
 }
 
+/// A path without its `.` parts (`/p/./db/.` is `/p/db`); `..` stays, since a link before it
+/// decides where it leads.
+fn tidy(path: std::path::PathBuf) -> std::path::PathBuf {
+    path.components().collect()
+}
+
 /// Expands the targets of a readiness check against the service's environment and checks
 /// that they can work: `host:port` for tcp, an http(s) URL, a regex that compiles.
 fn resolve_ready(name: &str, ready: &Spanned<Ready>, layers: &Layers, file: &SourceFile, ctx: &mut Context) -> Ready {
     let span = ready.span();
-    let (resolved, trouble) = match ready.get_ref() {
-        Ready::Tcp(target) => {
-            let target = layers.expand(target, file, span.clone(), &mut ctx.problems);
-            let valid =
-                target.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-            let trouble = (!valid)
-                .then(|| (format!("tcp target `{target}` is not host:port"), "write it like \"127.0.0.1:5432\""));
-            (Ready::Tcp(target), trouble)
-        }
-        Ready::Http(url) => {
-            let url = layers.expand(url, file, span.clone(), &mut ctx.problems);
-            let valid = url.starts_with("http://") || url.starts_with("https://");
-            let trouble = (!valid).then(|| {
-                (
-                    format!("http target `{url}` is not an http:// or https:// URL"),
-                    "write it like \"http://127.0.0.1:8080/health\"",
-                )
-            });
-            (Ready::Http(url), trouble)
-        }
-        Ready::Log(pattern) => {
-            let trouble = Regex::new(pattern).err().map(|e| {
-                let detail = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                (format!("log pattern `{pattern}` is not a valid regex: {detail}"), "see the regex crate's syntax")
-            });
-            (Ready::Log(pattern.clone()), trouble)
-        }
-        Ready::Notify(false) => (
-            Ready::Notify(false),
-            Some(("`notify = false` is not a check".to_owned(), "remove `ready`, or write notify = true")),
-        ),
-        other => (other.clone(), None),
+    let resolved = match ready.get_ref() {
+        Ready::Tcp(target) => Ready::Tcp(layers.expand(target, file, span.clone(), &mut ctx.problems)),
+        Ready::Http(url) => Ready::Http(layers.expand(url, file, span.clone(), &mut ctx.problems)),
+        other => other.clone(),
     };
-    if let Some((message, help)) = trouble {
+    if let Some((message, help)) = resolved.target_problem() {
         ctx.problems
             .push(Problem::error(format!("service `{name}`: {message}")).at(file, span, "this check").help(help));
     }
