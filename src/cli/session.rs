@@ -171,8 +171,14 @@ pub fn lost(e: io::Error) -> CliError {
 /// Starts `orch __supervise` for the project: a new session, stdin from /dev/null, output to
 /// `.orch/supervisor.log`. It takes the lock itself; if another one won the race it just exits.
 fn launch(paths: &ProjectPaths) -> io::Result<()> {
-    paths.create_dirs()?;
-    let log = OpenOptions::new().create(true).append(true).mode(0o600).open(paths.supervisor_log())?;
+    // An unwritable project folder is named, not only "Permission denied".
+    paths.create_dirs().map_err(|e| naming(&paths.dir, e))?;
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(paths.supervisor_log())
+        .map_err(|e| naming(&paths.supervisor_log(), e))?;
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("__supervise")
@@ -188,4 +194,8 @@ fn launch(paths: &ProjectPaths) -> io::Result<()> {
     }
     // Not waited for: it outlives this client, and is reparented when the client exits.
     cmd.spawn().map(drop)
+}
+
+fn naming(path: &std::path::Path, e: io::Error) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }

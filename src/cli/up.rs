@@ -120,8 +120,8 @@ fn is_timeout(e: &std::io::Error) -> bool {
 /// or the terminal closing) stops everything, dependents first. Exit 0, or 1 when a service
 /// could not be brought up.
 fn foreground(session: &Session, request: Request) -> Result<Exit, CliError> {
-    let lock =
-        Lock::try_acquire(&session.paths).map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
+    let lock = Lock::try_acquire(&session.paths)
+        .map_err(|e| CliError::Failed(format!("cannot lock the project in {}: {e}", session.paths.dir.display())))?;
     let Some(lock) = lock else {
         let pid = Lock::holder(&session.paths).map(|h| format!(" (pid {})", h.pid)).unwrap_or_default();
         return Err(CliError::Failed(format!(

@@ -23,7 +23,7 @@ pub fn why_invalid(name: &str) -> Option<String> {
     }
     if name.len() > MAX_NAME_LEN {
         return Some(format!(
-            "a service name has at most {MAX_NAME_LEN} characters, this one {}",
+            "a service name has at most {MAX_NAME_LEN} characters, this one has {}",
             name.chars().count()
         ));
     }
@@ -69,7 +69,7 @@ mod tests {
     #[test]
     fn long_names_are_shown_cut() {
         let p = invalid(&"n".repeat(300)).unwrap();
-        assert!(p.message.contains("at most 64 characters, this one 300"), "{}", p.message);
+        assert!(p.message.contains("at most 64 characters, this one has 300"), "{}", p.message);
         assert!(p.message.len() < 200, "{}", p.message);
     }
 }
