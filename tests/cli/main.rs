@@ -2,8 +2,10 @@
 
 mod agent_features;
 mod check;
+mod compat;
 mod config;
 mod conventions;
+mod limits;
 mod mcp;
 mod procs;
 mod reconcile;
