@@ -5,6 +5,7 @@ use indexmap::IndexMap;
 
 use super::Context;
 use super::command::Command;
+use super::dotenv;
 use super::environment::Layers;
 use super::name::{self, RESERVED_NAME, reserved};
 use super::problem::{Problem, SourceFile};
@@ -32,6 +33,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, 
     if parsed.entries.is_empty() && !ctx.has_errors() {
         ctx.problems.push(
             Problem::error(format!("{} defines no processes", file.name()))
+                .at(file, 0..0, "no `name: command` line in this file")
                 .help("add a line such as `web: python3 -m http.server 8000`"),
         );
     }
@@ -61,6 +63,11 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, 
 fn base_port(layers: &Layers, count: u32, ctx: &mut Context) -> u32 {
     let Some(port) = layers.get("PORT").filter(|p| !p.trim().is_empty()) else { return BASE_PORT };
     let from = if layers.overlay.contains_key("PORT") { ".env" } else { "orch's environment" };
+    // Where .env sets it, the problem points at that line.
+    let line = ctx.dotenv.as_ref().and_then(|env| {
+        let last = dotenv::parse(env.text()).ok()?.into_iter().rfind(|e| e.key == "PORT")?;
+        Some((env.clone(), env.line_span(last.line)))
+    });
     let help = "each process gets PORT, counting up by 100 from $PORT (5000 when it is not set); \
                 set PORT to a number such as 5000, or unset it";
     let problem = match port.trim().parse::<u32>() {
@@ -71,6 +78,10 @@ fn base_port(layers: &Layers, count: u32, ctx: &mut Context) -> u32 {
             ))
         }
         Ok(base) => return base,
+    };
+    let problem = match line {
+        Some((env, span)) => problem.at(&env, span, "PORT is set here"),
+        None => problem,
     };
     ctx.problems.push(problem.help(help));
     BASE_PORT

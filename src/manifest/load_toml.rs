@@ -66,6 +66,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
     if raw_services.is_empty() && !ctx.has_errors() {
         ctx.problems.push(
             Problem::error(format!("{} defines no services", file.name()))
+                .at(file, 0..0, "no [services.NAME] in this file")
                 .help("add a service:\n[services.web]\ncmd = \"python3 -m http.server 8000\""),
         );
     }

@@ -138,6 +138,23 @@ impl<'a> Context<'a> {
         environment::read_source(path, &self.display(path))
     }
 
+    /// Why a file could not be read; text that is not UTF-8 is shown where it stops being so.
+    fn read_problem(&self, path: &Path, error: &std::io::Error) -> Problem {
+        let name = self.display(path);
+        if error.kind() == std::io::ErrorKind::InvalidData
+            && let Ok(bytes) = std::fs::read(path)
+            && let Err(bad) = std::str::from_utf8(&bytes)
+        {
+            // The text before the bad byte is the same in the lossy copy; the byte is one `�`.
+            let at = bad.valid_up_to();
+            let file = SourceFile::new(&name, String::from_utf8_lossy(&bytes).into_owned());
+            return Problem::error(format!("{name} is not UTF-8 text"))
+                .at(&file, at..at + '\u{fffd}'.len_utf8(), "not UTF-8")
+                .help("orch reads manifests and env files as UTF-8; save the file in that encoding");
+        }
+        Problem::error(format!("cannot read {name}: {error}"))
+    }
+
     /// orch's environment with `.env` over it.
     fn dotenv_layers(&mut self) -> Layers<'a> {
         let options: &'a LoadOptions = self.options;
@@ -152,14 +169,12 @@ impl<'a> Context<'a> {
 pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
     let root = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut ctx = Context { root: root.clone(), options, problems: Vec::new(), dotenv: None };
-    let source = ctx
-        .read_named_file(file)
-        .map_err(|e| Problems(vec![Problem::error(format!("cannot read {}: {e}", ctx.display(file)))]))?;
+    let source = ctx.read_named_file(file).map_err(|e| Problems(vec![ctx.read_problem(file, &e)]))?;
     let dotenv_path = root.join(".env");
     if dotenv_path.is_file() {
         match ctx.read_named_file(&dotenv_path) {
             Ok(dotenv) => ctx.dotenv = Some(dotenv),
-            Err(e) => ctx.problems.push(Problem::error(format!("cannot read {}: {e}", ctx.display(&dotenv_path)))),
+            Err(e) => ctx.problems.push(ctx.read_problem(&dotenv_path, &e)),
         }
     }
     let format = format_of(file);
