@@ -20,10 +20,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ORCH = str(ROOT / "target" / "release" / "orch")
+# Another orch to time the same cases with (`--baseline-orch PATH`), for before/after figures.
+BASELINE_ORCH = None
 
 
-def orch(project, *args, check=True):
-    out = subprocess.run([ORCH, *args], cwd=project, capture_output=True, text=True)
+def orch(project, *args, check=True, binary=None):
+    out = subprocess.run([binary or ORCH, *args], cwd=project, capture_output=True, text=True)
     if check and out.returncode != 0:
         raise RuntimeError(f"orch {' '.join(args)} failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
     return out
@@ -74,8 +76,8 @@ def timed(fn):
     return time.perf_counter() - start
 
 
-def many_sleepers(n):
-    return "".join(
+def many_sleepers(n, head=""):
+    return head + "".join(
         f'[services.s{i}]\ncmd = "sh -c \'touch ready.{i}; exec sleep 3600\'"\n' for i in range(n)
     )
 
@@ -258,8 +260,50 @@ def bench_adoption(runs):
     report("supervisor restart + adoption of 100 running services (orch ps)", times, target=0.200)
 
 
+def bench_min_uptime(runs):
+    """`up` of 100 services with no readiness check, with `min_uptime` off ("0s") and on (the
+    default 1 s): the window is one for all of them, not one per service. With --baseline-orch,
+    the same `up` by that orch (which had no min_uptime) for the before/after ratio."""
+    def up_times(head, binary=None):
+        times = []
+        for _ in range(runs):
+            with Project(many_sleepers(100, head)) as p:
+                times.append(timed(lambda: orch(p, "up", binary=binary)))
+        return times
+
+    off = up_times('min_uptime = "0s"\n')
+    on = up_times("")
+    if BASELINE_ORCH:
+        before = up_times("", binary=BASELINE_ORCH)
+        report("up of 100, min_uptime off", off, baseline=before, baseline_name="before min_uptime", ratio_target=1.1)
+    else:
+        report("up of 100, min_uptime off", off)
+    report("up of 100, min_uptime 1s (one window for all)", on, baseline=off, baseline_name="off")
+    print(f"    the window costs {fmt(statistics.median(on) - statistics.median(off))} (1 s is one window)")
+
+
+def bench_deep_chain(runs, depth=2000):
+    """A depends_on chain of 2000 sleepers: `down` stops them dependents first, one level
+    (here: one service) at a time; it must be linear in the number of services."""
+    manifest = 'min_uptime = "0s"\n'
+    for i in range(depth):
+        manifest += f'[services.c{i}]\ncmd = "sleep 3600"\n'
+        if i:
+            manifest += f'depends_on = ["c{i - 1}"]\n'
+    ups, downs = [], []
+    for _ in range(runs):
+        with Project(manifest) as p:
+            ups.append(timed(lambda: orch(p, "up")))
+            downs.append(timed(lambda: orch(p, "down")))
+            assert not marked_pids(p), "processes left after down"
+    report(f"up of a depends_on chain of {depth}", ups)
+    report(f"down of a depends_on chain of {depth}", downs)
+
+
 CASES = {
     "up100": bench_up_100,
+    "min_uptime": bench_min_uptime,
+    "deep_chain": bench_deep_chain,
     "logs": bench_log_throughput,
     "chain": bench_chain,
     "reload": bench_reload,
@@ -271,7 +315,10 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=sorted(CASES))
+    parser.add_argument("--baseline-orch", help="another orch binary to time the same cases with")
     args = parser.parse_args()
+    global BASELINE_ORCH
+    BASELINE_ORCH = args.baseline_orch
     if not Path(ORCH).exists():
         sys.exit("build first: cargo build --release")
     print(f"orch benchmarks, {args.runs} runs each, {os.cpu_count()} cores")

@@ -1,5 +1,6 @@
-//! orch's exit codes, in one place: 0 success; 1 a service failed (start, readiness, stop);
-//! 2 bad usage or a bad manifest.
+//! orch's exit codes, in one place: 0 success; 1 a service failed (start, readiness, stop) or
+//! the supervisor could not be reached; 2 bad usage (an unknown service) or a bad manifest;
+//! 130 when Ctrl-C stopped a wait (the services carry on).
 
 use std::process::ExitCode;
 
@@ -8,6 +9,7 @@ pub enum Exit {
     Success = 0,
     ServiceFailed = 1,
     Usage = 2,
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {

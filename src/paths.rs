@@ -1,6 +1,11 @@
 //! Where a running project keeps its files: `.orch/` beside the manifest (state, lock, logs,
 //! supervisor.log) and the socket under the user's runtime folder, named by a hash of the
 //! project root so that a deep project path never exceeds the 108-byte socket path limit.
+//!
+//! The socket's folder is chosen from the environment of whoever starts the supervisor
+//! (`$XDG_RUNTIME_DIR/orch`, else `/tmp/orch-<uid>`), and the supervisor records it in its
+//! lock file: every other client reads it there, so clients with other environments (an MCP
+//! client's is stripped, a desktop terminal's has `XDG_RUNTIME_DIR`) reach the same supervisor.
 
 use std::fs::{DirBuilder, Permissions};
 use std::io;
@@ -14,15 +19,27 @@ pub struct ProjectPaths {
     pub root: PathBuf,
     /// `<root>/.orch`
     pub dir: PathBuf,
-    /// The socket's folder, private to this user.
+    /// The socket's folder, private to this user (for a supervisor started from here).
     pub runtime_dir: PathBuf,
+    /// Why `runtime_dir` is not under `$XDG_RUNTIME_DIR` although it is set, if so.
+    pub runtime_note: Option<String>,
 }
 
 impl ProjectPaths {
     pub fn new(root: &Path) -> Self {
         let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-        let runtime_dir = runtime_base().join(project_hash(&root));
-        Self { dir: root.join(".orch"), root, runtime_dir }
+        let hash = project_hash(&root);
+        let mut runtime_dir = runtime_base().join(&hash);
+        let mut runtime_note = None;
+        if runtime_dir.join(SOCKET_NAME).as_os_str().len() > MAX_SOCKET_PATH {
+            runtime_note = Some(format!(
+                "$XDG_RUNTIME_DIR is too long for a socket path ({} bytes at most); using {}",
+                MAX_SOCKET_PATH,
+                fallback_base().display()
+            ));
+            runtime_dir = fallback_base().join(&hash);
+        }
+        Self { dir: root.join(".orch"), root, runtime_dir, runtime_note }
     }
 
     pub fn state(&self) -> PathBuf {
@@ -42,7 +59,7 @@ impl ProjectPaths {
     }
 
     pub fn socket(&self) -> PathBuf {
-        self.runtime_dir.join("orch.sock")
+        self.runtime_dir.join(SOCKET_NAME)
     }
 
     /// Creates `.orch/` (0700, with a `.gitignore` holding `*`) and its `logs/`.
@@ -56,13 +73,56 @@ impl ProjectPaths {
         Ok(())
     }
 
-    /// Creates the socket's folder (and its parent) 0700, refusing one that another user owns.
+    /// Creates the socket's folder (and its parent) 0700, refusing one that is not a folder of
+    /// this user's that only this user can enter; the error names the folder and what is wrong.
     pub fn create_runtime_dir(&self) -> io::Result<()> {
         if let Some(parent) = self.runtime_dir.parent() {
-            private_dir(parent)?;
+            runtime_folder(parent)?;
         }
-        private_dir(&self.runtime_dir)
+        runtime_folder(&self.runtime_dir)
     }
+}
+
+const SOCKET_NAME: &str = "orch.sock";
+
+/// The longest path a Unix socket can be bound at (`sun_path` is 108 bytes with its NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// A socket folder of ours: created 0700, or found to be a real folder (not a link) owned by
+/// this user that nobody else can write to or enter.
+fn runtime_folder(path: &Path) -> io::Result<()> {
+    match DirBuilder::new().mode(0o700).create(path) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(io::Error::new(e.kind(), format!("cannot create {}: {e}", path.display()))),
+    }
+    check_private_folder(path)
+}
+
+/// Refuses a socket folder that someone else could have prepared: not a folder, owned by
+/// another user, or open to others (as OpenSSH refuses a key file others can read).
+pub fn check_private_folder(path: &Path) -> io::Result<()> {
+    let refuse =
+        |why: String| Err(io::Error::new(io::ErrorKind::PermissionDenied, format!("{}: {why}", path.display())));
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+    };
+    let me = nix::unistd::getuid().as_raw();
+    if !meta.is_dir() {
+        return refuse("it is not a folder (a link or a file is not trusted)".into());
+    }
+    if meta.uid() != me {
+        return refuse(format!("it belongs to uid {}, not to you (uid {me}); orch will not use it", meta.uid()));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return refuse(format!(
+            "others can enter it (mode {:o}); orch wants it private: `chmod 700 {}`",
+            meta.mode() & 0o777,
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// A folder only this user can enter: created 0700, or checked to be ours and made 0700.
@@ -89,8 +149,13 @@ fn private_dir(path: &Path) -> io::Result<()> {
 pub fn runtime_base() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(dir) if !dir.is_empty() && Path::new(&dir).is_absolute() => PathBuf::from(dir).join("orch"),
-        _ => std::env::temp_dir().join(format!("orch-{}", nix::unistd::getuid())),
+        _ => fallback_base(),
     }
+}
+
+/// `/tmp/orch-<uid>`: derived from the user alone, and short.
+fn fallback_base() -> PathBuf {
+    PathBuf::from("/tmp").join(format!("orch-{}", nix::unistd::getuid()))
 }
 
 /// The name of a project's socket folder: a hash of its root path.

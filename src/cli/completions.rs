@@ -40,9 +40,9 @@ pub fn run(_global: &Global, args: CompletionsArgs) -> Result<Exit, CliError> {
     Ok(Exit::Success)
 }
 
-/// The services a command line may name here: the manifest's and those with logs (ad-hoc
-/// ones), in the project that the `-f` and `-C` already on the line choose. Quiet and
-/// best-effort: completion must never print an error.
+/// The services a command line may name here: the manifest's and those the supervisor
+/// records (ad-hoc ones, until they are stopped), in the project that the `-f` and `-C` already
+/// on the line choose. Quiet and best-effort: completion must never print an error.
 pub fn service_names() -> Vec<clap_complete::CompletionCandidate> {
     let options = crate::manifest::LoadOptions::from_process();
     let place = place_on_the_line();
@@ -54,12 +54,10 @@ pub fn service_names() -> Vec<clap_complete::CompletionCandidate> {
         Ok(loaded) => loaded.spec.services.keys().cloned().collect(),
         Err(_) => Vec::new(),
     };
-    if let Some(root) = found.path.parent() {
-        for name in crate::logs::services_in(&crate::paths::ProjectPaths::new(root).logs()) {
-            if !names.contains(&name) && name != crate::manifest::RESERVED_NAME {
-                names.push(name);
-            }
-        }
+    if let Some(root) = found.path.parent()
+        && let Ok(Some(state)) = crate::state::State::load(&crate::paths::ProjectPaths::new(root).state())
+    {
+        names.extend(state.services.into_keys().filter(|n| !names.contains(n)).collect::<Vec<_>>());
     }
     names.into_iter().map(clap_complete::CompletionCandidate::new).collect()
 }

@@ -1,18 +1,22 @@
 //! `orch down [SVC…]`: stop the services and their dependents (all, ad-hoc ones included,
-//! when none are named), dependents first; the supervisor exits when nothing is left.
+//! when none are named), dependents first; the supervisor exits when nothing is left. After a
+//! supervisor died, a new one is started to adopt what still runs and stop it: `down` says
+//! "nothing is running" only when nothing of the project is.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use super::follow::Follow;
 use super::progress::{Expect, Progress};
 use super::session::{Session, lost};
-use super::up::follow;
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::Request;
-use crate::supervisor::lock::Lock;
-use crate::supervisor::process;
+use crate::supervisor::lock;
+
+/// How long `down` waits for the supervisor to exit once it said it would.
+const EXIT_WAIT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Args)]
 pub struct DownArgs {
@@ -26,19 +30,26 @@ pub fn run(global: &Global, args: DownArgs) -> Result<Exit, CliError> {
     stop(&session, args.services)
 }
 
-/// Sends a Down for these services and shows it through.
+/// Sends a Down for these services (all when empty) and shows it through.
 pub fn stop(session: &Session, services: Vec<String>) -> Result<Exit, CliError> {
-    let Some(mut conn) = session.connect() else {
-        eprintln!("orch: nothing is running here (no supervisor for {})", session.paths.root.display());
+    let Some(mut conn) = session.connect_or_adopt(true)? else {
+        session.check_known(&services)?;
+        match services.as_slice() {
+            [] => eprintln!("orch: nothing is running here ({})", session.paths.root.display()),
+            names => eprintln!("orch: not running: {}", names.join(", ")),
+        }
         return Ok(Exit::Success);
     };
-    // After a full down the supervisor exits; wait for that too, so that nothing of the
-    // project runs once `down` returns.
-    let supervisor = if services.is_empty() { Lock::holder(&session.paths) } else { None };
     conn.send(Request::Down { services: services.clone() }).map_err(lost)?;
-    let exit = follow(&mut conn, Progress::new(&services), Expect::Stopped, None)?;
-    if let Some(holder) = supervisor {
-        process::wait_gone(holder.pid as i32, Duration::from_secs(3));
+    let follow = Follow { requested: &services, expect: Expect::Stopped, deadline: None, interruptible: false };
+    let (exit, exiting) = follow.run_until_done(&mut conn, Progress::new(&services))?;
+    // Once the supervisor said it exits, wait for that too: nothing of the project runs once
+    // `down` returns.
+    if exiting {
+        let deadline = Instant::now() + EXIT_WAIT;
+        while lock::holder_pid(&session.paths).is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
     Ok(exit)
 }

@@ -1,24 +1,29 @@
-//! `orch logs [SVC…]`: the services' logs merged in time order, colour-prefixed; `-f` follows.
-//! Read straight from `.orch/logs/`, so it works with or without a supervisor running.
+//! `orch logs [SVC…]`: the services' logs merged in time order, colour-prefixed, with orch's
+//! own lines about them inline (`orch | web: ready in 312ms`); `-f` follows until the project
+//! goes down. Read straight from `.orch/logs/`, so it works with or without a supervisor.
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
-use super::session::Session;
+use super::session::{Session, leftovers_run};
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::logs::{self, Follower, Record};
-use crate::manifest::HumanDuration;
-use crate::render;
+use crate::manifest::{HumanDuration, RESERVED_NAME as ORCH};
+use crate::render::{self, Speaker};
+use crate::supervisor::lock;
+
+/// How often `logs -f` looks whether the supervisor is still there.
+const FOLLOW_TICK: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Args)]
 pub struct LogsArgs {
     /// Services to show; all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
     pub services: Vec<String>,
-    /// Keep printing new lines as they are written
+    /// Keep printing new lines as they are written, until the project goes down
     #[arg(short = 'f', long)]
     pub follow: bool,
     /// Only the last N lines (of all the services together)
@@ -41,14 +46,14 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
     let mut known: Vec<String> =
         session.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default();
     for service in logs::services_in(&dir) {
-        if !known.contains(&service) {
+        if !known.contains(&service) && service != ORCH {
             known.push(service);
         }
     }
-    // orch's own lines (reloads) can be asked for before there are any.
-    let known_or_orch = |s: &String| known.contains(s) || s == crate::manifest::RESERVED_NAME;
-    if let Some(unknown) = args.services.iter().find(|s| !known_or_orch(s)) {
-        let mut message = format!("no service named `{unknown}` (services: {})", known.join(", "));
+    // orch's own lines can be asked for before there are any.
+    if let Some(unknown) = args.services.iter().find(|s| !known.contains(s) && *s != ORCH) {
+        let names: Vec<&str> = known.iter().map(String::as_str).collect();
+        let mut message = crate::ipc::unknown_service(unknown, &names);
         // `orch logs -f Procfile.dev`: in logs, as in docker compose, -f is --follow.
         if args.follow && std::path::Path::new(unknown).is_file() {
             message.push_str(&format!(
@@ -57,27 +62,132 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
         }
         return Err(CliError::Usage(message));
     }
+    let filter = OrchLines::new(&args, &known);
+    let files = filter.files(&args.services);
     let since = args.since.map(|d| SystemTime::now() - d.0);
-    let history = logs::read_history(&dir, &args.services, since, args.lines)
-        .map_err(|e| CliError::Failed(format!("cannot read the logs: {e}")))?;
-    let shown = if args.services.is_empty() { known.clone() } else { args.services.clone() };
+    let history = filter
+        .history(&dir, &args.services, since, args.lines)
+        .map_err(|e| CliError::Failed(format!("cannot read the logs in {}: {e}", dir.display())))?;
+    let records = history.records;
+    let mut shown = if args.services.is_empty() { known.clone() } else { args.services.clone() };
+    if filter.any() && !shown.iter().any(|s| s == ORCH) {
+        shown.push(ORCH.to_owned());
+    }
     let printer = Printer::new(&shown, &args);
-    if printer.print(&history.records).is_err() {
+    if printer.print(&records).is_err() {
         return Ok(Exit::Success);
     }
     if !args.follow {
         return Ok(Exit::Success);
     }
-    let mut follower = Follower::from_positions(&dir, args.services.clone(), &history.positions)
+    let Some(mut supervisor) = lock::holder_pid(&session.paths) else {
+        eprintln!("orch: nothing is running here, so there is nothing to follow");
+        return Ok(Exit::Success);
+    };
+    let follow_files = if args.services.is_empty() { Vec::new() } else { files };
+    let mut follower = Follower::from_positions(&dir, follow_files, &history.positions)
         .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
     loop {
-        let batch = follower
-            .next_batch(Duration::from_secs(1))
-            .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+        let batch =
+            follower.next_batch(FOLLOW_TICK).map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+        let batch: Vec<Record> = batch.into_iter().filter(|r| filter.shows(r)).collect();
         // A closed pipe (`orch logs -f | head`) ends the command quietly.
         if printer.print(&batch).is_err() {
             return Ok(Exit::Success);
         }
+        match lock::holder_pid(&session.paths) {
+            Some(pid) => supervisor = pid,
+            None => return Ok(printer.end(&mut follower, &filter, supervisor, &session)),
+        }
+    }
+}
+
+/// Which of orch's own lines (`.orch/logs/orch.log`) go with what is shown. Its lines about
+/// the whole project (`reload: …`, `down: …`) go with every service's; its lines about one
+/// service (`web: ready in 312ms`) are the live view's (`-f`, as foreman and compose show
+/// them in the foreground), for the services shown; `orch logs orch` shows all of them. Under
+/// `--no-prefix` (a service's raw output) none, unless asked for by name.
+struct OrchLines {
+    /// The services shown; None for all.
+    only: Option<Vec<String>>,
+    services: Vec<String>,
+    lifecycle: bool,
+    none: bool,
+    all: bool,
+}
+
+impl OrchLines {
+    fn new(args: &LogsArgs, known: &[String]) -> Self {
+        let all = args.services.iter().any(|s| s == ORCH);
+        let only = (!args.services.is_empty()).then(|| args.services.clone());
+        Self { only, services: known.to_vec(), lifecycle: args.follow, none: args.no_prefix && !all, all }
+    }
+
+    /// Whether any of orch's lines may be shown (its name then counts for the prefix width).
+    fn any(&self) -> bool {
+        !self.none && (self.all || self.lifecycle || self.only.is_none())
+    }
+
+    /// The files to read: the services asked for (all when none), and orch's own.
+    fn files(&self, asked: &[String]) -> Vec<String> {
+        if asked.is_empty() {
+            return Vec::new();
+        }
+        let mut files = asked.to_vec();
+        if self.any() && !files.iter().any(|f| f == ORCH) {
+            files.push(ORCH.to_owned());
+        }
+        files
+    }
+
+    /// The last `tail` lines shown: the services' files read from their end, orch's own read
+    /// whole and sifted (it is small), so its lines about other services do not count.
+    fn history(
+        &self,
+        dir: &std::path::Path,
+        asked: &[String],
+        since: Option<SystemTime>,
+        tail: Option<usize>,
+    ) -> io::Result<logs::History> {
+        if self.all {
+            return logs::read_history(dir, asked, since, tail);
+        }
+        let services: Vec<String> = match asked {
+            [] => logs::services_in(dir).into_iter().filter(|s| s != ORCH).collect(),
+            names => names.to_vec(),
+        };
+        // `read_history` of no services reads them all; here no services means nothing.
+        let mut services = if services.is_empty() {
+            logs::History::default()
+        } else {
+            logs::read_history(dir, &services, since, tail)?
+        };
+        if !self.any() {
+            return Ok(services);
+        }
+        let orch = logs::read_history(dir, &[ORCH.to_owned()], since, None)?;
+        let own: Vec<Record> = orch.records.into_iter().filter(|r| self.shows(r)).collect();
+        let mut records = logs::reader::merge(vec![std::mem::take(&mut services.records), own]);
+        if let Some(n) = tail {
+            records.drain(..records.len().saturating_sub(n));
+        }
+        services.positions.extend(orch.positions);
+        Ok(logs::History { records, positions: services.positions })
+    }
+
+    fn shows(&self, record: &Record) -> bool {
+        if record.service != ORCH || self.all {
+            return true;
+        }
+        if self.none {
+            return false;
+        }
+        let text = record.text();
+        let subject = text.split_once(": ").map_or("", |(s, _)| s);
+        if !self.services.iter().any(|s| s == subject) {
+            return self.lifecycle || self.only.is_none();
+        }
+        self.lifecycle && self.only.as_ref().is_none_or(|only| only.iter().any(|s| s == subject))
     }
 }
 
@@ -91,7 +201,7 @@ struct Printer {
 
 impl Printer {
     fn new(names: &[String], args: &LogsArgs) -> Self {
-        let color = render::color(io::stdout().is_terminal());
+        let color = render::stdout_color();
         let width = names.iter().map(String::len).max().unwrap_or(0);
         Self { names: names.to_vec(), width, color, prefix: !args.no_prefix, timestamps: args.timestamps }
     }
@@ -107,10 +217,36 @@ impl Printer {
         out.flush()
     }
 
+    /// The supervisor is gone: the lines it wrote last, then a word on how it ended. Exit 0
+    /// when the project went down, 1 when the supervisor died and left services running.
+    fn end(&self, follower: &mut Follower, filter: &OrchLines, supervisor: u32, session: &Session) -> Exit {
+        let last = follower.next_batch(Duration::from_millis(20)).unwrap_or_default();
+        let last: Vec<Record> = last.into_iter().filter(|r| filter.shows(r)).collect();
+        let _ = self.print(&last);
+        if !leftovers_run(&session.paths, true) {
+            return Exit::Success;
+        }
+        let line = format!(
+            "the supervisor (pid {supervisor}) is gone and its services run on unsupervised; `orch ps` adopts them"
+        );
+        let record = Record {
+            service: ORCH.to_owned(),
+            time: SystemTime::now(),
+            stream: logs::Stream::Out,
+            line: line.into_bytes(),
+        };
+        let _ = self.print(&[record]);
+        Exit::ServiceFailed
+    }
+
     fn format(&self, record: &Record, buf: &mut Vec<u8>) {
         if self.prefix {
-            let index = self.names.iter().position(|n| *n == record.service).unwrap_or(0);
-            render::line_prefix(buf, &record.service, self.width, Some(index), self.color);
+            let speaker = match self.names.iter().position(|n| *n == record.service) {
+                _ if record.service == ORCH => Speaker::Orch,
+                Some(index) => Speaker::Service(index),
+                None => Speaker::Service(0),
+            };
+            render::line_prefix(buf, &record.service, self.width, speaker, self.color);
         }
         if self.timestamps {
             buf.extend_from_slice(format!("{} ", humantime::format_rfc3339_micros(record.time)).as_bytes());

@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod config;
 mod down;
+mod follow;
 mod logs;
 mod man;
 mod mcp;

@@ -1,13 +1,19 @@
 //! `orch ps [SVC…]`: what runs, since when, ready or not, restarts, pid, cpu, mem — from the
-//! supervisor, or, when none runs, from what `.orch/state.json` last recorded.
+//! supervisor (one is started to adopt what a dead supervisor left running), or, when nothing
+//! runs, from what `.orch/state.json` last recorded.
+//!
+//! The table has one row per service; what needs words (why a service is not up, its last
+//! exit, what a notify service said, an ad-hoc service's command) goes on lines of its own
+//! under the row, cut to the terminal's width, so a row never runs to 190 columns.
 
 use clap::Args;
 
 use super::progress::human_ms;
-use super::session::{Session, lost};
+use super::session::{Session, lost, refused};
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::{Reply, Request, ServiceStatus};
+use crate::render::{self, Tone, paint};
 use crate::state::{ServiceRecord, State};
 use crate::supervisor::lifecycle::Phase;
 
@@ -23,13 +29,7 @@ pub struct PsArgs {
 
 pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
     let session = Session::open_lenient(global)?;
-    // A supervisor that died left its services running: a new one adopts them, so that what
-    // `ps` shows is what is, not what was.
-    let connection = match session.connect() {
-        None if recorded_processes_alive(&session) => Some(session.connect_or_launch()?),
-        other => other,
-    };
-    let rows = match connection {
+    let rows = match session.connect_or_adopt(false)? {
         Some(mut conn) => {
             let replies = session.request(&mut conn, Request::Ps { services: args.services.clone() })?;
             match replies.into_iter().next() {
@@ -39,68 +39,77 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
                     }
                     services
                 }
-                Some(Reply::Error { message }) => return Err(CliError::Usage(message)),
+                Some(Reply::Error { message, kind }) => return Err(refused(message, kind)),
                 _ => return Err(lost(std::io::Error::other("no answer to ps"))),
             }
         }
-        None => recorded(&session, &args.services)?,
+        None => {
+            session.check_known(&args.services)?;
+            recorded(&session, &args.services)
+        }
     };
     if args.json {
         let json = serde_json::to_string_pretty(&rows).map_err(|e| CliError::Failed(e.to_string()))?;
         println!("{json}");
     } else {
-        print!("{}", table(&rows));
+        print!("{}", table(&rows, render::terminal_width(), render::stdout_color()));
     }
     Ok(Exit::Success)
 }
 
-/// Whether state.json records a process that still runs.
-pub fn recorded_processes_alive(session: &Session) -> bool {
-    let Ok(Some(state)) = State::load(&session.paths.state()) else { return false };
-    state.services.values().any(|r| r.process.as_ref().is_some_and(|p| p.is_alive()))
-}
-
 /// What state.json last recorded, said to be only that on stderr.
-fn recorded(session: &Session, names: &[String]) -> Result<Vec<ServiceStatus>, CliError> {
+fn recorded(session: &Session, names: &[String]) -> Vec<ServiceStatus> {
     let state = match State::load(&session.paths.state()) {
         Ok(state) => state,
         Err(e) => {
             eprintln!("orch: no supervisor is running here, and {e}");
-            return Ok(Vec::new());
+            return Vec::new();
         }
     };
     let Some(state) = state else {
         eprintln!("orch: no supervisor is running here, and nothing was recorded");
-        return Ok(Vec::new());
+        return Vec::new();
     };
     eprintln!("orch: no supervisor is running here; this is what .orch/state.json last recorded");
-    let rows = state
+    state
         .services
         .iter()
         .filter(|(name, _)| names.is_empty() || names.contains(name))
         .map(|(name, record)| from_record(name, record))
-        .collect();
-    Ok(rows)
+        .collect()
 }
 
+/// A recorded service as `ps` shows it with no supervisor. Nothing recorded runs (else a
+/// supervisor would have been started to adopt it), so a recorded live state is told as ended.
 pub fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
+    let (state, reason) = if r.state.has_process() {
+        (Phase::Stopped, Some("ended while no supervisor was running".to_owned()))
+    } else {
+        (r.state, r.reason.clone())
+    };
     ServiceStatus {
         name: name.to_owned(),
-        state: r.state.as_str().to_owned(),
-        pid: r.process.as_ref().map(|p| p.pid),
+        state: state.as_str().to_owned(),
         restarts: r.restarts,
         ready_after_ms: r.ready_after_ms,
-        reason: r.reason.clone(),
+        reason,
         last_exit: r.last_exit.map(|e| e.to_string()),
         adhoc: r.adhoc.is_some(),
-        port: r.config.as_ref().and_then(|c| c.port_number()),
+        port: r.config.as_ref().and_then(|c| c.port_shown()),
+        command: r.adhoc.as_ref().map(|a| a.cmd.to_string()),
+        ready_check: r.config.as_ref().and_then(|c| c.ready.as_ref()).map(crate::supervisor::probe::describe),
         ..ServiceStatus::default()
     }
 }
 
 const HEADERS: [&str; 9] = ["NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "READY", "CPU", "MEM"];
 
-pub fn table(rows: &[ServiceStatus]) -> String {
+/// Indent of the lines under a row: under the STATE column.
+const DETAIL_INDENT: &str = "↳ ";
+
+/// The table: columns padded to their widest cell, the state coloured by its tone, the
+/// details of a row under it, each cut to `width` when printing to a terminal.
+pub fn table(rows: &[ServiceStatus], width: Option<usize>, color: bool) -> String {
     let cells: Vec<[String; 9]> = rows.iter().map(row).collect();
     let mut widths = HEADERS.map(str::len);
     for cell in &cells {
@@ -108,43 +117,48 @@ pub fn table(rows: &[ServiceStatus]) -> String {
             *w = (*w).max(c.chars().count());
         }
     }
-    let mut out = String::new();
-    let mut line = |cells: [&str; 9]| {
-        let parts: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        out.push_str(parts.join("  ").trim_end());
-        out.push('\n');
+    let line = |cells: [&str; 9], state_tone: Option<Tone>| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (c, w))| {
+                let padded = format!("{c:<w$}");
+                match state_tone.filter(|_| i == 1) {
+                    Some(tone) => paint(&padded, tone, color),
+                    None => padded,
+                }
+            })
+            .collect();
+        let mut text = parts.join("  ").trim_end().to_owned();
+        text.push('\n');
+        text
     };
-    line(HEADERS);
-    for cell in &cells {
-        line(cell.each_ref().map(String::as_str));
+    let mut out = line(HEADERS, None);
+    for (status, cell) in rows.iter().zip(&cells) {
+        let tone = Phase::parse(&status.state).map(render::phase_tone);
+        out.push_str(&line(cell.each_ref().map(String::as_str), tone));
+        let indent = " ".repeat(widths[0] + 2);
+        for detail in details(status) {
+            let text = format!("{indent}{DETAIL_INDENT}{detail}");
+            out.push_str(&cut(&text, width));
+            out.push('\n');
+        }
     }
     out
 }
 
 fn row(s: &ServiceStatus) -> [String; 9] {
-    let happy = matches!(s.state.as_str(), "ready" | "running" | "completed" | "starting" | "pending" | "stopping");
-    let state = match &s.reason {
-        Some(reason) if !happy || s.state == Phase::Stopped.as_str() => {
-            format!("{}: {reason}", s.state)
-        }
-        _ => s.state.clone(),
-    };
-    let state = if s.adhoc { format!("{state} (ad-hoc)") } else { state };
-    let state = if s.adopted { format!("{state} (adopted)") } else { state };
+    let live = Phase::parse(&s.state).is_some_and(Phase::has_process);
     let ready = match (&s.ready_check, s.ready_after_ms) {
+        (None, _) => "-".to_owned(),
+        (Some(_), _) if !live => String::new(),
         (Some(check), Some(ms)) => format!("{check} ({})", human_ms(ms)),
-        (Some(check), None) if s.state == Phase::Starting.as_str() => format!("{check} (waiting)"),
-        (Some(check), None) => check.clone(),
-        (None, Some(_)) => "yes".to_owned(),
-        (None, None) => "-".to_owned(),
-    };
-    let ready = match &s.status {
-        Some(status) => format!("{ready}: {status}"),
-        None => ready,
+        (Some(check), None) => format!("{check} (waiting)"),
     };
     [
         s.name.clone(),
-        state,
+        s.state.clone(),
         s.pid.map_or("-".into(), |p| p.to_string()),
         s.port.map_or("-".into(), |p| p.to_string()),
         s.uptime_secs.map_or("-".into(), uptime),
@@ -153,6 +167,42 @@ fn row(s: &ServiceStatus) -> [String; 9] {
         s.cpu_percent.map_or("-".into(), |c| format!("{c:.1}%")),
         s.mem_bytes.map_or("-".into(), memory),
     ]
+}
+
+/// The lines under a row: why it is in an unhappy state, its last exit once it has
+/// restarted, what it said on its notify socket, what an ad-hoc service runs.
+fn details(s: &ServiceStatus) -> Vec<String> {
+    let phase = Phase::parse(&s.state);
+    let happy = phase.is_some_and(|p| matches!(p, Phase::Ready | Phase::Running | Phase::Completed | Phase::Starting));
+    let mut lines = Vec::new();
+    if let Some(reason) = s.reason.as_ref().filter(|_| !happy) {
+        lines.push(reason.clone());
+    }
+    if let Some(exit) = s.last_exit.as_ref().filter(|_| phase.is_some_and(Phase::has_process) && s.restarts > 0) {
+        lines.push(format!("last exit: {exit}"));
+    }
+    if let Some(status) = &s.status {
+        lines.push(format!("status: {status}"));
+    }
+    if let Some(command) = &s.command {
+        lines.push(format!("ad-hoc: {command}"));
+    }
+    if s.adopted {
+        lines.push("adopted: started by an earlier supervisor".to_owned());
+    }
+    lines
+}
+
+/// A line no wider than the terminal (with `…` where it was cut); as it is elsewhere.
+fn cut(text: &str, width: Option<usize>) -> String {
+    match width {
+        Some(width) if text.chars().count() > width && width > 1 => {
+            let mut cut: String = text.chars().take(width - 1).collect();
+            cut.push('…');
+            cut
+        }
+        _ => text.to_owned(),
+    }
 }
 
 fn uptime(secs: f64) -> String {
@@ -169,4 +219,87 @@ fn memory(bytes: u64) -> String {
     const MIB: f64 = 1024.0 * 1024.0;
     let mib = bytes as f64 / MIB;
     if mib >= 1024.0 { format!("{:.1}G", mib / 1024.0) } else { format!("{mib:.1}M") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<ServiceStatus> {
+        let base = |name: &str, state: &str| ServiceStatus {
+            name: name.into(),
+            state: state.into(),
+            ..ServiceStatus::default()
+        };
+        vec![
+            ServiceStatus {
+                pid: Some(4211),
+                port: Some(5432),
+                uptime_secs: Some(182.0),
+                ready_check: Some("tcp 127.0.0.1:5432".into()),
+                ready_after_ms: Some(12),
+                cpu_percent: Some(0.1),
+                mem_bytes: Some(21_500_000),
+                ..base("db", "ready")
+            },
+            ServiceStatus {
+                pid: Some(4215),
+                port: Some(5000),
+                uptime_secs: Some(61.0),
+                restarts: 2,
+                last_exit: Some("killed by SIGTERM".into()),
+                cpu_percent: Some(2.5),
+                mem_bytes: Some(51_000_000),
+                ..base("web", "running")
+            },
+            ServiceStatus {
+                restarts: 5,
+                ready_check: Some("http http://127.0.0.1:8080/health".into()),
+                reason: Some(
+                    "ready check http http://127.0.0.1:8080/health did not pass within 60s (last: 404 Not Found) \
+                     after 5 restarts"
+                        .into(),
+                ),
+                last_exit: Some("exited with 1".into()),
+                ..base("api", "fatal")
+            },
+            ServiceStatus {
+                pid: Some(4302),
+                uptime_secs: Some(5.0),
+                adhoc: true,
+                command: Some("python3 -m http.server 8000".into()),
+                ..base("files", "running")
+            },
+            ServiceStatus { reason: Some("db failed".into()), ..base("worker", "blocked") },
+        ]
+    }
+
+    #[test]
+    fn the_table_puts_words_under_the_rows() {
+        insta::assert_snapshot!(table(&rows(), None, false));
+    }
+
+    #[test]
+    fn a_terminal_cuts_long_details_to_its_width() {
+        let text = table(&rows(), Some(60), false);
+        assert!(text.lines().filter(|l| l.contains('↳')).all(|l| l.chars().count() <= 60), "{text}");
+        assert!(text.contains("…"), "{text}");
+    }
+
+    #[test]
+    fn states_are_coloured_only_when_asked() {
+        let coloured = table(&rows(), None, true);
+        assert!(coloured.contains("\x1b[32mready"), "{coloured:?}");
+        assert!(coloured.contains("\x1b[31mfatal"), "{coloured:?}");
+        assert!(!table(&rows(), None, false).contains('\x1b'));
+    }
+
+    #[test]
+    fn ready_is_a_dash_without_a_check_and_empty_when_not_running() {
+        let text = table(&rows(), None, false);
+        let cell = |name: &str| text.lines().find(|l| l.starts_with(name)).unwrap().to_owned();
+        assert!(cell("web").contains(" -  "), "{text}");
+        assert!(!cell("api").contains("http"), "{text}");
+        assert!(cell("db").contains("tcp 127.0.0.1:5432 (12ms)"), "{text}");
+    }
 }

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use super::{CliError, Global};
 use crate::ipc::client::Connection;
-use crate::ipc::{Origin, Reply, Request};
+use crate::ipc::locate::{self, Found, LocateError};
+use crate::ipc::{ErrorKind, Origin, Reply, Request};
 use crate::manifest::{self, LoadOptions, Loaded, PortPicker, Problem};
 use crate::paths::ProjectPaths;
 use crate::project::{self, DiscoverError};
@@ -24,6 +25,9 @@ const RELAUNCH: Duration = Duration::from_millis(300);
 
 /// How long a client waits for a supervisor it started to listen.
 const LAUNCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Between launches, how long the client gives a supervisor that holds the lock to answer.
+const LAUNCH_PATIENCE: Duration = Duration::from_millis(100);
 
 pub struct Session {
     pub paths: ProjectPaths,
@@ -88,27 +92,58 @@ impl Session {
         let Some(loaded) = &self.loaded else {
             return Ok(());
         };
-        for name in names {
-            if !loaded.spec.services.contains_key(name) {
-                let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
-                return Err(CliError::Usage(format!("no service named `{name}` (services: {})", known.join(", "))));
-            }
+        let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
+        match names.iter().find(|n| !known.contains(&n.as_str())) {
+            Some(name) => Err(CliError::Usage(crate::ipc::unknown_service(name, &known))),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    /// A connection to the running supervisor, if there is one.
-    pub fn connect(&self) -> Option<Connection> {
-        Connection::connect(&self.paths.socket()).ok()
+    /// With no supervisor to ask, names must be services of the manifest or recorded in
+    /// state.json (ad-hoc ones); anything else is a usage error (exit 2).
+    pub fn check_known(&self, names: &[String]) -> Result<(), CliError> {
+        let mut known: Vec<String> =
+            self.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default();
+        if let Ok(Some(state)) = State::load(&self.paths.state()) {
+            known.extend(state.services.into_keys().filter(|n| !known.contains(n)).collect::<Vec<_>>());
+        }
+        match names.iter().find(|n| !known.contains(n)) {
+            Some(name) => {
+                let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                Err(CliError::Usage(crate::ipc::unknown_service(name, &known)))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A connection to the running supervisor; None when none runs. A supervisor that holds
+    /// the lock but does not answer is an error, never "nothing runs".
+    pub fn connect(&self) -> Result<Option<Connection>, CliError> {
+        match locate::find(&self.paths, locate::PATIENCE).map_err(located)? {
+            Found::Connected(conn) => Ok(Some(conn)),
+            Found::NotRunning => Ok(None),
+        }
+    }
+
+    /// A connection to the running supervisor or, when none runs but something of the project
+    /// does (its supervisor died), to a new one that adopts what runs; None when nothing runs.
+    /// What runs is what state.json records, and with `markers` also any process carrying the
+    /// project's marker (for `down`, which must leave nothing even when the record is lost).
+    pub fn connect_or_adopt(&self, markers: bool) -> Result<Option<Connection>, CliError> {
+        match self.connect()? {
+            Some(conn) => Ok(Some(conn)),
+            None if leftovers_run(&self.paths, markers) => self.connect_or_launch().map(Some),
+            None => Ok(None),
+        }
     }
 
     /// A connection to the supervisor, starting one when none runs.
     pub fn connect_or_launch(&self) -> Result<Connection, CliError> {
-        if let Some(conn) = self.connect() {
+        if let Some(conn) = self.connect()? {
             return Ok(conn);
         }
+        self.prepare_launch()?;
         let deadline = Instant::now() + LAUNCH_TIMEOUT;
-        let mut pause = Duration::from_millis(1);
         let mut launched = Instant::now() - RELAUNCH;
         loop {
             // Launch again now and then: the one launched may have found the lock still held by
@@ -118,18 +153,33 @@ impl Session {
                 launch(&self.paths).map_err(|e| CliError::Failed(format!("cannot start the supervisor: {e}")))?;
                 launched = Instant::now();
             }
-            if let Some(conn) = self.connect() {
-                return Ok(conn);
+            match locate::find(&self.paths, LAUNCH_PATIENCE) {
+                Ok(Found::Connected(conn)) => return Ok(conn),
+                Ok(Found::NotRunning) => std::thread::sleep(Duration::from_millis(2)),
+                Err(LocateError::Unresponsive { .. }) if Instant::now() < deadline => {}
+                Err(e) => return Err(located(e)),
             }
             if Instant::now() >= deadline {
                 return Err(CliError::Failed(format!(
-                    "the supervisor did not start listening; see {}",
+                    "the supervisor did not start listening within {}s; see {}",
+                    LAUNCH_TIMEOUT.as_secs(),
                     self.paths.supervisor_log().display()
                 )));
             }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_millis(20));
         }
+    }
+
+    /// What a supervisor needs before it can start, checked here so a problem is told with
+    /// the folder it is about (not as a supervisor that never listens).
+    fn prepare_launch(&self) -> Result<(), CliError> {
+        self.paths
+            .create_dirs()
+            .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", self.paths.dir.display())))?;
+        self.paths.create_runtime_dir().map_err(|e| CliError::Failed(format!("cannot use the socket folder: {e}")))?;
+        if let Some(note) = &self.paths.runtime_note {
+            eprintln!("orch: {note}");
+        }
+        Ok(())
     }
 
     /// Sends a request and returns its replies, through the final one.
@@ -145,6 +195,29 @@ impl Session {
         }
         Ok(replies)
     }
+}
+
+/// Whether something of the project runs with no supervisor: a process state.json recorded
+/// that is still the same process, or (with `markers`) one carrying the project's marker.
+pub fn leftovers_run(paths: &ProjectPaths, markers: bool) -> bool {
+    if let Ok(Some(state)) = State::load(&paths.state())
+        && state.services.values().any(|r| r.process.as_ref().is_some_and(|p| p.is_alive()))
+    {
+        return true;
+    }
+    markers && !crate::supervisor::process::marked(&paths.root.display().to_string()).is_empty()
+}
+
+/// A refusal from the supervisor, as the error whose kind decides the exit code.
+pub fn refused(message: String, kind: ErrorKind) -> CliError {
+    match kind {
+        ErrorKind::Usage | ErrorKind::Manifest => CliError::Usage(message),
+        ErrorKind::Failed => CliError::Failed(message),
+    }
+}
+
+fn located(e: LocateError) -> CliError {
+    CliError::Failed(e.to_string())
 }
 
 /// Ports as the supervisor recorded them, so that `config`, `check` and `up --dry-run` show the
@@ -171,14 +244,7 @@ pub fn lost(e: io::Error) -> CliError {
 /// Starts `orch __supervise` for the project: a new session, stdin from /dev/null, output to
 /// `.orch/supervisor.log`. It takes the lock itself; if another one won the race it just exits.
 fn launch(paths: &ProjectPaths) -> io::Result<()> {
-    // An unwritable project folder is named, not only "Permission denied".
-    paths.create_dirs().map_err(|e| naming(&paths.dir, e))?;
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(paths.supervisor_log())
-        .map_err(|e| naming(&paths.supervisor_log(), e))?;
+    let log = OpenOptions::new().create(true).append(true).mode(0o600).open(paths.supervisor_log())?;
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("__supervise")
@@ -194,8 +260,4 @@ fn launch(paths: &ProjectPaths) -> io::Result<()> {
     }
     // Not waited for: it outlives this client, and is reparented when the client exits.
     cmd.spawn().map(drop)
-}
-
-fn naming(path: &std::path::Path, e: io::Error) -> io::Error {
-    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
 }

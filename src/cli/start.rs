@@ -4,9 +4,9 @@
 
 use clap::Args;
 
+use super::follow::Follow;
 use super::progress::{Expect, Progress};
 use super::session::{Session, lost};
-use super::up::follow;
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::{Adhoc, Request};
@@ -80,7 +80,8 @@ pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
             dry_run: false,
         };
         conn.send(request).map_err(lost)?;
-        return follow(&mut conn, Progress::new(&args.services), Expect::Up, None);
+        let follow = Follow { requested: &args.services, expect: Expect::Up, deadline: None, interruptible: false };
+        return follow.run(&mut conn, Progress::new(&args.services));
     }
     let [name] = args.services.as_slice() else {
         return Err(CliError::Usage("an ad-hoc service takes one name: orch start NAME -- CMD…".into()));
@@ -109,5 +110,6 @@ pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
     };
     let mut conn = session.connect_or_launch()?;
     conn.send(Request::StartAdhoc { origin: session.origin(), adhoc }).map_err(lost)?;
-    follow(&mut conn, Progress::new(&args.services), Expect::Up, None)
+    let follow = Follow { requested: &args.services, expect: Expect::Up, deadline: None, interruptible: false };
+    follow.run(&mut conn, Progress::new(&args.services))
 }

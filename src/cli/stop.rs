@@ -1,4 +1,5 @@
-//! `orch stop SVC…`: stop services (manifest or ad-hoc) and what depends on them.
+//! `orch stop SVC…`: stop services (manifest or ad-hoc) and what depends on them. An ad-hoc
+//! service that is stopped is gone: out of `ps`, completions and the supervisor's memory.
 
 use clap::Args;
 

@@ -23,7 +23,7 @@ pub fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
         return Ok(Exit::Success);
     };
     eprintln!("{} orch supervisor {} started (pid {})", now(), env!("CARGO_PKG_VERSION"), std::process::id());
-    supervisor::run(&paths, lock, Output::Background, None)
+    supervisor::run(&paths, lock, Output::background(&paths), None)
         .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;
     eprintln!("{} orch supervisor exits: nothing left to supervise", now());
     Ok(Exit::Success)

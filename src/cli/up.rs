@@ -1,16 +1,16 @@
 //! `orch up [SVC…]`: start the services (all if none) and what they depend on, wait until
 //! each is ready, return. `--foreground` runs the supervisor in the terminal instead.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 use tokio::sync::mpsc::unbounded_channel;
 
+use super::follow::Follow;
 use super::progress::{Expect, Progress};
-use super::session::{Session, lost};
+use super::session::{Session, lost, refused};
 use super::{CliError, Global};
 use crate::exit::Exit;
-use crate::ipc::client::Connection;
 use crate::ipc::{Outcome, Reply, Request};
 use crate::manifest::HumanDuration;
 use crate::plan::{self, Force, Observed, Plan};
@@ -73,47 +73,7 @@ pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
     let deadline = args.timeout.map(|t| Instant::now() + t.0);
     let expect = if args.no_wait { Expect::Accepted } else { Expect::Up };
     let progress = if args.json { Progress::json() } else { Progress::new(&names) };
-    follow(&mut conn, progress, expect, deadline)
-}
-
-/// Shows a request's progress until it is done; exit 1 unless every service succeeded.
-pub fn follow(
-    conn: &mut Connection,
-    mut progress: Progress,
-    expect: Expect,
-    deadline: Option<Instant>,
-) -> Result<Exit, CliError> {
-    loop {
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-            conn.set_timeout(Some(left)).map_err(lost)?;
-        }
-        let reply = match conn.next_reply() {
-            Ok(Some(reply)) => reply,
-            Ok(None) => {
-                return Err(CliError::Failed("the supervisor closed the connection early".into()));
-            }
-            Err(e) if is_timeout(&e) => {
-                progress.done(&[], expect);
-                return Err(CliError::Failed("timed out waiting; the services keep starting (see `orch ps`)".into()));
-            }
-            Err(e) => return Err(lost(e)),
-        };
-        match reply {
-            Reply::Event(event) => progress.event(&event),
-            Reply::Done { outcomes } => {
-                return Ok(if progress.done(&outcomes, expect) { Exit::Success } else { Exit::ServiceFailed });
-            }
-            Reply::Error { message } => return Err(CliError::Failed(message)),
-            other => {
-                return Err(CliError::Failed(format!("unexpected reply from the supervisor: {other:?}")));
-            }
-        }
-    }
-}
-
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut)
+    Follow { requested: &args.services, expect, deadline, interruptible: true }.run(&mut conn, progress)
 }
 
 /// The supervisor in this terminal: services' output merged and prefixed; Ctrl-C (or SIGTERM,
@@ -135,13 +95,13 @@ fn foreground(session: &Session, request: Request) -> Result<Exit, CliError> {
     let watcher = std::thread::spawn(move || {
         let mut ok = true;
         while let Some(reply) = reply_rx.blocking_recv() {
-            if let Reply::Done { outcomes } = reply {
+            if let Reply::Done { outcomes, .. } = reply {
                 ok = outcomes.iter().all(Outcome::succeeded);
             }
         }
         ok
     });
-    supervisor::run(&session.paths, lock, Output::foreground(&names), Some((request, reply_tx)))
+    supervisor::run(&session.paths, lock, Output::foreground(&session.paths, &names), Some((request, reply_tx)))
         .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;
     let ok = watcher.join().unwrap_or(false);
     Ok(if ok { Exit::Success } else { Exit::ServiceFailed })
@@ -150,10 +110,10 @@ fn foreground(session: &Session, request: Request) -> Result<Exit, CliError> {
 /// Prints the plan: `+ api  new`, `~ web  env PORT changed`, `- old  removed`, `= db  unchanged`.
 /// From the supervisor when one runs, else against what state.json recorded.
 fn dry_run(session: &Session, request: Request) -> Result<Exit, CliError> {
-    let plan = match session.connect() {
+    let plan = match session.connect()? {
         Some(mut conn) => match session.request(&mut conn, request)?.into_iter().next() {
             Some(Reply::Plan(plan)) => plan,
-            Some(Reply::Error { message }) => return Err(CliError::Failed(message)),
+            Some(Reply::Error { message, kind }) => return Err(refused(message, kind)),
             _ => return Err(CliError::Failed("the supervisor sent no plan".into())),
         },
         None => offline_plan(session)?,

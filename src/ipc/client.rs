@@ -1,37 +1,58 @@
-//! The client side of the socket: connect, send one request, read the replies.
+//! The client side of the socket: connect, make sure the other end is this user's supervisor,
+//! send one request, read the replies.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
+use std::time::Duration;
 
 use super::{Envelope, PROTOCOL_VERSION, Reply, Request};
-
-/// How long a supervisor may take to answer hello.
-const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub struct Connection {
     reader: BufReader<UnixStream>,
 }
 
+/// Why a connection could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// Nothing listens (yet, or any more): the supervisor is starting or going away.
+    #[error("nothing listens on the socket: {0}")]
+    NotListening(io::Error),
+    /// It accepted the connection but did not say hello in time: stopped or wedged.
+    #[error("no answer within {0:?}")]
+    NoAnswer(Duration),
+    /// The socket is served by another user: nothing is sent to it.
+    #[error("the socket {path} is served by uid {uid}, not by you (uid {me}); nothing was sent to it")]
+    Stranger { path: String, uid: u32, me: u32 },
+    #[error("{0}")]
+    Protocol(String),
+}
+
 impl Connection {
-    /// Connects and says hello: a supervisor that is there but dying (its socket still
-    /// accepting into a backlog nobody reads) is not taken for a live one.
-    pub fn connect(socket: &Path) -> io::Result<Self> {
-        let stream = UnixStream::connect(socket)?;
+    /// Connects and says hello, waiting at most `patience` for the answer: a supervisor that
+    /// is there but stopped or dying (its socket still accepting into a backlog nobody reads)
+    /// is not taken for a live one. Before anything is sent, the peer must be this user's.
+    pub fn connect(socket: &Path, patience: Duration) -> Result<Self, ConnectError> {
+        let stream = UnixStream::connect(socket).map_err(ConnectError::NotListening)?;
+        check_peer(&stream, socket)?;
         let mut conn = Self { reader: BufReader::new(stream) };
-        conn.set_timeout(Some(HELLO_TIMEOUT))?;
-        conn.send(Request::Hello)?;
-        match conn.next_reply()? {
-            Some(Reply::Hello { .. }) => {}
-            Some(Reply::Error { message }) => return Err(io::Error::other(message)),
-            _ => return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "no hello from the supervisor")),
+        let patience = patience.max(Duration::from_millis(1));
+        conn.set_timeout(Some(patience)).map_err(ConnectError::NotListening)?;
+        conn.send(Request::Hello).map_err(ConnectError::NotListening)?;
+        match conn.next_reply() {
+            Ok(Some(Reply::Hello { .. })) => {}
+            Ok(Some(Reply::Error { message, .. })) => return Err(ConnectError::Protocol(message)),
+            Ok(_) => return Err(ConnectError::NotListening(io::ErrorKind::ConnectionAborted.into())),
+            Err(e) if is_timeout(&e) => return Err(ConnectError::NoAnswer(patience)),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(ConnectError::Protocol(e.to_string())),
+            Err(e) => return Err(ConnectError::NotListening(e)),
         }
-        conn.set_timeout(None)?;
+        conn.set_timeout(None).map_err(ConnectError::NotListening)?;
         Ok(conn)
     }
 
     /// Bounds how long `next` waits; None waits for ever.
-    pub fn set_timeout(&mut self, timeout: Option<std::time::Duration>) -> io::Result<()> {
+    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.reader.get_ref().set_read_timeout(timeout)
     }
 
@@ -61,4 +82,20 @@ impl Connection {
         }
         Ok(Some(envelope.body))
     }
+}
+
+/// The process at the other end must run as this user (SO_PEERCRED), or it gets nothing: not
+/// the request, not the environment that goes with it.
+fn check_peer(stream: &UnixStream, socket: &Path) -> Result<(), ConnectError> {
+    use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+    let me = nix::unistd::getuid().as_raw();
+    let uid = getsockopt(stream, PeerCredentials).map_err(|e| ConnectError::NotListening(e.into()))?.uid();
+    if uid == me {
+        return Ok(());
+    }
+    Err(ConnectError::Stranger { path: socket.display().to_string(), uid, me })
+}
+
+pub fn is_timeout(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }

@@ -3,6 +3,7 @@
 //! events that ends with one. Every message carries the protocol version.
 
 pub mod client;
+pub mod locate;
 
 use std::path::PathBuf;
 
@@ -14,7 +15,7 @@ use crate::manifest::{self, BaseEnv, Command, Ready, RestartPolicy};
 use crate::plan::Plan;
 use crate::supervisor::lifecycle::Phase;
 
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 fn yes() -> bool {
     true
@@ -122,6 +123,9 @@ pub enum Reply {
     /// The request is finished; the outcome of every service it waited on.
     Done {
         outcomes: Vec<Outcome>,
+        /// The supervisor exits now (a full `down` with nothing queued behind it).
+        #[serde(default)]
+        exiting: bool,
     },
     Ps {
         services: Vec<ServiceStatus>,
@@ -130,17 +134,67 @@ pub enum Reply {
         notes: Vec<String>,
     },
     Plan(Plan),
+    /// Sent first by a request that waits on services: every service it takes in (with the
+    /// dependencies or dependents it pulled in), so a client can say what else it touches.
+    Targets {
+        services: Vec<String>,
+    },
     Error {
         message: String,
+        /// What kind of failure, which decides the client's exit code.
+        #[serde(default)]
+        kind: ErrorKind,
     },
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// Why a request failed, as far as the exit code cares.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The request cannot succeed as asked: an unknown service, a bad name (exit 2).
+    Usage,
+    /// The manifest the request needs is invalid (exit 2).
+    Manifest,
+    /// Something did not work (exit 1).
+    #[default]
+    Failed,
+}
+
+/// A request the supervisor refused, with the kind that decides the exit code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::Usage, message: message.into() }
+    }
+
+    pub fn manifest(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::Manifest, message: message.into() }
+    }
+
+    pub fn failed(message: impl Into<String>) -> Self {
+        Self { kind: ErrorKind::Failed, message: message.into() }
+    }
+
+    pub fn into_reply(self) -> Reply {
+        Reply::Error { message: self.message, kind: self.kind }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     pub service: String,
     pub phase: Phase,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What the service waits for now, in words: `db to be ready`, `http …/health: 404`,
+    /// `it to stay up 1s (min_uptime)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -152,9 +206,20 @@ pub struct Outcome {
     /// From spawn to ready / running / completed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<u64>,
-    /// The service's last log lines, when it failed.
+    /// The service's last log lines (of its last attempt), when it failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub last_lines: Vec<String>,
+    /// It was already up when the request came, and the request did not touch it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unchanged: bool,
+}
+
+/// The one wording of "there is no such service", with the names there are.
+pub fn unknown_service(name: &str, known: &[&str]) -> String {
+    match known {
+        [] => format!("no service named `{name}`: there are no services here"),
+        names => format!("no service named `{name}` (services: {})", names.join(", ")),
+    }
 }
 
 impl Reply {
@@ -194,7 +259,10 @@ pub struct ServiceStatus {
     /// What the service last said with `STATUS=` on its notify socket.
     #[serde(default)]
     pub status: Option<String>,
-    /// Its port, for a service with `port`.
+    /// Its port: `port`'s, or the `PORT` orch gives it (a Procfile service's, or its env's).
     #[serde(default)]
     pub port: Option<u16>,
+    /// What it runs, for an ad-hoc service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<String>,
 }

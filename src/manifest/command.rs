@@ -20,6 +20,11 @@ const NOT_EXECABLE: [&str; 23] = [
 ];
 
 impl Command {
+    /// A string, run under `sh -c`.
+    pub fn is_shell(&self) -> bool {
+        matches!(self, Command::Shell(_))
+    }
+
     /// The argv to exec. A string runs as `sh -c "exec CMD"` when CMD is a simple command (no
     /// `;`, `&`, `|`, newline, subshell or backquote, and not a shell keyword or builtin), so
     /// the stop signal reaches the real program and not only the shell; else as `sh -c CMD`.

@@ -11,14 +11,15 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::Context;
+use super::duration::HumanDuration;
 use super::environment::{Layers, PortOf, env_key_problem};
 use super::port::PortSpec;
 use super::problem::{Problem, SourceFile, nearest};
 use super::raw::{RawEnv, RawLog, RawService, TOP_LEVEL_KEYS};
 use super::service_table::{read_service, service_tables};
 use super::spec::{
-    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency, LogConfig, Ready,
-    RestartPolicy, Service,
+    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_MIN_UPTIME, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
+    LogConfig, Ready, RestartPolicy, Service,
 };
 use crate::graph::GraphError;
 
@@ -27,6 +28,7 @@ use crate::graph::GraphError;
 pub struct TomlManifest {
     pub watch: bool,
     pub log: LogConfig,
+    pub min_uptime: HumanDuration,
     pub global_env: IndexMap<String, String>,
     pub services: IndexMap<String, Service>,
     name_spans: IndexMap<String, Range<usize>>,
@@ -44,6 +46,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
     let mut manifest = TomlManifest {
         watch: true,
         log: LogConfig::default(),
+        min_uptime: DEFAULT_MIN_UPTIME,
         global_env: IndexMap::new(),
         services: IndexMap::new(),
         name_spans: IndexMap::new(),
@@ -59,6 +62,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
                 manifest.log = log_config(Some(raw), LogConfig::default());
             }
             "watch" => manifest.watch = read(value, file, None, ctx).unwrap_or(true),
+            "min_uptime" => manifest.min_uptime = read(value, file, None, ctx).unwrap_or(DEFAULT_MIN_UPTIME),
             "services" => raw_services = service_tables(value, file, ctx),
             other => ctx.problems.push(unknown_key(other, key.span(), &TOP_LEVEL_KEYS, file, "at the top level")),
         }
@@ -113,6 +117,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
             .collect(),
         unsure_oneshot: read_services.iter().filter(|read| !read.knows("oneshot")).map(|r| r.name.clone()).collect(),
         log: manifest.log,
+        min_uptime: manifest.min_uptime,
         file,
     };
     for read in read_services {
@@ -289,6 +294,8 @@ struct Shared<'a> {
     unsure_oneshot: Vec<String>,
     /// The top-level `[log]`, the default of each service's `log`.
     log: LogConfig,
+    /// The top-level `min_uptime`, the default of each service's.
+    min_uptime: HumanDuration,
     file: &'a SourceFile,
 }
 
@@ -391,6 +398,7 @@ fn resolve_service(
         depends_on,
         ready,
         ready_timeout: raw.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
+        min_uptime: raw.min_uptime.unwrap_or(shared.min_uptime),
         restart,
         max_restarts: raw.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS),
         stop_signal: raw.stop_signal.unwrap_or_default(),

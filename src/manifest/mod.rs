@@ -29,8 +29,8 @@ pub use problem::{Problem, Problems, SourceFile};
 pub use signal::StopSignal;
 pub use size::ByteSize;
 pub use spec::{
-    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency, Format, LogConfig, Ready,
-    RestartPolicy, Service, Spec,
+    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_MIN_UPTIME, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
+    Format, LogConfig, Ready, RestartPolicy, Service, Spec,
 };
 
 use crate::graph::Graph;

@@ -19,11 +19,11 @@ use super::spec::{Condition, Ready, RestartPolicy};
 
 /// The keys allowed at the top of procs.toml (checked by hand, so that each service can be
 /// read on its own and every broken one reported).
-pub const TOP_LEVEL_KEYS: [&str; 4] = ["env", "log", "watch", "services"];
+pub const TOP_LEVEL_KEYS: [&str; 5] = ["env", "log", "watch", "min_uptime", "services"];
 
 /// The keys of a service (checked by hand first, so that every unknown key is reported, not
 /// only the first).
-pub const SERVICE_KEYS: [&str; 14] = [
+pub const SERVICE_KEYS: [&str; 15] = [
     "cmd",
     "cwd",
     "env",
@@ -31,6 +31,7 @@ pub const SERVICE_KEYS: [&str; 14] = [
     "depends_on",
     "ready",
     "ready_timeout",
+    "min_uptime",
     "restart",
     "max_restarts",
     "stop_signal",
@@ -58,6 +59,8 @@ pub struct RawManifest {
     pub env: Option<RawEnv>,
     /// The default log rotation of every service.
     pub log: Option<RawLog>,
+    /// The default `min_uptime` of every service (default "1s").
+    pub min_uptime: Option<HumanDuration>,
     /// One table per service; names are letters, digits, `-` and `_`.
     pub services: IndexMap<String, RawService>,
 }
@@ -88,6 +91,9 @@ pub struct RawService {
     pub ready: Option<Spanned<Ready>>,
     /// How long the readiness check may take (default "60s").
     pub ready_timeout: Option<HumanDuration>,
+    /// Without a readiness check: how long the process must stay up to count as started
+    /// (default: the top-level `min_uptime`, else "1s"; "0s" turns it off).
+    pub min_uptime: Option<HumanDuration>,
     /// "no", "on-failure" (default; "no" for a oneshot) or "always".
     pub restart: Option<RestartPolicy>,
     /// Restarts in a row before the service is fatal (default 5).

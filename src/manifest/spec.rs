@@ -50,6 +50,9 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready: Option<Ready>,
     pub ready_timeout: HumanDuration,
+    /// Without a readiness check, how long the process must stay up to count as started.
+    #[serde(default = "default_min_uptime")]
+    pub min_uptime: HumanDuration,
     pub restart: RestartPolicy,
     pub max_restarts: u32,
     pub stop_signal: StopSignal,
@@ -73,6 +76,7 @@ impl Service {
             depends_on: IndexMap::new(),
             ready: None,
             ready_timeout: DEFAULT_READY_TIMEOUT,
+            min_uptime: DEFAULT_MIN_UPTIME,
             restart: RestartPolicy::OnFailure,
             max_restarts: DEFAULT_MAX_RESTARTS,
             stop_signal: StopSignal::default(),
@@ -87,6 +91,12 @@ impl Service {
     pub fn port_number(&self) -> Option<u16> {
         self.port?;
         self.env.get("PORT")?.parse().ok()
+    }
+
+    /// The port to show for it: its `port`, or the `PORT` its environment gives it (a Procfile
+    /// service's, as foreman numbers them, or one set in procs.toml).
+    pub fn port_shown(&self) -> Option<u16> {
+        self.port_number().or_else(|| self.env.get("PORT")?.parse().ok())
     }
 }
 
@@ -269,5 +279,11 @@ impl Default for LogConfig {
 }
 
 pub const DEFAULT_READY_TIMEOUT: HumanDuration = HumanDuration::from_secs(60);
+pub const DEFAULT_MIN_UPTIME: HumanDuration = HumanDuration::from_secs(1);
 pub const DEFAULT_STOP_TIMEOUT: HumanDuration = HumanDuration::from_secs(10);
 pub const DEFAULT_MAX_RESTARTS: u32 = 5;
+
+/// For state files written before `min_uptime` existed.
+fn default_min_uptime() -> HumanDuration {
+    DEFAULT_MIN_UPTIME
+}

@@ -20,9 +20,7 @@ use crate::ipc::{Adhoc, Event, Outcome, Reply, Request, ServiceStatus};
 use crate::manifest::{Command, HumanDuration, Ready};
 use crate::render;
 use crate::state::State;
-use crate::supervisor::lifecycle::Phase;
-use crate::supervisor::lock::Lock;
-use crate::supervisor::process;
+use crate::supervisor::lock;
 
 /// A tool's result: text blocks for the agent to read, optionally the same as a JSON object,
 /// and whether the call failed (`isError`).
@@ -261,11 +259,11 @@ fn parse_ready(value: Value) -> Step<Ready> {
     Ok(ready)
 }
 
-/// A `down` of these services (all when empty), waited through; with no supervisor, nothing
-/// runs and there is nothing to do.
+/// A `down` of these services (all when empty), waited through; after a supervisor died, a
+/// new one adopts what still runs and stops it, so "not running" is said only when true.
 fn stop_services(session: &Session, services: Vec<String>) -> Step<Answer> {
     check_known(session, &services)?;
-    let Some(mut conn) = session.connect() else {
+    let Some(mut conn) = session.connect_or_adopt(true)? else {
         let what = match services.as_slice() {
             [] => "nothing".to_owned(),
             names => format!("`{}`", names.join("`, `")),
@@ -276,12 +274,14 @@ fn stop_services(session: &Session, services: Vec<String>) -> Step<Answer> {
         ))
         .with_json(json!({ "ok": true, "outcomes": [] })));
     };
-    // After a full down the supervisor exits; wait for that too, as `orch down` does.
-    let supervisor = if services.is_empty() { Lock::holder(&session.paths) } else { None };
     conn.send(Request::Down { services }).map_err(lost)?;
-    let answer = finish(&mut conn, Expect::Stopped, None)?;
-    if let Some(holder) = supervisor {
-        process::wait_gone(holder.pid as i32, Duration::from_secs(3));
+    let (answer, exiting) = finish_until_done(&mut conn, Expect::Stopped, None)?;
+    // After a full down the supervisor exits; wait for that too, as `orch down` does.
+    if exiting {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while lock::holder_pid(&session.paths).is_some() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
     Ok(answer)
 }
@@ -291,6 +291,11 @@ fn stop_services(session: &Session, services: Vec<String>) -> Step<Answer> {
 /// Reads a request's replies until it is done (or the deadline passes) and tells the outcome
 /// of every service: a failure with its reason and its last log lines.
 fn finish(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> Step<Answer> {
+    finish_until_done(conn, expect, deadline).map(|(answer, _)| answer)
+}
+
+/// As `finish`, and whether the supervisor said it exits now.
+fn finish_until_done(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> Step<(Answer, bool)> {
     let mut last: IndexMap<String, Event> = IndexMap::new();
     loop {
         if let Some(deadline) = deadline {
@@ -309,8 +314,9 @@ fn finish(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> S
             Reply::Event(event) => {
                 last.insert(event.service.clone(), event);
             }
-            Reply::Done { outcomes } => return Ok(outcome_answer(&outcomes, expect)),
-            Reply::Error { message } => return Err(Answer::failed(message)),
+            Reply::Targets { .. } => {}
+            Reply::Done { outcomes, exiting } => return Ok((outcome_answer(&outcomes, expect), exiting)),
+            Reply::Error { message, .. } => return Err(Answer::failed(message)),
             other => return Err(Answer::failed(format!("unexpected reply from the supervisor: {other:?}"))),
         }
     }
@@ -335,11 +341,7 @@ fn outcome_answer(outcomes: &[Outcome], expect: Expect) -> Answer {
     let mut ok = true;
     let mut text = String::new();
     for outcome in outcomes {
-        let success = match expect {
-            Expect::Up => outcome.succeeded(),
-            Expect::Accepted => !outcome.phase.is_failure(),
-            Expect::Stopped => outcome.phase == Phase::Stopped,
-        };
+        let success = expect.met_by(outcome);
         ok &= success;
         let mark = if success { '✓' } else { '✗' };
         text.push_str(&format!("{mark} {:<width$}  {}\n", outcome.service, describe(outcome)));
@@ -432,14 +434,11 @@ fn unknown(name: &str, known: &Names) -> Answer {
 /// `launch`, one is started when state.json records processes that still run (a new supervisor
 /// adopts them, as `orch ps` does); else what state.json last recorded.
 fn status(session: &Session, launch: bool) -> Result<(Vec<ServiceStatus>, Vec<String>), CliError> {
-    let connection = match session.connect() {
-        None if launch && ps::recorded_processes_alive(session) => Some(session.connect_or_launch()?),
-        other => other,
-    };
+    let connection = if launch { session.connect_or_adopt(false)? } else { session.connect()? };
     if let Some(mut conn) = connection {
         return match session.request(&mut conn, Request::Ps { services: Vec::new() })?.into_iter().next() {
             Some(Reply::Ps { services, notes }) => Ok((services, notes)),
-            Some(Reply::Error { message }) => Err(CliError::Failed(message)),
+            Some(Reply::Error { message, kind }) => Err(crate::cli::session::refused(message, kind)),
             _ => Err(lost(std::io::Error::other("no answer to ps"))),
         };
     }

@@ -18,7 +18,6 @@ use super::waiters::Waiter;
 use super::watch::Watch;
 use crate::graph::Graph;
 use crate::ipc::{Origin, Reply, Request};
-use crate::logs::writer::LogWriter;
 use crate::manifest::{BaseEnv, Condition, Spec};
 use crate::paths::ProjectPaths;
 use crate::state::{Desired, State};
@@ -26,17 +25,30 @@ use crate::state::{Desired, State};
 /// What reaches the supervisor's task.
 pub enum Msg {
     Request(Request, UnboundedSender<Reply>),
-    /// The group of a service's process is empty; `exit` is how its leader ended.
+    /// The group of a service's process is empty; `exit` is how its leader ended, `killed`
+    /// whether what was left of the group had to be SIGKILLed.
     Exited {
         service: String,
         generation: u64,
         exit: Exit,
+        killed: bool,
     },
     Ready {
         service: String,
         generation: u64,
     },
     ReadyTimeout {
+        service: String,
+        generation: u64,
+    },
+    /// What a failing readiness check saw, when that changed.
+    ProbeSaw {
+        service: String,
+        generation: u64,
+        saw: String,
+    },
+    /// A process with no readiness check has stayed up `min_uptime`.
+    Confirmed {
         service: String,
         generation: u64,
     },
@@ -95,8 +107,6 @@ pub struct Supervisor {
     /// Requests waiting for a `down` under way to finish (see `defers`).
     pub(super) deferred: VecDeque<(Request, UnboundedSender<Reply>)>,
     pub(super) watch: Option<Watch>,
-    /// `.orch/logs/orch.log`: orch's own lines (reloads), for `orch logs`.
-    pub(super) orch_log: Option<Arc<Mutex<LogWriter>>>,
 }
 
 impl Supervisor {
@@ -124,7 +134,6 @@ impl Supervisor {
             changes: 0,
             deferred: VecDeque::new(),
             watch: None,
-            orch_log: None,
         }
     }
 
@@ -146,6 +155,7 @@ impl Supervisor {
                 break;
             }
         }
+        self.output.say("down: every service stopped; the supervisor exits");
         for svc in self.services.values() {
             if let Some((path, _)) = &svc.notify {
                 let _ = std::fs::remove_file(path);
@@ -199,14 +209,17 @@ impl Supervisor {
         match msg {
             Msg::Request(request, reply) if self.defers(&request) => self.deferred.push_back((request, reply)),
             Msg::Request(request, reply) => self.request(request, reply),
-            Msg::Exited { service, generation, exit } => self.on_exit(&service, generation, exit),
+            Msg::Exited { service, generation, exit, killed } => self.on_exit(&service, generation, exit, killed),
             Msg::Ready { service, generation } => self.on_ready(&service, generation),
             Msg::ReadyTimeout { service, generation } => self.on_ready_timeout(&service, generation),
+            Msg::ProbeSaw { service, generation, saw } => self.on_probe_saw(&service, generation, saw),
+            Msg::Confirmed { service, generation } => self.on_min_uptime(&service, generation),
             Msg::StopTimeout { service, generation } => {
-                if let Some(svc) = self.current(&service, generation)
+                if let Some(svc) = self.current_mut(&service, generation)
                     && svc.phase == Phase::Stopping
                     && let Some(pgid) = svc.pgid()
                 {
+                    svc.killed = true;
                     let _ = process::signal_group(pgid, Signal::SIGKILL);
                 }
             }
@@ -278,27 +291,32 @@ impl Supervisor {
     // ----- advancing ------------------------------------------------------------------------
 
     /// Starts what may start and stops what should stop until nothing moves, then tells the
-    /// waiting clients.
+    /// waiting clients, then forgets what is gone for good.
     pub(super) fn advance(&mut self) {
         let order = self.start_order();
+        // Services no longer in the manifest are not in the graph: their edges are looked up
+        // in their own configuration.
+        let removed: Vec<String> = self.services.values().filter(|s| s.removed).map(|s| s.name.clone()).collect();
         loop {
             let mut moved = false;
             for name in &order {
                 moved |= self.advance_start(name);
             }
             for name in order.iter().rev() {
-                moved |= self.advance_stop(name);
+                moved |= self.advance_stop(name, &removed);
             }
             if !moved {
                 break;
             }
             self.dirty = true;
         }
-        // A service removed from the manifest is forgotten once it has stopped.
-        self.services.retain(|_, s| !(s.removed && s.phase == Phase::Stopped));
+        let exiting = self.should_exit();
         let services = &self.services;
         let paths = &self.paths;
-        self.waiters.retain_mut(|w| w.update(services, paths));
+        self.waiters.retain_mut(|w| w.update(services, paths, exiting));
+        let before = self.services.len();
+        self.services.retain(|_, s| !s.is_gone());
+        self.dirty |= self.services.len() != before;
     }
 
     fn advance_start(&mut self, name: &str) -> bool {
@@ -309,7 +327,12 @@ impl Supervisor {
             return false;
         }
         match self.dependencies_allow(svc) {
-            DepCheck::Wait => false,
+            DepCheck::Wait(on) => {
+                if let Some(svc) = self.services.get_mut(name) {
+                    svc.pending_on = Some(on);
+                }
+                false
+            }
             DepCheck::Go => {
                 self.spawn(name);
                 true
@@ -346,12 +369,19 @@ impl Supervisor {
             if edge.condition == Condition::Completed && d.phase == Phase::Stopped {
                 return DepCheck::Blocked(format!("{dep} did not complete"));
             }
-            check = DepCheck::Wait;
+            if matches!(check, DepCheck::Go) {
+                let what = match edge.condition {
+                    Condition::Started => "to start",
+                    Condition::Ready => "to be ready",
+                    Condition::Completed => "to complete",
+                };
+                check = DepCheck::Wait(format!("{dep} {what}"));
+            }
         }
         check
     }
 
-    fn advance_stop(&mut self, name: &str) -> bool {
+    fn advance_stop(&mut self, name: &str, removed: &[String]) -> bool {
         let Some(svc) = self.services.get(name) else {
             return false;
         };
@@ -366,7 +396,9 @@ impl Supervisor {
             return true;
         }
         // Dependents first: wait while anything that depends on it still runs.
-        let dependents_live = self.services.values().any(|other| {
+        let mut dependents = self.graph.as_ref().map(|g| g.dependents(name)).unwrap_or_default();
+        dependents.extend(removed.iter().cloned());
+        let dependents_live = dependents.iter().filter_map(|d| self.services.get(d)).any(|other| {
             other.config.depends_on.contains_key(name) && other.phase.has_process() && other.desired == Desired::Down
         });
         if dependents_live {
@@ -379,12 +411,14 @@ impl Supervisor {
 
 /// Appends the names not in `list` yet, in their order.
 fn append_missing<'a>(list: &mut Vec<String>, names: impl Iterator<Item = &'a String>) {
-    let missing: Vec<String> = names.filter(|n| !list.contains(n)).cloned().collect();
+    let present: HashSet<&String> = list.iter().collect();
+    let missing: Vec<String> = names.filter(|n| !present.contains(n)).cloned().collect();
     list.extend(missing);
 }
 
 enum DepCheck {
     Go,
-    Wait,
+    /// Waiting for a dependency, in words: `db to be ready`.
+    Wait(String),
     Blocked(String),
 }

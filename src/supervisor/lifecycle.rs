@@ -46,6 +46,14 @@ const ALLOWED: &[(Phase, &[Phase])] = &[
 ];
 
 impl Phase {
+    const ALL: [Phase; 11] =
+        [Pending, Starting, Ready, Running, Stopping, Stopped, Completed, Failed, Backoff, Fatal, Blocked];
+
+    /// The phase of its name, as `as_str` writes it.
+    pub fn parse(text: &str) -> Option<Phase> {
+        Self::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
     pub fn can_become(self, next: Phase) -> bool {
         self == next || ALLOWED.iter().any(|(from, to)| *from == self && to.contains(&next))
     }

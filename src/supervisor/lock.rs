@@ -53,3 +53,60 @@ impl Lock {
         serde_json::from_slice(&std::fs::read(paths.lock()).ok()?).ok()
     }
 }
+
+/// The pid of the process that holds the project's lock now, read from /proc/locks (so it is
+/// the lock itself that says, not a file someone may have left behind); None when nobody holds
+/// it. Where /proc/locks cannot be read, the lock file's record is taken if its pid is alive.
+pub fn holder_pid(paths: &ProjectPaths) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(paths.lock()).ok()?;
+    match std::fs::read_to_string("/proc/locks") {
+        Ok(locks) => flock_holder(&locks, meta.dev(), meta.ino()),
+        Err(_) => Lock::holder(paths).map(|h| h.pid).filter(|pid| process_alive(*pid)),
+    }
+}
+
+/// The pid holding an flock on the file `(dev, ino)`, from the text of /proc/locks: lines such
+/// as `1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF` (a `->` line is a waiter, not a
+/// holder).
+fn flock_holder(locks: &str, dev: u64, ino: u64) -> Option<u32> {
+    let device = format!("{:02x}:{:02x}:{ino}", nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
+    locks.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields.as_slice() {
+            [_, "FLOCK", _, _, pid, file, ..] if *file == device => pid.parse().ok(),
+            _ => None,
+        }
+    })
+}
+
+fn process_alive(pid: u32) -> bool {
+    i32::try_from(pid).is_ok_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_holder_is_read_from_proc_locks() {
+        let locks = "1: POSIX  ADVISORY  WRITE 77 fd:01:99 0 EOF\n\
+                     2: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF\n\
+                     2: -> FLOCK  ADVISORY  WRITE 5151 fd:01:1234567 0 EOF\n";
+        let dev = nix::sys::stat::makedev(0xfd, 0x01);
+        assert_eq!(flock_holder(locks, dev, 1234567), Some(4242));
+        assert_eq!(flock_holder(locks, dev, 99), None, "a POSIX lock is not ours");
+        assert_eq!(flock_holder(locks, dev, 1), None);
+    }
+
+    #[test]
+    fn a_held_lock_names_this_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = ProjectPaths::new(dir.path());
+        assert_eq!(holder_pid(&paths), None);
+        let lock = Lock::try_acquire(&paths).unwrap().expect("the lock");
+        assert_eq!(holder_pid(&paths), Some(std::process::id()));
+        drop(lock);
+        assert_eq!(holder_pid(&paths), None);
+    }
+}

@@ -6,6 +6,7 @@ pub mod core;
 pub mod lifecycle;
 pub mod lock;
 mod notify;
+mod outcomes;
 pub mod output;
 pub mod probe;
 pub mod process;
@@ -45,7 +46,7 @@ pub fn run(
     first: Option<(Request, UnboundedSender<Reply>)>,
 ) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let foreground = matches!(output, Output::Foreground(_));
+    let foreground = output.is_foreground();
     let result = runtime.block_on(async {
         process::become_subreaper()?;
         let listener = bind(paths)?;

@@ -1,14 +1,26 @@
-//! Where the supervisor's words go. In the background: notices to its own log
-//! (`.orch/supervisor.log`, its stderr). In the foreground: every service's lines, merged and
-//! colour-prefixed as foreman does (`web    | line`), and the notices as `orch` lines.
+//! Where the supervisor's words go. orch's own lines (`web: ready in 312ms`, `worker: exited
+//! with 1; restarting in 100ms`, `reload: ~ web (env PORT changed)`) are appended to
+//! `.orch/logs/orch.log`, where `orch logs` shows them inline as `orch | …` lines among the
+//! services'. In the background they also go to the supervisor's own log
+//! (`.orch/supervisor.log`, its stderr). In the foreground every service's lines are printed,
+//! merged and colour-prefixed as foreman does (`web    | line`), and orch's as `orch | …`.
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use crate::logs::record::{Stream, format_record};
+use crate::logs::writer::LogWriter;
+use crate::manifest::{LogConfig, RESERVED_NAME};
+use crate::paths::ProjectPaths;
+use crate::render::Speaker;
 
 #[derive(Clone)]
-pub enum Output {
-    Background,
-    Foreground(Arc<Foreground>),
+pub struct Output {
+    /// Set when the supervisor runs in the terminal (`up --foreground`).
+    foreground: Option<Arc<Foreground>>,
+    orch_log: Arc<OrchLog>,
 }
 
 pub struct Foreground {
@@ -22,51 +34,97 @@ struct Names {
     order: Vec<String>,
 }
 
+/// `.orch/logs/orch.log`, opened at the first line.
+struct OrchLog {
+    dir: PathBuf,
+    writer: Mutex<Option<LogWriter>>,
+}
+
 impl Output {
-    pub fn foreground(names: &[String]) -> Self {
+    pub fn background(paths: &ProjectPaths) -> Self {
+        Self { foreground: None, orch_log: OrchLog::new(paths) }
+    }
+
+    pub fn foreground(paths: &ProjectPaths, names: &[String]) -> Self {
         let color = crate::render::color(std::io::stdout().is_terminal());
-        let width = names.iter().map(String::len).max().unwrap_or(0).max("orch".len());
+        let width = names.iter().map(String::len).max().unwrap_or(0).max(RESERVED_NAME.len());
         let names = Names { width, order: names.to_vec() };
-        Output::Foreground(Arc::new(Foreground { color, inner: Mutex::new(names) }))
+        let foreground = Foreground { color, inner: Mutex::new(names) };
+        Self { foreground: Some(Arc::new(foreground)), orch_log: OrchLog::new(paths) }
+    }
+
+    pub fn is_foreground(&self) -> bool {
+        self.foreground.is_some()
     }
 
     /// A line of a service's output.
     pub fn line(&self, service: &str, line: &[u8]) {
-        if let Output::Foreground(fg) = self {
-            fg.print(service, line);
+        if let Some(fg) = &self.foreground {
+            fg.print(Some(service), line);
         }
     }
 
-    /// Something orch has to say about a service.
+    /// Something orch has to say about a service: `web: ready in 312ms`.
     pub fn notice(&self, service: &str, text: &str) {
-        match self {
-            Output::Background => {
-                let now = humantime::format_rfc3339_millis(std::time::SystemTime::now());
-                eprintln!("{now} {service}: {text}");
+        self.say(&format!("{service}: {text}"));
+    }
+
+    /// One of orch's own lines.
+    pub fn say(&self, line: &str) {
+        self.orch_log.append(line);
+        match &self.foreground {
+            Some(fg) => fg.print(None, line.as_bytes()),
+            None => {
+                let now = humantime::format_rfc3339_millis(SystemTime::now());
+                eprintln!("{now} {line}");
             }
-            Output::Foreground(fg) => fg.print("orch", format!("{service}: {text}").as_bytes()),
+        }
+    }
+}
+
+impl OrchLog {
+    fn new(paths: &ProjectPaths) -> Arc<Self> {
+        Arc::new(Self { dir: paths.logs(), writer: Mutex::new(None) })
+    }
+
+    fn append(&self, line: &str) {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if writer.is_none() {
+            match LogWriter::open(&self.dir, RESERVED_NAME, LogConfig::default()) {
+                Ok(opened) => *writer = Some(opened),
+                Err(e) => {
+                    eprintln!("orch: cannot open orch's own log in {}: {e}", self.dir.display());
+                    return;
+                }
+            }
+        }
+        let mut record = Vec::with_capacity(line.len() + 40);
+        format_record(&mut record, SystemTime::now(), Stream::Out, line.as_bytes());
+        if let Some(writer) = writer.as_mut() {
+            let _ = writer.write(&record);
         }
     }
 }
 
 impl Foreground {
-    fn print(&self, service: &str, line: &[u8]) {
+    /// A service's line (`Some(name)`), or one of orch's own.
+    fn print(&self, service: Option<&str>, line: &[u8]) {
+        let name = service.unwrap_or(RESERVED_NAME);
         let (width, index) = {
             let mut names = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-            let index = match names.order.iter().position(|n| n == service) {
+            let index = match names.order.iter().position(|n| n == name) {
                 Some(i) => i,
                 None => {
-                    names.order.push(service.to_owned());
-                    names.width = names.width.max(service.len());
+                    names.order.push(name.to_owned());
+                    names.width = names.width.max(name.len());
                     names.order.len() - 1
                 }
             };
             (names.width, index)
         };
         let mut out = Vec::with_capacity(line.len() + width + 16);
-        // orch's own lines stay uncoloured, apart from the services'.
-        let index = (service != crate::manifest::RESERVED_NAME).then_some(index);
-        crate::render::line_prefix(&mut out, service, width, index, self.color);
+        let speaker = if service.is_some() { Speaker::Service(index) } else { Speaker::Orch };
+        crate::render::line_prefix(&mut out, name, width, speaker, self.color);
         out.extend_from_slice(line);
         out.push(b'\n');
         // One write per line, so lines of different services never interleave mid-line.

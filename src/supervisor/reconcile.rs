@@ -4,8 +4,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 use indexmap::IndexMap;
 
@@ -13,10 +11,8 @@ use super::core::{Msg, Supervisor};
 use super::lifecycle::Phase;
 use super::service::Svc;
 use super::watch::Watch;
-use crate::ipc::Origin;
-use crate::logs::record::{Stream, format_record};
-use crate::logs::writer::LogWriter;
-use crate::manifest::{self, LoadOptions, Loaded, LogConfig, PortPicker, RESERVED_NAME as ORCH_LOG};
+use crate::ipc::{Origin, Refusal};
+use crate::manifest::{self, LoadOptions, Loaded, PortPicker};
 use crate::plan::{self, Action, Force, Observed, Plan, Reason, config_hash};
 use crate::ports;
 use crate::state::Desired;
@@ -31,13 +27,15 @@ pub enum Scope<'a> {
 
 impl Supervisor {
     /// The manifest the client named, loaded with the client's environment.
-    pub(super) fn load_spec(&self, origin: &Origin) -> Result<Option<Loaded>, String> {
+    pub(super) fn load_spec(&self, origin: &Origin) -> Result<Option<Loaded>, Refusal> {
         let Some(file) = &origin.manifest else { return Ok(None) };
         let options = LoadOptions::new(origin.env.clone(), self.paths.root.clone()).with_ports(self.port_picker());
-        let loaded = manifest::load(file, &options).map_err(|problems| problems.to_string())?;
+        let loaded = manifest::load(file, &options).map_err(|problems| Refusal::manifest(problems.to_string()))?;
         for name in loaded.spec.services.keys() {
             if self.services.get(name).is_some_and(|s| s.adhoc.is_some()) {
-                return Err(format!("`{name}` is an ad-hoc service; stop it before the manifest can use the name"));
+                return Err(Refusal::usage(format!(
+                    "`{name}` is an ad-hoc service; stop it before the manifest can use the name"
+                )));
             }
         }
         Ok(Some(loaded))
@@ -140,7 +138,7 @@ impl Supervisor {
     fn replace(&mut self, name: &str, config: manifest::Service) {
         let Some(svc) = self.services.get_mut(name) else { return };
         svc.set_config(config);
-        svc.restarts = 0;
+        svc.requested_start();
         if svc.phase.has_process() {
             svc.desired = Desired::Up;
             self.begin_stop(name);
@@ -166,9 +164,9 @@ impl Supervisor {
     pub(super) fn reload(&mut self) {
         let Some(origin) = self.origin.clone() else { return };
         match self.load_spec(&origin) {
-            Err(problem) => {
+            Err(Refusal { message: problem, .. }) => {
                 for line in problem.lines() {
-                    self.announce(&format!("reload: {line} (nothing changed)"));
+                    self.output.say(&format!("reload: {line} (nothing changed)"));
                 }
                 self.reload_error = Some(problem);
             }
@@ -181,7 +179,7 @@ impl Supervisor {
                 let done = self.apply(loaded, &plan, Scope::All);
                 self.watch_files(files);
                 for line in &done {
-                    self.announce(&format!("reload: {line}"));
+                    self.output.say(&format!("reload: {line}"));
                 }
             }
             Ok(None) => {}
@@ -205,26 +203,6 @@ impl Supervisor {
         }
         if let Some(watch) = &mut self.watch {
             watch.set_files(files);
-        }
-    }
-
-    /// A line from orch itself: in supervisor.log, and in `.orch/logs/orch.log`, where
-    /// `orch logs` shows it as an `orch` line among the services'.
-    pub(super) fn announce(&mut self, line: &str) {
-        self.output.notice("orch", line);
-        if self.orch_log.is_none() {
-            match LogWriter::open(&self.paths.logs(), ORCH_LOG, LogConfig::default()) {
-                Ok(w) => self.orch_log = Some(Arc::new(Mutex::new(w))),
-                Err(e) => {
-                    eprintln!("orch: cannot open orch's own log: {e}");
-                    return;
-                }
-            }
-        }
-        if let Some(writer) = &self.orch_log {
-            let mut record = Vec::new();
-            format_record(&mut record, SystemTime::now(), Stream::Out, line.as_bytes());
-            let _ = writer.lock().unwrap_or_else(|e| e.into_inner()).write(&record);
         }
     }
 }

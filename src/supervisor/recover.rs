@@ -12,9 +12,10 @@ use indexmap::IndexMap;
 
 use super::core::Supervisor;
 use super::lifecycle::{Phase, after_exit};
+use super::outcomes::apply_verdict;
 use super::process::{self, Exit, Identity};
 use super::reconcile::watched_files;
-use super::running::{ExitWait, apply_verdict};
+use super::running::ExitWait;
 use super::service::Svc;
 use crate::ipc::Origin;
 use crate::logs::record::Stream;
@@ -27,10 +28,19 @@ impl Supervisor {
     pub(super) fn recover(&mut self) {
         let path = self.paths.state();
         match State::load(&path) {
-            Ok(None) => {}
+            // Nothing recorded, yet what carries the project's marker is the project's.
+            Ok(None) => self.take_over_process_table(),
             Ok(Some(state)) => {
                 for (name, record) in state.services {
                     self.take_over(&name, record);
+                }
+                // What was adopted started against the runs of its dependencies adopted with it.
+                let names: Vec<String> = self.services.keys().cloned().collect();
+                for name in names {
+                    let seen = self.restart_edge_runs(&name);
+                    if let Some(svc) = self.services.get_mut(&name) {
+                        svc.seen_runs = seen;
+                    }
                 }
                 self.watch_again(state.manifest, state.watch.unwrap_or(true));
             }
@@ -61,7 +71,7 @@ impl Supervisor {
                 self.watch_files(files);
             }
             Ok(None) => {}
-            Err(problem) => {
+            Err(crate::ipc::Refusal { message: problem, .. }) => {
                 // Watch it anyway, so the save that fixes it is seen.
                 self.reload_error = Some(problem);
                 self.watch_enabled = requested;
@@ -104,6 +114,9 @@ impl Supervisor {
         svc.generation += 1;
         svc.process = Some(identity);
         svc.adopted = true;
+        // It has been up for a while already; a dependent started against this run of it.
+        svc.confirmed = matches!(svc.phase, Phase::Ready | Phase::Running);
+        svc.runs = 1;
         let phase = svc.phase;
         let writer = match self.log_writer(name) {
             Ok(writer) => Some(writer),

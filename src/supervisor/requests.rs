@@ -10,8 +10,8 @@ use super::process;
 use super::reconcile::{Scope, watched_files};
 use super::service::Svc;
 use super::waiters::{Waiter, WaiterKind};
-use crate::ipc::{Adhoc, Origin, Reply, Request};
-use crate::plan::{Force, config_hash};
+use crate::ipc::{Adhoc, Origin, Refusal, Reply, Request};
+use crate::plan::{Action, Force, config_hash};
 use crate::state::Desired;
 
 /// An `up` request's parts.
@@ -43,30 +43,32 @@ impl Supervisor {
             Request::Restart { origin, services } => self.restart(origin, &services, reply.clone()),
             Request::StartAdhoc { origin, adhoc } => self.start_adhoc(origin, adhoc, reply.clone()),
         };
-        if let Err(message) = result {
-            let _ = reply.send(Reply::Error { message });
+        if let Err(refusal) = result {
+            let _ = reply.send(refusal.into_reply());
         }
     }
 
-    pub(super) fn check_names(&self, names: &[String]) -> Result<(), String> {
-        for name in names {
-            if !self.services.contains_key(name) {
-                let known: Vec<&str> = self.services.keys().map(String::as_str).collect();
-                return Err(format!("no service named `{name}` (services: {})", known.join(", ")));
+    /// Every name must be a service the supervisor knows (or, with `also`, one of those).
+    pub(super) fn check_names(&self, names: &[String], also: &[&String]) -> Result<(), Refusal> {
+        let known = |name: &String| self.services.contains_key(name) || also.contains(&name);
+        match names.iter().find(|n| !known(n)) {
+            Some(name) => {
+                let mut all: Vec<&str> = also.iter().map(|s| s.as_str()).collect();
+                let more: Vec<&str> = self.services.keys().map(String::as_str).filter(|n| !all.contains(n)).collect();
+                all.extend(more);
+                Err(Refusal::usage(crate::ipc::unknown_service(name, &all)))
             }
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// Brings the named services (all when none) and their dependencies in line with the
     /// manifest: what changed restarts, what is new or not running starts.
-    pub(super) fn up(&mut self, up: Up, reply: UnboundedSender<Reply>) -> Result<(), String> {
-        let Some(loaded) = self.load_spec(&up.origin)? else { return Err("no manifest to bring up".into()) };
-        for name in &up.services {
-            if !loaded.spec.services.contains_key(name) {
-                let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
-                return Err(format!("no service named `{name}` (services: {})", known.join(", ")));
-            }
+    pub(super) fn up(&mut self, up: Up, reply: UnboundedSender<Reply>) -> Result<(), Refusal> {
+        let Some(loaded) = self.load_spec(&up.origin)? else { return Err(Refusal::usage("no manifest to bring up")) };
+        if let Some(name) = up.services.iter().find(|n| !loaded.spec.services.contains_key(*n)) {
+            let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
+            return Err(Refusal::usage(crate::ipc::unknown_service(name, &known)));
         }
         let force = match up.force {
             None => Force::Nothing,
@@ -85,8 +87,11 @@ impl Supervisor {
         self.origin = Some(up.origin);
         self.reload_error = None;
         let files = watched_files(&loaded);
+        // What it starts says so itself (`web: started`); what it restarts or stops, and why, here.
         for line in self.apply(loaded, &plan, Scope::Targets(&up.services)) {
-            self.output.notice("orch", &format!("up: {line}"));
+            if !line.starts_with(Action::Start.mark()) {
+                self.output.say(&format!("up: {line}"));
+            }
         }
         self.watch_files(files);
         let targets = self.with_dependencies(&up.services);
@@ -101,7 +106,7 @@ impl Supervisor {
                 _ => false,
             };
             if rerun {
-                svc.restarts = 0;
+                svc.requested_start();
                 svc.set_phase(Phase::Pending, None);
             }
         }
@@ -109,8 +114,9 @@ impl Supervisor {
         Ok(())
     }
 
-    pub(super) fn down(&mut self, names: &[String], reply: UnboundedSender<Reply>) -> Result<(), String> {
-        self.check_names(names)?;
+    pub(super) fn down(&mut self, names: &[String], reply: UnboundedSender<Reply>) -> Result<(), Refusal> {
+        let manifest: Vec<&String> = self.spec.iter().flat_map(|s| s.services.keys()).collect();
+        self.check_names(names, &manifest)?;
         let targets = if names.is_empty() {
             self.exit_when_stopped = true;
             let mut all = self.start_order();
@@ -129,15 +135,17 @@ impl Supervisor {
         origin: Origin,
         names: &[String],
         reply: UnboundedSender<Reply>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
+        let loaded = self.load_spec(&origin)?;
+        let manifest: Vec<&String> = loaded.iter().flat_map(|l| l.spec.services.keys()).collect();
+        self.check_names(names, &manifest)?;
         self.exit_when_stopped = false;
-        if let Some(loaded) = self.load_spec(&origin)? {
+        if let Some(loaded) = loaded {
             self.base_env = origin.env.clone();
             // What is restarted anyway takes the manifest as it is now.
             let plan = self.plan_for(&loaded, &Force::Nothing);
             self.apply(loaded, &plan, Scope::Targets(names));
         }
-        self.check_names(names)?;
         let names: Vec<String> =
             if names.is_empty() { self.services.keys().cloned().collect() } else { names.to_vec() };
         for name in &names {
@@ -145,8 +153,9 @@ impl Supervisor {
                 continue;
             };
             svc.desired = Desired::Up;
-            svc.restarts = 0;
+            svc.requested_start();
             if svc.phase.has_process() {
+                self.output.notice(name, "restarting");
                 self.begin_stop(name);
             } else if svc.phase != Phase::Pending {
                 svc.generation += 1;
@@ -161,6 +170,7 @@ impl Supervisor {
                 && svc.desired == Desired::Down
             {
                 svc.desired = Desired::Up;
+                svc.requested_start();
                 if !svc.phase.has_process() {
                     svc.set_phase(Phase::Pending, None);
                 }
@@ -175,7 +185,7 @@ impl Supervisor {
         origin: Origin,
         adhoc: Adhoc,
         reply: UnboundedSender<Reply>,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         self.exit_when_stopped = false;
         if self.spec.is_none()
             && let Some(loaded) = self.load_spec(&origin)?
@@ -185,29 +195,26 @@ impl Supervisor {
             self.graph = Some(loaded.graph);
         }
         if adhoc.name == crate::manifest::RESERVED_NAME {
-            return Err(format!("`{}` is reserved for orch's own lines in `orch logs`", adhoc.name));
+            return Err(Refusal::usage(format!("`{}` is reserved for orch's own lines in `orch logs`", adhoc.name)));
         }
         if !crate::manifest::is_valid_name(&adhoc.name) {
-            return Err(format!("`{}` is not a valid service name (use letters, digits, `-` and `_`)", adhoc.name));
+            return Err(Refusal::usage(format!(
+                "`{}` is not a valid service name (use letters, digits, `-` and `_`)",
+                adhoc.name
+            )));
         }
         let in_manifest = self.spec.as_ref().is_some_and(|s| s.services.contains_key(&adhoc.name));
-        if in_manifest && !self.services.contains_key(&adhoc.name) {
-            return Err(format!(
+        let of_manifest = in_manifest || self.services.get(&adhoc.name).is_some_and(|s| s.adhoc.is_none());
+        if of_manifest {
+            return Err(Refusal::usage(format!(
                 "`{}` is a service of the manifest; use `orch start {}` without a command",
                 adhoc.name, adhoc.name
-            ));
+            )));
         }
-        match self.services.get(&adhoc.name) {
-            Some(svc) if svc.adhoc.is_none() => {
-                return Err(format!(
-                    "`{}` is a service of the manifest; use `orch start {}` without a command",
-                    adhoc.name, adhoc.name
-                ));
-            }
-            Some(svc) if svc.phase.has_process() || svc.phase.is_transient() => {
-                return Err(format!("`{}` is already {}; stop it first", adhoc.name, svc.phase.as_str()));
-            }
-            _ => {}
+        if let Some(svc) = self.services.get(&adhoc.name)
+            && (svc.phase.has_process() || svc.phase.is_transient())
+        {
+            return Err(Refusal::usage(format!("`{}` is already {}; stop it first", adhoc.name, svc.phase.as_str())));
         }
         let global = self.spec.as_ref().map(|s| s.env.clone()).unwrap_or_default();
         let config = adhoc.to_service(&global);
@@ -225,8 +232,9 @@ impl Supervisor {
     }
 
     pub(super) fn ps(&mut self, names: &[String]) -> Reply {
-        if let Err(message) = self.check_names(names) {
-            return Reply::Error { message };
+        let manifest: Vec<&String> = self.spec.iter().flat_map(|s| s.services.keys()).collect();
+        if let Err(refusal) = self.check_names(names, &manifest) {
+            return refusal.into_reply();
         }
         let pgids: Vec<i32> = self.services.values().filter_map(Svc::pgid).collect();
         let usage = process::group_usage(&pgids);
@@ -262,7 +270,8 @@ impl Supervisor {
         reply: UnboundedSender<Reply>,
     ) {
         let kind = if wait { kind } else { WaiterKind::Accepted };
-        self.waiters.push(Waiter::new(targets, kind, reply));
+        let _ = reply.send(Reply::Targets { services: targets.clone() });
+        self.waiters.push(Waiter::new(targets, kind, reply, &self.services));
     }
 
     pub(super) fn mark_down(&mut self, targets: &[String]) {

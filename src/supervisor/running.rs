@@ -1,7 +1,7 @@
 //! The supervisor's side of a service's process: spawn it with its log pumps, exit watcher and
 //! readiness probe; stop it; act on its readiness and its exit.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,30 +13,33 @@ use tokio::sync::oneshot;
 use tokio::time::sleep;
 
 use super::core::{Msg, Supervisor};
-use super::lifecycle::{Phase, Verdict, after_exit};
+use super::lifecycle::Phase;
 use super::notify;
+use super::outcomes::exec_failure;
 use super::output::Output;
 use super::probe::{self, ProbeContext};
 use super::process::{self, Exit, SpawnRequest};
-use super::service::Svc;
 use crate::logs::record::Stream;
 use crate::logs::writer::{LogWriter, pump};
 use crate::manifest::Ready;
-use crate::state::Desired;
 
 impl Supervisor {
     pub(super) fn spawn(&mut self, name: &str) {
         if let Err(reason) = self.ensure_notify_socket(name) {
-            return self.fail_start(name, reason);
+            return self.start_failed(name, reason, Duration::ZERO);
         }
         if let Some(reason) = self.services.get(name).and_then(|s| pinned_port_taken(&s.config)) {
-            return self.fail_start(name, reason);
+            return self.start_failed(name, reason, Duration::ZERO);
+        }
+        if let Some(reason) = self.services.get(name).and_then(|s| missing_cwd(&s.config)) {
+            return self.start_failed(name, reason, Duration::ZERO);
         }
         let env = self.child_env(name);
         let writer = match self.log_writer(name) {
             Ok(writer) => writer,
-            Err(reason) => return self.fail_start(name, reason),
+            Err(reason) => return self.start_failed(name, reason, Duration::ZERO),
         };
+        let seen_runs = self.restart_edge_runs(name);
         let Some(svc) = self.services.get_mut(name) else { return };
         svc.generation += 1;
         svc.cancel_tasks();
@@ -44,7 +47,12 @@ impl Supervisor {
         let request = SpawnRequest { argv: &argv, cwd: &svc.config.cwd, env: &env, capture: true };
         let spawned = match process::spawn(&request) {
             Ok(spawned) => spawned,
-            Err(e) => return self.fail_start(name, format!("cannot start `{}`: {e}", argv.join(" "))),
+            Err(e) => {
+                return match exec_failure(&argv, &e) {
+                    Some(reason) => self.fail_for_good(name, reason),
+                    None => self.start_failed(name, format!("cannot start `{}`: {e}", argv.join(" ")), Duration::ZERO),
+                };
+            }
         };
         let pid = spawned.identity.pid;
         // Registered before any await, so the reaper cannot take the exit unseen.
@@ -52,15 +60,30 @@ impl Supervisor {
         svc.process = Some(spawned.identity);
         svc.started = Some((Instant::now(), SystemTime::now()));
         svc.ready_after = None;
-        svc.last_exit = None;
         svc.failed_start = None;
         svc.adopted = false;
+        svc.confirmed = false;
+        svc.killed = false;
+        svc.probe_saw = None;
+        svc.runs += 1;
+        svc.seen_runs = seen_runs;
         svc.set_phase(Phase::Starting, None);
         self.output.notice(name, &format!("started (pid {pid})"));
         let pipes = [(Stream::Out, spawned.stdout), (Stream::Err, spawned.stderr)];
         let pipes = pipes.into_iter().filter_map(|(stream, pipe)| pipe.map(|p| (stream, p))).collect();
         self.watch_process(name, writer, pipes, exit);
         self.arm_readiness(name, env);
+    }
+
+    /// How many times each `restart = true` dependency has run, as this service starts.
+    pub(super) fn restart_edge_runs(&self, name: &str) -> HashMap<String, u64> {
+        let Some(svc) = self.services.get(name) else { return HashMap::new() };
+        svc.config
+            .depends_on
+            .iter()
+            .filter(|(_, edge)| edge.restart)
+            .filter_map(|(dep, _)| Some((dep.clone(), self.services.get(dep)?.runs)))
+            .collect()
     }
 
     /// Binds the service's notify socket once, if its readiness check is `notify`.
@@ -85,16 +108,6 @@ impl Supervisor {
             let generation = svc.generation;
             self.on_ready(name, generation);
         }
-    }
-
-    /// A start that failed before there was a process: the restart policy decides.
-    fn fail_start(&mut self, name: &str, reason: String) {
-        self.output.notice(name, &reason);
-        let tx = self.tx.clone();
-        let Some(svc) = self.services.get_mut(name) else { return };
-        svc.started = Some((Instant::now(), SystemTime::now()));
-        let verdict = after_exit(svc.policy(), svc.restarts, Duration::ZERO, None, Some(reason));
-        apply_verdict(svc, verdict, &tx);
     }
 
     /// The service's log file, opened once and kept across restarts.
@@ -135,9 +148,10 @@ impl Supervisor {
             tx: self.tx.clone(),
             output: self.output.clone(),
         };
-        for (stream, pipe) in pipes {
-            tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn()));
-        }
+        let pumps: Vec<_> = pipes
+            .into_iter()
+            .map(|(stream, pipe)| tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn())))
+            .collect();
         let cleanup = Cleanup {
             project: self.project_id.clone(),
             service: name.to_owned(),
@@ -155,32 +169,49 @@ impl Supervisor {
                     Exit::Unknown
                 }
             };
-            cleanup.run().await;
-            let _ = tx.send(Msg::Exited { service, generation, exit });
+            let killed = cleanup.run().await;
+            // The group is gone, so the pipes are at their end: once the pumps have written the
+            // last lines, the exit is told (the last lines of a failure are its very last ones).
+            // A process outside the group may still hold a pipe open; that does not hold it up.
+            let _ = tokio::time::timeout(PUMPS_DRAIN, futures_join(pumps)).await;
+            let _ = tx.send(Msg::Exited { service, generation, exit, killed });
         });
     }
 
-    /// Starts the readiness check of a process in `starting`: at once `running` without one.
+    /// Starts the readiness check of a process in `starting`. With no check, it is `running` at
+    /// once, and confirmed once it has stayed up `min_uptime`.
     pub(super) fn arm_readiness(&mut self, name: &str, env: Vec<(String, String)>) {
         let (tx, reaper) = (self.tx.clone(), self.reaper.clone());
         let wants_http = self.services.get(name).is_some_and(|s| matches!(s.config.ready, Some(Ready::Http(_))));
         let http = wants_http.then(|| self.http.get_or_init(probe::http_client).clone());
         let Some(svc) = self.services.get_mut(name) else { return };
         let generation = svc.generation;
+        let service = name.to_owned();
         match svc.config.ready.clone() {
-            None if !svc.config.oneshot => {
+            None if svc.config.oneshot => {}
+            None => {
                 svc.ready_after = Some(Duration::ZERO);
                 svc.set_phase(Phase::Running, None);
+                let left = svc.config.min_uptime.0.saturating_sub(svc.uptime());
+                if left.is_zero() {
+                    return self.confirm(name);
+                }
+                let timer = tokio::spawn(async move {
+                    sleep(left).await;
+                    let _ = tx.send(Msg::Confirmed { service, generation });
+                });
+                svc.tasks.push(timer.abort_handle());
             }
-            None => {}
             Some(check) => {
                 let ctx = ProbeContext { cwd: svc.config.cwd.clone(), env, reaper, http };
                 let timeout = svc.config.ready_timeout.0;
-                let service = name.to_owned();
                 let probe = tokio::spawn(async move {
-                    let msg = match tokio::time::timeout(timeout, probe::wait_until_ready(&check, &ctx)).await {
-                        Ok(()) => Msg::Ready { service, generation },
-                        Err(_) => Msg::ReadyTimeout { service, generation },
+                    let report = |saw| {
+                        let _ = tx.send(Msg::ProbeSaw { service: service.clone(), generation, saw });
+                    };
+                    let msg = match tokio::time::timeout(timeout, probe::wait_until_ready(&check, &ctx, report)).await {
+                        Ok(()) => Msg::Ready { service: service.clone(), generation },
+                        Err(_) => Msg::ReadyTimeout { service: service.clone(), generation },
                     };
                     let _ = tx.send(msg);
                 });
@@ -221,82 +252,6 @@ impl Supervisor {
         });
         svc.tasks.push(timer.abort_handle());
     }
-
-    pub(super) fn on_ready(&mut self, name: &str, generation: u64) {
-        let Some(svc) = self.current_mut(name, generation) else {
-            return;
-        };
-        if matches!(svc.phase, Phase::Starting | Phase::Running) {
-            svc.cancel_tasks();
-            let took = svc.uptime();
-            svc.ready_after = Some(took);
-            svc.set_phase(Phase::Ready, None);
-            self.output.notice(name, &format!("ready in {}ms", took.as_millis()));
-        }
-    }
-
-    pub(super) fn on_ready_timeout(&mut self, name: &str, generation: u64) {
-        let Some(svc) = self.current_mut(name, generation) else {
-            return;
-        };
-        if svc.phase != Phase::Starting {
-            return;
-        }
-        let check = svc.config.ready.as_ref().map(probe::describe).unwrap_or_default();
-        let reason = format!("ready check {check} did not pass within {}", svc.config.ready_timeout);
-        svc.failed_start = Some(reason.clone());
-        self.output.notice(name, &reason);
-        self.begin_stop(name);
-    }
-
-    pub(super) fn on_exit(&mut self, name: &str, generation: u64, exit: Exit) {
-        let tx = self.tx.clone();
-        let Some(svc) = self.current_mut(name, generation) else {
-            return;
-        };
-        svc.cancel_tasks();
-        svc.process = None;
-        svc.last_exit = Some(exit);
-        let uptime = svc.uptime();
-        if svc.phase == Phase::Stopping {
-            let output = self.output.clone();
-            let Some(svc) = self.services.get_mut(name) else { return };
-            if svc.failed_start.is_none() {
-                output.notice(name, &format!("stopped ({exit})"));
-            }
-            if let Some(reason) = svc.failed_start.take() {
-                let verdict = after_exit(svc.policy(), svc.restarts, uptime, None, Some(reason));
-                apply_verdict(svc, verdict, &tx);
-            } else if svc.desired == Desired::Up {
-                // A restart: stopped, and wanted again.
-                svc.set_phase(Phase::Stopped, None);
-                svc.set_phase(Phase::Pending, None);
-            } else {
-                svc.set_phase(Phase::Stopped, None);
-            }
-            return;
-        }
-        if svc.desired == Desired::Down {
-            svc.set_phase(Phase::Stopped, None);
-            return;
-        }
-        let verdict = after_exit(svc.policy(), svc.restarts, uptime, Some(exit), None);
-        if verdict.phase == Phase::Completed {
-            svc.ready_after = Some(uptime);
-        }
-        let line = match &verdict.reason {
-            Some(reason) if verdict.phase == Phase::Backoff => {
-                format!("{reason}; restarting in {}ms", verdict.delay.unwrap_or_default().as_millis())
-            }
-            Some(reason) => reason.clone(),
-            None => exit.to_string(),
-        };
-        self.output.notice(name, &line);
-        let Some(svc) = self.services.get_mut(name) else {
-            return;
-        };
-        apply_verdict(svc, verdict, &tx);
-    }
 }
 
 /// For `port = 8080`: who holds the port, if someone does, instead of the service's own bind
@@ -316,21 +271,6 @@ pub(super) enum ExitWait {
     Child(oneshot::Receiver<Exit>),
     /// Started by an earlier supervisor: only that it ended (through a pidfd).
     Adopted,
-}
-
-/// Moves a service to what the restart policy decided, arming the backoff timer.
-pub(super) fn apply_verdict(svc: &mut Svc, verdict: Verdict, tx: &UnboundedSender<Msg>) {
-    svc.restarts = verdict.restarts;
-    svc.set_phase(verdict.phase, verdict.reason);
-    svc.backoff_until = verdict.delay.map(|delay| Instant::now() + delay);
-    if let Some(delay) = verdict.delay {
-        let (service, generation, tx) = (svc.name.clone(), svc.generation, tx.clone());
-        let timer = tokio::spawn(async move {
-            sleep(delay).await;
-            let _ = tx.send(Msg::BackoffDone { service, generation });
-        });
-        svc.tasks.push(timer.abort_handle());
-    }
 }
 
 /// What a log pump does with each line besides writing it: the `log` readiness check, and
@@ -368,8 +308,9 @@ struct Cleanup {
 }
 
 impl Cleanup {
-    async fn run(self) {
-        stop_group(self.pgid, self.signal, self.timeout).await;
+    /// True when something had to be SIGKILLed.
+    async fn run(self) -> bool {
+        let mut killed = stop_group(self.pgid, self.signal, self.timeout).await;
         let escaped = {
             let mut leaders = self.leaders.lock().unwrap_or_else(|e| e.into_inner());
             leaders.remove(&self.pgid);
@@ -378,23 +319,41 @@ impl Cleanup {
         for pid in escaped {
             // Each escaped process leads a group of its own (it called setsid).
             let group = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).map_or(pid, |g| g.as_raw());
-            stop_group(group, self.signal, self.timeout).await;
+            killed |= stop_group(group, self.signal, self.timeout).await;
             process::signal_process(pid, Signal::SIGKILL);
         }
+        killed
     }
 }
 
-/// Signals a group and waits until it is empty, SIGKILL after `timeout`.
-async fn stop_group(pgid: i32, signal: Signal, timeout: Duration) {
+/// Signals a group and waits until it is empty, SIGKILL after `timeout`; true when SIGKILL was
+/// needed.
+async fn stop_group(pgid: i32, signal: Signal, timeout: Duration) -> bool {
     if !process::group_alive(pgid) {
-        return;
+        return false;
     }
     let _ = process::signal_group(pgid, signal);
     if wait_group_empty(pgid, timeout).await {
-        return;
+        return false;
     }
     let _ = process::signal_group(pgid, Signal::SIGKILL);
     wait_group_empty(pgid, Duration::from_secs(5)).await;
+    true
+}
+
+/// How long the exit of a service waits for its log pumps to reach the end of its pipes.
+const PUMPS_DRAIN: Duration = Duration::from_millis(500);
+
+async fn futures_join(tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>) {
+    for task in tasks {
+        let _ = task.await;
+    }
+}
+
+/// A service whose folder is gone cannot start; said so, rather than as "command not found"
+/// (the spawn's ENOENT would read as one).
+fn missing_cwd(config: &crate::manifest::Service) -> Option<String> {
+    (!config.cwd.is_dir()).then(|| format!("its folder {} does not exist", config.cwd.display()))
 }
 
 /// Polls (5 ms, doubling to 50 ms) until the group is empty; false if `limit` passed first.

@@ -11,7 +11,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::core::Msg;
-use crate::ipc::{Envelope, PROTOCOL_VERSION, Reply, Request};
+use crate::ipc::{Envelope, PROTOCOL_VERSION, Refusal, Request};
 
 /// Held while a request is being answered, so that the supervisor can wait for the last
 /// replies to be written before it exits.
@@ -57,10 +57,10 @@ async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHal
         }
         Ok(envelope) => {
             let message = format!("this supervisor speaks protocol {PROTOCOL_VERSION}, the client {}", envelope.v);
-            let _ = reply_tx.send(Reply::Error { message });
+            let _ = reply_tx.send(Refusal::failed(message).into_reply());
         }
         Err(e) => {
-            let _ = reply_tx.send(Reply::Error { message: format!("unreadable request: {e}") });
+            let _ = reply_tx.send(Refusal::usage(format!("unreadable request: {e}")).into_reply());
         }
     }
     while let Some(reply) = reply_rx.recv().await {

@@ -1,6 +1,7 @@
 //! One supervised service as the supervisor holds it: its config, what it wants, where it is
 //! in its lifecycle, and its running process.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -37,9 +38,25 @@ pub struct Svc {
     pub ready_after: Option<Duration>,
     pub restarts: u32,
     pub last_exit: Option<Exit>,
-    /// A failed start (a readiness timeout) whose group is being stopped; the restart policy
-    /// decides what follows once it is.
+    /// A failed start (a readiness timeout) whose group is being stopped; once it is, the
+    /// service is `failed` (or, for a restart the policy made, the policy decides again).
     pub failed_start: Option<String>,
+    /// The current process has shown it started: it passed its readiness check, or (with no
+    /// check) stayed up `min_uptime`. Until then an exit is a failed start.
+    pub confirmed: bool,
+    /// This start is a restart made by the restart policy (or a `restart = true` edge), not one
+    /// a user asked for: a failed start goes back to the policy instead of ending in `failed`.
+    pub policy_start: bool,
+    /// Spawns so far; a dependent records the count of each `restart = true` dependency when it
+    /// starts (`seen_runs`), and restarts when that dependency is confirmed in a later run.
+    pub runs: u64,
+    pub seen_runs: HashMap<String, u64>,
+    /// The stop of the current process needed SIGKILL.
+    pub killed: bool,
+    /// The dependency a pending service waits for, in words: `db to be ready`.
+    pub pending_on: Option<String>,
+    /// What its readiness check last saw (`connection refused`, `404 Not Found`).
+    pub probe_saw: Option<String>,
     /// The notify socket, for `ready = { notify = true }`: its path and its reader.
     pub notify: Option<(std::path::PathBuf, AbortHandle)>,
     /// The last `STATUS=` the service sent on it.
@@ -73,6 +90,13 @@ impl Svc {
             restarts: 0,
             last_exit: None,
             failed_start: None,
+            confirmed: false,
+            policy_start: false,
+            runs: 0,
+            seen_runs: HashMap::new(),
+            killed: false,
+            pending_on: None,
+            probe_saw: None,
             backoff_until: None,
             notify: None,
             status: None,
@@ -159,7 +183,45 @@ impl Svc {
             adhoc: self.adhoc.is_some(),
             adopted: self.adopted,
             status: self.status.clone(),
-            port: self.config.port_number(),
+            port: self.config.port_shown(),
+            command: self.adhoc.as_ref().map(|a| a.cmd.to_string()),
+        }
+    }
+
+    /// A user asked for this start: a failed start is final, and the restarts count anew.
+    pub fn requested_start(&mut self) {
+        self.policy_start = false;
+        self.restarts = 0;
+    }
+
+    /// Forgotten now: removed from the manifest and stopped; an ad-hoc service that was
+    /// stopped, or whose start failed (the client that started it was told).
+    pub fn is_gone(&self) -> bool {
+        let stopped = self.phase == Phase::Stopped;
+        let adhoc_done = self.adhoc.is_some()
+            && ((stopped && self.desired == Desired::Down) || (self.phase == Phase::Failed && !self.confirmed));
+        (self.removed && stopped) || adhoc_done
+    }
+
+    /// What it waits for now, in words, for the clients' progress lines.
+    pub fn waiting(&self) -> Option<String> {
+        match self.phase {
+            Phase::Pending => self.pending_on.clone(),
+            Phase::Starting => self.config.ready.as_ref().map(|check| match &self.probe_saw {
+                Some(saw) => format!("{}: {saw}", probe::describe(check)),
+                None => probe::describe(check),
+            }),
+            Phase::Running if !self.confirmed => Some(format!("it to stay up {} (min_uptime)", self.config.min_uptime)),
+            _ => None,
+        }
+    }
+
+    /// Up as a request waits for it: ready, completed, or running and confirmed.
+    pub fn is_settled_up(&self) -> bool {
+        match self.phase {
+            Phase::Ready | Phase::Completed => true,
+            Phase::Running => self.confirmed,
+            _ => false,
         }
     }
 }

@@ -29,12 +29,27 @@ pub struct Waiter {
     targets: Vec<String>,
     kind: WaiterKind,
     reply: UnboundedSender<Reply>,
-    seen: HashMap<String, Phase>,
+    /// The last event sent for each target.
+    seen: HashMap<String, Event>,
+    /// The targets that were already up when the request came, with their generation then: if
+    /// it is the same at the end, the request did not touch them.
+    up_before: HashMap<String, u64>,
 }
 
 impl Waiter {
-    pub fn new(targets: Vec<String>, kind: WaiterKind, reply: UnboundedSender<Reply>) -> Self {
-        Self { targets, kind, reply, seen: HashMap::new() }
+    pub fn new(
+        targets: Vec<String>,
+        kind: WaiterKind,
+        reply: UnboundedSender<Reply>,
+        services: &IndexMap<String, Svc>,
+    ) -> Self {
+        let up_before = targets
+            .iter()
+            .filter_map(|n| services.get(n))
+            .filter(|svc| svc.is_settled_up())
+            .map(|svc| (svc.name.clone(), svc.generation))
+            .collect();
+        Self { targets, kind, reply, seen: HashMap::new(), up_before }
     }
 
     pub fn is_down(&self) -> bool {
@@ -43,16 +58,17 @@ impl Waiter {
 
     /// Sends what changed; once every target settled, the outcome. False when the waiter is
     /// done (or its client went away).
-    pub fn update(&mut self, services: &IndexMap<String, Svc>, paths: &ProjectPaths) -> bool {
+    pub fn update(&mut self, services: &IndexMap<String, Svc>, paths: &ProjectPaths, exiting: bool) -> bool {
         for name in &self.targets {
             let Some(svc) = services.get(name) else {
                 continue;
             };
-            if self.seen.get(name) == Some(&svc.phase) {
+            let event =
+                Event { service: name.clone(), phase: svc.phase, reason: svc.reason.clone(), waiting: svc.waiting() };
+            if self.seen.get(name) == Some(&event) {
                 continue;
             }
-            self.seen.insert(name.clone(), svc.phase);
-            let event = Event { service: name.clone(), phase: svc.phase, reason: svc.reason.clone() };
+            self.seen.insert(name.clone(), event.clone());
             if self.reply.send(Reply::Event(event)).is_err() {
                 return false;
             }
@@ -60,22 +76,29 @@ impl Waiter {
         if !self.settled(services) {
             return true;
         }
-        self.finish(services, paths);
+        self.finish(services, paths, exiting && self.kind == WaiterKind::Down);
         false
     }
 
     fn settled(&self, services: &IndexMap<String, Svc>) -> bool {
         self.targets.iter().filter_map(|n| services.get(n)).all(|svc| match self.kind {
-            WaiterKind::Up => !svc.phase.is_transient(),
+            WaiterKind::Up => !svc.phase.is_transient() && (svc.phase != Phase::Running || svc.confirmed),
             WaiterKind::Down => svc.phase == Phase::Stopped,
             WaiterKind::Accepted => true,
         })
     }
 
-    fn finish(&self, services: &IndexMap<String, Svc>, paths: &ProjectPaths) {
-        let outcomes =
-            self.targets.iter().filter_map(|n| services.get(n)).map(|svc| outcome(svc, self.kind, paths)).collect();
-        let _ = self.reply.send(Reply::Done { outcomes });
+    fn finish(&self, services: &IndexMap<String, Svc>, paths: &ProjectPaths, exiting: bool) {
+        let outcomes = self
+            .targets
+            .iter()
+            .filter_map(|n| services.get(n))
+            .map(|svc| {
+                let unchanged = self.up_before.get(&svc.name) == Some(&svc.generation) && svc.is_settled_up();
+                Outcome { unchanged, ..outcome(svc, self.kind, paths) }
+            })
+            .collect();
+        let _ = self.reply.send(Reply::Done { outcomes, exiting });
     }
 }
 
@@ -85,19 +108,22 @@ fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
         WaiterKind::Accepted => svc.phase.is_failure(),
         WaiterKind::Down => false,
     };
-    let last_lines = if failed && svc.phase != Phase::Blocked { last_lines(paths, &svc.name) } else { Vec::new() };
+    let last_lines = if failed && svc.phase != Phase::Blocked { last_lines(paths, svc) } else { Vec::new() };
     Outcome {
         service: svc.name.clone(),
         phase: svc.phase,
         reason: svc.reason.clone(),
         elapsed_ms: svc.ready_after.map(|d| d.as_millis() as u64),
         last_lines,
+        unchanged: false,
     }
 }
 
-fn last_lines(paths: &ProjectPaths, service: &str) -> Vec<String> {
-    let services = [service.to_owned()];
-    reader::history(&paths.logs(), &services, None, Some(LAST_LINES))
+/// The last lines of the service's last attempt (not of the runs before it).
+fn last_lines(paths: &ProjectPaths, svc: &Svc) -> Vec<String> {
+    let services = [svc.name.clone()];
+    let since = svc.started.map(|(_, at)| at);
+    reader::history(&paths.logs(), &services, since, Some(LAST_LINES))
         .map(|records| records.iter().map(|r| r.text().into_owned()).collect())
         .unwrap_or_default()
 }

@@ -166,7 +166,7 @@ fn an_unwritable_project_folder_is_named() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    let expected = format!("orch: cannot start the supervisor: {}: Permission denied", root.join(".orch").display());
+    let expected = format!("orch: cannot create {}: Permission denied", root.join(".orch").display());
     assert!(stderr.starts_with(&expected), "{stderr}");
     assert!(!root.join(".orch").exists());
 }

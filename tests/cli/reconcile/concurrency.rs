@@ -154,8 +154,11 @@ struct Client(std::process::Child);
 
 impl Drop for Client {
     fn drop(&mut self) {
-        let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
+        // Only while it is unreaped is its pid still ours to signal.
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -219,14 +222,18 @@ fn an_up_whose_supervisor_served_a_down_first_still_comes_up() {
         // client connects within milliseconds).
         let deadline = std::time::Instant::now() + TIMEOUT;
         while supervisor_pids(&root).is_empty() && std::time::Instant::now() < deadline {}
-        kill(Pid::from_raw(client.0.id() as i32), Signal::SIGSTOP).unwrap();
+        // It may have finished already (its pid not yet reaped, so the signal is harmless).
+        let _ = kill(Pid::from_raw(client.0.id() as i32), Signal::SIGSTOP);
         let running = client.0.try_wait().unwrap().is_none() && crate::procs::is_alive(client.0.id() as i32);
         if running && !connected(client.0.id()) {
             arranged = Some(client);
             break;
         }
-        // It connected already: let it finish, and try again.
-        kill(Pid::from_raw(client.0.id() as i32), Signal::SIGCONT).unwrap();
+        // It connected already: let it finish, and try again. Once `try_wait` reaped it, its
+        // pid is no longer ours to signal.
+        if running {
+            let _ = kill(Pid::from_raw(client.0.id() as i32), Signal::SIGCONT);
+        }
         assert!(wait_until(TIMEOUT, || client.0.try_wait().unwrap().is_some()), "`orch up` did not finish");
         drop(client);
         down_leaves_nothing(&project);

@@ -51,14 +51,16 @@ fn services_are_merged_in_time_order() {
     let project = Project::toml(
         r#"
 [services.a]
-cmd = "echo a1; while [ ! -f b.done ]; do sleep 0.01; done; echo a2; exec sleep 1000"
+cmd = "echo a1; while ! grep -qs ' b1$' .orch/logs/b.log; do sleep 0.01; done; echo a2; exec sleep 1000"
 ready = { log = "a1" }
 
 [services.b]
-cmd = "echo b1; touch b.done; exec sleep 1000"
+cmd = "echo b1; exec sleep 1000"
 depends_on = ["a"]
 "#,
     );
+    // Lines are stamped when orch reads them, so `a2` is written only once `b1` was read (is in
+    // b's log): lines of two services written within the same moment may come in either order.
     project.up().expect_code(0);
     assert!(wait_until(2 * SECOND, || logged(&project, "a", "a2")));
     let lines = log_lines(&project.run(&["logs"]).expect_code(0).stdout());
@@ -99,6 +101,18 @@ impl Follower {
     fn next_line(&self, within: Duration) -> Option<String> {
         self.lines.recv_timeout(within).ok()
     }
+
+    /// The next line of a service's, past orch's own (`orch | gate: started (pid 42)`).
+    fn next_service_line(&self, within: Duration) -> Option<String> {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = self.next_line(left)?;
+            if !line.starts_with("orch ") {
+                return Some(line);
+            }
+        }
+    }
 }
 
 impl Drop for Follower {
@@ -119,9 +133,10 @@ ready = { log = "waiting" }
     );
     project.up().expect_code(0);
     let follower = Follower::start(&project, &["logs", "-f", "gate"]);
-    assert_eq!(follower.next_line(5 * SECOND).as_deref(), Some("gate | waiting"), "the history first");
+    assert_eq!(follower.next_service_line(5 * SECOND).as_deref(), Some("gate | waiting"), "the history first");
     std::fs::write(project.path().join("go"), "").unwrap();
-    assert_eq!(follower.next_line(SECOND).as_deref(), Some("gate | released"), "the new line did not come within 1 s");
+    let next = follower.next_service_line(SECOND);
+    assert_eq!(next.as_deref(), Some("gate | released"), "the new line did not come within 1 s");
     // Still following: nothing ended the command.
     assert!(matches!(follower.lines.try_recv(), Err(std::sync::mpsc::TryRecvError::Empty)), "orch logs -f stopped");
 }

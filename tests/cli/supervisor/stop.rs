@@ -150,6 +150,7 @@ ready = { log = "spawned" }
 
 [services.churn]
 cmd = "while true; do (sleep 0.01 &); echo x >> churned; sleep 0.01; done"
+min_uptime = "0s"
 "#,
     );
     let root = project.path();
