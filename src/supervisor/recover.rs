@@ -28,7 +28,9 @@ impl Supervisor {
     pub(super) fn recover(&mut self) {
         let path = self.paths.state();
         match State::load(&path) {
-            // Nothing recorded, yet what carries the project's marker is the project's.
+            // Nothing recorded, yet what carries the project's marker is the project's. A project
+            // that never ran a service (no log file) has nothing to look for: skip the /proc scan.
+            Ok(None) if crate::logs::services_in(&self.paths.logs()).is_empty() => {}
             Ok(None) => self.take_over_process_table(),
             Ok(Some(state)) => {
                 for (name, record) in state.services {

@@ -5,6 +5,7 @@ mod check;
 mod compat;
 mod config;
 mod conventions;
+mod honest;
 mod limits;
 mod mcp;
 mod procs;
