@@ -16,5 +16,8 @@ pub mod plan;
 pub mod ports;
 pub mod project;
 pub mod render;
+pub mod safe_fs;
+pub mod sanitize;
 pub mod state;
 pub mod supervisor;
+pub mod trust;

@@ -7,10 +7,12 @@
 //! lock file: every other client reads it there, so clients with other environments (an MCP
 //! client's is stripped, a desktop terminal's has `XDG_RUNTIME_DIR`) reach the same supervisor.
 
-use std::fs::{DirBuilder, Permissions};
-use std::io;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::fs::DirBuilder;
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+
+use crate::safe_fs::{Access, PrivateDir};
 
 /// The files of one project.
 #[derive(Clone, Debug)]
@@ -62,15 +64,21 @@ impl ProjectPaths {
         self.runtime_dir.join(SOCKET_NAME)
     }
 
-    /// Creates `.orch/` (0700, with a `.gitignore` holding `*`) and its `logs/`.
-    pub fn create_dirs(&self) -> io::Result<()> {
-        private_dir(&self.dir)?;
-        private_dir(&self.logs())?;
-        let ignore = self.dir.join(".gitignore");
-        if !ignore.exists() {
-            std::fs::write(ignore, "*\n")?;
+    /// Creates `.orch/` (0700, with a `.gitignore` holding `*`) and its `logs/`, and returns
+    /// `.orch/`, checked (see [`PrivateDir`]).
+    pub fn create_dirs(&self) -> io::Result<PrivateDir> {
+        let dir = PrivateDir::create(&self.dir)?;
+        dir.subdir("logs")?;
+        // Whatever is there already (even a link) is left alone, never written through.
+        if !dir.contains(".gitignore") {
+            dir.open(".gitignore", Access::CreateNew)?.write_all(b"*\n")?;
         }
-        Ok(())
+        Ok(dir)
+    }
+
+    /// `.orch/logs/`, created and checked.
+    pub fn logs_dir(&self) -> io::Result<PrivateDir> {
+        self.create_dirs()?.subdir("logs")
     }
 
     /// Creates the socket's folder (and its parent) 0700, refusing one that is not a folder of
@@ -121,26 +129,6 @@ pub fn check_private_folder(path: &Path) -> io::Result<()> {
             meta.mode() & 0o777,
             path.display()
         ));
-    }
-    Ok(())
-}
-
-/// A folder only this user can enter: created 0700, or checked to be ours and made 0700.
-fn private_dir(path: &Path) -> io::Result<()> {
-    match DirBuilder::new().recursive(true).mode(0o700).create(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(e),
-    }
-    let meta = std::fs::symlink_metadata(path)?;
-    if !meta.is_dir() || meta.uid() != nix::unistd::getuid().as_raw() {
-        return Err(io::Error::new(
-            io::ErrorKind::PermissionDenied,
-            format!("{} is not a folder owned by you", path.display()),
-        ));
-    }
-    if meta.mode() & 0o077 != 0 {
-        std::fs::set_permissions(path, Permissions::from_mode(0o700))?;
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::net::TcpListener;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
@@ -14,12 +14,27 @@ use nix::fcntl::{Flock, FlockArg};
 
 /// Whether a port on 127.0.0.1 can be bound now.
 pub fn is_free(port: u16) -> bool {
-    TcpListener::bind(("127.0.0.1", port)).is_ok()
+    bound(port).is_ok()
 }
 
 /// A port the kernel calls free now (no registry: for previews such as `orch config`).
 pub fn any_free() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+    bound(0).map(|(_, port)| port).unwrap_or(0)
+}
+
+/// A TCP socket bound to 127.0.0.1:`port` (0: any free one), and its port, that never listens:
+/// orch only asks whether a service could bind the port, so at no moment does it accept a
+/// connection. SO_REUSEADDR, as servers set it, so a port with connections in TIME_WAIT counts
+/// as free, as it is for them; one that something listens on does not.
+fn bound(port: u16) -> io::Result<(OwnedFd, u16)> {
+    use nix::sys::socket::{
+        AddressFamily, SockFlag, SockType, SockaddrIn, bind, getsockname, setsockopt, socket, sockopt,
+    };
+    let socket = socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None)?;
+    setsockopt(&socket, sockopt::ReuseAddr, &true)?;
+    bind(socket.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, port))?;
+    let address: SockaddrIn = getsockname(socket.as_raw_fd())?;
+    Ok((socket, address.port()))
 }
 
 pub struct Registry {
@@ -114,10 +129,25 @@ mod tests {
         assert_eq!(registry.allocate("/p1#web", Some(a)).unwrap(), a, "kept while free");
         let b = registry.allocate("/p2#web", Some(a)).unwrap();
         assert_ne!(a, b, "another project never gets it");
-        let listener = TcpListener::bind(("127.0.0.1", a)).unwrap();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", a)).unwrap();
         let moved = registry.allocate("/p1#web", Some(a)).unwrap();
         assert_ne!(moved, a, "a port taken by someone else is given up");
         assert!(holder_of(a).is_some_and(|h| h.contains(&std::process::id().to_string())));
+        drop(listener);
+    }
+
+    #[test]
+    fn the_free_port_check_never_listens() {
+        let (socket, port) = bound(0).unwrap();
+        assert_ne!(port, 0);
+        // Bound, so no one else gets the port meanwhile, but not listening: nothing connects,
+        // and the kernel lists no listener on it.
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+        assert_eq!(listening_inode(port), None);
+        drop(socket);
+        assert!(is_free(port));
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+        assert!(!is_free(port), "a port something listens on is not free");
         drop(listener);
     }
 }

@@ -3,7 +3,6 @@
 //! after a crash. Written atomically: a temp file in the same folder, fsync, rename, fsync of
 //! the folder.
 
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -12,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::ipc::Adhoc;
 use crate::manifest::Service;
+use crate::safe_fs::{self, Access, PrivateDir};
 use crate::supervisor::lifecycle::Phase;
 use crate::supervisor::process::{Exit, Identity};
 
@@ -86,7 +86,7 @@ impl State {
     /// The recorded state; `Ok(None)` when there is no file (nothing was ever recorded).
     pub fn load(path: &Path) -> Result<Option<State>, StateError> {
         let shown = path.display().to_string();
-        let text = match std::fs::read(path) {
+        let text = match safe_fs::read(path) {
             Ok(text) => text,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(source) => {
@@ -106,15 +106,22 @@ impl State {
     }
 
     /// Replaces the file atomically: readers see the old state or the new one, never a mix.
+    /// The folder must be a private one of this user (see [`PrivateDir`]); a link or a FIFO
+    /// left where the temp file goes is replaced, never written through.
     pub fn save(&self, path: &Path) -> io::Result<()> {
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(".state.json.{}.tmp", std::process::id()));
-        let mut file = File::create(&tmp)?;
+        let dir = PrivateDir::create(path.parent().unwrap_or(Path::new(".")))?;
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json");
+        let tmp = format!(".{name}.{}.tmp", std::process::id());
+        match dir.remove(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut file = dir.open(&tmp, Access::CreateNew)?;
         serde_json::to_writer_pretty(&mut file, self)?;
         file.write_all(b"\n")?;
         file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        dir.rename(&tmp, name)?;
+        dir.sync()
     }
 }
 

@@ -2,9 +2,7 @@
 //! supervisor, started on demand (`orch` re-executed in its own session).
 
 use std::collections::HashMap;
-use std::fs::OpenOptions;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -244,7 +242,10 @@ pub fn lost(e: io::Error) -> CliError {
 /// Starts `orch __supervise` for the project: a new session, stdin from /dev/null, output to
 /// `.orch/supervisor.log`. It takes the lock itself; if another one won the race it just exits.
 fn launch(paths: &ProjectPaths) -> io::Result<()> {
-    let log = OpenOptions::new().create(true).append(true).mode(0o600).open(paths.supervisor_log())?;
+    let dir = paths.create_dirs()?;
+    // A planted lock is refused here, with its reason, not later in the supervisor's log.
+    dir.open("supervisor.lock", crate::safe_fs::Access::ReadWrite)?;
+    let log = dir.open("supervisor.log", crate::safe_fs::Access::Append)?;
     let exe = std::env::current_exe()?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("__supervise")

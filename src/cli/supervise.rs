@@ -1,5 +1,6 @@
 //! `orch __supervise ROOT`: the background supervisor (started by a client, not by people).
 
+use std::io::{self, Write};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -22,10 +23,17 @@ pub fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
         // Another supervisor holds the lock: it serves the project, this one is not needed.
         return Ok(Exit::Success);
     };
-    eprintln!("{} orch supervisor {} started (pid {})", now(), env!("CARGO_PKG_VERSION"), std::process::id());
+    // Not eprintln!: it panics when the disk is full.
+    let _ = writeln!(
+        io::stderr(),
+        "{} orch supervisor {} started (pid {})",
+        now(),
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
     supervisor::run(&paths, lock, Output::background(&paths), None)
         .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;
-    eprintln!("{} orch supervisor exits: nothing left to supervise", now());
+    let _ = writeln!(io::stderr(), "{} orch supervisor exits: nothing left to supervise", now());
     Ok(Exit::Success)
 }
 

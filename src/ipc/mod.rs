@@ -77,6 +77,21 @@ pub enum Request {
     },
 }
 
+impl Request {
+    /// The service names the request carries, to be checked before any is used.
+    pub fn names(&self) -> Vec<&str> {
+        let list = match self {
+            Request::Hello => return Vec::new(),
+            Request::StartAdhoc { adhoc, .. } => return vec![adhoc.name.as_str()],
+            Request::Up { services, force, .. } => {
+                return services.iter().chain(force.iter().flatten()).map(String::as_str).collect();
+            }
+            Request::Down { services } | Request::Restart { services, .. } | Request::Ps { services } => services,
+        };
+        list.iter().map(String::as_str).collect()
+    }
+}
+
 /// An ad-hoc service: a command the manifest does not know, kept until `down` or `stop`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Adhoc {
@@ -265,4 +280,11 @@ pub struct ServiceStatus {
     /// What it runs, for an ad-hoc service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command: Option<String>,
+    /// Bytes of its output that could not be written to its log (a full disk), since the log
+    /// was opened.
+    #[serde(default)]
+    pub log_dropped_bytes: u64,
+    /// Why its log cannot be written now, while lines are being dropped.
+    #[serde(default)]
+    pub log_error: Option<String>,
 }

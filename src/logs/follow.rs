@@ -305,7 +305,7 @@ impl Tail {
 
     /// Reads a whole rotated file; one rotated away meanwhile is skipped.
     fn read_whole(&mut self, path: &Path, out: &mut Vec<Record>) -> io::Result<()> {
-        let mut file = match File::open(path) {
+        let mut file = match crate::safe_fs::open_read(path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e),
@@ -328,7 +328,7 @@ fn modified(meta: &fs::Metadata) -> SystemTime {
 }
 
 fn open_current(path: &Path) -> io::Result<Current> {
-    let file = File::open(path)?;
+    let file = crate::safe_fs::open_read(path)?;
     let id = FileId::of(&file.metadata()?);
     Ok(Current { file, id })
 }
@@ -358,7 +358,7 @@ mod tests {
 
     fn writer(dir: &Path, service: &str, max_size: u64, keep: u32) -> LogWriter {
         let config = LogConfig { max_size: ByteSize(max_size), keep };
-        LogWriter::open(dir, service, config).unwrap()
+        LogWriter::open(crate::safe_fs::private(dir), service, config).unwrap()
     }
 
     fn put(writer: &mut LogWriter, line: &str) {

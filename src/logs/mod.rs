@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 pub use follow::Follower;
 pub use reader::{FileId, History, Position, files_of, history, read_history, services_in};
 pub use record::{Record, Stream, format_record};
-pub use writer::{LineSplitter, LogWriter, MAX_LINE, pump};
+pub use writer::{Episode, LineSplitter, LogWriter, MAX_LINE, pump};
 
 /// The live (currently written) log file of `service` in `dir`: `<dir>/<service>.log`.
 pub fn live_path(dir: &Path, service: &str) -> PathBuf {

@@ -182,7 +182,7 @@ fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<(File, FileId,
     let mut seen = HashSet::new();
     let mut files = Vec::new();
     for path in files_of(dir, service).into_iter().rev() {
-        let file = match File::open(&path) {
+        let file = match crate::safe_fs::open_read(&path) {
             Ok(file) => file,
             // Rotated away (beyond `keep`) since it was listed.
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -270,7 +270,7 @@ mod tests {
 
     fn writer(dir: &Path, service: &str, max_size: u64, keep: u32) -> LogWriter {
         let config = LogConfig { max_size: ByteSize(max_size), keep };
-        LogWriter::open(dir, service, config).unwrap()
+        LogWriter::open(crate::safe_fs::private(dir), service, config).unwrap()
     }
 
     fn put(writer: &mut LogWriter, secs: u64, stream: Stream, line: &str) {

@@ -1,19 +1,20 @@
 //! The supervisor side: a child's pipe → lines → records appended to `<service>.log`,
 //! rotated by size.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use super::live_path;
 use super::reader::rotated_numbers;
 use super::record::{Stream, push_record, record_prefix};
-use super::{live_path, rotated_path};
 use crate::manifest::LogConfig;
+use crate::safe_fs::{Access, PrivateDir};
 
 /// The longest line stored as one record; a longer line is cut into several records of at most
 /// this many bytes, so nothing is dropped and memory stays bounded.
@@ -98,24 +99,67 @@ fn emit_cut(line: &[u8], f: &mut impl FnMut(&[u8])) {
 /// a fresh file, which then exceeds `max_size`.
 #[derive(Debug)]
 pub struct LogWriter {
-    dir: PathBuf,
+    /// `.orch/logs/`, held open: the files are opened and renamed relative to it.
+    dir: PrivateDir,
     service: String,
     path: PathBuf,
     config: LogConfig,
     file: File,
     /// Bytes in the live file, so a write need not stat it.
     size: u64,
+    /// Bytes of records that could not be written (a full disk) since the writer was opened.
+    dropped: u64,
+    /// While writes fail: why, and how many bytes were dropped since they began to.
+    failing: Option<(String, u64)>,
+}
+
+/// A change in whether a writer can write, for its owner to say once (not once a line).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Episode {
+    /// Writes began to fail: from now on records are dropped and counted.
+    Began { error: String },
+    /// Writes work again, after this many bytes were dropped.
+    Ended { dropped: u64 },
 }
 
 impl LogWriter {
-    /// Opens (or creates, mode 0600) `<dir>/<service>.log` for appending, creating `dir` with
-    /// mode 0700 if it is missing.
-    pub fn open(dir: &Path, service: &str, config: LogConfig) -> io::Result<Self> {
-        DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
-        let path = live_path(dir, service);
-        let file = open_live(&path)?;
+    /// Opens (or creates, mode 0600) `<dir>/<service>.log` for appending. `service` must be a
+    /// valid service name (or orch's own): it is a file name.
+    pub fn open(dir: PrivateDir, service: &str, config: LogConfig) -> io::Result<Self> {
+        if !crate::manifest::is_valid_name(service) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("`{service}` is not a service name")));
+        }
+        let path = live_path(dir.path(), service);
+        let file = open_live(&dir, service)?;
         let size = file.metadata()?.len();
-        Ok(Self { dir: dir.to_path_buf(), service: service.to_string(), path, config, file, size })
+        Ok(Self { dir, service: service.to_string(), path, config, file, size, dropped: 0, failing: None })
+    }
+
+    /// Writes records as [`LogWriter::write`] does; records that cannot be written (a full
+    /// disk) are dropped and counted, and the writer goes on. Returns the change, if this write
+    /// began or ended an episode of failing writes.
+    pub fn write_or_drop(&mut self, records: &[u8]) -> Option<Episode> {
+        let (landed, result) = self.write_counting(records);
+        match result {
+            Ok(()) => {
+                let (_, dropped) = self.failing.take()?;
+                Some(Episode::Ended { dropped })
+            }
+            Err(e) => {
+                let lost = (records.len() - landed) as u64;
+                self.dropped += lost;
+                let began = self.failing.is_none();
+                let (error, dropped) = self.failing.get_or_insert_with(|| (String::new(), 0));
+                *error = format!("{}: {e}", self.path.display());
+                *dropped += lost;
+                began.then(|| Episode::Began { error: error.clone() })
+            }
+        }
+    }
+
+    /// Bytes dropped since the writer was opened, and why writes fail now, if they do.
+    pub fn health(&self) -> (u64, Option<&str>) {
+        (self.dropped, self.failing.as_ref().map(|(error, _)| error.as_str()))
     }
 
     /// Writes already formatted records (whole lines) with one write(2) call when possible (no
@@ -124,17 +168,34 @@ impl LogWriter {
     /// More than one call happens when the records do not all fit before the size limit (they
     /// are then cut between two records, around a rotation) or the kernel takes them in parts.
     pub fn write(&mut self, records: &[u8]) -> io::Result<()> {
+        self.write_counting(records).1
+    }
+
+    /// [`LogWriter::write`], and how many leading bytes of `records` landed, whole records
+    /// only: of a record the disk took only part of, that part is taken back, so the file
+    /// always ends with a whole line.
+    fn write_counting(&mut self, records: &[u8]) -> (usize, io::Result<()>) {
         let mut rest = records;
         while !rest.is_empty() {
             let fit = self.fitting(rest);
             if fit == 0 {
-                self.rotate()?;
+                if let Err(e) = self.rotate() {
+                    return (records.len() - rest.len(), Err(e));
+                }
                 continue;
             }
-            self.write_all(&rest[..fit])?;
+            let start = self.size;
+            if let Err(e) = self.write_all(&rest[..fit]) {
+                let landed = (self.size - start) as usize;
+                let whole = rest[..landed].iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
+                if whole < landed && self.file.set_len(start + whole as u64).is_ok() {
+                    self.size = start + whole as u64;
+                }
+                return (records.len() - rest.len() + whole, Err(e));
+            }
             rest = &rest[fit..];
         }
-        Ok(())
+        (records.len(), Ok(()))
     }
 
     /// The path of the live file.
@@ -179,22 +240,20 @@ impl LogWriter {
     fn rotate(&mut self) -> io::Result<()> {
         let keep = self.config.keep;
         // Newest number first, so each rename's target has already moved out of the way.
-        for n in rotated_numbers(&self.dir, &self.service).into_iter().rev() {
-            let path = rotated_path(&self.dir, &self.service, n);
+        let (live, rotated) = (live_name(&self.service), |n| rotated_name(&self.service, n));
+        for n in rotated_numbers(self.dir.path(), &self.service).into_iter().rev() {
             if n >= keep {
-                ignore_missing(fs::remove_file(&path))?;
+                ignore_missing(self.dir.remove(&rotated(n)))?;
             } else {
-                let next = rotated_path(&self.dir, &self.service, n + 1);
-                ignore_missing(fs::rename(&path, next))?;
+                ignore_missing(self.dir.rename(&rotated(n), &rotated(n + 1)))?;
             }
         }
         if keep == 0 {
-            ignore_missing(fs::remove_file(&self.path))?;
+            ignore_missing(self.dir.remove(&live))?;
         } else {
-            let first = rotated_path(&self.dir, &self.service, 1);
-            ignore_missing(fs::rename(&self.path, first))?;
+            ignore_missing(self.dir.rename(&live, &rotated(1)))?;
         }
-        self.file = open_live(&self.path)?;
+        self.file = open_live(&self.dir, &self.service)?;
         self.size = self.file.metadata()?.len();
         Ok(())
     }
@@ -202,13 +261,21 @@ impl LogWriter {
 
 /// Opens the live file for appending, creating it 0600, and takes group and other access away
 /// from an existing one (logs may hold secrets).
-fn open_live(path: &Path) -> io::Result<File> {
-    let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+fn open_live(dir: &PrivateDir, service: &str) -> io::Result<File> {
+    let file = dir.open(&live_name(service), Access::Append)?;
     let permissions = file.metadata()?.permissions();
     if permissions.mode() & 0o077 != 0 {
         file.set_permissions(fs::Permissions::from_mode(0o600))?;
     }
     Ok(file)
+}
+
+fn live_name(service: &str) -> String {
+    format!("{service}.log")
+}
+
+fn rotated_name(service: &str, n: u32) -> String {
+    format!("{service}.log.{n}")
 }
 
 /// Someone (a user cleaning up) may have removed a file already; that is not an error here.
@@ -221,22 +288,22 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
 
 /// Reads a child's pipe until EOF without ever blocking the child for long: reads chunks of
 /// 64 KiB, formats every complete line as a record stamped with the time of the read, and
-/// writes each chunk's records with one [`LogWriter::write`]. `on_line` is called for every
-/// line (cut as by [`LineSplitter`]).
+/// writes each chunk's records with one [`LogWriter::write_or_drop`]. `on_line` is called for
+/// every line (cut as by [`LineSplitter`]), `on_episode` when writes begin or stop failing.
 ///
 /// A failing write (a full disk) does not stop the pump: it goes on draining the pipe, so the
-/// child never blocks on it, tries again with the next chunk, and returns the first write
-/// error at EOF. A read error returns at once.
+/// child never blocks on it, counts what it drops, and tries again with the next chunk. A read
+/// error returns at once.
 pub async fn pump<R: AsyncRead + Unpin>(
     mut pipe: R,
     stream: Stream,
     writer: Arc<Mutex<LogWriter>>,
     mut on_line: impl FnMut(&[u8]),
+    mut on_episode: impl FnMut(Episode),
 ) -> io::Result<()> {
     let mut splitter = LineSplitter::new();
     let mut buf = vec![0u8; CHUNK];
     let mut records = Vec::with_capacity(2 * CHUNK);
-    let mut first_error = None;
     loop {
         let n = pipe.read(&mut buf).await?;
         let prefix = record_prefix(SystemTime::now(), stream);
@@ -249,26 +316,26 @@ pub async fn pump<R: AsyncRead + Unpin>(
         } else {
             splitter.push(&buf[..n], &mut add);
         }
-        if let Err(e) = write_locked(&writer, &records) {
-            first_error.get_or_insert(e);
+        if let Some(episode) = write_locked(&writer, &records) {
+            on_episode(episode);
         }
         records.clear();
         // Give up the memory a burst of long lines may have taken.
         records.shrink_to(2 * CHUNK);
         if n == 0 {
-            return first_error.map_or(Ok(()), Err);
+            return Ok(());
         }
     }
 }
 
 /// Writes under the lock shared by a service's stdout and stderr pumps. A panic in the other
 /// pump poisons the lock, but the writer's state stays usable, so it is taken anyway.
-fn write_locked(writer: &Mutex<LogWriter>, records: &[u8]) -> io::Result<()> {
+fn write_locked(writer: &Mutex<LogWriter>, records: &[u8]) -> Option<Episode> {
     if records.is_empty() {
-        return Ok(());
+        return None;
     }
     let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
-    writer.write(records)
+    writer.write_or_drop(records)
 }
 
 #[cfg(test)]
@@ -276,6 +343,7 @@ mod tests {
     use super::*;
     use crate::logs::{Record, files_of};
     use crate::manifest::ByteSize;
+    use crate::safe_fs::private;
     use tokio::io::AsyncWriteExt;
 
     fn split(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
@@ -369,7 +437,7 @@ mod tests {
     fn rotation_keeps_exactly_keep_files_with_the_newest_in_the_live_one() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("logs");
-        let mut writer = LogWriter::open(&dir, "web", config(200, 2)).unwrap();
+        let mut writer = LogWriter::open(private(&dir), "web", config(200, 2)).unwrap();
         write_numbered(&mut writer, 0..100);
         assert_eq!(names(&dir), ["web.log", "web.log.1", "web.log.2"]);
         // 5 records of 40 bytes fill 200 bytes exactly; the 6th starts a new file.
@@ -382,7 +450,7 @@ mod tests {
     #[test]
     fn a_write_too_big_for_the_room_left_is_cut_between_records() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut writer = LogWriter::open(tmp.path(), "web", config(200, 5)).unwrap();
+        let mut writer = LogWriter::open(private(tmp.path()), "web", config(200, 5)).unwrap();
         write_numbered(&mut writer, 0..3);
         let mut batch = Vec::new();
         for i in 3..12 {
@@ -397,7 +465,7 @@ mod tests {
     #[test]
     fn keep_zero_keeps_no_old_file_and_an_oversized_record_gets_its_own_file() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut writer = LogWriter::open(tmp.path(), "web", config(50, 0)).unwrap();
+        let mut writer = LogWriter::open(private(tmp.path()), "web", config(50, 0)).unwrap();
         write_numbered(&mut writer, 0..3);
         assert_eq!(names(tmp.path()), ["web.log"]);
         assert_eq!(numbers_in(writer.path()), [2]);
@@ -408,10 +476,10 @@ mod tests {
     #[test]
     fn lowering_keep_removes_the_extra_old_files_at_the_next_rotation() {
         let tmp = tempfile::tempdir().unwrap();
-        let mut writer = LogWriter::open(tmp.path(), "web", config(40, 4)).unwrap();
+        let mut writer = LogWriter::open(private(tmp.path()), "web", config(40, 4)).unwrap();
         write_numbered(&mut writer, 0..6);
         assert_eq!(names(tmp.path()).len(), 5);
-        let mut writer = LogWriter::open(tmp.path(), "web", config(40, 1)).unwrap();
+        let mut writer = LogWriter::open(private(tmp.path()), "web", config(40, 1)).unwrap();
         write_numbered(&mut writer, 6..7);
         assert_eq!(names(tmp.path()), ["web.log", "web.log.1"]);
         assert_eq!(numbers_in(&tmp.path().join("web.log.1")), [5]);
@@ -421,7 +489,7 @@ mod tests {
     fn files_are_0600_in_a_0700_dir() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("a/logs");
-        let mut writer = LogWriter::open(&dir, "web", config(40, 2)).unwrap();
+        let mut writer = LogWriter::open(private(&dir), "web", config(40, 2)).unwrap();
         write_numbered(&mut writer, 0..3);
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);
@@ -436,9 +504,9 @@ mod tests {
         let path = tmp.path().join("web.log");
         fs::write(&path, b"").unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
-        let mut writer = LogWriter::open(tmp.path(), "web", config(1000, 2)).unwrap();
+        let mut writer = LogWriter::open(private(tmp.path()), "web", config(1000, 2)).unwrap();
         write_numbered(&mut writer, 0..1);
-        let mut writer = LogWriter::open(tmp.path(), "web", config(1000, 2)).unwrap();
+        let mut writer = LogWriter::open(private(tmp.path()), "web", config(1000, 2)).unwrap();
         write_numbered(&mut writer, 1..2);
         assert_eq!(numbers_in(&path), [0, 1]);
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
@@ -447,7 +515,7 @@ mod tests {
     #[tokio::test]
     async fn pump_stores_100k_lines_in_order() {
         let tmp = tempfile::tempdir().unwrap();
-        let writer = LogWriter::open(tmp.path(), "web", config(1 << 30, 2)).unwrap();
+        let writer = LogWriter::open(private(tmp.path()), "web", config(1 << 30, 2)).unwrap();
         let writer = Arc::new(Mutex::new(writer));
         let (mut child, pipe) = tokio::io::duplex(64 * 1024);
         let feeder = tokio::spawn(async move {
@@ -462,7 +530,7 @@ mod tests {
             child.write_all(b"no newline").await.unwrap();
         });
         let mut seen = 0;
-        pump(pipe, Stream::Err, writer, |_| seen += 1).await.unwrap();
+        pump(pipe, Stream::Err, writer, |_| seen += 1, |_| {}).await.unwrap();
         feeder.await.unwrap();
         assert_eq!(seen, 100_001);
         let text = fs::read(tmp.path().join("web.log")).unwrap();
@@ -480,13 +548,13 @@ mod tests {
     #[tokio::test]
     async fn pump_reads_a_real_pipe() {
         let tmp = tempfile::tempdir().unwrap();
-        let writer = LogWriter::open(tmp.path(), "web", config(1 << 20, 2)).unwrap();
+        let writer = LogWriter::open(private(tmp.path()), "web", config(1 << 20, 2)).unwrap();
         let writer = Arc::new(Mutex::new(writer));
         let (mut tx, rx) = tokio::net::unix::pipe::pipe().unwrap();
         tx.write_all(b"one\r\ntwo\n").await.unwrap();
         drop(tx);
         let mut lines = Vec::new();
-        pump(rx, Stream::Out, writer, |l| lines.push(l.to_vec())).await.unwrap();
+        pump(rx, Stream::Out, writer, |l| lines.push(l.to_vec()), |_| {}).await.unwrap();
         assert_eq!(lines, v(&[b"one\r", b"two"]));
         let stored: Vec<Vec<u8>> = fs::read(tmp.path().join("web.log"))
             .unwrap()

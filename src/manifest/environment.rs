@@ -266,8 +266,9 @@ pub fn env_key_problem(key: &str) -> Option<Problem> {
     })
 }
 
-/// Reads a file that a manifest names, as a source for problems to point into.
-pub fn read_source(path: &Path, display: &str) -> std::io::Result<SourceFile> {
-    let text = std::fs::read_to_string(path)?;
+/// Reads a file that a manifest names, as a source for problems to point into; only if its
+/// owner may say what runs (see [`crate::trust`]).
+pub fn read_source(path: &Path, display: &str, env: &BaseEnv) -> std::io::Result<SourceFile> {
+    let text = crate::trust::read_trusted(path, env)?;
     Ok(SourceFile::new(display, text))
 }

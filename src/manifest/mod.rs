@@ -110,6 +110,20 @@ fn drop_null(value: &mut serde_json::Value) {
     map.values_mut().for_each(drop_null);
 }
 
+/// The bytes of a file that was just read as text (and was not UTF-8), read again without
+/// blocking should it have become a FIFO meanwhile.
+fn read_regular_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 /// Which front end reads a manifest file, by its name: a name with "procfile" in it
 /// (`Procfile`, `Procfile.dev`) is a Procfile, anything else procs.toml-style TOML.
 pub fn format_of(path: &Path) -> Format {
@@ -135,14 +149,14 @@ impl<'a> Context<'a> {
     }
 
     fn read_named_file(&self, path: &Path) -> std::io::Result<SourceFile> {
-        environment::read_source(path, &self.display(path))
+        environment::read_source(path, &self.display(path), &self.options.env)
     }
 
     /// Why a file could not be read; text that is not UTF-8 is shown where it stops being so.
     fn read_problem(&self, path: &Path, error: &std::io::Error) -> Problem {
         let name = self.display(path);
         if error.kind() == std::io::ErrorKind::InvalidData
-            && let Ok(bytes) = std::fs::read(path)
+            && let Some(bytes) = read_regular_file(path)
             && let Err(bad) = std::str::from_utf8(&bytes)
         {
             // The text before the bad byte is the same in the lossy copy; the byte is one `�`.

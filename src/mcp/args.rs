@@ -109,6 +109,70 @@ fn ready_schema(_: &mut SchemaGenerator) -> Schema {
     schema
 }
 
+/// A tool's arguments checked before the tool runs, with what is wrong in plain words that
+/// name the argument (`lines: expected a whole number (0 or more), got the string "ten"`),
+/// rather than serde's (`invalid type: string "ten", expected usize`); and every service name
+/// in them held to the manifest's rules. An unknown tool is the router's to answer.
+pub fn check(tool: &str, arguments: Option<&serde_json::Map<String, Value>>) -> Result<(), String> {
+    let value = Value::Object(arguments.cloned().unwrap_or_default());
+    match tool {
+        "up" => names("services", parse::<UpArgs>(value)?.services.iter().flatten()),
+        "down" => names("services", parse::<DownArgs>(value)?.services.iter().flatten()),
+        "ps" => names("services", parse::<PsArgs>(value)?.services.iter().flatten()),
+        "logs" => names("service", parse::<LogsArgs>(value)?.service.iter()),
+        "start" => names("name", [parse::<StartArgs>(value)?.name].iter()),
+        "stop" | "restart" => names("name", [parse::<NameArgs>(value)?.name].iter()),
+        _ => Ok(()),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        plain(if path == "." { "" } else { &path }, &e.into_inner().to_string())
+    })
+}
+
+/// serde's message about the argument at `path`, in words an agent (or a person) reads.
+fn plain(path: &str, message: &str) -> String {
+    if let Some(field) = message.strip_prefix("missing field ") {
+        return format!("the argument {field} is missing");
+    }
+    if let Some(rest) = message.strip_prefix("unknown field ") {
+        let (field, known) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return format!("there is no argument {field}; the arguments are {}", known.trim_start_matches("one of "));
+    }
+    let found = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: "));
+    match found.and_then(|rest| rest.split_once(", expected ")) {
+        Some((got, expected)) => {
+            let got: String = got.chars().take(60).collect();
+            format!("{path}: expected {}, got {got}", expectation(expected))
+        }
+        None => format!("{path}: {message}"),
+    }
+}
+
+/// What serde expected, as people say it.
+fn expectation(expected: &str) -> &str {
+    match expected {
+        "usize" | "u64" | "u32" | "u16" | "u8" => "a whole number (0 or more)",
+        "isize" | "i64" | "i32" => "a whole number",
+        "a boolean" => "true or false",
+        "a sequence" => "a list",
+        "a map" => "an object",
+        other => other,
+    }
+}
+
+fn names<'a>(argument: &str, names: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    match names.into_iter().find(|n| !crate::manifest::is_valid_name(n)) {
+        Some(name) => {
+            Err(format!("{argument}: {name:?} is not a service name (a name is letters, digits, `-` and `_`)"))
+        }
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -148,5 +212,34 @@ mod tests {
         assert!(none.services.is_none() && none.wait.is_none());
         assert!(serde_json::from_value::<NameArgs>(serde_json::json!({})).is_err());
         assert!(serde_json::from_value::<PsArgs>(serde_json::json!({"service": ["web"]})).is_err());
+    }
+
+    #[test]
+    fn bad_arguments_are_said_in_plain_words_naming_the_argument() {
+        let said = |tool: &str, args: Value| check(tool, args.as_object()).unwrap_err();
+        assert_eq!(
+            said("logs", serde_json::json!({"lines": "ten"})),
+            "lines: expected a whole number (0 or more), got string \"ten\""
+        );
+        assert_eq!(
+            said("logs", serde_json::json!({"lines": -1})),
+            "lines: expected a whole number (0 or more), got integer `-1`"
+        );
+        assert_eq!(said("up", serde_json::json!({"wait": "yes"})), "wait: expected true or false, got string \"yes\"");
+        assert_eq!(said("up", serde_json::json!({"services": "web"})), "services: expected a list, got string \"web\"");
+        assert_eq!(said("up", serde_json::json!({"services": [1]})), "services[0]: expected a string, got integer `1`");
+        assert_eq!(said("stop", serde_json::json!({})), "the argument `name` is missing");
+        assert!(
+            said("ps", serde_json::json!({"service": ["web"]}))
+                .starts_with("there is no argument `service`; the arguments are `services`")
+        );
+        assert_eq!(
+            said("stop", serde_json::json!({"name": "../x"})),
+            "name: \"../x\" is not a service name (a name is letters, digits, `-` and `_`)"
+        );
+        assert!(said("down", serde_json::json!({"services": ["ok", "a/b"]})).starts_with("services: \"a/b\""));
+        assert!(check("logs", serde_json::json!({"lines": 5, "service": "web"}).as_object()).is_ok());
+        assert!(check("explode", None).is_ok());
+        assert!(check("ps", None).is_ok());
     }
 }

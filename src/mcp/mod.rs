@@ -1,6 +1,7 @@
 //! `orch mcp`: the client's verbs as Model Context Protocol tools, for coding agents. JSON-RPC
-//! 2.0 over the process's stdin and stdout (one message a line), served with the official SDK
-//! (`rmcp`); nothing listens on a network port. An adapter with no logic of its own: each tool
+//! 2.0 over the process's stdin and stdout (one message a line, at most 4 MiB), served with the
+//! official SDK (`rmcp`) once [`framing`] has answered every line rmcp would drop in silence;
+//! nothing listens on a network port. An adapter with no logic of its own: each tool
 //! opens the project as the CLI does and sends the supervisor the CLI's request (see
 //! [`actions`]); only protocol messages are written to stdout.
 //!
@@ -11,15 +12,20 @@
 
 mod actions;
 mod args;
+pub mod framing;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::service::ServerInitializeError;
-use rmcp::{ServerHandler, ServiceExt, tool, tool_handler, tool_router};
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::{RequestContext, ServerInitializeError};
+use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 
 pub use actions::{Answer, Step};
 pub use args::{DownArgs, LogsArgs, NameArgs, PsArgs, StartArgs, UpArgs};
@@ -148,9 +154,20 @@ fn to_result(answer: Answer) -> CallToolResult {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Server {
-    // Arguments that do not fit a tool's input schema (a missing `name`) are answered by rmcp's
-    // router as a tool error the agent can read (`isError`, "failed to deserialize parameters:
-    // missing field `name`"), not as a protocol error.
+    /// Arguments that do not fit a tool (`"lines": "ten"`, a name like `../x`) are a tool error
+    /// the agent can read (`isError`), naming the argument in plain words, before rmcp's router
+    /// would say it in serde's ("expected usize").
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        if let Err(message) = args::check(&request.name, request.arguments.as_ref()) {
+            return Ok(CallToolResult::error(vec![ContentBlock::text(message)]).into());
+        }
+        self.tool_router.call(ToolCallContext::new(self, request, context)).await
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("orch", env!("CARGO_PKG_VERSION")))
@@ -165,13 +182,22 @@ pub fn serve(place: Place, root: PathBuf) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let result = runtime.block_on(async {
-        let running = match Server::new(place, root).serve(rmcp::transport::stdio()).await {
-            Ok(running) => running,
+        // stdin → checked lines → rmcp; rmcp's lines and the errors for the others → stdout.
+        let (rmcp_input, to_rmcp) = tokio::io::duplex(64 * 1024);
+        let (from_rmcp, rmcp_output) = tokio::io::duplex(64 * 1024);
+        let (answers, answered) = tokio::sync::mpsc::unbounded_channel();
+        let reader = tokio::spawn(framing::read_input(tokio::io::stdin(), to_rmcp, answers));
+        let writer = tokio::spawn(framing::write_output(from_rmcp, answered, tokio::io::stdout()));
+        let served = match Server::new(place, root).serve((rmcp_input, rmcp_output)).await {
+            Ok(running) => running.waiting().await.map(drop).map_err(|e| format!("the MCP server stopped: {e}")),
             // stdin closed before the client said anything: nothing to serve.
-            Err(ServerInitializeError::ConnectionClosed(_)) => return Ok(()),
-            Err(e) => return Err(format!("the MCP session did not start: {e}")),
+            Err(ServerInitializeError::ConnectionClosed(_)) => Ok(()),
+            Err(e) => Err(format!("the MCP session did not start: {e}")),
         };
-        running.waiting().await.map(drop).map_err(|e| format!("the MCP server stopped: {e}"))
+        // rmcp is done once stdin ended (or on its own): what is left to say is still said.
+        reader.abort();
+        let _ = writer.await;
+        served
     });
     // A call still waiting on the supervisor is abandoned; its request goes on there.
     runtime.shutdown_background();

@@ -10,6 +10,7 @@ use indexmap::IndexMap;
 use nix::sys::signal::Signal;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
+use super::health::Health;
 use super::lifecycle::Phase;
 use super::output::Output;
 use super::process::{self, Exit, Reaper};
@@ -107,6 +108,7 @@ pub struct Supervisor {
     /// Requests waiting for a `down` under way to finish (see `defers`).
     pub(super) deferred: VecDeque<(Request, UnboundedSender<Reply>)>,
     pub(super) watch: Option<Watch>,
+    pub(super) health: Health,
 }
 
 impl Supervisor {
@@ -134,6 +136,7 @@ impl Supervisor {
             changes: 0,
             deferred: VecDeque::new(),
             watch: None,
+            health: Health::default(),
         }
     }
 
@@ -197,9 +200,7 @@ impl Supervisor {
         state.manifest = self.origin.as_ref().and_then(|o| o.manifest.clone());
         state.watch = Some(self.watch_requested);
         state.services = self.services.iter().map(|(n, s)| (n.clone(), s.record())).collect();
-        if let Err(e) = state.save(&self.paths.state()) {
-            eprintln!("orch: cannot write {}: {e}", self.paths.state().display());
-        }
+        self.saved(state.save(&self.paths.state()));
     }
 
     pub(super) fn handle(&mut self, msg: Msg) {

@@ -2,15 +2,15 @@
 //! whole life. The file is opened without truncation, locked, then filled with who holds it, so
 //! a loser of the race never clobbers the winner's record.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::paths::ProjectPaths;
+use crate::safe_fs::{self, Access};
 
 pub struct Lock {
     _file: Flock<File>,
@@ -28,10 +28,8 @@ pub struct Holder {
 impl Lock {
     /// The lock, or None when another supervisor holds it.
     pub fn try_acquire(paths: &ProjectPaths) -> io::Result<Option<Lock>> {
-        paths.create_dirs()?;
-        // std opens files close-on-exec, so services never inherit the lock.
-        let file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).mode(0o600).open(paths.lock())?;
+        // Opened close-on-exec, so services never inherit the lock.
+        let file = paths.create_dirs()?.open("supervisor.lock", Access::ReadWrite)?;
         let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
             Ok(locked) => locked,
             Err((_, Errno::EWOULDBLOCK)) => return Ok(None),
@@ -50,7 +48,7 @@ impl Lock {
 
     /// Who holds the lock, as recorded; None when unreadable.
     pub fn holder(paths: &ProjectPaths) -> Option<Holder> {
-        serde_json::from_slice(&std::fs::read(paths.lock()).ok()?).ok()
+        serde_json::from_slice(&safe_fs::read(&paths.lock()).ok()?).ok()
     }
 }
 

@@ -2,7 +2,17 @@
 //! terminal with `up --foreground`). It holds the project's lock for its whole life, listens on
 //! the project's socket, and executes what clients ask through [`core::Supervisor`].
 
+/// A line in the supervisor's log (its stderr, `.orch/supervisor.log`). Unlike `eprintln!`,
+/// which panics when it cannot write, a full disk does not take the supervisor down.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod core;
+mod health;
 pub mod lifecycle;
 pub mod lock;
 mod notify;
@@ -49,6 +59,7 @@ pub fn run(
     let foreground = output.is_foreground();
     let result = runtime.block_on(async {
         process::become_subreaper()?;
+        process::raise_fd_limit();
         let listener = bind(paths)?;
         let (tx, rx) = unbounded_channel();
         let reaper = Arc::new(Reaper::default());

@@ -6,7 +6,6 @@
 //! merged and colour-prefixed as foreman does (`web    | line`), and orch's as `orch | …`.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -36,7 +35,7 @@ struct Names {
 
 /// `.orch/logs/orch.log`, opened at the first line.
 struct OrchLog {
-    dir: PathBuf,
+    paths: ProjectPaths,
     writer: Mutex<Option<LogWriter>>,
 }
 
@@ -76,7 +75,7 @@ impl Output {
             Some(fg) => fg.print(None, line.as_bytes()),
             None => {
                 let now = humantime::format_rfc3339_millis(SystemTime::now());
-                eprintln!("{now} {line}");
+                say!("{now} {line}");
             }
         }
     }
@@ -84,16 +83,16 @@ impl Output {
 
 impl OrchLog {
     fn new(paths: &ProjectPaths) -> Arc<Self> {
-        Arc::new(Self { dir: paths.logs(), writer: Mutex::new(None) })
+        Arc::new(Self { paths: paths.clone(), writer: Mutex::new(None) })
     }
 
     fn append(&self, line: &str) {
         let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         if writer.is_none() {
-            match LogWriter::open(&self.dir, RESERVED_NAME, LogConfig::default()) {
+            match self.paths.logs_dir().and_then(|dir| LogWriter::open(dir, RESERVED_NAME, LogConfig::default())) {
                 Ok(opened) => *writer = Some(opened),
                 Err(e) => {
-                    eprintln!("orch: cannot open orch's own log in {}: {e}", self.dir.display());
+                    say!("orch: cannot open orch's own log in {}: {e}", self.paths.logs().display());
                     return;
                 }
             }

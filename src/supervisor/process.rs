@@ -57,36 +57,80 @@ pub struct Identity {
 }
 
 impl Identity {
-    /// The identity of a running process; None when it is gone or a zombie (it has ended; only
-    /// its parent has not collected it yet).
+    /// The identity of a running process of this user; None when it is gone, a zombie (it has
+    /// ended; only its parent has not collected it yet), or another user's: orch never takes
+    /// over, waits on or signals a process of another uid, whatever a record or marker says.
     pub fn of(pid: i32) -> Option<Self> {
-        let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
-        if stat.state == 'Z' {
+        let process = procfs::process::Process::new(pid).ok()?;
+        let stat = process.stat().ok()?;
+        if stat.state == 'Z' || !is_own(&process) {
             return None;
         }
         Some(Self { pid, start_time: stat.starttime, boot_id: boot_id() })
     }
 
-    /// The process still runs and is the same one (not a reused pid).
+    /// The process still runs, is the same one (not a reused pid), and is this user's.
     pub fn is_alive(&self) -> bool {
         Identity::of(self.pid).is_some_and(|now| now == *self)
     }
+}
+
+/// Whether a process runs as this user: its real and effective uid are ours.
+fn is_own(process: &procfs::process::Process) -> bool {
+    process.status().is_ok_and(|status| runs_as_me(&status))
+}
+
+fn runs_as_me(status: &procfs::process::Status) -> bool {
+    let me = nix::unistd::getuid().as_raw();
+    status.ruid == me && status.euid == me
+}
+
+/// The owner of a process, when it is not this user: `bob (uid 1001)`.
+pub fn foreign_owner(pid: i32) -> Option<String> {
+    let status = procfs::process::Process::new(pid).ok()?.status().ok()?;
+    (!runs_as_me(&status)).then(|| crate::safe_fs::owner_name(status.ruid))
 }
 
 pub fn boot_id() -> String {
     procfs::sys::kernel::random::boot_id().map(|s| s.trim().to_owned()).unwrap_or_default()
 }
 
-/// The lowest fd at which a child keeps its own copy of its output pipes' read ends (see
-/// `spawn`). High, so it never takes a number a program expects (3 for socket activation).
-const KEEPER_FD_MIN: i32 = 200;
+/// Where a child keeps its own copy of its output pipes' read ends (see `spawn`): at fd 200 or
+/// above when the limit allows, so it never takes a number a program expects (3 for socket
+/// activation); else at the lowest free fd above 2, so a low `ulimit -n` still starts it.
+const KEEPER_FD_PREFERRED: i32 = 200;
+const KEEPER_FD_LOWEST: i32 = 3;
+
+/// The soft limit on open files the supervisor was started with, as the user set it: given
+/// back to every child (see [`raise_fd_limit`]).
+static USER_FD_LIMIT: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new();
+
+/// Raises this process's soft limit on open files to its hard limit, as most servers do: a
+/// supervisor holds a few descriptors per service. Children get the user's own limit back, as
+/// systemd gives its services theirs (a program using select() breaks above 1024).
+pub fn raise_fd_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return };
+    USER_FD_LIMIT.get_or_init(|| (soft, hard));
+    let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+}
+
+/// The supervisor's limit on open files now, for what it says when it runs out.
+pub fn fd_limit() -> u64 {
+    nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft)
+}
+
+/// Whether an error means this process has run out of file descriptors (or the system has).
+pub fn out_of_fds(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
 
 /// Spawns a child in a new session (so it leads its own process group), stdin from /dev/null.
 ///
-/// The child's stdout and stderr are pipes. The child also keeps a read end of each (at fds
-/// ≥ 200, never read): so if the supervisor dies, the child's writes do not die of SIGPIPE —
-/// they wait, once the pipe is full, until a new supervisor adopts the child and opens the
-/// pipe again through /proc/<pid>/fd/1.
+/// The child's stdout and stderr are pipes. The child also keeps a read end of each (never
+/// read): so if the supervisor dies, the child's writes do not die of SIGPIPE — they wait,
+/// once the pipe is full, until a new supervisor adopts the child and opens the pipe again
+/// through /proc/<pid>/fd/1.
 pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
     let (program, args) =
         req.argv.split_first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
@@ -106,16 +150,25 @@ pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
         None
     };
     let keep: Vec<i32> = pipes.iter().flat_map(|(o, e)| [o.as_raw_fd(), e.as_raw_fd()]).collect();
-    // SAFETY: setsid and fcntl are async-signal-safe and touch no memory of the parent but
-    // `keep`, which is only read.
+    let user_limit = USER_FD_LIMIT.get().copied();
+    // SAFETY: setsid, fcntl and setrlimit are async-signal-safe and touch no memory of the
+    // parent but `keep` and `user_limit`, which are only read.
     unsafe {
         cmd.pre_exec(move || {
             nix::unistd::setsid().map_err(io::Error::from)?;
+            // Under the supervisor's limit still: until the exec, the child holds all of the
+            // supervisor's descriptors too.
             for fd in &keep {
                 // F_DUPFD (not F_DUPFD_CLOEXEC): the copy survives the exec.
-                if libc::fcntl(*fd, libc::F_DUPFD, KEEPER_FD_MIN) < 0 {
+                if libc::fcntl(*fd, libc::F_DUPFD, KEEPER_FD_PREFERRED) < 0
+                    && libc::fcntl(*fd, libc::F_DUPFD, KEEPER_FD_LOWEST) < 0
+                {
                     return Err(io::Error::last_os_error());
                 }
+            }
+            if let Some((soft, hard)) = user_limit {
+                let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
             }
             Ok(())
         });
@@ -331,12 +384,14 @@ fn own_children() -> Vec<i32> {
     tasks.filter_map(Result::ok).filter_map(|t| t.children().ok()).flatten().map(|pid| pid as i32).collect()
 }
 
-/// Every process that carries the project's marker, whatever its service.
+/// Every process of this user that carries the project's marker, whatever its service.
+/// Another user's process may carry the same marker; it is no service of ours.
 pub fn marked(project: &str) -> Vec<(i32, String)> {
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
     all.filter_map(Result::ok)
+        .filter(is_own)
         .filter_map(|p| {
             let env = p.environ().ok()?;
             let same_project = env.get(OsStr::new(PROJECT_VAR)).is_some_and(|v| v == project);

@@ -55,7 +55,7 @@ impl Supervisor {
             other => {
                 let owner = format!("{root}#{service}");
                 ports::Registry::for_user().allocate(&owner, other.map(|(p, _)| *p)).unwrap_or_else(|e| {
-                    eprintln!("orch: the port registry failed ({e}); taking any free port");
+                    say!("orch: the port registry failed ({e}); taking any free port");
                     ports::any_free()
                 })
             }
@@ -196,7 +196,7 @@ impl Supervisor {
             match Watch::start(self.tx.clone()) {
                 Ok(watch) => self.watch = Some(watch),
                 Err(e) => {
-                    eprintln!("orch: cannot watch the manifest: {e}");
+                    say!("orch: cannot watch the manifest: {e}");
                     return;
                 }
             }

@@ -34,6 +34,13 @@ impl Supervisor {
             Ok(None) => self.take_over_process_table(),
             Ok(Some(state)) => {
                 for (name, record) in state.services {
+                    if !is_service_name(&name) {
+                        say!(
+                            "orch: {} records a service named {name:?}, which is no service name; ignored",
+                            path.display()
+                        );
+                        continue;
+                    }
                     self.take_over(&name, record);
                 }
                 // What was adopted started against the runs of its dependencies adopted with it.
@@ -50,7 +57,7 @@ impl Supervisor {
                 let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
                 let aside = path.with_file_name(format!("state.json.bad-{secs}"));
                 let kept = std::fs::rename(&path, &aside).map(|()| format!("kept aside as {}", aside.display()));
-                eprintln!("orch: {e}; {}", kept.unwrap_or_else(|e| format!("could not keep it aside: {e}")));
+                say!("orch: {e}; {}", kept.unwrap_or_else(|e| format!("could not keep it aside: {e}")));
                 self.take_over_process_table();
             }
         }
@@ -99,6 +106,11 @@ impl Supervisor {
         svc.ready_after = record.ready_after_ms.map(Duration::from_millis);
         svc.reason = record.reason.clone();
         let live = record.process.clone().filter(|p| record.state.has_process() && p.is_alive());
+        if let Some(owner) =
+            record.process.as_ref().filter(|_| live.is_none()).and_then(|p| process::foreign_owner(p.pid))
+        {
+            say!("orch: {name}: the recorded pid now runs as {owner}, not as you: not adopted, never signalled");
+        }
         svc.phase = if live.is_some() || record.state.has_process() { record.state } else { settled(record.state) };
         svc.started = record.started_at_ms.map(since_epoch);
         self.services.insert(name.to_owned(), svc);
@@ -123,7 +135,7 @@ impl Supervisor {
         let writer = match self.log_writer(name) {
             Ok(writer) => Some(writer),
             Err(e) => {
-                eprintln!("orch: {name}: {e}");
+                say!("orch: {name}: cannot open its log file: {e}");
                 None
             }
         };
@@ -167,6 +179,12 @@ impl Supervisor {
     fn take_over_process_table(&mut self) {
         let mut leaders: HashMap<String, i32> = HashMap::new();
         for (pid, service) in process::marked(&self.project_id) {
+            if !is_service_name(&service) {
+                say!(
+                    "orch: pid {pid} says it belongs to a service named {service:?}, which is no service name; left alone"
+                );
+                continue;
+            }
             let leads = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).is_ok_and(|g| g.as_raw() == pid);
             if leads {
                 leaders.insert(service, pid);
@@ -183,6 +201,12 @@ impl Supervisor {
             self.adopt(&name, identity);
         }
     }
+}
+
+/// A name from outside the manifest (the state file, a process's marker) that may name a
+/// service: by the manifest's rules, and not orch's own. Anything else never reaches a path.
+fn is_service_name(name: &str) -> bool {
+    crate::manifest::is_valid_name(name) && name != crate::manifest::RESERVED_NAME
 }
 
 /// A recorded phase with no process behind it, as it stands after a restart of orch.

@@ -254,10 +254,7 @@ impl Supervisor {
             });
             rows.push(svc.status(cpu, sample.map(|u| u.rss_bytes)));
         }
-        Reply::Ps {
-            services: rows,
-            notes: self.reload_error.iter().map(|e| format!("the manifest was edited but not applied: {e}")).collect(),
-        }
+        Reply::Ps { services: rows, notes: self.notes() }
     }
 
     /// Answers once the targets settle; with `wait` false, as soon as they were started

@@ -2,6 +2,7 @@
 //! readiness probe; stop it; act on its readiness and its exit.
 
 use std::collections::{HashMap, HashSet};
+use std::io;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -20,13 +21,13 @@ use super::output::Output;
 use super::probe::{self, ProbeContext};
 use super::process::{self, Exit, SpawnRequest};
 use crate::logs::record::Stream;
-use crate::logs::writer::{LogWriter, pump};
+use crate::logs::writer::{Episode, LogWriter, pump};
 use crate::manifest::Ready;
 
 impl Supervisor {
     pub(super) fn spawn(&mut self, name: &str) {
-        if let Err(reason) = self.ensure_notify_socket(name) {
-            return self.start_failed(name, reason, Duration::ZERO);
+        if let Err(e) = self.ensure_notify_socket(name) {
+            return self.fail_start_io(name, "cannot create its notify socket", e);
         }
         if let Some(reason) = self.services.get(name).and_then(|s| pinned_port_taken(&s.config)) {
             return self.start_failed(name, reason, Duration::ZERO);
@@ -37,7 +38,7 @@ impl Supervisor {
         let env = self.child_env(name);
         let writer = match self.log_writer(name) {
             Ok(writer) => writer,
-            Err(reason) => return self.start_failed(name, reason, Duration::ZERO),
+            Err(e) => return self.fail_start_io(name, "cannot open its log file", e),
         };
         let seen_runs = self.restart_edge_runs(name);
         let Some(svc) = self.services.get_mut(name) else { return };
@@ -50,7 +51,7 @@ impl Supervisor {
             Err(e) => {
                 return match exec_failure(&argv, &e) {
                     Some(reason) => self.fail_for_good(name, reason),
-                    None => self.start_failed(name, format!("cannot start `{}`: {e}", argv.join(" ")), Duration::ZERO),
+                    None => self.fail_start_io(name, &format!("cannot start `{}`", argv.join(" ")), e),
                 };
             }
         };
@@ -87,38 +88,48 @@ impl Supervisor {
     }
 
     /// Binds the service's notify socket once, if its readiness check is `notify`.
-    fn ensure_notify_socket(&mut self, name: &str) -> Result<(), String> {
+    fn ensure_notify_socket(&mut self, name: &str) -> io::Result<()> {
         let path = notify::socket_path(&self.paths.runtime_dir, name);
         let tx = self.tx.clone();
         let Some(svc) = self.services.get_mut(name) else { return Ok(()) };
         if !matches!(svc.config.ready, Some(Ready::Notify(_))) || svc.notify.is_some() {
             return Ok(());
         }
-        let reader = notify::listen(&path, name, tx).map_err(|e| format!("cannot create its notify socket: {e}"))?;
+        let reader = notify::listen(&path, name, tx)?;
         svc.notify = Some((path, reader));
         Ok(())
     }
 
-    /// `READY=1` makes the current process ready; `STATUS=…` is kept for `ps`.
+    /// `READY=1` makes the current process ready; `STATUS=…` is kept for `ps`, without the
+    /// control sequences it may carry.
     pub(super) fn on_notify(&mut self, name: &str, line: &str) {
         let Some(svc) = self.services.get_mut(name) else { return };
         if let Some(status) = line.strip_prefix("STATUS=") {
-            svc.status = Some(status.to_owned());
+            svc.status = Some(crate::sanitize::strip_controls(status));
         } else if line == "READY=1" && matches!(svc.config.ready, Some(Ready::Notify(_))) {
             let generation = svc.generation;
             self.on_ready(name, generation);
         }
     }
 
+    /// A start that failed for an OS error: as any failed start, unless orch itself is out of
+    /// file descriptors, which no retry of the service mends.
+    fn fail_start_io(&mut self, name: &str, what: &str, error: io::Error) {
+        if process::out_of_fds(&error) {
+            return self.out_of_fds(name);
+        }
+        self.start_failed(name, format!("{what}: {error}"), Duration::ZERO);
+    }
+
     /// The service's log file, opened once and kept across restarts.
-    pub(super) fn log_writer(&mut self, name: &str) -> Result<Arc<Mutex<LogWriter>>, String> {
-        let dir = self.paths.logs();
-        let svc = self.services.get_mut(name).ok_or("no such service")?;
+    pub(super) fn log_writer(&mut self, name: &str) -> io::Result<Arc<Mutex<LogWriter>>> {
+        let unknown = || io::Error::new(io::ErrorKind::NotFound, "no such service");
+        let svc = self.services.get(name).ok_or_else(unknown)?;
         if let Some(writer) = &svc.log {
             return Ok(writer.clone());
         }
-        let writer =
-            LogWriter::open(&dir, name, svc.config.log).map_err(|e| format!("cannot open its log file: {e}"))?;
+        let writer = self.paths.logs_dir().and_then(|dir| LogWriter::open(dir, name, svc.config.log))?;
+        let svc = self.services.get_mut(name).ok_or_else(unknown)?;
         let writer = Arc::new(Mutex::new(writer));
         svc.log = Some(writer.clone());
         Ok(writer)
@@ -150,7 +161,9 @@ impl Supervisor {
         };
         let pumps: Vec<_> = pipes
             .into_iter()
-            .map(|(stream, pipe)| tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn())))
+            .map(|(stream, pipe)| {
+                tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn(), sink.episodes()))
+            })
             .collect();
         let cleanup = Cleanup {
             project: self.project_id.clone(),
@@ -285,6 +298,21 @@ struct LineSink {
 }
 
 impl LineSink {
+    /// A full disk, said once when the service's log begins to drop lines and once when it
+    /// stops (`ps` tells how many bytes in between).
+    fn episodes(&self) -> impl FnMut(Episode) + Send + 'static {
+        let (output, service) = (self.output.clone(), self.service.clone());
+        move |episode| match episode {
+            Episode::Began { error } => output.notice(
+                &service,
+                &format!("cannot write its log ({error}); its lines are dropped, and counted, until it can"),
+            ),
+            Episode::Ended { dropped } => {
+                output.notice(&service, &format!("its log is written again; {dropped} bytes of its lines were dropped"))
+            }
+        }
+    }
+
     fn into_fn(mut self) -> impl FnMut(&[u8]) + Send + 'static {
         move |line: &[u8]| {
             self.output.line(&self.service, line);

@@ -11,17 +11,40 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::core::Msg;
-use crate::ipc::{Envelope, PROTOCOL_VERSION, Refusal, Request};
+use crate::ipc::{Envelope, PROTOCOL_VERSION, Refusal, Reply, Request};
 
 /// Held while a request is being answered, so that the supervisor can wait for the last
 /// replies to be written before it exits.
 pub type Busy = Arc<()>;
 
+/// The longest pause between tries when `accept` keeps failing.
+const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
+
+/// How long without a failed `accept` ends an episode of them.
+const ACCEPT_EPISODE: Duration = Duration::from_secs(60);
+
 pub async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy) {
     let uid = nix::unistd::getuid().as_raw();
+    let mut pause = Duration::ZERO;
+    let mut last_failure: Option<Instant> = None;
     loop {
-        let Ok((stream, _)) = listener.accept().await else {
-            continue;
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => {
+                pause = Duration::ZERO;
+                stream
+            }
+            // Out of file descriptors, say: trying again at once would spin a core until one is
+            // freed, so wait, longer each time (10 ms doubling to a second). Said once for a run
+            // of failures, however often a freed descriptor lets one connection in between.
+            Err(e) => {
+                if last_failure.is_none_or(|at| at.elapsed() > ACCEPT_EPISODE) {
+                    say!("orch: cannot accept connections ({e}); trying again less and less often");
+                }
+                last_failure = Some(Instant::now());
+                pause = (pause * 2).clamp(Duration::from_millis(10), MAX_ACCEPT_PAUSE);
+                tokio::time::sleep(pause).await;
+                continue;
+            }
         };
         let same_user = stream.peer_cred().is_ok_and(|cred| cred.uid() == uid);
         if !same_user {
@@ -51,17 +74,17 @@ async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Weak<()>
 
 async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHalf) -> io::Result<()> {
     let (reply_tx, mut reply_rx) = unbounded_channel();
+    // The sender is moved in every arm, so the replies below end with the request's last one.
+    let refuse = |reply_tx: UnboundedSender<Reply>, message| drop(reply_tx.send(Refusal::usage(message).into_reply()));
     match serde_json::from_str::<Envelope<Request>>(line) {
-        Ok(envelope) if envelope.v == PROTOCOL_VERSION => {
-            let _ = tx.send(Msg::Request(envelope.body, reply_tx));
-        }
+        Ok(envelope) if envelope.v == PROTOCOL_VERSION => match bad_name(&envelope.body) {
+            Some(message) => refuse(reply_tx, message),
+            None => drop(tx.send(Msg::Request(envelope.body, reply_tx))),
+        },
         Ok(envelope) => {
-            let message = format!("this supervisor speaks protocol {PROTOCOL_VERSION}, the client {}", envelope.v);
-            let _ = reply_tx.send(Refusal::failed(message).into_reply());
+            refuse(reply_tx, format!("this supervisor speaks protocol {PROTOCOL_VERSION}, the client {}", envelope.v))
         }
-        Err(e) => {
-            let _ = reply_tx.send(Refusal::usage(format!("unreadable request: {e}")).into_reply());
-        }
+        Err(e) => refuse(reply_tx, format!("unreadable request: {e}")),
     }
     while let Some(reply) = reply_rx.recv().await {
         let mut bytes = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: reply })?;
@@ -69,6 +92,13 @@ async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHal
         write.write_all(&bytes).await?;
     }
     Ok(())
+}
+
+/// A name in the request that the manifest's rules would not allow: such a name never
+/// reaches the supervisor, let alone a path.
+fn bad_name(request: &Request) -> Option<String> {
+    let name = request.names().into_iter().find(|n| !crate::manifest::is_valid_name(n))?;
+    Some(format!("{name:?} is not a valid service name (use letters, digits, `-` and `_`)"))
 }
 
 /// Waits (at most a second) until every connection has written its last reply.

@@ -129,10 +129,15 @@ impl Svc {
     /// the supervisor's log rather than crashing it.
     pub fn set_phase(&mut self, phase: Phase, reason: Option<String>) {
         if !self.phase.can_become(phase) {
-            eprintln!("orch: bug: {} went {} → {}", self.name, self.phase.as_str(), phase.as_str());
+            say!("orch: bug: {} went {} → {}", self.name, self.phase.as_str(), phase.as_str());
         }
         self.phase = phase;
         self.reason = reason;
+        // Settled with no process: its log is closed (a deleted log then frees its space); the
+        // next start opens it again.
+        if matches!(phase, Phase::Stopped | Phase::Completed | Phase::Failed | Phase::Fatal | Phase::Blocked) {
+            self.log = None;
+        }
     }
 
     /// Forgets the current process's probes and timers.
@@ -140,6 +145,15 @@ impl Svc {
         for task in self.tasks.drain(..) {
             task.abort();
         }
+    }
+
+    /// Bytes of its output its log could not take since it was opened, and why it cannot now,
+    /// while it cannot (a full disk).
+    pub fn log_health(&self) -> (u64, Option<String>) {
+        let Some(log) = &self.log else { return (0, None) };
+        let log = log.lock().unwrap_or_else(|e| e.into_inner());
+        let (dropped, error) = log.health();
+        (dropped, error.map(str::to_owned))
     }
 
     pub fn record(&self) -> ServiceRecord {
@@ -168,7 +182,10 @@ impl Svc {
             }
             _ => self.reason.clone(),
         };
+        let (log_dropped_bytes, log_error) = self.log_health();
         ServiceStatus {
+            log_dropped_bytes,
+            log_error,
             name: self.name.clone(),
             state: self.phase.as_str().to_owned(),
             pid: self.process.as_ref().map(|p| p.pid),

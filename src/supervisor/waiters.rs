@@ -11,6 +11,7 @@ use super::service::Svc;
 use crate::ipc::{Event, Outcome, Reply};
 use crate::logs::reader;
 use crate::paths::ProjectPaths;
+use crate::sanitize::strip_controls;
 
 /// How many log lines a failure carries back to the client.
 const LAST_LINES: usize = 10;
@@ -119,11 +120,12 @@ fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
     }
 }
 
-/// The last lines of the service's last attempt (not of the runs before it).
+/// The last lines of the service's last attempt (not of the runs before it), as the client will
+/// print them: without control sequences.
 fn last_lines(paths: &ProjectPaths, svc: &Svc) -> Vec<String> {
     let services = [svc.name.clone()];
     let since = svc.started.map(|(_, at)| at);
     reader::history(&paths.logs(), &services, since, Some(LAST_LINES))
-        .map(|records| records.iter().map(|r| r.text().into_owned()).collect())
+        .map(|records| records.iter().map(|r| strip_controls(&r.text())).collect())
         .unwrap_or_default()
 }

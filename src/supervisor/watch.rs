@@ -57,7 +57,7 @@ impl Watch {
         }
         for new in folders.difference(&self.folders) {
             if let Err(e) = self.debouncer.watch(new, RecursiveMode::NonRecursive) {
-                eprintln!("orch: cannot watch {}: {e}", new.display());
+                say!("orch: cannot watch {}: {e}", new.display());
             }
         }
         self.folders = folders;

@@ -10,5 +10,6 @@ mod limits;
 mod mcp;
 mod procs;
 mod reconcile;
+mod safety;
 mod supervisor;
 mod support;

@@ -81,6 +81,12 @@ impl Mcp {
         stdin.write_all(&line).and_then(|_| stdin.flush()).expect("write to orch mcp");
     }
 
+    /// Writes bytes to stdin as they are (a malformed line).
+    fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin still open");
+        stdin.write_all(bytes).and_then(|_| stdin.flush()).expect("write to orch mcp");
+    }
+
     /// The next line on stdout, which must be a JSON-RPC 2.0 message.
     fn next_message(&self, deadline: Instant) -> Value {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -483,4 +489,51 @@ fn a_wrong_directory_is_a_usage_error() {
     assert_eq!(status.code(), Some(2), "stderr:\n{}", mcp.stderr());
     // The reader thread may still be copying stderr when the process has exited.
     assert!(wait_until(5 * SECOND, || mcp.stderr().contains("no-such-folder")), "{}", mcp.stderr());
+}
+
+#[test]
+fn every_malformed_line_gets_the_spec_error_and_the_server_keeps_serving() {
+    let project = Project::toml("[services.web]\ncmd = \"sleep 1000\"\n");
+    let mut mcp = Mcp::spawn(&project.path(), &[]);
+    // Before `initialize` as well as after it.
+    let huge = [vec![b'x'; 5 << 20], b"\n".to_vec()].concat();
+    let lines: [(&[u8], i64, Value); 7] = [
+        (b"not json at all\n", -32700, Value::Null),
+        (b"\xff\xfe{}\n", -32700, Value::Null),
+        (b"[{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"ping\"}]\n", -32600, Value::Null),
+        (b"{\"id\": 5, \"method\": \"ping\"}\n", -32600, json!(5)),
+        (b"{\"jsonrpc\": \"2.0\", \"id\": 6, \"method\": \"tools/call\", \"params\": \"x\"}\n", -32602, json!(6)),
+        (b"{\"jsonrpc\": \"2.0\", \"id\": {\"a\": 1}, \"method\": \"ping\"}\n", -32600, Value::Null),
+        (&huge, -32600, Value::Null),
+    ];
+    for round in ["before initialize", "after initialize"] {
+        for (line, code, id) in &lines {
+            mcp.send_raw(line);
+            let deadline = Instant::now() + REPLY_TIMEOUT;
+            let answer = mcp.next_message(deadline);
+            let shown: String = String::from_utf8_lossy(&line[..line.len().min(60)]).into_owned();
+            assert_eq!(answer["error"]["code"], *code, "{round}: {shown}: {answer}");
+            assert_eq!(answer["id"], *id, "{round}: {shown}: {answer}");
+            assert!(answer.to_string().len() < 1000, "{round}: the answer echoes the line back");
+        }
+        if round == "before initialize" {
+            mcp.initialize("2025-06-18");
+        }
+        assert!(mcp.request("ping", json!({}))["result"].is_object(), "{round}: the server stopped answering");
+    }
+    assert!(mcp.stderr().is_empty() || !mcp.stderr().contains("panicked"), "{}", mcp.stderr());
+
+    // Arguments that do not fit: the argument named, in plain words.
+    for (tool, args, words) in [
+        ("logs", json!({ "lines": "ten" }), "lines: expected a whole number"),
+        ("up", json!({ "wait": "yes" }), "wait: expected true or false"),
+        ("stop", json!({ "name": "../../x" }), "name: \"../../x\" is not a service name"),
+        ("logs", json!({ "service": "../../etc/passwd" }), "service: \"../../etc/passwd\" is not a service name"),
+    ] {
+        let result = mcp.call(tool, args.clone());
+        assert!(is_error(&result), "{tool} {args}: {result:#}");
+        let said = text(&result);
+        assert!(said.contains(words) && !said.contains("usize"), "{tool} {args}: {said}");
+    }
+    assert!(mcp.close().success());
 }

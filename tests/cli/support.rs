@@ -17,6 +17,11 @@ impl Project {
         Self { dir: tempfile::tempdir().expect("a temp dir") }
     }
 
+    /// A project in a temp folder under `parent` (on a small file system of its own, say).
+    pub fn new_in(parent: &Path) -> Self {
+        Self { dir: tempfile::tempdir_in(parent).expect("a temp dir") }
+    }
+
     /// A project whose procs.toml is `text`.
     pub fn toml(text: &str) -> Self {
         Self::new().file("procs.toml", text)
