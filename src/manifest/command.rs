@@ -96,6 +96,9 @@ impl fmt::Display for Command {
     }
 }
 
+/// A process's arguments end at their first NUL, so a command holding one could never run.
+const NUL: &str = "the command holds a NUL character; remove it: a process's arguments end at their first NUL";
+
 impl<'de> Deserialize<'de> for Command {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -108,6 +111,9 @@ impl<'de> Deserialize<'de> for Command {
                 if v.trim().is_empty() {
                     return Err(E::custom("the command is empty"));
                 }
+                if v.contains('\0') {
+                    return Err(E::custom(NUL));
+                }
                 Ok(Command::Shell(v.to_owned()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -116,6 +122,7 @@ impl<'de> Deserialize<'de> for Command {
                     argv.push(arg);
                 }
                 match argv.first() {
+                    _ if argv.iter().any(|a| a.contains('\0')) => Err(de::Error::custom(NUL)),
                     None => Err(de::Error::custom("the command is empty")),
                     Some(program) if program.trim().is_empty() => {
                         Err(de::Error::custom("the program (first element) is empty"))
@@ -176,6 +183,14 @@ mod tests {
         assert_eq!(shell("while true; do x; done"), "sh -c while true; do x; done");
         assert_eq!(shell("cd web"), "sh -c cd web");
         assert_eq!(shell("(a)"), "sh -c (a)");
+    }
+
+    #[test]
+    fn a_nul_in_a_command_is_refused() {
+        let read = |toml: &str| toml::from_str::<std::collections::HashMap<String, Command>>(toml).map(drop);
+        assert!(read("cmd = \"a\\u0000b\"").unwrap_err().message().contains("NUL"));
+        assert!(read("cmd = [\"a\", \"\\u0000\"]").unwrap_err().message().contains("NUL"));
+        assert!(read("cmd = \"ab\"").is_ok());
     }
 
     #[test]
