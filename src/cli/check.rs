@@ -4,20 +4,37 @@ use clap::Args;
 
 use super::{CliError, Global, display_path, load_manifest};
 use crate::exit::Exit;
+use crate::manifest::Problem;
+use crate::render;
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Print {"valid": true, "file": …, "levels": [[…], …]} instead of text
+    /// Print {"valid": …, "file": …, "levels": [[…], …], "problems": […]} instead of text
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(global: &Global, args: CheckArgs) -> Result<Exit, CliError> {
-    let loaded = load_manifest(global)?;
+    let loaded = match load_manifest(global) {
+        Ok(loaded) => loaded,
+        // A script asked: it gets the problems as JSON too (people still get them on stderr).
+        Err(error) if args.json => {
+            let problems = match &error {
+                CliError::Manifest(problems) => problems.0.iter().map(Problem::to_json).collect(),
+                other => vec![Problem::error(other.to_string()).to_json()],
+            };
+            println!("{}", serde_json::json!({ "valid": false, "problems": problems }));
+            error.report();
+            return Ok(error.exit());
+        }
+        Err(error) => return Err(error),
+    };
+    render::problems(&loaded.warnings);
     let file = display_path(&loaded.spec.file);
     let levels = loaded.graph.levels();
     if args.json {
-        let out = serde_json::json!({ "valid": true, "file": file, "levels": levels });
+        let problems: Vec<_> = loaded.warnings.iter().map(Problem::to_json).collect();
+        let out = serde_json::json!({ "valid": true, "file": file, "levels": levels, "problems": problems });
         println!("{out}");
         return Ok(Exit::Success);
     }

@@ -53,7 +53,14 @@ pub fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
     // orch's own lines can be asked for before there are any.
     if let Some(unknown) = args.services.iter().find(|s| !known.contains(s) && *s != ORCH) {
         let names: Vec<&str> = known.iter().map(String::as_str).collect();
-        return Err(CliError::Usage(crate::ipc::unknown_service(unknown, &names)));
+        let mut message = crate::ipc::unknown_service(unknown, &names);
+        // `orch logs -f Procfile.dev`: in logs, as in docker compose, -f is --follow.
+        if args.follow && std::path::Path::new(unknown).is_file() {
+            message.push_str(&format!(
+                "; after `logs`, -f means --follow: name the manifest with `orch -f {unknown} logs` or `orch logs --file {unknown}`"
+            ));
+        }
+        return Err(CliError::Usage(message));
     }
     let filter = OrchLines::new(&args, &known);
     let files = filter.files(&args.services);

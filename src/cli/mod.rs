@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit::Exit;
-use crate::manifest::{self, LoadOptions, Loaded, Problems};
+use crate::manifest::{self, LoadOptions, Loaded, Problem, Problems};
 use crate::project::{self, DiscoverError};
 use crate::render;
 
@@ -40,10 +40,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-#[derive(Debug, Args)]
+/// Where the project is: `-f FILE` and `-C DIR`, before the command (`orch -f Procfile.dev up`)
+/// or after it (`orch up -f Procfile.dev`); after it wins.
+#[derive(Clone, Debug, Default, Args)]
 pub struct Global {
-    // Not `global`: like docker compose, `-f FILE` goes before the command, so that
-    // `orch logs -f` can mean follow.
     /// Use this manifest (procs.toml or a Procfile) instead of searching for one
     #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub file: Option<PathBuf>,
@@ -52,26 +52,59 @@ pub struct Global {
     pub directory: Option<PathBuf>,
 }
 
+impl Global {
+    /// These, with what was given after the command over them.
+    pub fn with(&self, after: Global) -> Global {
+        Global {
+            file: after.file.or_else(|| self.file.clone()),
+            directory: after.directory.or_else(|| self.directory.clone()),
+        }
+    }
+}
+
+/// A command's arguments with `-f FILE` and `-C DIR` after the command.
+#[derive(Debug, Args)]
+pub struct Scoped<A: Args> {
+    #[command(flatten)]
+    place: Global,
+    #[command(flatten)]
+    args: A,
+}
+
+/// `orch logs` takes `-C DIR` and `--file FILE` after the command; its `-f` is `--follow`, as
+/// in docker compose (`orch -f FILE logs -f` names the manifest and follows).
+#[derive(Debug, Args)]
+pub struct LogsScoped {
+    /// Use this manifest (procs.toml or a Procfile) instead of searching for one
+    #[arg(long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Run as if orch was started in DIR
+    #[arg(short = 'C', long = "directory", value_name = "DIR")]
+    directory: Option<PathBuf>,
+    #[command(flatten)]
+    args: logs::LogsArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate the manifest and print the start order
-    Check(check::CheckArgs),
+    Check(Scoped<check::CheckArgs>),
     /// Print the resolved manifest (env merged, defaults filled)
-    Config(config::ConfigArgs),
+    Config(Scoped<config::ConfigArgs>),
     /// Start the services (all if none named) and what they depend on; wait until ready
-    Up(up::UpArgs),
+    Up(Scoped<up::UpArgs>),
     /// Stop the services (all if none named) and their dependents, dependents first
-    Down(down::DownArgs),
+    Down(Scoped<down::DownArgs>),
     /// Show the services: state, pid, uptime, restarts, readiness, cpu, memory
-    Ps(ps::PsArgs),
+    Ps(Scoped<ps::PsArgs>),
     /// Show the services' logs, merged and prefixed
-    Logs(logs::LogsArgs),
+    Logs(LogsScoped),
     /// Start services, or an ad-hoc one: orch start NAME -- CMD…
-    Start(start::StartArgs),
+    Start(Scoped<start::StartArgs>),
     /// Stop services and what depends on them
-    Stop(stop::StopArgs),
+    Stop(Scoped<stop::StopArgs>),
     /// Stop services and start them again
-    Restart(restart::RestartArgs),
+    Restart(Scoped<restart::RestartArgs>),
     /// Print the shell script that completes orch's commands and service names
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff)
@@ -79,7 +112,7 @@ pub enum Command {
     /// Print the JSON Schema of procs.toml
     Schema(schema::SchemaArgs),
     /// Serve the commands as Model Context Protocol tools on stdin/stdout (for coding agents)
-    Mcp(mcp::McpArgs),
+    Mcp(Scoped<mcp::McpArgs>),
     /// Run the project's supervisor (started by orch itself)
     #[command(name = "__supervise", hide = true)]
     Supervise(supervise::SuperviseArgs),
@@ -118,30 +151,32 @@ impl CliError {
 }
 
 pub fn run(cli: Cli) -> Result<Exit, CliError> {
+    let global = cli.global;
     match cli.command {
-        Command::Check(args) => check::run(&cli.global, args),
-        Command::Config(args) => config::run(&cli.global, args),
-        Command::Up(args) => up::run(&cli.global, args),
-        Command::Down(args) => down::run(&cli.global, args),
-        Command::Ps(args) => ps::run(&cli.global, args),
-        Command::Logs(args) => logs::run(&cli.global, args),
-        Command::Start(args) => start::run(&cli.global, args),
-        Command::Stop(args) => stop::run(&cli.global, args),
-        Command::Restart(args) => restart::run(&cli.global, args),
-        Command::Mcp(args) => mcp::run(&cli.global, args),
-        Command::Completions(args) => completions::run(&cli.global, args),
-        Command::Man(args) => man::run(&cli.global, args),
-        Command::Schema(args) => schema::run(&cli.global, args),
+        Command::Check(s) => check::run(&global.with(s.place), s.args),
+        Command::Config(s) => config::run(&global.with(s.place), s.args),
+        Command::Up(s) => up::run(&global.with(s.place), s.args),
+        Command::Down(s) => down::run(&global.with(s.place), s.args),
+        Command::Ps(s) => ps::run(&global.with(s.place), s.args),
+        Command::Logs(s) => logs::run(&global.with(Global { file: s.file, directory: s.directory }), s.args),
+        Command::Start(s) => start::run(&global.with(s.place), s.args),
+        Command::Stop(s) => stop::run(&global.with(s.place), s.args),
+        Command::Restart(s) => restart::run(&global.with(s.place), s.args),
+        Command::Mcp(s) => mcp::run(&global.with(s.place), s.args),
+        Command::Completions(args) => completions::run(&global, args),
+        Command::Man(args) => man::run(&global, args),
+        Command::Schema(args) => schema::run(&global, args),
         Command::Supervise(args) => supervise::run(args),
     }
 }
 
-/// Finds and loads the project's manifest; warnings are printed to stderr.
+/// Finds and loads the project's manifest; its warnings (and a note on which manifest, when
+/// there was a choice) are in `warnings`, for the command to show.
 pub fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
     let options = LoadOptions::from_process();
-    let path = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
-    let loaded = manifest::load(&path, &options).map_err(CliError::Manifest)?;
-    render::problems(&loaded.warnings);
+    let found = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
+    let mut loaded = manifest::load(&found.path, &options).map_err(CliError::Manifest)?;
+    loaded.warnings.splice(0..0, found.note.map(Problem::note));
     Ok(loaded)
 }
 

@@ -12,10 +12,9 @@ use super::{CliError, Global};
 use crate::ipc::client::Connection;
 use crate::ipc::locate::{self, Found, LocateError};
 use crate::ipc::{ErrorKind, Origin, Reply, Request};
-use crate::manifest::{self, LoadOptions, Loaded, PortPicker};
+use crate::manifest::{self, LoadOptions, Loaded, PortPicker, Problem};
 use crate::paths::ProjectPaths;
 use crate::project::{self, DiscoverError};
-use crate::render;
 use crate::state::State;
 use crate::supervisor::SUPERVISOR_VAR;
 
@@ -38,7 +37,7 @@ pub struct Session {
 
 impl Session {
     /// The project of the manifest found from where the user stands; its problems are errors
-    /// (exit 2), its warnings printed.
+    /// (exit 2), its warnings kept in `loaded` for the commands that show them (`up`).
     pub fn open(global: &Global) -> Result<Self, CliError> {
         Self::open_with(global, false)
     }
@@ -55,7 +54,7 @@ impl Session {
             Err(CliError::Manifest(_)) => {
                 let options = LoadOptions::from_process();
                 let dir = global.directory.as_deref();
-                let path = project::discover(&options.display_base, dir, global.file.as_deref())?;
+                let path = project::discover(&options.display_base, dir, global.file.as_deref())?.path;
                 let root = path.parent().map(PathBuf::from).unwrap_or_default();
                 Ok(Self { paths: ProjectPaths::new(&root), loaded: None, options, manifest: Some(path) })
             }
@@ -66,8 +65,8 @@ impl Session {
     fn open_with(global: &Global, allow_missing: bool) -> Result<Self, CliError> {
         let options = LoadOptions::from_process();
         let found = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref());
-        let manifest = match found {
-            Ok(path) => Some(path),
+        let (manifest, note) = match found {
+            Ok(found) => (Some(found.path), found.note),
             Err(DiscoverError::NotFound(start)) if allow_missing => {
                 return Ok(Self { paths: ProjectPaths::new(&start), loaded: None, options, manifest: None });
             }
@@ -76,8 +75,8 @@ impl Session {
         let path = manifest.clone().unwrap_or_default();
         let root = path.parent().map(PathBuf::from).unwrap_or_default();
         let options = options.with_ports(recorded_ports(&ProjectPaths::new(&root)));
-        let loaded = manifest::load(&path, &options).map_err(CliError::Manifest)?;
-        render::problems(&loaded.warnings);
+        let mut loaded = manifest::load(&path, &options).map_err(CliError::Manifest)?;
+        loaded.warnings.splice(0..0, note.map(Problem::note));
         let paths = ProjectPaths::new(&loaded.spec.root);
         Ok(Self { paths, loaded: Some(loaded), options, manifest })
     }

@@ -12,7 +12,7 @@ use crate::exit::Exit;
 use crate::ipc::{Adhoc, Request};
 use std::path::PathBuf;
 
-use crate::manifest::{Command, Ready, RestartPolicy};
+use crate::manifest::{Command, HumanDuration, Ready, RestartPolicy, is_valid_env_key};
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
@@ -23,9 +23,12 @@ pub struct StartArgs {
     /// The ad-hoc command: one argument runs under `sh -c`, several are exec'd as argv
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
-    /// Ad-hoc: wait for this check: tcp:HOST:PORT, http:URL, log:REGEX, exec:CMD, delay:DUR, notify
+    /// Ad-hoc: wait for this check: tcp:HOST:PORT, http:URL (or the URL), log:REGEX, exec:CMD, delay:DUR, notify
     #[arg(long, value_name = "CHECK", value_parser = Ready::parse_flag)]
     pub ready: Option<Ready>,
+    /// Ad-hoc: how long the --ready check may take (default 60s), e.g. "10s"
+    #[arg(long, value_name = "DUR", value_parser = HumanDuration::parse, requires = "ready")]
+    pub ready_timeout: Option<HumanDuration>,
     /// Ad-hoc: the working folder (default: where orch is run)
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<PathBuf>,
@@ -39,8 +42,11 @@ pub struct StartArgs {
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
-        _ => Err(format!("`{text}` is not KEY=VALUE")),
+        Some((key, _)) if !is_valid_env_key(key) => {
+            Err(format!("`{key}` is not a variable name: letters, digits, `_` and `.`, not starting with a digit"))
+        }
+        Some((key, value)) => Ok((key.to_owned(), value.to_owned())),
+        None => Err(format!("`{text}` is not KEY=VALUE")),
     }
 }
 
@@ -55,9 +61,10 @@ fn parse_policy(text: &str) -> Result<RestartPolicy, String> {
 
 pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
     let adhoc_only = args.ready.is_some() || args.cwd.is_some() || !args.env.is_empty() || args.restart.is_some();
+    // (--ready-timeout needs --ready, so it is covered.)
     if args.command.is_empty() && adhoc_only {
         return Err(CliError::Usage(
-            "--ready, --cwd, -e and --restart are for an ad-hoc service: orch start NAME [OPTIONS] -- CMD…".into(),
+            "--ready, --ready-timeout, --cwd, -e and --restart are for an ad-hoc service: orch start NAME [OPTIONS] -- CMD…".into(),
         ));
     }
     if args.command.is_empty() {
@@ -92,7 +99,15 @@ pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
     if !cwd.is_dir() {
         return Err(CliError::Usage(format!("--cwd {} is not a folder", cwd.display())));
     }
-    let adhoc = Adhoc { name: name.clone(), cmd, cwd, env: args.env, ready: args.ready, restart: args.restart };
+    let adhoc = Adhoc {
+        name: name.clone(),
+        cmd,
+        cwd,
+        env: args.env,
+        ready: args.ready,
+        ready_timeout: args.ready_timeout,
+        restart: args.restart,
+    };
     let mut conn = session.connect_or_launch()?;
     conn.send(Request::StartAdhoc { origin: session.origin(), adhoc }).map_err(lost)?;
     let follow = Follow { requested: &args.services, expect: Expect::Up, deadline: None, interruptible: false };

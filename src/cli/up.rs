@@ -47,6 +47,10 @@ pub struct UpArgs {
 
 pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
     let session = Session::open(global)?;
+    // Of the commands that read the manifest, check, config and up say what is odd in it.
+    if let Some(loaded) = &session.loaded {
+        crate::render::problems(&loaded.warnings);
+    }
     session.check_names(&args.services)?;
     let request = Request::Up {
         origin: session.origin(),
@@ -76,8 +80,8 @@ pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
 /// or the terminal closing) stops everything, dependents first. Exit 0, or 1 when a service
 /// could not be brought up.
 fn foreground(session: &Session, request: Request) -> Result<Exit, CliError> {
-    let lock =
-        Lock::try_acquire(&session.paths).map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
+    let lock = Lock::try_acquire(&session.paths)
+        .map_err(|e| CliError::Failed(format!("cannot lock the project in {}: {e}", session.paths.dir.display())))?;
     let Some(lock) = lock else {
         let pid = Lock::holder(&session.paths).map(|h| format!(" (pid {})", h.pid)).unwrap_or_default();
         return Err(CliError::Failed(format!(

@@ -103,6 +103,9 @@ pub struct Adhoc {
     pub env: Vec<(String, String)>,
     #[serde(default)]
     pub ready: Option<Ready>,
+    /// How long `ready` may take (the manifest's default when None).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_timeout: Option<manifest::HumanDuration>,
     #[serde(default)]
     pub restart: Option<RestartPolicy>,
 }
@@ -116,6 +119,7 @@ impl Adhoc {
         manifest::Service {
             env,
             ready: self.ready.clone(),
+            ready_timeout: self.ready_timeout.unwrap_or(manifest::DEFAULT_READY_TIMEOUT),
             restart: self.restart.unwrap_or(RestartPolicy::No),
             ..manifest::Service::new(self.cmd.clone(), self.cwd.clone())
         }

@@ -28,20 +28,63 @@ impl Command {
     /// The argv to exec. A string runs as `sh -c "exec CMD"` when CMD is a simple command (no
     /// `;`, `&`, `|`, newline, subshell or backquote, and not a shell keyword or builtin), so
     /// the stop signal reaches the real program and not only the shell; else as `sh -c CMD`.
+    /// Leading `VAR=value` words stay in front of `exec` (`PORT=3000 exec bundle …`), where the
+    /// shell reads them as assignments for the program, as foreman and honcho run such lines.
     pub fn argv(&self) -> Vec<String> {
         match self {
             Command::Argv(argv) => argv.clone(),
             Command::Shell(script) => {
-                let script = if is_simple(script) { format!("exec {}", script.trim()) } else { script.clone() };
-                vec!["sh".into(), "-c".into(), script]
+                vec!["sh".into(), "-c".into(), exec_form(script).unwrap_or_else(|| script.clone())]
             }
         }
     }
 }
 
-fn is_simple(script: &str) -> bool {
-    let first = script.split_whitespace().next().unwrap_or_default();
-    !script.contains([';', '&', '|', '\n', '(', ')', '`']) && !NOT_EXECABLE.contains(&first)
+/// The script with `exec` in front of its program, when that keeps its meaning.
+fn exec_form(script: &str) -> Option<String> {
+    if script.contains([';', '&', '|', '\n', '(', ')', '`']) {
+        return None;
+    }
+    let (assignments, command) = leading_assignments(script.trim());
+    let program = command.split_whitespace().next()?;
+    if NOT_EXECABLE.contains(&program) {
+        return None;
+    }
+    Some(if assignments.is_empty() { format!("exec {command}") } else { format!("{assignments} exec {command}") })
+}
+
+/// Splits `A=1 B="x y" prog args` into `A=1 B="x y"` and `prog args`.
+fn leading_assignments(script: &str) -> (&str, &str) {
+    let (mut end, mut next) = (0, 0);
+    while let Some(len) = assignment_word(&script[next..]) {
+        end = next + len;
+        next = script.len() - script[end..].trim_start_matches([' ', '\t']).len();
+    }
+    (&script[..end], &script[next..])
+}
+
+/// The length of the `NAME=value` word at the start of `text`, the value read as the shell
+/// reads a word (quotes and backslashes), or None when the word is no assignment.
+fn assignment_word(text: &str) -> Option<usize> {
+    let name_len = text.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    if name_len == 0 || text.starts_with(|c: char| c.is_ascii_digit()) || !text[name_len..].starts_with('=') {
+        return None;
+    }
+    let value_start = name_len + 1;
+    let mut quote = None;
+    let mut chars = text[value_start..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        match (quote, c) {
+            (None, ' ' | '\t') => return Some(value_start + i),
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(open), c) if c == open => quote = None,
+            (None | Some('"'), '\\') => {
+                chars.next();
+            }
+            _ => {}
+        }
+    }
+    quote.is_none().then_some(text.len())
 }
 
 impl fmt::Display for Command {
@@ -52,6 +95,9 @@ impl fmt::Display for Command {
         }
     }
 }
+
+/// A process's arguments end at their first NUL, so a command holding one could never run.
+const NUL: &str = "the command holds a NUL character; remove it: a process's arguments end at their first NUL";
 
 impl<'de> Deserialize<'de> for Command {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -65,6 +111,9 @@ impl<'de> Deserialize<'de> for Command {
                 if v.trim().is_empty() {
                     return Err(E::custom("the command is empty"));
                 }
+                if v.contains('\0') {
+                    return Err(E::custom(NUL));
+                }
                 Ok(Command::Shell(v.to_owned()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
@@ -73,6 +122,7 @@ impl<'de> Deserialize<'de> for Command {
                     argv.push(arg);
                 }
                 match argv.first() {
+                    _ if argv.iter().any(|a| a.contains('\0')) => Err(de::Error::custom(NUL)),
                     None => Err(de::Error::custom("the command is empty")),
                     Some(program) if program.trim().is_empty() => {
                         Err(de::Error::custom("the program (first element) is empty"))
@@ -106,8 +156,23 @@ mod tests {
     #[test]
     fn simple_commands_are_execed() {
         assert_eq!(shell("sleep 10"), "sh -c exec sleep 10");
-        assert_eq!(shell("PORT=1 server > out.log"), "sh -c exec PORT=1 server > out.log");
         assert_eq!(shell("exec sleep 1"), "sh -c exec sleep 1");
+    }
+
+    #[test]
+    fn leading_assignments_stay_in_front_of_exec() {
+        assert_eq!(shell("PORT=3000 bundle exec puma"), "sh -c PORT=3000 exec bundle exec puma");
+        assert_eq!(shell("PORT=1 server > out.log"), "sh -c PORT=1 exec server > out.log");
+        assert_eq!(shell("A='x y' B=\"a \\\" b\" C=\\  prog -v"), "sh -c A='x y' B=\"a \\\" b\" C=\\  exec prog -v");
+        assert_eq!(shell("  RAILS_ENV=dev\tx  "), "sh -c RAILS_ENV=dev exec x");
+        assert_eq!(shell("A=1 exec prog"), "sh -c A=1 exec prog");
+        // Only assignments, or a builtin after them: run as written.
+        assert_eq!(shell("A=1 B=2"), "sh -c A=1 B=2");
+        assert_eq!(shell("A=1 cd web"), "sh -c A=1 cd web");
+        // Not assignments: `=` after a word that is no name, or in a later word.
+        assert_eq!(shell("1A=x prog"), "sh -c exec 1A=x prog");
+        assert_eq!(shell("prog A=1"), "sh -c exec prog A=1");
+        assert_eq!(shell("A='open prog"), "sh -c exec A='open prog");
     }
 
     #[test]
@@ -118,6 +183,14 @@ mod tests {
         assert_eq!(shell("while true; do x; done"), "sh -c while true; do x; done");
         assert_eq!(shell("cd web"), "sh -c cd web");
         assert_eq!(shell("(a)"), "sh -c (a)");
+    }
+
+    #[test]
+    fn a_nul_in_a_command_is_refused() {
+        let read = |toml: &str| toml::from_str::<std::collections::HashMap<String, Command>>(toml).map(drop);
+        assert!(read("cmd = \"a\\u0000b\"").unwrap_err().message().contains("NUL"));
+        assert!(read("cmd = [\"a\", \"\\u0000\"]").unwrap_err().message().contains("NUL"));
+        assert!(read("cmd = \"ab\"").is_ok());
     }
 
     #[test]

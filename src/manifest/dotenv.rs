@@ -5,7 +5,9 @@
 //!   comment and surrounding whitespace is trimmed;
 //! - `'single quotes'` are literal (no escapes, no `${VAR}`), and may span lines;
 //! - `"double quotes"` understand `\n`, `\r`, `\t`, `\"`, `\\` and `\$`, and may span lines;
-//! - `FOO=` is the empty string.
+//! - `FOO=` is the empty string;
+//! - lines end at `\n`, `\r\n` or a lone `\r` (old Mac files), and a UTF-8 byte-order mark at
+//!   the start is skipped, as editors write them.
 //!
 //! A line that is none of these is an error naming its line (foreman skips it silently).
 
@@ -26,7 +28,11 @@ pub struct Error {
 }
 
 pub fn parse(text: &str) -> Result<Vec<Entry>, Error> {
-    let mut parser = Parser { rest: text, line: 1 };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // A lone CR becomes LF: one byte for one, so lines are counted as the file's source
+    // counts them; a CR in a value was a line end too, as python-dotenv and dotenv read it.
+    let text = lone_cr_as_lf(text);
+    let mut parser = Parser { rest: &text, line: 1 };
     let mut entries = Vec::new();
     while !parser.rest.is_empty() {
         if let Some(entry) = parser.entry()? {
@@ -34,6 +40,23 @@ pub fn parse(text: &str) -> Result<Vec<Entry>, Error> {
         }
     }
     Ok(entries)
+}
+
+fn lone_cr_as_lf(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let lone = |i: usize| bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n');
+    if !(0..bytes.len()).any(lone) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for i in (0..bytes.len()).filter(|&i| lone(i)) {
+        out.push_str(&text[last..i]);
+        out.push('\n');
+        last = i + 1;
+    }
+    out.push_str(&text[last..]);
+    out.into()
 }
 
 struct Parser<'a> {

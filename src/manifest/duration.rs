@@ -14,10 +14,23 @@ impl HumanDuration {
         Self(Duration::from_secs(secs))
     }
 
+    /// A duration as people write it; the error says what is wrong in words, then (after
+    /// `; `) how to write it.
     pub fn parse(text: &str) -> Result<Self, String> {
-        humantime::parse_duration(text.trim())
-            .map(Self)
-            .map_err(|e| format!("invalid duration `{text}`: {e}; write it like \"250ms\", \"10s\" or \"2m\""))
+        use humantime::DurationError;
+        let what = match humantime::parse_duration(text.trim()) {
+            Ok(duration) => return Ok(Self(duration)),
+            Err(DurationError::Empty) => "a duration cannot be empty".to_owned(),
+            Err(DurationError::UnknownUnit { unit, value, .. }) if unit.is_empty() => {
+                format!("`{text}` is not a duration: it needs a unit, as in \"{value}s\" or \"{value}ms\"")
+            }
+            Err(DurationError::UnknownUnit { unit, .. }) => {
+                format!("`{text}` is not a duration: `{unit}` is not a unit")
+            }
+            Err(DurationError::NumberOverflow) => format!("`{text}` is longer than any duration orch can wait"),
+            Err(_) => format!("`{text}` is not a duration"),
+        };
+        Err(format!("{what}; write it like \"250ms\", \"10s\", \"2m\" or \"1h 30m\" (units: ms, s, m, h, d)"))
     }
 }
 
@@ -82,9 +95,15 @@ mod tests {
     }
 
     #[test]
-    fn rejects_missing_or_bad_units() {
-        assert!(HumanDuration::parse("10").is_err());
-        assert!(HumanDuration::parse("10x").is_err());
-        assert!(HumanDuration::parse("").is_err());
+    fn rejects_missing_or_bad_units_in_words() {
+        let says = |text: &str| HumanDuration::parse(text).unwrap_err().split("; ").next().unwrap().to_owned();
+        assert_eq!(says("10"), "`10` is not a duration: it needs a unit, as in \"10s\" or \"10ms\"");
+        assert_eq!(says("soon"), "`soon` is not a duration");
+        assert_eq!(says("10 parsecs"), "`10 parsecs` is not a duration: `parsecs` is not a unit");
+        assert_eq!(says(""), "a duration cannot be empty");
+        assert_eq!(
+            says("99999999999999999999999s"),
+            "`99999999999999999999999s` is longer than any duration orch can wait"
+        );
     }
 }

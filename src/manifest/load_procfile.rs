@@ -1,11 +1,13 @@
 //! Procfile → Spec: each entry a service with no dependencies, the defaults of procs.toml, and
-//! `PORT` as foreman assigns it.
+//! `PORT` and `PS` as foreman assigns them.
 
 use indexmap::IndexMap;
 
 use super::Context;
 use super::command::Command;
-use super::load_toml::{RESERVED_NAME, reserved};
+use super::dotenv;
+use super::environment::Layers;
+use super::name::{self, RESERVED_NAME, reserved};
 use super::problem::{Problem, SourceFile};
 use super::procfile::{self, Finding};
 use super::spec::Service;
@@ -31,37 +33,58 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, 
     if parsed.entries.is_empty() && !ctx.has_errors() {
         ctx.problems.push(
             Problem::error(format!("{} defines no processes", file.name()))
+                .at(file, 0..0, "no `name: command` line in this file")
                 .help("add a line such as `web: python3 -m http.server 8000`"),
         );
     }
     let layers = ctx.dotenv_layers();
     let count = parsed.entries.len() as u32;
-    let base_port = match layers.get("PORT") {
-        None => BASE_PORT,
-        Some(port) => match port.trim().parse::<u32>() {
-            Ok(base) if u64::from(base) + u64::from(PORT_STEP * count.saturating_sub(1)) <= u64::from(u16::MAX) => base,
-            _ => {
-                ctx.problems.push(
-                    Problem::error(format!(
-                        "PORT is `{port}`, which leaves no room for {count} ports 100 apart below 65536"
-                    ))
-                    .help("set PORT to a number such as 5000, or unset it"),
-                );
-                BASE_PORT
-            }
-        },
-    };
+    let base_port = base_port(&layers, count, ctx);
     let mut services = IndexMap::new();
     for (position, entry) in (0u32..).zip(parsed.entries) {
+        if let Some(problem) = name::invalid(&entry.name) {
+            ctx.problems.push(problem.at(file, entry.name_span.clone(), "bad name"));
+            continue;
+        }
         if entry.name == RESERVED_NAME {
             ctx.problems.push(reserved(&entry.name).at(file, entry.name_span.clone(), "reserved"));
             continue;
         }
-        let mut env = layers.clone();
+        let mut env = layers.fork(file, entry.name_span.clone(), &mut ctx.problems);
         env.set("PORT".into(), (base_port + PORT_STEP * position).to_string());
+        // foreman's and honcho's `$PS`: the process's name and its number (one of each here).
+        env.set("PS".into(), format!("{}.1", entry.name));
         services.insert(entry.name, service(entry.command, ctx, env.overlay));
     }
     (layers.overlay, services)
+}
+
+/// The first process's port: `PORT` from orch's environment or `.env`, else foreman's 5000.
+fn base_port(layers: &Layers, count: u32, ctx: &mut Context) -> u32 {
+    let Some(port) = layers.get("PORT").filter(|p| !p.trim().is_empty()) else { return BASE_PORT };
+    let from = if layers.overlay.contains_key("PORT") { ".env" } else { "orch's environment" };
+    // Where .env sets it, the problem points at that line.
+    let line = ctx.dotenv.as_ref().and_then(|env| {
+        let last = dotenv::parse(env.text()).ok()?.into_iter().rfind(|e| e.key == "PORT")?;
+        Some((env.clone(), env.line_span(last.line)))
+    });
+    let help = "each process gets PORT, counting up by 100 from $PORT (5000 when it is not set); \
+                set PORT to a number such as 5000, or unset it";
+    let problem = match port.trim().parse::<u32>() {
+        Err(_) | Ok(0) => Problem::error(format!("PORT is `{port}` in {from}, which is not a port number")),
+        Ok(base) if u64::from(base) + u64::from(PORT_STEP * count.saturating_sub(1)) > u64::from(u16::MAX) => {
+            Problem::error(format!(
+                "PORT is `{port}` in {from}, which leaves no room for {count} ports 100 apart below 65536"
+            ))
+        }
+        Ok(base) => return base,
+    };
+    let problem = match line {
+        Some((env, span)) => problem.at(&env, span, "PORT is set here"),
+        None => problem,
+    };
+    ctx.problems.push(problem.help(help));
+    BASE_PORT
 }
 
 fn service(command: String, ctx: &Context, env: IndexMap<String, String>) -> Service {

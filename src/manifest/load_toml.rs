@@ -6,17 +6,17 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
-use regex::Regex;
 use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::Context;
 use super::duration::HumanDuration;
-use super::environment::Layers;
+use super::environment::{Layers, PortOf, env_key_problem};
 use super::port::PortSpec;
 use super::problem::{Problem, SourceFile, nearest};
 use super::raw::{RawEnv, RawLog, RawService, TOP_LEVEL_KEYS};
+use super::service_table::{read_service, service_tables};
 use super::spec::{
     Condition, DEFAULT_MAX_RESTARTS, DEFAULT_MIN_UPTIME, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
     LogConfig, Ready, RestartPolicy, Service,
@@ -70,48 +70,61 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
     if raw_services.is_empty() && !ctx.has_errors() {
         ctx.problems.push(
             Problem::error(format!("{} defines no services", file.name()))
+                .at(file, 0..0, "no [services.NAME] in this file")
                 .help("add a service:\n[services.web]\ncmd = \"python3 -m http.server 8000\""),
         );
     }
 
     let mut read_services = Vec::new();
     for table in raw_services {
-        manifest.name_spans.insert(table.name.clone(), table.name_span);
-        if let Some(raw) = read::<RawService>(table.value, file, Some(&table.name), ctx) {
-            read_services.push((table.name, raw));
-        }
+        manifest.name_spans.insert(table.name.clone(), table.name_span.clone());
+        read_services.push(read_service(table, file, ctx));
     }
     // Ports first: `${web.port}` may appear in [env] and in any service's env.
-    let ports: Arc<IndexMap<String, Option<u16>>> = Arc::new(
+    let ports: Arc<IndexMap<String, PortOf>> = Arc::new(
         read_services
             .iter()
-            .map(|(name, raw)| {
-                let port = raw.port.as_ref().map(|p| match p.get_ref() {
-                    PortSpec::Auto => (ctx.options.ports)(name),
-                    PortSpec::Fixed(port) => *port,
-                });
-                (name.clone(), port)
+            .map(|read| {
+                let port = match read.raw.as_ref().and_then(|raw| raw.port.as_ref()) {
+                    _ if !read.knows("port") => PortOf::Unknown,
+                    None => PortOf::None,
+                    Some(port) => PortOf::Port(match port.get_ref() {
+                        PortSpec::Auto => (ctx.options.ports)(&read.name),
+                        PortSpec::Fixed(port) => *port,
+                    }),
+                };
+                (read.name.clone(), port)
             })
             .collect(),
     );
 
     let mut layers = ctx.dotenv_layers().with_ports(ports.clone());
     for (name, value) in &raw_env {
-        let expanded = layers.expand(&value.get_ref().0, file, value.span(), &mut ctx.problems);
-        layers.set(name.get_ref().clone(), expanded);
+        if let Some(problem) = env_key_problem(name.get_ref()) {
+            ctx.problems.push(problem.at(file, name.span(), "in [env]"));
+            continue;
+        }
+        layers.define(name.get_ref().clone(), &value.get_ref().0, false, file, value.span(), &mut ctx.problems);
     }
     manifest.global_env = layers.overlay.clone();
     let shared = Shared {
         global: &layers,
         names: manifest.name_spans.keys().cloned().collect(),
-        oneshots: read_services.iter().filter(|(_, raw)| raw.oneshot).map(|(n, _)| n.clone()).collect(),
+        oneshots: read_services
+            .iter()
+            .filter(|read| read.raw.as_ref().is_some_and(|raw| raw.oneshot))
+            .map(|read| read.name.clone())
+            .collect(),
+        unsure_oneshot: read_services.iter().filter(|read| !read.knows("oneshot")).map(|r| r.name.clone()).collect(),
         log: manifest.log,
         min_uptime: manifest.min_uptime,
         file,
     };
-    for (name, raw) in read_services {
-        let service = resolve_service(&name, raw, &shared, ctx, &mut manifest.dep_spans);
-        manifest.services.insert(name, service);
+    for read in read_services {
+        let Some(raw) = read.raw else { continue };
+        let span = manifest.name_spans.get(&read.name).cloned().unwrap_or(0..0);
+        let service = resolve_service(&read.name, raw, span, &shared, ctx, &mut manifest.dep_spans);
+        manifest.services.insert(read.name, service);
     }
     Some(manifest)
 }
@@ -159,56 +172,6 @@ impl TomlManifest {
     }
 }
 
-/// The `[services.*]` tables with the spans of their names; bad names are reported here.
-/// One `[services.NAME]` table, not yet read.
-struct ServiceTable<'a> {
-    name: String,
-    name_span: Range<usize>,
-    value: Spanned<DeValue<'a>>,
-}
-
-fn service_tables<'a>(value: Spanned<DeValue<'a>>, file: &SourceFile, ctx: &mut Context) -> Vec<ServiceTable<'a>> {
-    let span = value.span();
-    let DeValue::Table(table) = value.into_inner() else {
-        ctx.problems.push(
-            Problem::error("`services` must be a table of services")
-                .at(file, span, "not a table")
-                .help("write each service as [services.NAME]"),
-        );
-        return Vec::new();
-    };
-    let mut services = Vec::new();
-    for (key, value) in table {
-        let name = key.get_ref().to_string();
-        if !is_valid_name(&name) {
-            ctx.problems.push(
-                Problem::error(format!("`{name}` is not a valid service name"))
-                    .at(file, key.span(), "bad name")
-                    .help("use letters, digits, `-` and `_` (as a Procfile does)"),
-            );
-            continue;
-        }
-        if name == RESERVED_NAME {
-            ctx.problems.push(reserved(&name).at(file, key.span(), "reserved"));
-            continue;
-        }
-        services.push(ServiceTable { name, name_span: key.span(), value });
-    }
-    services
-}
-
-/// The name orch's own lines go under in `orch logs`.
-pub const RESERVED_NAME: &str = "orch";
-
-pub fn reserved(name: &str) -> Problem {
-    Problem::error(format!("`{name}` is reserved: orch's own lines show under that name in `orch logs`"))
-        .help("give the service another name")
-}
-
-pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty() && name.len() <= 64 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-}
-
 /// Deserialises one value, turning serde's error into a problem that names the service.
 fn read<'a, T: Deserialize<'a>>(
     value: Spanned<DeValue<'a>>,
@@ -235,7 +198,7 @@ fn read<'a, T: Deserialize<'a>>(
 
 /// A TOML or serde error as a problem; serde's "unknown field" and "unknown variant" get the
 /// nearest valid name as a hint.
-fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -> Problem {
+pub fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -> Problem {
     let message = e.message().trim();
     let span = e.span().unwrap_or(0..0);
     let context = service.map_or_else(String::new, |s| format!("service `{s}`: "));
@@ -255,6 +218,7 @@ fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -
             if field == "cmd" { "add the command to run: cmd = \"…\"".to_owned() } else { format!("add `{field}`") };
         return Problem::error(format!("{context}`{field}` is missing")).at(file, span, "in this service").help(help);
     }
+    let message = plain_words(message);
     let (message, help) = match message.split_once("; ") {
         Some((m, h)) => (m.to_owned(), Some(h.to_owned())),
         None => (message.replace('\n', "; "), None),
@@ -264,6 +228,35 @@ fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -
         p = p.help(help);
     }
     p
+}
+
+/// serde's words for a value of the wrong type, in the words of a TOML file: `invalid type:
+/// string "x", expected u32` becomes `expected a whole number from 0 to 4294967295, found "x"`.
+fn plain_words(message: &str) -> String {
+    let rest = message.strip_prefix("invalid type: ").or_else(|| message.strip_prefix("invalid value: "));
+    let Some((found, expected)) = rest.and_then(|r| r.split_once(", expected ")) else { return message.to_owned() };
+    let expected = match expected {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" | "usize" => "a whole number (0 or more)",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a boolean" => "true or false",
+        other => other,
+    };
+    let found = match found {
+        "map" => "a table".to_owned(),
+        "sequence" => "an array".to_owned(),
+        other => match other.split_once(' ') {
+            Some(("integer" | "boolean" | "floating", value)) => {
+                value.trim_start_matches("point ").trim_matches('`').to_owned()
+            }
+            Some(("string", value)) => value.to_owned(),
+            _ => other.to_owned(),
+        },
+    };
+    format!("expected {expected}, found {found}")
 }
 
 /// Picks apart serde's "unknown field `x`, expected one of `a`, `b`" (and "unknown variant").
@@ -297,6 +290,8 @@ struct Shared<'a> {
     global: &'a Layers<'a>,
     names: Vec<String>,
     oneshots: Vec<String>,
+    /// Services whose `oneshot` could not be read: what waits for them is not judged.
+    unsure_oneshot: Vec<String>,
     /// The top-level `[log]`, the default of each service's `log`.
     log: LogConfig,
     /// The top-level `min_uptime`, the default of each service's.
@@ -307,15 +302,16 @@ struct Shared<'a> {
 fn resolve_service(
     name: &str,
     raw: RawService,
+    name_span: Range<usize>,
     shared: &Shared,
     ctx: &mut Context,
     dep_spans: &mut IndexMap<(String, String), Range<usize>>,
 ) -> Service {
     let file = shared.file;
-    let mut layers = shared.global.clone();
+    let mut layers = shared.global.fork(file, name_span, &mut ctx.problems);
     let env_file = raw.env_file.as_ref().and_then(|path| {
         let expanded = layers.expand_spanned(path, file, &mut ctx.problems);
-        let full = ctx.root.join(&expanded);
+        let full = tidy(ctx.root.join(&expanded));
         match ctx.read_named_file(&full) {
             Ok(source) => {
                 layers.load_file(&source, &mut ctx.problems);
@@ -348,13 +344,16 @@ fn resolve_service(
         }
     }
     for (key, value) in &raw.env {
-        let expanded = layers.expand(&value.get_ref().0, file, value.span(), &mut ctx.problems);
-        layers.set(key.get_ref().clone(), expanded);
+        if let Some(problem) = env_key_problem(key.get_ref()) {
+            ctx.problems.push(problem.at(file, key.span(), format!("in service `{name}`")));
+            continue;
+        }
+        layers.define(key.get_ref().clone(), &value.get_ref().0, false, file, value.span(), &mut ctx.problems);
     }
     let cwd = match &raw.cwd {
         None => ctx.root.clone(),
         Some(cwd) => {
-            let path = ctx.root.join(layers.expand_spanned(cwd, file, &mut ctx.problems));
+            let path = tidy(ctx.root.join(layers.expand_spanned(cwd, file, &mut ctx.problems)));
             if !path.is_dir() {
                 ctx.problems.push(
                     Problem::error(format!("service `{name}`: cwd `{}` is not a folder", path.display()))
@@ -374,7 +373,9 @@ fn resolve_service(
         let condition = match entry.condition {
             // A oneshot is never "ready": it is done. Waiting for it means waiting for that.
             Condition::Ready if is_oneshot => Condition::Completed,
-            Condition::Completed if !is_oneshot && shared.names.contains(&dep_name) => {
+            Condition::Completed
+                if !is_oneshot && shared.names.contains(&dep_name) && !shared.unsure_oneshot.contains(&dep_name) =>
+            {
                 ctx.problems.push(
                     Problem::error(format!(
                         "service `{name}` waits for `{dep_name}` to complete, but it is not a oneshot"
@@ -408,44 +409,22 @@ fn resolve_service(
     }
 }
 
+/// A path without its `.` parts (`/p/./db/.` is `/p/db`); `..` stays, since a link before it
+/// decides where it leads.
+fn tidy(path: std::path::PathBuf) -> std::path::PathBuf {
+    path.components().collect()
+}
+
 /// Expands the targets of a readiness check against the service's environment and checks
 /// that they can work: `host:port` for tcp, an http(s) URL, a regex that compiles.
 fn resolve_ready(name: &str, ready: &Spanned<Ready>, layers: &Layers, file: &SourceFile, ctx: &mut Context) -> Ready {
     let span = ready.span();
-    let (resolved, trouble) = match ready.get_ref() {
-        Ready::Tcp(target) => {
-            let target = layers.expand(target, file, span.clone(), &mut ctx.problems);
-            let valid =
-                target.rsplit_once(':').is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-            let trouble = (!valid)
-                .then(|| (format!("tcp target `{target}` is not host:port"), "write it like \"127.0.0.1:5432\""));
-            (Ready::Tcp(target), trouble)
-        }
-        Ready::Http(url) => {
-            let url = layers.expand(url, file, span.clone(), &mut ctx.problems);
-            let valid = url.starts_with("http://") || url.starts_with("https://");
-            let trouble = (!valid).then(|| {
-                (
-                    format!("http target `{url}` is not an http:// or https:// URL"),
-                    "write it like \"http://127.0.0.1:8080/health\"",
-                )
-            });
-            (Ready::Http(url), trouble)
-        }
-        Ready::Log(pattern) => {
-            let trouble = Regex::new(pattern).err().map(|e| {
-                let detail = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
-                (format!("log pattern `{pattern}` is not a valid regex: {detail}"), "see the regex crate's syntax")
-            });
-            (Ready::Log(pattern.clone()), trouble)
-        }
-        Ready::Notify(false) => (
-            Ready::Notify(false),
-            Some(("`notify = false` is not a check".to_owned(), "remove `ready`, or write notify = true")),
-        ),
-        other => (other.clone(), None),
+    let resolved = match ready.get_ref() {
+        Ready::Tcp(target) => Ready::Tcp(layers.expand(target, file, span.clone(), &mut ctx.problems)),
+        Ready::Http(url) => Ready::Http(layers.expand(url, file, span.clone(), &mut ctx.problems)),
+        other => other.clone(),
     };
-    if let Some((message, help)) = trouble {
+    if let Some((message, help)) = resolved.target_problem() {
         ctx.problems
             .push(Problem::error(format!("service `{name}`: {message}")).at(file, span, "this check").help(help));
     }

@@ -8,10 +8,12 @@ mod environment;
 mod interpolate;
 mod load_procfile;
 mod load_toml;
+mod name;
 mod port;
 mod problem;
 mod procfile;
 mod raw;
+mod service_table;
 mod signal;
 mod size;
 mod spec;
@@ -20,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 pub use command::Command;
 pub use duration::HumanDuration;
-pub use environment::BaseEnv;
-pub use load_toml::{RESERVED_NAME, is_valid_name};
+pub use environment::{BaseEnv, is_valid_env_key};
+pub use name::{RESERVED_NAME, is_valid_name};
 pub use port::PortSpec;
 pub use problem::{Problem, Problems, SourceFile};
 pub use signal::StopSignal;
@@ -108,6 +110,20 @@ fn drop_null(value: &mut serde_json::Value) {
     map.values_mut().for_each(drop_null);
 }
 
+/// The bytes of a file that was just read as text (and was not UTF-8), read again without
+/// blocking should it have become a FIFO meanwhile.
+fn read_regular_file(path: &Path) -> Option<Vec<u8>> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(bytes)
+}
+
 /// Which front end reads a manifest file, by its name: a name with "procfile" in it
 /// (`Procfile`, `Procfile.dev`) is a Procfile, anything else procs.toml-style TOML.
 pub fn format_of(path: &Path) -> Format {
@@ -136,6 +152,23 @@ impl<'a> Context<'a> {
         environment::read_source(path, &self.display(path), &self.options.env)
     }
 
+    /// Why a file could not be read; text that is not UTF-8 is shown where it stops being so.
+    fn read_problem(&self, path: &Path, error: &std::io::Error) -> Problem {
+        let name = self.display(path);
+        if error.kind() == std::io::ErrorKind::InvalidData
+            && let Some(bytes) = read_regular_file(path)
+            && let Err(bad) = std::str::from_utf8(&bytes)
+        {
+            // The text before the bad byte is the same in the lossy copy; the byte is one `�`.
+            let at = bad.valid_up_to();
+            let file = SourceFile::new(&name, String::from_utf8_lossy(&bytes).into_owned());
+            return Problem::error(format!("{name} is not UTF-8 text"))
+                .at(&file, at..at + '\u{fffd}'.len_utf8(), "not UTF-8")
+                .help("orch reads manifests and env files as UTF-8; save the file in that encoding");
+        }
+        Problem::error(format!("cannot read {name}: {error}"))
+    }
+
     /// orch's environment with `.env` over it.
     fn dotenv_layers(&mut self) -> Layers<'a> {
         let options: &'a LoadOptions = self.options;
@@ -150,14 +183,12 @@ impl<'a> Context<'a> {
 pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
     let root = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut ctx = Context { root: root.clone(), options, problems: Vec::new(), dotenv: None };
-    let source = ctx
-        .read_named_file(file)
-        .map_err(|e| Problems(vec![Problem::error(format!("cannot read {}: {e}", ctx.display(file)))]))?;
+    let source = ctx.read_named_file(file).map_err(|e| Problems(vec![ctx.read_problem(file, &e)]))?;
     let dotenv_path = root.join(".env");
     if dotenv_path.is_file() {
         match ctx.read_named_file(&dotenv_path) {
             Ok(dotenv) => ctx.dotenv = Some(dotenv),
-            Err(e) => ctx.problems.push(Problem::error(format!("cannot read {}: {e}", ctx.display(&dotenv_path)))),
+            Err(e) => ctx.problems.push(ctx.read_problem(&dotenv_path, &e)),
         }
     }
     let format = format_of(file);

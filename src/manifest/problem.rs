@@ -12,12 +12,17 @@ use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
 #[derive(Clone)]
 pub struct SourceFile {
     named: Arc<NamedSource<Arc<str>>>,
+    /// The byte offset where each line starts, so that finding a line is a lookup rather than
+    /// a scan of the file (a 50,000-line `.env` asks once per entry).
+    line_starts: Arc<[usize]>,
 }
 
 impl SourceFile {
     pub fn new(name: impl AsRef<str>, text: impl Into<Arc<str>>) -> Self {
-        let named = NamedSource::new(name, text.into()).with_language("toml");
-        Self { named: Arc::new(named) }
+        let text: Arc<str> = text.into();
+        let line_starts = line_starts(&text).into();
+        let named = NamedSource::new(name, text).with_language("toml");
+        Self { named: Arc::new(named), line_starts }
     }
 
     pub fn name(&self) -> &str {
@@ -32,25 +37,34 @@ impl SourceFile {
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let text = self.text();
         let offset = offset.min(text.len());
-        let before = text.get(..offset).unwrap_or(text);
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let col = before[line_start..].chars().count() + 1;
+        let line = self.line_starts.partition_point(|&start| start <= offset);
+        let line_start = self.line_starts[line - 1];
+        let col = text.get(line_start..offset).map_or(1, |before| before.chars().count() + 1);
         (line, col)
     }
 
     /// The byte range of a 1-based line, without its line ending.
     pub fn line_span(&self, line: usize) -> Range<usize> {
-        let mut start = 0;
-        for (i, l) in self.text().split_inclusive('\n').enumerate() {
-            if i + 1 == line {
-                let trimmed = l.trim_end_matches(['\n', '\r']);
-                return start..start + trimmed.len();
-            }
-            start += l.len();
-        }
-        start..start
+        let text = self.text();
+        let Some(&start) = line.checked_sub(1).and_then(|i| self.line_starts.get(i)) else {
+            return text.len()..text.len();
+        };
+        let next = self.line_starts.get(line).copied().unwrap_or(text.len());
+        start..start + text[start..next].trim_end_matches(['\n', '\r']).len()
     }
+}
+
+/// Where each line starts. A line ends at `\n`, `\r\n` or a lone `\r` (old Mac files), as
+/// miette counts them when it shows the line.
+fn line_starts(text: &str) -> Vec<usize> {
+    let bytes = text.as_bytes();
+    let mut starts = vec![0];
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
+            starts.push(i + 1);
+        }
+    }
+    starts
 }
 
 impl fmt::Debug for SourceFile {
@@ -84,6 +98,11 @@ impl Problem {
         Self { severity: Severity::Warning, ..Self::error(message) }
     }
 
+    /// Something to know that is not wrong: which manifest was chosen, and how to choose another.
+    pub fn note(message: impl Into<String>) -> Self {
+        Self { severity: Severity::Advice, ..Self::error(message) }
+    }
+
     pub fn at(mut self, file: &SourceFile, span: Range<usize>, label: impl Into<String>) -> Self {
         self.at = Some(Location { file: file.clone(), span, label: label.into() });
         self
@@ -115,6 +134,30 @@ impl Problem {
             s.push_str(&format!(" ({help})"));
         }
         s
+    }
+}
+
+impl Problem {
+    /// The problem for a script: `{"severity", "message", "help", "file", "line", "column",
+    /// "label"}`, the place left out when there is none.
+    pub fn to_json(&self) -> serde_json::Value {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Advice => "note",
+        };
+        let mut json = serde_json::json!({ "severity": severity, "message": self.message });
+        if let Some(help) = &self.help {
+            json["help"] = help.as_str().into();
+        }
+        if let Some(at) = &self.at {
+            let (line, column) = at.file.line_col(at.span.start);
+            json["file"] = at.file.name().into();
+            json["line"] = line.into();
+            json["column"] = column.into();
+            json["label"] = at.label.as_str().into();
+        }
+        json
     }
 }
 
@@ -191,6 +234,17 @@ mod tests {
         assert_eq!(f.line_col(3), (2, 1));
         assert_eq!(f.line_col(8), (3, 1));
         assert_eq!(f.line_span(2), 3..7);
+        assert_eq!(f.line_span(4), 9..9);
+        assert_eq!(f.line_span(0), 9..9);
+    }
+
+    #[test]
+    fn lines_end_at_lf_crlf_and_a_lone_cr() {
+        let f = SourceFile::new("x", "a\r\nb\rc\nd");
+        assert_eq!([f.line_span(1), f.line_span(2), f.line_span(3), f.line_span(4)], [0..1, 3..4, 5..6, 7..8]);
+        assert_eq!(f.line_col(5), (3, 1));
+        assert_eq!(f.line_col(2), (1, 3));
+        assert_eq!(f.line_col(100), (4, 2));
     }
 
     #[test]

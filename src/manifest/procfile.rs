@@ -1,10 +1,12 @@
 //! Procfiles, read as foreman and honcho read them: `name: command` per line, matched by
 //! `^([A-Za-z0-9_-]+):\s*(.+)$`; the command is kept verbatim (`web: echo a: b # c` runs
-//! `echo a: b # c`). Blank lines and `#` comments are skipped; CRLF line endings are accepted.
+//! `echo a: b # c`). Blank lines and `#` comments are skipped; CRLF line endings and a leading
+//! byte-order mark are accepted.
 //!
 //! Where foreman silently skips any other line, orch warns with its line number; where foreman
 //! keeps the last of two entries with the same name, orch refuses the file.
 
+use std::collections::HashMap;
 use std::ops::Range;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,8 +35,11 @@ pub struct Parsed {
 
 pub fn parse(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
-    let mut offset = 0;
-    for (index, raw_line) in text.split_inclusive('\n').enumerate() {
+    // A byte-order mark (as some editors write) is not part of the first name.
+    let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };
+    let mut offset = bom;
+    let mut first_lines = HashMap::new();
+    for (index, raw_line) in text[bom..].split_inclusive('\n').enumerate() {
         let line_no = index + 1;
         let line = raw_line.trim_end_matches('\n').trim_end_matches('\r');
         let span = offset..offset + line.len();
@@ -47,15 +52,16 @@ pub fn parse(text: &str) -> Parsed {
             continue;
         };
         let name_span = span.start..span.start + name.len();
-        if let Some(first) = parsed.entries.iter().find(|e| e.name == name) {
+        if let Some(&first_line) = first_lines.get(name) {
             parsed.findings.push(Finding::Duplicate {
                 name: name.to_owned(),
                 line: line_no,
-                first_line: first.line,
+                first_line,
                 span: name_span,
             });
             continue;
         }
+        first_lines.insert(name.to_owned(), line_no);
         parsed.entries.push(Entry { name: name.to_owned(), command: command.to_owned(), line: line_no, name_span });
     }
     parsed

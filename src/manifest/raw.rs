@@ -21,6 +21,26 @@ use super::spec::{Condition, Ready, RestartPolicy};
 /// read on its own and every broken one reported).
 pub const TOP_LEVEL_KEYS: [&str; 5] = ["env", "log", "watch", "min_uptime", "services"];
 
+/// The keys of a service (checked by hand first, so that every unknown key is reported, not
+/// only the first).
+pub const SERVICE_KEYS: [&str; 15] = [
+    "cmd",
+    "cwd",
+    "env",
+    "env_file",
+    "depends_on",
+    "ready",
+    "ready_timeout",
+    "min_uptime",
+    "restart",
+    "max_restarts",
+    "stop_signal",
+    "stop_timeout",
+    "oneshot",
+    "log",
+    "port",
+];
+
 pub type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
 
 /// The whole of procs.toml, for its JSON Schema (`orch schema`). The loader reads the top
@@ -256,6 +276,14 @@ mod tests {
         keys.sort();
         assert_eq!(keys, expected);
         assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
+    fn the_service_keys_are_the_schemas() {
+        let schema = crate::manifest::schema();
+        let service = &schema["$defs"]["RawService"]["properties"];
+        let keys: Vec<&str> = service.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, SERVICE_KEYS);
     }
 
     #[test]

@@ -156,8 +156,9 @@ impl Ready {
         }
     }
 
-    /// A check as given on the command line: `tcp:HOST:PORT`, `http:URL`, `log:REGEX`,
-    /// `exec:CMD`, `delay:DUR` or `notify`.
+    /// A check as given on the command line: `tcp:HOST:PORT`, `http:URL` (or the URL alone),
+    /// `log:REGEX`, `exec:CMD`, `delay:DUR` or `notify`; its target is checked at once, as in
+    /// the manifest, so a typo is an error now rather than a minute of waiting.
     pub fn parse_flag(text: &str) -> Result<Ready, String> {
         if text == "notify" {
             return Ok(Ready::Notify(true));
@@ -167,19 +168,55 @@ impl Ready {
                 "`{text}` is not a readiness check; write tcp:HOST:PORT, http:URL, log:REGEX, exec:CMD, delay:DUR or notify"
             )
         };
-        let (kind, target) = text.split_once(':').ok_or_else(bad)?;
-        if target.is_empty() {
-            return Err(bad());
-        }
-        match kind {
-            "tcp" => Ok(Ready::Tcp(target.to_owned())),
-            "http" | "https" => Ok(Ready::Http(text.to_owned())),
-            "log" => {
-                regex::Regex::new(target).map(|_| Ready::Log(target.to_owned())).map_err(|e| format!("bad regex: {e}"))
+        let ready = if text.starts_with("http://") || text.starts_with("https://") {
+            Ready::Http(text.to_owned())
+        } else {
+            let (kind, target) = text.split_once(':').filter(|(_, t)| !t.is_empty()).ok_or_else(bad)?;
+            match kind {
+                "tcp" => Ready::Tcp(target.to_owned()),
+                "http" | "https" => Ready::Http(target.to_owned()),
+                "log" => Ready::Log(target.to_owned()),
+                "exec" => Ready::Exec(Command::Shell(target.to_owned())),
+                "delay" => HumanDuration::parse(target).map(Ready::Delay)?,
+                _ => return Err(bad()),
             }
-            "exec" => Ok(Ready::Exec(Command::Shell(target.to_owned()))),
-            "delay" => HumanDuration::parse(target).map(Ready::Delay),
-            _ => Err(bad()),
+        };
+        match ready.target_problem() {
+            Some((message, help)) => Err(format!("{message}; {help}")),
+            None => Ok(ready),
+        }
+    }
+
+    /// What is wrong with the check's target, and how to write it, or None: `host:port` for
+    /// tcp, an http(s) URL with a host, a regex that compiles.
+    pub fn target_problem(&self) -> Option<(String, &'static str)> {
+        match self {
+            Ready::Tcp(target) => {
+                let valid = target
+                    .rsplit_once(':')
+                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+                (!valid)
+                    .then(|| (format!("tcp target `{target}` is not host:port"), "write it like \"127.0.0.1:5432\""))
+            }
+            Ready::Http(url) => {
+                let valid = reqwest::Url::parse(url).is_ok_and(|u| {
+                    matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+                });
+                (!valid).then(|| {
+                    (
+                        format!("http target `{url}` is not an http:// or https:// URL"),
+                        "write it like \"http://127.0.0.1:8080/health\"",
+                    )
+                })
+            }
+            Ready::Log(pattern) => regex::Regex::new(pattern).err().map(|e| {
+                let detail = e.to_string().lines().last().unwrap_or_default().trim().to_owned();
+                (format!("log pattern `{pattern}` is not a valid regex: {detail}"), "see the regex crate's syntax")
+            }),
+            Ready::Notify(false) => {
+                Some(("`notify = false` is not a check".to_owned(), "remove `ready`, or write notify = true"))
+            }
+            _ => None,
         }
     }
 }
@@ -199,6 +236,33 @@ mod tests {
         assert!(Ready::parse_flag("tcp:").is_err());
         assert!(Ready::parse_flag("ping:x").is_err());
         assert!(Ready::parse_flag("log:(").is_err());
+    }
+
+    /// Issue 10: `--ready http:URL`, as documented, became `http:http://…` and waited a minute.
+    #[test]
+    fn http_flags_with_and_without_the_kind() {
+        let url = "http://127.0.0.1:8080/health";
+        assert_eq!(Ready::parse_flag(&format!("http:{url}")), Ok(Ready::Http(url.into())));
+        assert_eq!(Ready::parse_flag(url), Ok(Ready::Http(url.into())));
+        assert_eq!(Ready::parse_flag("https://x.test/"), Ok(Ready::Http("https://x.test/".into())));
+        assert_eq!(Ready::parse_flag("https:https://x.test/"), Ok(Ready::Http("https://x.test/".into())));
+    }
+
+    #[test]
+    fn bad_targets_are_errors_at_once() {
+        for flag in [
+            "tcp:localhost",
+            "tcp:127.0.0.1:http",
+            "tcp::80",
+            "tcp:x:0",
+            "tcp:x:70000",
+            "http:127.0.0.1:8080",
+            "http:http://",
+            "delay:soon",
+        ] {
+            let error = Ready::parse_flag(flag).unwrap_err();
+            assert!(error.contains("; "), "{flag}: {error}");
+        }
     }
 }
 

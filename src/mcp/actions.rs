@@ -237,7 +237,7 @@ fn start_adhoc(
     if !cwd.is_dir() {
         return Err(Answer::failed(format!("cwd {} is not a folder", cwd.display())));
     }
-    let adhoc = Adhoc { name, cmd: Command::Shell(command), cwd, env, ready, restart: None };
+    let adhoc = Adhoc { name, cmd: Command::Shell(command), cwd, env, ready, ready_timeout: None, restart: None };
     let mut conn = session.connect_or_launch()?;
     conn.send(Request::StartAdhoc { origin: session.origin(), adhoc }).map_err(lost)?;
     finish(&mut conn, Expect::Up, None)

@@ -154,7 +154,7 @@ pub fn after_exit(
         return Verdict { phase: Failed, restarts, delay: None, reason: Some(what) };
     }
     if restarts >= policy.max_restarts {
-        let reason = format!("{what} after {restarts} restarts");
+        let reason = format!("{what} after {restarts} restart{}", if restarts == 1 { "" } else { "s" });
         return Verdict { phase: Fatal, restarts, delay: None, reason: Some(reason) };
     }
     let attempt = restarts + 1;
@@ -190,6 +190,9 @@ mod tests {
         let v = after_exit(p, restarts, SHORT, Some(Exit::Code(1)), None);
         assert_eq!(v.phase, Fatal);
         assert_eq!(v.reason.as_deref(), Some("exited with 1 after 3 restarts"));
+        let one = Policy { max_restarts: 1, ..p };
+        let v = after_exit(one, 1, SHORT, Some(Exit::Code(1)), None);
+        assert_eq!(v.reason.as_deref(), Some("exited with 1 after 1 restart"));
     }
 
     #[test]

@@ -251,7 +251,9 @@ impl fmt::Display for Exit {
                 Ok(sig) => write!(f, "killed by {}", sig.as_str()),
                 Err(_) => write!(f, "killed by signal {sig}"),
             },
-            Exit::Unknown => f.write_str("ended (how is unknown: it was adopted)"),
+            // Only the parent of a process learns its exit status; an adopted one's parent
+            // was the supervisor before this one.
+            Exit::Unknown => f.write_str("ended with an unknown exit status"),
         }
     }
 }

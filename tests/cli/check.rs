@@ -199,7 +199,7 @@ fn no_manifest_is_a_usage_error() {
     let run = orch().current_dir(dir.path()).arg("check").output().unwrap();
     assert_eq!(run.status.code(), Some(2));
     let err = String::from_utf8_lossy(&run.stderr);
-    assert!(err.contains("no procs.toml or Procfile"), "{err}");
+    assert!(err.contains("no procs.toml, Procfile or Procfile.dev in"), "{err}");
 }
 
 #[test]
@@ -209,4 +209,167 @@ fn examples_are_valid() {
         let out = orch().current_dir(root).args(["-f", file, "check"]).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{file}: {}", String::from_utf8_lossy(&out.stderr));
     }
+}
+
+// ----- issue 10: real projects as their owners wrote them ----------------------------------------
+
+#[test]
+fn procfile_dev_alone_is_found() {
+    let project =
+        Project::new().file("Procfile.dev", "web: bin/rails server -p 3000\ncss: bin/rails tailwindcss:watch\n");
+    let run = project.orch(&["check"]).expect_code(0);
+    assert!(run.stdout().starts_with("Procfile.dev is valid: 2 services"), "{}", run.stdout());
+    assert_eq!(run.stderr(), "");
+}
+
+#[test]
+fn two_procfiles_say_which_is_used_and_how_to_pick_the_other() {
+    let project = Project::new().file("Procfile", "web: bundle exec puma\n").file("Procfile.dev", "web: bin/rails s\n");
+    let run = project.orch(&["check"]).expect_code(0);
+    assert!(run.stdout().starts_with("Procfile is valid"), "{}", run.stdout());
+    insta::assert_snapshot!(run.stderr(), @r"
+    ☞ using Procfile; Procfile.dev is here too: `-f Procfile.dev` uses it
+    ");
+    let run = project.orch(&["check", "-f", "Procfile.dev"]).expect_code(0);
+    assert!(run.stdout().starts_with("Procfile.dev is valid"), "{}", run.stdout());
+    assert_eq!(run.stderr(), "", "a manifest named with -f needs no note");
+}
+
+#[test]
+fn dash_f_and_dash_c_work_after_the_command_too() {
+    let project = Project::toml("[services.a]\ncmd = \"x\"\n").file("other/Procfile", "b: y\n");
+    let run = project.orch(&["check", "-f", "other/Procfile"]).expect_code(0);
+    assert!(run.stdout().contains("1. b"), "{}", run.stdout());
+    let run = project.orch(&["check", "-C", "other"]).expect_code(0);
+    assert!(run.stdout().contains("1. b"), "{}", run.stdout());
+    let run = project.orch(&["config", "--json", "--file", "other/Procfile"]).expect_code(0);
+    assert!(run.stdout().contains("\"b\""), "{}", run.stdout());
+    // After the command wins over before it.
+    let run = project.orch(&["-f", "procs.toml", "check", "-f", "other/Procfile"]).expect_code(0);
+    assert!(run.stdout().contains("1. b"), "{}", run.stdout());
+}
+
+#[test]
+fn dash_f_naming_a_folder_says_it_is_a_folder() {
+    let project = Project::toml("[services.a]\ncmd = \"x\"\n").file("sub/Procfile", "b: y\n");
+    let err = project.orch(&["check", "-f", "sub"]).expect_code(2).stderr();
+    assert!(
+        err.ends_with("sub is a folder; -f names a manifest file (procs.toml or a Procfile), -C a folder to run in\n"),
+        "{err}"
+    );
+}
+
+#[test]
+fn check_json_prints_the_problems_when_invalid() {
+    let run = Project::toml("[services.web]\ncomand = \"x\"\nstop_timeout = \"soon\"\n")
+        .orch(&["check", "--json"])
+        .expect_code(2);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON on stdout");
+    assert_eq!(v["valid"], false);
+    let problems = v["problems"].as_array().expect("problems");
+    assert_eq!(problems.len(), 2, "{v:#}");
+    assert_eq!(
+        problems[0],
+        serde_json::json!({
+            "severity": "error",
+            "message": "service `web`: unknown key `comand`",
+            "help": "did you mean `cmd`?",
+            "file": "procs.toml",
+            "line": 2,
+            "column": 1,
+            "label": "unknown key",
+        })
+    );
+    assert_eq!(problems[1]["line"], 3);
+    assert!(run.stderr().contains("unknown key `comand`"), "people still read it on stderr: {}", run.stderr());
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = orch().current_dir(dir.path()).args(["check", "--json"]).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).expect("JSON on stdout");
+    assert_eq!(v["valid"], false);
+    assert!(v["problems"][0]["message"].as_str().unwrap().starts_with("no procs.toml"), "{v:#}");
+}
+
+#[test]
+fn check_json_of_a_valid_manifest_lists_its_warnings() {
+    let run = Project::toml("[services.web]\ncmd = \"x\"\nenv = { A = \"${NOPE}\" }\n")
+        .orch(&["check", "--json"])
+        .expect_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["problems"][0]["severity"], "warning");
+    assert_eq!(v["problems"][0]["message"], "`${NOPE}` is not set; using an empty string");
+}
+
+#[test]
+fn two_typos_in_one_service_are_both_reported() {
+    insta::assert_snapshot!(error_of("[services.web]\ncomand = \"./web\"\nreadyy = { tcp = \"127.0.0.1:1\" }\n"));
+}
+
+#[test]
+fn a_broken_service_sets_off_no_errors_in_others() {
+    let err = error_of(
+        "[services.api]\ncmd = \"x\"\nport = 4000\nstop_sigal = \"INT\"\n\
+         [services.web]\ncmd = \"y\"\nenv = { API = \"http://127.0.0.1:${api.port}\" }\n",
+    );
+    insta::assert_snapshot!(err);
+}
+
+#[test]
+fn a_required_variable_is_an_error_with_its_message() {
+    let run =
+        Project::toml("[services.web]\ncmd = \"x\"\nenv = { DB = \"${DATABASE_URL:?set DATABASE_URL in .env}\" }\n")
+            .file(".env", "DATABASE_URL=\n")
+            .orch(&["check"])
+            .expect_code(2);
+    insta::assert_snapshot!(run.stderr());
+}
+
+#[test]
+fn what_orch_does_not_expand_is_an_error_at_the_line() {
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\nenv = { A = \"${VAR:=fallback}\" }\n"));
+}
+
+#[test]
+fn an_env_key_that_is_no_variable_name() {
+    insta::assert_snapshot!(error_of("[env]\n\"SNEAK=HOME\" = \"x\"\n[services.web]\ncmd = \"x\"\n"));
+}
+
+#[test]
+fn a_nul_in_a_value_is_an_error_at_check_time() {
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\nenv = { A = \"a\\u0000b\" }\n"));
+}
+
+#[test]
+fn a_service_name_cannot_start_with_a_dash() {
+    insta::assert_snapshot!(error_of("[services.-rf]\ncmd = \"x\"\n"));
+}
+
+#[test]
+fn a_procfile_name_longer_than_64_characters() {
+    let name = "w".repeat(300);
+    let run = Project::new().file("Procfile", &format!("{name}: x\n")).orch(&["check"]).expect_code(2);
+    insta::assert_snapshot!(run.stderr());
+}
+
+#[test]
+fn port_that_is_no_number_in_a_procfile_project() {
+    let run = Project::new().file("Procfile", "web: x\n").file(".env", "PORT=abc\n").orch(&["check"]).expect_code(2);
+    insta::assert_snapshot!(run.stderr());
+}
+
+#[test]
+fn whole_numbers_in_plain_words() {
+    insta::assert_snapshot!(error_of("[services.web]\ncmd = \"x\"\nmax_restarts = -1\n"));
+}
+
+#[test]
+fn a_doubling_dotenv_is_refused_at_its_line() {
+    let mut dotenv = String::from("A0=xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n");
+    for i in 1..40 {
+        dotenv.push_str(&format!("A{i}=${{A{p}}}${{A{p}}}\n", p = i - 1));
+    }
+    let run = Project::toml("[services.web]\ncmd = \"x\"\n").file(".env", &dotenv).orch(&["check"]).expect_code(2);
+    insta::assert_snapshot!(run.stderr());
 }

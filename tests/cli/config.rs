@@ -105,3 +105,60 @@ fn invalid_manifest_exits_2_with_nothing_on_stdout() {
     assert_eq!(run.stdout(), "");
     assert!(run.stderr().contains("procs.toml:2:7"), "{}", run.stderr());
 }
+
+// ----- issue 10: files as their owners wrote them -------------------------------------------------
+
+#[test]
+fn dotenv_with_a_byte_order_mark_and_old_mac_line_ends() {
+    let project = Project::toml("[services.s]\ncmd = \"x\"\n").file(".env", "\u{feff}a=b\rc=d\r\ne=\"multi\rline\"\r");
+    let v = config_json(&project);
+    let env = &v["services"]["s"]["env"];
+    assert_eq!((&env["a"], &env["c"], &env["e"]), (&Value::from("b"), &Value::from("d"), &Value::from("multi\nline")));
+}
+
+#[test]
+fn interpolation_as_compose_does_it() {
+    let project = Project::toml(
+        r#"
+[services.s]
+cmd = "x"
+[services.s.env]
+PORT = "${PORT:-${DEFAULT_PORT:-8080}}"
+SET_JSON = '${JSON:-{"a":1}}'
+UNSET_JSON = '${NO_JSON:-{"a":1}}'
+ALT = "${FOO:+--verbose}"
+NO_ALT = "${NOPE+--verbose}"
+DOLLARS = "${NOPE:-a$$b}"
+REQUIRED = "${FOO:?FOO must be set}"
+"#,
+    )
+    .file(".env", "JSON=from-env\nFOO=1\n");
+    let v = config_json(&project);
+    let env = &v["services"]["s"]["env"];
+    assert_eq!(env["PORT"], "8080");
+    assert_eq!(env["SET_JSON"], "from-env");
+    assert_eq!(env["UNSET_JSON"], r#"{"a":1}"#);
+    assert_eq!(env["ALT"], "--verbose");
+    assert_eq!(env["NO_ALT"], "");
+    assert_eq!(env["DOLLARS"], "a$b");
+    assert_eq!(env["REQUIRED"], "1");
+}
+
+#[test]
+fn procfile_services_get_ps() {
+    let v = config_json(&Project::new().file("Procfile", "web: serve\nworker: work\n"));
+    assert_eq!(v["services"]["web"]["env"]["PS"], "web.1");
+    assert_eq!(v["services"]["worker"]["env"]["PS"], "worker.1");
+}
+
+#[test]
+fn toml_has_no_empty_tables_and_tidy_paths() {
+    let project = Project::toml("[services.web]\ncmd = \"x\"\ncwd = \"./sub/.\"\n").file("sub/.keep", "");
+    let text = project.orch(&["config"]).expect_code(0).stdout();
+    assert!(!text.contains("[env]") && !text.contains("[services.web.env]"), "{text}");
+    assert!(!text.contains("depends_on"), "{text}");
+    assert!(text.contains(&format!("cwd = \"{}/sub\"\n", project.path().display())), "{text}");
+    // JSON keeps every key for scripts.
+    let v = config_json(&project);
+    assert_eq!(v["services"]["web"]["env"], serde_json::json!({}));
+}

@@ -79,3 +79,34 @@ fn completion_offers_the_projects_service_names() {
     let words: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
     assert!(words.contains(&"web".to_owned()) && words.contains(&"worker".to_owned()), "{words:?}");
 }
+
+#[test]
+fn completion_honours_dash_c_and_dash_f_on_the_line() {
+    let project = Project::toml("[services.web]\ncmd = \"x\"\n")
+        .file("api/Procfile", "api: x\n")
+        .file("api/Procfile.dev", "api-dev: x\n");
+    let complete = |words: &[&str]| {
+        let out = orch()
+            .current_dir(project.path())
+            .env("COMPLETE", "bash")
+            .env("_CLAP_COMPLETE_INDEX", (words.len() + 1).to_string())
+            .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+            .env("_CLAP_COMPLETE_SPACE", "true")
+            .arg("--")
+            .arg("orch")
+            .args(words)
+            .arg("")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|w| !w.starts_with('-'))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(complete(&["logs"]), ["web"]);
+    assert_eq!(complete(&["-C", "api", "logs"]), ["api"]);
+    assert_eq!(complete(&["logs", "-C", "api"]), ["api"]);
+    assert_eq!(complete(&["up", "-C", "api", "-f", "Procfile.dev"]), ["api-dev"]);
+    assert_eq!(complete(&["-C", "api", "logs", "--file", "Procfile.dev", "-f"]), ["api-dev"]);
+}

@@ -2,9 +2,11 @@
 
 mod agent_features;
 mod check;
+mod compat;
 mod config;
 mod conventions;
 mod honest;
+mod limits;
 mod mcp;
 mod procs;
 mod reconcile;

@@ -254,3 +254,41 @@ fn an_escaped_carriage_return_before_a_line_feed_is_kept() {
     // Written: A="x\r<LF>y"; the `\r` is an escape the user typed, not a CRLF ending.
     assert_eq!(parsed("A=\"x\\r\ny\"\n"), [entry("A", "x\r\ny", false, 1)]);
 }
+
+/// `(key, value, literal, line)`, as a table row.
+type Row = (&'static str, &'static str, bool, usize);
+
+/// Files as editors write them (issue 10, point 4): a byte-order mark, old-Mac lone `\r` line
+/// ends, CRLF, and mixtures; the cases python-dotenv and motdotla/dotenv cover, in our words.
+#[test]
+fn line_endings_and_byte_order_marks() {
+    let cases: [(&str, &[Row]); 9] = [
+        ("\u{feff}a=b\n", &[("a", "b", false, 1)]),
+        ("\u{feff}\u{feff}a=b", &[]),
+        ("a=b\rc=d", &[("a", "b", false, 1), ("c", "d", false, 2)]),
+        ("a=b\r\rc=d\r", &[("a", "b", false, 1), ("c", "d", false, 3)]),
+        ("a=b\r\nc=d\r\n", &[("a", "b", false, 1), ("c", "d", false, 2)]),
+        (
+            "a=b\nc=d\re=f\r\ng=h",
+            &[("a", "b", false, 1), ("c", "d", false, 2), ("e", "f", false, 3), ("g", "h", false, 4)],
+        ),
+        ("\u{feff}# comment\ra=\"x\ry\"\rb='p\rq'\r", &[("a", "x\ny", false, 2), ("b", "p\nq", true, 4)]),
+        ("a=b # c\rd=e", &[("a", "b", false, 1), ("d", "e", false, 2)]),
+        ("export a=b\r", &[("a", "b", false, 1)]),
+    ];
+    for (text, expected) in cases {
+        if expected.is_empty() {
+            // A second mark is not a mark but text: the first line is no KEY=value.
+            assert_eq!(error_line(text), 1, "{text:?}");
+            continue;
+        }
+        let expected: Vec<_> = expected.iter().map(|&(k, v, lit, line)| entry(k, v, lit, line)).collect();
+        assert_eq!(parsed(text), expected, "{text:?}");
+    }
+}
+
+#[test]
+fn errors_after_lone_cr_lines_name_the_right_line() {
+    assert_eq!(error_line("a=1\rb=2\rnot a line\r"), 3);
+    assert_eq!(error_line("\u{feff}nope\n"), 1);
+}

@@ -197,3 +197,40 @@ fn a_huge_port_is_an_error_not_a_panic() {
     let result = std::panic::catch_unwind(|| load_procfile("web: a\nworker: b\n", &[("PORT", "4294967295")]).is_err());
     assert_eq!(result.ok(), Some(true));
 }
+
+#[test]
+fn each_process_gets_ps_as_foreman_sets_it() {
+    let loaded = load_procfile("web: a\nworker: b\n", &[("PS", "outer")]).unwrap();
+    let ps: Vec<&str> = loaded.spec.services.values().map(|s| s.env["PS"].as_str()).collect();
+    assert_eq!(ps, ["web.1", "worker.1"]);
+}
+
+#[test]
+fn a_byte_order_mark_is_not_part_of_the_first_name() {
+    let p = parse("\u{feff}web: a\nworker: b\n");
+    assert_eq!(entries(&p), [("web", "a", 1), ("worker", "b", 2)]);
+    assert_eq!(p.entries[0].name_span, 3..6);
+}
+
+#[test]
+fn names_that_pass_the_pattern_but_not_the_name_rule_are_errors() {
+    let long = "n".repeat(300);
+    for name in [long.as_str(), "-rf"] {
+        let problems = load_procfile(&format!("{name}: x\nok: y\n"), &[]).unwrap_err();
+        let messages: Vec<&str> = problems.0.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("is not a valid service name"), "{messages:?}");
+        assert_eq!(problems.0[0].position().as_deref(), Some("Procfile:1:1"));
+    }
+}
+
+#[test]
+fn a_port_that_is_no_number_says_so() {
+    for (port, says) in [("abc", "not a port number"), ("0", "not a port number"), ("65500", "leaves no room")] {
+        let problems = load_procfile("web: a\nworker: b\n", &[("PORT", port)]).unwrap_err();
+        let message = &problems.0[0].message;
+        assert!(message.starts_with(&format!("PORT is `{port}` in orch's environment")), "{message}");
+        assert!(message.contains(says), "{message}");
+    }
+    assert!(load_procfile("web: a\n", &[("PORT", "")]).is_ok(), "an empty PORT is no PORT");
+}
