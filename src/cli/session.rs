@@ -170,9 +170,13 @@ impl Session {
     /// What a supervisor needs before it can start, checked here so a problem is told with
     /// the folder it is about (not as a supervisor that never listens).
     fn prepare_launch(&self) -> Result<(), CliError> {
-        self.paths
-            .create_dirs()
-            .map_err(|e| CliError::Failed(format!("cannot create {}: {e}", self.paths.dir.display())))?;
+        self.paths.create_dirs().map_err(|e| {
+            // The error may name the folder already (`/p/.orch: Permission denied`).
+            let folder = self.paths.dir.display().to_string();
+            let detail = e.to_string();
+            let detail = detail.strip_prefix(&format!("{folder}: ")).unwrap_or(&detail);
+            CliError::Failed(format!("cannot create {folder}: {detail}"))
+        })?;
         self.paths.create_runtime_dir().map_err(|e| CliError::Failed(format!("cannot use the socket folder: {e}")))?;
         if let Some(note) = &self.paths.runtime_note {
             eprintln!("orch: {note}");

@@ -170,6 +170,7 @@ fn an_unwritable_project_folder_is_named() {
     let folder = root.join(".orch").display().to_string();
     assert!(stderr.starts_with(&format!("orch: cannot create {folder}: ")), "{stderr}");
     assert!(stderr.contains("Permission denied"), "{stderr}");
+    assert_eq!(stderr.matches(&folder).count(), 1, "the folder is named once: {stderr}");
     assert!(!root.join(".orch").exists());
 }
 

@@ -88,3 +88,39 @@ fn a_socket_request_with_a_bad_name_is_refused() {
     assert!(!wait_until(std::time::Duration::from_millis(300), || !is_alive(web)), "web was stopped");
     project.run(&["down"]).expect_code(0);
 }
+
+#[test]
+fn a_socket_start_with_a_key_that_is_no_variable_name_is_refused() {
+    let project = Project::toml(&sleeper("web"));
+    project.up().expect_code(0);
+    let socket = project.socket().expect("the socket in the lock");
+    let stream = UnixStream::connect(&socket).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut ask = |request: serde_json::Value| {
+        let mut line = request.to_string();
+        line.push('\n');
+        (&stream).write_all(line.as_bytes()).unwrap();
+        let mut reply = String::new();
+        reader.read_line(&mut reply).unwrap();
+        serde_json::from_str::<serde_json::Value>(&reply).unwrap()
+    };
+    assert_eq!(ask(serde_json::json!({"v": 2, "request": "hello"}))["reply"], "hello");
+    let cwd = project.path().display().to_string();
+    for (env, words) in [
+        (serde_json::json!([["SNEAK=HOME", "x"]]), "is not a variable name"),
+        (serde_json::json!([["OK", "a\u{0}b"]]), "NUL"),
+    ] {
+        let request = serde_json::json!({
+            "v": 2, "request": "start_adhoc",
+            "origin": { "manifest": null, "env": {} },
+            "adhoc": { "name": "sneaky", "cmd": "sleep 1000", "cwd": cwd, "env": env },
+        });
+        let reply = ask(request);
+        assert_eq!(reply["reply"], "error", "{reply}");
+        assert!(reply["message"].as_str().unwrap_or_default().contains(words), "{reply}");
+    }
+    let names: Vec<String> =
+        project.ps_json().as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names, ["web"], "nothing was started");
+}
