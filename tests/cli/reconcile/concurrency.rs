@@ -208,7 +208,7 @@ fn an_up_whose_supervisor_served_a_down_first_still_comes_up() {
     project.up().expect_code(0);
     down_leaves_nothing(&project);
     let mut arranged = None;
-    for _ in 0..5 {
+    for _ in 0..20 {
         let child = crate::support::orch_std()
             .current_dir(&root)
             .arg("up")
@@ -218,10 +218,14 @@ fn an_up_whose_supervisor_served_a_down_first_still_comes_up() {
             .spawn()
             .expect("spawn orch up");
         let mut client = Client(child);
-        // Hold the client as soon as its supervisor exists (polling without a pause: the
-        // client connects within milliseconds).
+        // Hold the client as soon as it has launched its supervisor (its child until it exits),
+        // polling its own children list without a pause: the client connects within
+        // milliseconds, and a scan of all of /proc is too slow on a busy machine.
+        let children = format!("/proc/{0}/task/{0}/children", client.0.id());
         let deadline = std::time::Instant::now() + TIMEOUT;
-        while supervisor_pids(&root).is_empty() && std::time::Instant::now() < deadline {}
+        while std::fs::read_to_string(&children).is_ok_and(|c| c.trim().is_empty())
+            && std::time::Instant::now() < deadline
+        {}
         // It may have finished already (its pid not yet reaped, so the signal is harmless).
         let _ = kill(Pid::from_raw(client.0.id() as i32), Signal::SIGSTOP);
         let running = client.0.try_wait().unwrap().is_none() && crate::procs::is_alive(client.0.id() as i32);
