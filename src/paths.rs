@@ -69,9 +69,14 @@ impl ProjectPaths {
     pub fn create_dirs(&self) -> io::Result<PrivateDir> {
         let dir = PrivateDir::create(&self.dir)?;
         dir.subdir("logs")?;
-        // Whatever is there already (even a link) is left alone, never written through.
+        // Whatever is there already (even a link) is left alone, never written through; and
+        // two commands at once may both find it missing: the second finds it made.
         if !dir.contains(".gitignore") {
-            dir.open(".gitignore", Access::CreateNew)?.write_all(b"*\n")?;
+            match dir.open(".gitignore", Access::CreateNew) {
+                Ok(mut file) => file.write_all(b"*\n")?,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(e),
+            }
         }
         Ok(dir)
     }
