@@ -11,6 +11,7 @@ pub mod ipc;
 pub mod logs;
 pub mod manifest;
 pub mod mcp;
+pub mod model;
 pub mod paths;
 pub mod plan;
 pub mod ports;

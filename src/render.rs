@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use crate::manifest::Problem;
-use crate::supervisor::lifecycle::Phase;
+use crate::model::Phase;
 
 /// Whether output to a stream may be coloured: `NO_COLOR` (set and not empty) says never,
 /// `CLICOLOR_FORCE` (set and not `0`) says always, else only a terminal.

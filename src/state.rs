@@ -11,9 +11,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::ipc::Adhoc;
 use crate::manifest::Service;
+use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::safe_fs::{self, Access, PrivateDir};
-use crate::supervisor::lifecycle::Phase;
-use crate::supervisor::process::{Exit, Identity};
 
 pub const STATE_VERSION: u32 = 1;
 
@@ -49,7 +48,7 @@ pub struct ServiceRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<Identity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pgid: Option<i32>,
+    pub pgid: Option<Pid>,
     /// Milliseconds since the Unix epoch of the last spawn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at_ms: Option<u64>,
@@ -58,7 +57,7 @@ pub struct ServiceRecord {
     pub config_hash: String,
     pub restarts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_exit: Option<Exit>,
+    pub last_exit: Option<ProcessExit>,
     /// Set for an ad-hoc service: what it runs, since no manifest says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub adhoc: Option<Adhoc>,
@@ -132,6 +131,10 @@ impl State {
 mod tests {
     use super::*;
 
+    fn pid(raw: i32) -> Pid {
+        Pid::new(raw).unwrap()
+    }
+
     #[test]
     fn saves_and_loads() {
         let dir = tempfile::tempdir().unwrap();
@@ -144,20 +147,20 @@ mod tests {
                 desired: Desired::Up,
                 state: Phase::Ready,
                 reason: None,
-                process: Some(Identity { pid: 42, start_time: 7, boot_id: "b".into() }),
-                pgid: Some(42),
+                process: Some(Identity { pid: pid(42), start_time: 7, boot_id: "b".into() }),
+                pgid: Some(pid(42)),
                 started_at_ms: Some(1),
                 ready_after_ms: Some(312),
                 config_hash: "abc".into(),
                 restarts: 0,
-                last_exit: Some(Exit::Code(1)),
+                last_exit: Some(ProcessExit::Code(1)),
                 adhoc: None,
                 config: None,
             },
         );
         state.save(&path).unwrap();
         let back = State::load(&path).unwrap().unwrap();
-        assert_eq!(back.services["web"].process.as_ref().unwrap().pid, 42);
+        assert_eq!(back.services["web"].process.as_ref().unwrap().pid, pid(42));
         assert_eq!(back.services["web"].state, Phase::Ready);
     }
 

@@ -11,7 +11,9 @@ use super::session::{Session, leftovers_run};
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::logs::{self, Follower, Record};
-use crate::manifest::{HumanDuration, RESERVED_NAME as ORCH};
+use crate::manifest::HumanDuration;
+use crate::model::Pid;
+use crate::model::names::RESERVED_NAME as ORCH;
 use crate::render::{self, Speaker};
 use crate::supervisor::lock;
 
@@ -219,7 +221,7 @@ impl Printer {
 
     /// The supervisor is gone: the lines it wrote last, then a word on how it ended. Exit 0
     /// when the project went down, 1 when the supervisor died and left services running.
-    fn end(&self, follower: &mut Follower, filter: &OrchLines, supervisor: u32, session: &Session) -> Exit {
+    fn end(&self, follower: &mut Follower, filter: &OrchLines, supervisor: Pid, session: &Session) -> Exit {
         let last = follower.next_batch(Duration::from_millis(20)).unwrap_or_default();
         let last: Vec<Record> = last.into_iter().filter(|r| filter.shows(r)).collect();
         let _ = self.print(&last);

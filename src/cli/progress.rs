@@ -11,8 +11,8 @@ use indexmap::IndexMap;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::ipc::{Event, Outcome};
+use crate::model::Phase;
 use crate::render::{self, Tone, paint};
-use crate::supervisor::lifecycle::Phase;
 
 /// What a request's outcome is measured against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,9 +13,9 @@ use super::session::{Session, lost, refused};
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::{Reply, Request, ServiceStatus};
+use crate::model::Phase;
 use crate::render::{self, Tone, paint};
 use crate::state::{ServiceRecord, State};
-use crate::supervisor::lifecycle::Phase;
 
 #[derive(Debug, Args)]
 pub struct PsArgs {
@@ -233,7 +233,7 @@ mod tests {
         };
         vec![
             ServiceStatus {
-                pid: Some(4211),
+                pid: crate::model::Pid::new(4211),
                 port: Some(5432),
                 uptime_secs: Some(182.0),
                 ready_check: Some("tcp 127.0.0.1:5432".into()),
@@ -243,7 +243,7 @@ mod tests {
                 ..base("db", "ready")
             },
             ServiceStatus {
-                pid: Some(4215),
+                pid: crate::model::Pid::new(4215),
                 port: Some(5000),
                 uptime_secs: Some(61.0),
                 restarts: 2,
@@ -264,7 +264,7 @@ mod tests {
                 ..base("api", "fatal")
             },
             ServiceStatus {
-                pid: Some(4302),
+                pid: crate::model::Pid::new(4302),
                 uptime_secs: Some(5.0),
                 adhoc: true,
                 command: Some("python3 -m http.server 8000".into()),

@@ -203,7 +203,7 @@ impl Session {
 /// that is still the same process, or (with `markers`) one carrying the project's marker.
 pub fn leftovers_run(paths: &ProjectPaths, markers: bool) -> bool {
     if let Ok(Some(state)) = State::load(&paths.state())
-        && state.services.values().any(|r| r.process.as_ref().is_some_and(|p| p.is_alive()))
+        && state.services.values().any(|r| r.process.as_ref().is_some_and(crate::supervisor::process::is_alive))
     {
         return true;
     }

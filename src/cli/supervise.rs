@@ -29,7 +29,7 @@ pub fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
         "{} orch supervisor {} started (pid {})",
         now(),
         env!("CARGO_PKG_VERSION"),
-        std::process::id()
+        crate::supervisor::process::own_pid()
     );
     supervisor::run(&paths, lock, Output::background(&paths), None)
         .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;

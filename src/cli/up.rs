@@ -135,7 +135,7 @@ fn offline_plan(session: &Session) -> Result<Plan, CliError> {
         .into_iter()
         .filter(|(_, r)| r.adhoc.is_none())
         .map(|(name, r)| {
-            let up = r.process.as_ref().is_some_and(|p| p.is_alive());
+            let up = r.process.as_ref().is_some_and(crate::supervisor::process::is_alive);
             (name, Observed { config: r.config, up })
         })
         .collect();

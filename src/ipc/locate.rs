@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::client::{ConnectError, Connection};
+use crate::model::Pid;
 use crate::paths::{self, ProjectPaths};
 use crate::supervisor::lock::{self, Lock};
 
@@ -28,7 +29,7 @@ pub enum LocateError {
     #[error(
         "the supervisor (pid {pid}) does not answer: it may be stopped (SIGSTOP) or stuck; `kill -CONT {pid}` wakes a stopped one, `kill {pid}` ends it (its services keep running and the next orch command adopts them)"
     )]
-    Unresponsive { pid: u32 },
+    Unresponsive { pid: Pid },
     #[error("{0}")]
     Untrusted(String),
     #[error("{0}")]
@@ -64,7 +65,7 @@ pub fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, LocateErr
 
 /// The socket the lock's holder recorded, once the record is its own (a supervisor that has
 /// just taken the lock may not have written it yet).
-fn recorded_socket(paths: &ProjectPaths, pid: u32) -> Option<PathBuf> {
+fn recorded_socket(paths: &ProjectPaths, pid: Pid) -> Option<PathBuf> {
     Lock::holder(paths).filter(|h| h.pid == pid).map(|h| PathBuf::from(h.socket))
 }
 

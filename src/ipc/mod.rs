@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use indexmap::IndexMap;
 
 use crate::manifest::{self, BaseEnv, Command, Ready, RestartPolicy};
+use crate::model::{Phase, Pid};
 use crate::plan::Plan;
-use crate::supervisor::lifecycle::Phase;
 
 pub const PROTOCOL_VERSION: u32 = 2;
 
@@ -130,7 +130,7 @@ impl Adhoc {
 #[serde(tag = "reply", rename_all = "snake_case")]
 pub enum Reply {
     Hello {
-        pid: u32,
+        pid: Pid,
         version: String,
     },
     /// A service changed state while a request waits on it.
@@ -255,7 +255,7 @@ impl Outcome {
 pub struct ServiceStatus {
     pub name: String,
     pub state: String,
-    pub pid: Option<i32>,
+    pub pid: Option<Pid>,
     pub uptime_secs: Option<f64>,
     pub restarts: u32,
     /// The readiness check, as `tcp 127.0.0.1:5432`.

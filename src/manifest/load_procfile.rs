@@ -7,10 +7,11 @@ use super::Context;
 use super::command::Command;
 use super::dotenv;
 use super::environment::Layers;
-use super::name::{self, RESERVED_NAME, reserved};
+use super::name::{self, reserved};
 use super::problem::{Problem, SourceFile};
 use super::procfile::{self, Finding};
 use super::spec::Service;
+use crate::model::names::RESERVED_NAME;
 
 /// foreman's default base port; each entry gets base + 100 × its position.
 const BASE_PORT: u32 = 5000;

@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 pub use command::Command;
 pub use duration::HumanDuration;
 pub use environment::{BaseEnv, is_valid_env_key};
-pub use name::{RESERVED_NAME, is_valid_name};
 pub use port::PortSpec;
 pub use problem::{Problem, Problems, SourceFile};
 pub use signal::StopSignal;

@@ -13,9 +13,10 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::Context;
 use super::load_toml::toml_problem;
-use super::name::{self, RESERVED_NAME, reserved};
+use super::name::{self, reserved};
 use super::problem::{Problem, SourceFile, nearest};
 use super::raw::{RawService, SERVICE_KEYS};
+use crate::model::names::RESERVED_NAME;
 
 /// One `[services.NAME]` table, not yet read.
 pub struct ServiceTable<'a> {

@@ -12,6 +12,7 @@ use super::duration::HumanDuration;
 use super::port::PortSpec;
 use super::signal::StopSignal;
 use super::size::ByteSize;
+use crate::model::Phase;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -109,6 +110,17 @@ pub enum Condition {
     Ready,
     /// The dependency, a oneshot, exited 0.
     Completed,
+}
+
+impl Condition {
+    /// Whether a dependency in `phase` lets its dependent start.
+    pub fn is_met_by(self, phase: Phase) -> bool {
+        match self {
+            Condition::Started => phase.is_started(),
+            Condition::Ready => phase.is_ready(),
+            Condition::Completed => phase == Phase::Completed,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -224,6 +236,15 @@ impl Ready {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn conditions() {
+        assert!(Condition::Started.is_met_by(Phase::Starting));
+        assert!(!Condition::Ready.is_met_by(Phase::Starting));
+        assert!(Condition::Ready.is_met_by(Phase::Running));
+        assert!(Condition::Completed.is_met_by(Phase::Completed));
+        assert!(!Condition::Completed.is_met_by(Phase::Ready));
+    }
 
     #[test]
     fn ready_flags() {

@@ -165,7 +165,7 @@ fn expectation(expected: &str) -> &str {
 }
 
 fn names<'a>(argument: &str, names: impl Iterator<Item = &'a String>) -> Result<(), String> {
-    match names.into_iter().find(|n| !crate::manifest::is_valid_name(n)) {
+    match names.into_iter().find(|n| !crate::model::names::is_valid_name(n)) {
         Some(name) => {
             Err(format!("{argument}: {name:?} is not a service name (a name is letters, digits, `-` and `_`)"))
         }

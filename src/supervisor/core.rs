@@ -11,15 +11,15 @@ use nix::sys::signal::Signal;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::health::Health;
-use super::lifecycle::Phase;
 use super::output::Output;
-use super::process::{self, Exit, Reaper};
+use super::process::{self, Reaper};
 use super::service::Svc;
 use super::waiters::Waiter;
 use super::watch::Watch;
 use crate::graph::Graph;
 use crate::ipc::{Origin, Reply, Request};
 use crate::manifest::{BaseEnv, Condition, Spec};
+use crate::model::{Phase, Pid, ProcessExit};
 use crate::paths::ProjectPaths;
 use crate::state::{Desired, State};
 
@@ -31,7 +31,7 @@ pub enum Msg {
     Exited {
         service: String,
         generation: u64,
-        exit: Exit,
+        exit: ProcessExit,
         killed: bool,
     },
     Ready {
@@ -114,7 +114,7 @@ pub struct Supervisor {
     /// Made at the first http check: most projects have none, and a client costs memory.
     pub(super) http: std::sync::OnceLock<reqwest::Client>,
     /// Pids of the live group leaders, so the search for escaped processes skips them.
-    pub(super) leaders: Arc<Mutex<HashSet<i32>>>,
+    pub(super) leaders: Arc<Mutex<HashSet<Pid>>>,
     pub(super) waiters: Vec<Waiter>,
     pub(super) output: Output,
     pub(super) dirty: bool,
@@ -259,7 +259,7 @@ impl Supervisor {
         self.urgent = false;
         self.last_save = Some(std::time::Instant::now());
         let mut state = State::new();
-        state.supervisor = process::Identity::of(std::process::id() as i32);
+        state.supervisor = process::identity_of(process::own_pid());
         state.manifest = self.origin.as_ref().and_then(|o| o.manifest.clone());
         state.watch = Some(self.watch_requested);
         state.services = self.services.iter().map(|(n, s)| (n.clone(), s.record())).collect();
@@ -488,7 +488,7 @@ impl Supervisor {
             let Some(d) = self.services.get(dep) else {
                 continue;
             };
-            if d.phase.satisfies(edge.condition) {
+            if edge.condition.is_met_by(d.phase) {
                 continue;
             }
             if d.phase.is_failure() || (d.phase == Phase::Stopped && d.desired == Desired::Up) {

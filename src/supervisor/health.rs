@@ -7,8 +7,8 @@ use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::core::Supervisor;
-use super::lifecycle::Phase;
 use super::process;
+use crate::model::Phase;
 
 /// The troubles that last.
 #[derive(Debug, Default)]

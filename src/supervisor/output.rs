@@ -11,7 +11,8 @@ use std::time::SystemTime;
 
 use crate::logs::record::{Stream, format_record};
 use crate::logs::writer::LogWriter;
-use crate::manifest::{LogConfig, RESERVED_NAME};
+use crate::manifest::LogConfig;
+use crate::model::names::RESERVED_NAME;
 use crate::paths::ProjectPaths;
 use crate::render::Speaker;
 

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use super::core::{Msg, Supervisor};
-use super::lifecycle::Phase;
 use super::service::Svc;
 use super::watch::Watch;
 use crate::ipc::{Origin, Refusal};
 use crate::manifest::{self, LoadOptions, Loaded, PortPicker};
+use crate::model::Phase;
 use crate::plan::{self, Action, Force, Observed, Plan, Reason, config_hash};
 use crate::ports;
 use crate::state::Desired;

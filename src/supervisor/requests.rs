@@ -5,12 +5,12 @@ use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::core::Supervisor;
-use super::lifecycle::Phase;
 use super::process;
 use super::reconcile::{Scope, watched_files};
 use super::service::Svc;
 use super::waiters::{Waiter, WaiterKind};
 use crate::ipc::{Adhoc, Origin, Refusal, Reply, Request};
+use crate::model::{Phase, Pid};
 use crate::plan::{Action, Force, config_hash};
 use crate::state::Desired;
 
@@ -31,7 +31,7 @@ impl Supervisor {
         let result = match request {
             Request::Hello => {
                 let version = env!("CARGO_PKG_VERSION").to_owned();
-                let _ = reply.send(Reply::Hello { pid: std::process::id(), version });
+                let _ = reply.send(Reply::Hello { pid: process::own_pid(), version });
                 return;
             }
             Request::Ps { services } => {
@@ -196,10 +196,10 @@ impl Supervisor {
             self.spec = Some(loaded.spec);
             self.graph = Some(loaded.graph);
         }
-        if adhoc.name == crate::manifest::RESERVED_NAME {
+        if adhoc.name == crate::model::names::RESERVED_NAME {
             return Err(Refusal::usage(format!("`{}` is reserved for orch's own lines in `orch logs`", adhoc.name)));
         }
-        if !crate::manifest::is_valid_name(&adhoc.name) {
+        if !crate::model::names::is_valid_name(&adhoc.name) {
             return Err(Refusal::usage(format!(
                 "`{}` is not a valid service name (use letters, digits, `-` and `_`)",
                 adhoc.name
@@ -241,7 +241,7 @@ impl Supervisor {
         if let Err(refusal) = self.check_names(names, &manifest) {
             return refusal.into_reply();
         }
-        let pgids: Vec<i32> = self.services.values().filter_map(Svc::pgid).collect();
+        let pgids: Vec<Pid> = self.services.values().filter_map(Svc::pgid).collect();
         let usage = process::group_usage(&pgids);
         let now = Instant::now();
         let mut rows = Vec::new();

@@ -97,7 +97,7 @@ async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHal
 /// A name in the request that the manifest's rules would not allow: such a name never
 /// reaches the supervisor, let alone a path.
 fn bad_name(request: &Request) -> Option<String> {
-    let name = request.names().into_iter().find(|n| !crate::manifest::is_valid_name(n))?;
+    let name = request.names().into_iter().find(|n| !crate::model::names::is_valid_name(n))?;
     Some(format!("{name:?} is not a valid service name (use letters, digits, `-` and `_`)"))
 }
 

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::AbortHandle;
 
-use super::lifecycle::{Phase, Policy};
+use super::lifecycle::Policy;
 use super::probe;
-use super::process::{Exit, Identity};
 use crate::ipc::{Adhoc, ServiceStatus};
 use crate::logs::writer::LogWriter;
 use crate::manifest::Service;
+use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::state::{Desired, ServiceRecord};
 
 pub struct Svc {
@@ -37,7 +37,7 @@ pub struct Svc {
     pub started: Option<(Instant, SystemTime)>,
     pub ready_after: Option<Duration>,
     pub restarts: u32,
-    pub last_exit: Option<Exit>,
+    pub last_exit: Option<ProcessExit>,
     /// A failed start (a readiness timeout) whose group is being stopped; once it is, the
     /// service is `failed` (or, for a restart the policy made, the policy decides again).
     pub failed_start: Option<String>,
@@ -117,7 +117,7 @@ impl Svc {
         Policy { oneshot: self.config.oneshot, restart: self.config.restart, max_restarts: self.config.max_restarts }
     }
 
-    pub fn pgid(&self) -> Option<i32> {
+    pub fn pgid(&self) -> Option<Pid> {
         self.process.as_ref().map(|p| p.pid)
     }
 

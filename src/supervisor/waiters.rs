@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 use indexmap::IndexMap;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::lifecycle::Phase;
 use super::service::Svc;
 use crate::ipc::{Event, Outcome, Reply};
 use crate::logs::reader;
+use crate::model::Phase;
 use crate::paths::ProjectPaths;
 use crate::sanitize::strip_controls;
 
