@@ -9,8 +9,7 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::ipc::Adhoc;
-use crate::manifest::Service;
+use crate::manifest::{Adhoc, Service};
 use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::safe_fs::{self, Access, PrivateDir};
 

@@ -9,10 +9,10 @@ use super::progress::{Expect, Progress};
 use super::session::{Session, lost};
 use super::{CliError, Global};
 use crate::exit::Exit;
-use crate::ipc::{Adhoc, Request};
+use crate::ipc::Request;
 use std::path::PathBuf;
 
-use crate::manifest::{Command, HumanDuration, Ready, RestartPolicy, is_valid_env_key};
+use crate::manifest::{Adhoc, Command, HumanDuration, Ready, RestartPolicy, is_valid_env_key};
 
 #[derive(Debug, Args)]
 pub struct StartArgs {

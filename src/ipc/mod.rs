@@ -9,9 +9,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use indexmap::IndexMap;
-
-use crate::manifest::{self, BaseEnv, Command, Ready, RestartPolicy};
+use crate::manifest::{Adhoc, BaseEnv};
 use crate::model::{Phase, Pid};
 use crate::plan::Plan;
 
@@ -89,40 +87,6 @@ impl Request {
             Request::Down { services } | Request::Restart { services, .. } | Request::Ps { services } => services,
         };
         list.iter().map(String::as_str).collect()
-    }
-}
-
-/// An ad-hoc service: a command the manifest does not know, kept until `down` or `stop`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Adhoc {
-    pub name: String,
-    /// One argument runs as a procs.toml string `cmd` does (under `sh -c`); more are argv.
-    pub cmd: Command,
-    pub cwd: PathBuf,
-    #[serde(default)]
-    pub env: Vec<(String, String)>,
-    #[serde(default)]
-    pub ready: Option<Ready>,
-    /// How long `ready` may take (the manifest's default when None).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ready_timeout: Option<manifest::HumanDuration>,
-    #[serde(default)]
-    pub restart: Option<RestartPolicy>,
-}
-
-impl Adhoc {
-    /// The service it stands for: the project's `.env` and `[env]` under its own variables,
-    /// no restart unless asked, and the manifest's defaults for the rest.
-    pub fn to_service(&self, project_env: &IndexMap<String, String>) -> manifest::Service {
-        let mut env = project_env.clone();
-        env.extend(self.env.iter().cloned());
-        manifest::Service {
-            env,
-            ready: self.ready.clone(),
-            ready_timeout: self.ready_timeout.unwrap_or(manifest::DEFAULT_READY_TIMEOUT),
-            restart: self.restart.unwrap_or(RestartPolicy::No),
-            ..manifest::Service::new(self.cmd.clone(), self.cwd.clone())
-        }
     }
 }
 

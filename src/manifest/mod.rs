@@ -1,6 +1,7 @@
 //! From the text a user writes to a validated, resolved [`Spec`]: procs.toml or a Procfile,
 //! `.env` and `env_file`s, `${VAR}` interpolation, defaults, and the dependency graph.
 
+mod adhoc;
 mod command;
 mod dotenv;
 mod duration;
@@ -20,6 +21,7 @@ mod spec;
 
 use std::path::{Path, PathBuf};
 
+pub use adhoc::Adhoc;
 pub use command::Command;
 pub use duration::HumanDuration;
 pub use environment::{BaseEnv, is_valid_env_key};

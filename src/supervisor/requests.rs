@@ -9,7 +9,8 @@ use super::process;
 use super::reconcile::{Scope, watched_files};
 use super::service::Svc;
 use super::waiters::{Waiter, WaiterKind};
-use crate::ipc::{Adhoc, Origin, Refusal, Reply, Request};
+use crate::ipc::{Origin, Refusal, Reply, Request};
+use crate::manifest::Adhoc;
 use crate::model::{Phase, Pid};
 use crate::plan::{Action, Force, config_hash};
 use crate::state::Desired;
@@ -206,7 +207,7 @@ impl Supervisor {
             )));
         }
         let in_manifest = self.spec.as_ref().is_some_and(|s| s.services.contains_key(&adhoc.name));
-        if let Some(problem) = adhoc_env_problem(&adhoc) {
+        if let Some(problem) = adhoc.problem() {
             return Err(Refusal::usage(problem));
         }
         let of_manifest = in_manifest || self.services.get(&adhoc.name).is_some_and(|s| s.adhoc.is_none());
@@ -283,21 +284,4 @@ impl Supervisor {
             }
         }
     }
-}
-
-/// What in an ad-hoc service's command or variables could change what execve sees: a key that
-/// is no variable name (`SNEAK=HOME`), a NUL anywhere. A client checks this too; the
-/// supervisor does not take it on trust.
-fn adhoc_env_problem(adhoc: &Adhoc) -> Option<String> {
-    if let Some((key, _)) = adhoc.env.iter().find(|(key, _)| !crate::manifest::is_valid_env_key(key)) {
-        return Some(format!(
-            "`{}` is not a variable name (letters, digits, `_` and `.`, not starting with a digit)",
-            key.escape_debug()
-        ));
-    }
-    if let Some((key, _)) = adhoc.env.iter().find(|(_, value)| value.contains('\0')) {
-        return Some(format!("the value of `{key}` holds a NUL byte"));
-    }
-    let argv = adhoc.cmd.argv();
-    argv.iter().any(|arg| arg.contains('\0')).then(|| "the command holds a NUL byte".to_owned())
 }

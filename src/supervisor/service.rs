@@ -9,9 +9,9 @@ use tokio::task::AbortHandle;
 
 use super::lifecycle::Policy;
 use super::probe;
-use crate::ipc::{Adhoc, ServiceStatus};
+use crate::ipc::ServiceStatus;
 use crate::logs::writer::LogWriter;
-use crate::manifest::Service;
+use crate::manifest::{Adhoc, Service};
 use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::state::{Desired, ServiceRecord};
 
