@@ -6,7 +6,10 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, Severity, SourceCode, SourceSpan,
+    SpanContents,
+};
 
 /// The text of one file, shared by every problem that points into it.
 #[derive(Clone)]
@@ -15,6 +18,9 @@ pub struct SourceFile {
     /// The byte offset where each line starts, so that finding a line is a lookup rather than
     /// a scan of the file (a 50,000-line `.env` asks once per entry).
     line_starts: Arc<[usize]>,
+    /// The lines of the file before `text`, when this is an excerpt of it (the lines around a
+    /// problem that came over the socket), so that lines are numbered as in the file.
+    lines_before: usize,
 }
 
 impl SourceFile {
@@ -22,7 +28,17 @@ impl SourceFile {
         let text: Arc<str> = text.into();
         let line_starts = line_starts(&text).into();
         let named = NamedSource::new(name, text).with_language("toml");
-        Self { named: Arc::new(named), line_starts }
+        Self { named: Arc::new(named), line_starts, lines_before: 0 }
+    }
+
+    /// Some lines of a file, the first of them its line `first_line` (1-based).
+    pub fn excerpt(name: impl AsRef<str>, text: impl Into<Arc<str>>, first_line: usize) -> Self {
+        Self { lines_before: first_line.saturating_sub(1), ..Self::new(name, text) }
+    }
+
+    /// The line of the file the text starts at (1-based).
+    pub fn first_line(&self) -> usize {
+        self.lines_before + 1
     }
 
     pub fn name(&self) -> &str {
@@ -40,13 +56,13 @@ impl SourceFile {
         let line = self.line_starts.partition_point(|&start| start <= offset);
         let line_start = self.line_starts[line - 1];
         let col = text.get(line_start..offset).map_or(1, |before| before.chars().count() + 1);
-        (line, col)
+        (line + self.lines_before, col)
     }
 
     /// The byte range of a 1-based line, without its line ending.
     pub fn line_span(&self, line: usize) -> Range<usize> {
         let text = self.text();
-        let Some(&start) = line.checked_sub(1).and_then(|i| self.line_starts.get(i)) else {
+        let Some(&start) = line.checked_sub(self.first_line()).and_then(|i| self.line_starts.get(i)) else {
             return text.len()..text.len();
         };
         let next = self.line_starts.get(line).copied().unwrap_or(text.len());
@@ -65,6 +81,31 @@ fn line_starts(text: &str) -> Vec<usize> {
         }
     }
     starts
+}
+
+impl SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self.named.read_span(span, context_lines_before, context_lines_after)?;
+        if self.lines_before == 0 {
+            return Ok(contents);
+        }
+        let name = contents.name().unwrap_or_default().to_owned();
+        let line = contents.line() + self.lines_before;
+        let shifted = MietteSpanContents::new_named(
+            name,
+            contents.data(),
+            *contents.span(),
+            line,
+            contents.column(),
+            contents.line_count(),
+        );
+        Ok(Box::new(shifted.with_language("toml")))
+    }
 }
 
 impl fmt::Debug for SourceFile {
@@ -179,7 +220,7 @@ impl Diagnostic for Problem {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.at.as_ref().map(|at| &*at.file.named as &dyn SourceCode)
+        self.at.as_ref().map(|at| &at.file as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -245,6 +286,15 @@ mod tests {
         assert_eq!(f.line_col(5), (3, 1));
         assert_eq!(f.line_col(2), (1, 3));
         assert_eq!(f.line_col(100), (4, 2));
+    }
+
+    #[test]
+    fn an_excerpt_counts_lines_as_its_file_does() {
+        let f = SourceFile::excerpt("x", "ab\ncd", 41);
+        assert_eq!((f.line_col(0), f.line_col(4)), ((41, 1), (42, 2)));
+        assert_eq!((f.line_span(42), f.line_span(40)), (3..5, 5..5));
+        let shown = crate::render::problem(&Problem::error("bad").at(&f, 3..5, "here"), false);
+        assert!(shown.contains("[x:42:1]") && shown.contains("42 │ cd"), "{shown}");
     }
 
     #[test]
