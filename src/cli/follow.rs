@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::CliError;
 use super::progress::{Expect, Progress};
-use super::session::{lost, refused};
+use super::session::lost;
 use crate::exit::Exit;
 use crate::ipc::Reply;
 use crate::ipc::client::{Connection, is_timeout};
@@ -71,7 +71,7 @@ impl Follow<'_> {
                     let ok = progress.done(&outcomes, self.expect);
                     return Ok((if ok { Exit::Success } else { Exit::ServiceFailed }, exiting));
                 }
-                Reply::Error { message, kind } => return Err(refused(message, kind)),
+                Reply::Error(refusal) => return Err(CliError::Refused(refusal)),
                 other => {
                     return Err(CliError::Failed(format!("unexpected reply from the supervisor: {other:?}")));
                 }

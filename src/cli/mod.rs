@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit::Exit;
+use crate::ipc::{ProblemReport, Refusal};
 use crate::manifest::{self, LoadOptions, Loaded, Problem, Problems};
 use crate::project::{self, DiscoverError};
 use crate::render;
@@ -131,13 +132,22 @@ pub enum CliError {
     /// Something did not work: a service, the supervisor, the system.
     #[error("{0}")]
     Failed(String),
+    /// The supervisor refused the request; its kind decides the exit code.
+    #[error(transparent)]
+    Refused(Refusal),
 }
 
 impl CliError {
     pub fn exit(&self) -> Exit {
         match self {
             CliError::Discover(_) | CliError::Manifest(_) | CliError::Usage(_) => Exit::Usage,
-            CliError::Failed(_) => Exit::ServiceFailed,
+            CliError::Failed(_) | CliError::Refused(Refusal::Internal { .. }) => Exit::ServiceFailed,
+            CliError::Refused(
+                Refusal::UnknownService { .. }
+                | Refusal::BadManifest { .. }
+                | Refusal::Invalid { .. }
+                | Refusal::Conflict { .. },
+            ) => Exit::Usage,
         }
     }
 
@@ -145,6 +155,9 @@ impl CliError {
     pub fn report(&self) {
         match self {
             CliError::Manifest(problems) => render::problems(&problems.0),
+            CliError::Refused(Refusal::BadManifest { problems }) => {
+                render::problems(&problems.iter().map(ProblemReport::to_problem).collect::<Vec<_>>());
+            }
             other => eprintln!("orch: {other}"),
         }
     }
@@ -184,4 +197,19 @@ pub fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
 pub fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_exit_2_unless_the_supervisor_failed() {
+        let exit = |refusal| CliError::Refused(refusal).exit();
+        assert_eq!(exit(Refusal::unknown_service("x", &["web"])), Exit::Usage);
+        assert_eq!(exit(Refusal::BadManifest { problems: Vec::new() }), Exit::Usage);
+        assert_eq!(exit(Refusal::invalid("no manifest to bring up")), Exit::Usage);
+        assert_eq!(exit(Refusal::conflict("`web` is already running; stop it first")), Exit::Usage);
+        assert_eq!(exit(Refusal::Internal { message: "it broke".into() }), Exit::ServiceFailed);
+    }
 }

@@ -9,7 +9,7 @@
 use clap::Args;
 
 use super::progress::human_ms;
-use super::session::{Session, lost, refused};
+use super::session::{Session, lost};
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::{Reply, Request, ServiceStatus};
@@ -39,7 +39,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
                     }
                     services
                 }
-                Some(Reply::Error { message, kind }) => return Err(refused(message, kind)),
+                Some(Reply::Error(refusal)) => return Err(CliError::Refused(refusal)),
                 _ => return Err(lost(std::io::Error::other("no answer to ps"))),
             }
         }

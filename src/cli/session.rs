@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::{CliError, Global};
 use crate::ipc::client::Connection;
 use crate::ipc::locate::{self, Found, LocateError};
-use crate::ipc::{ErrorKind, Origin, Reply, Request};
+use crate::ipc::{Origin, Reply, Request};
 use crate::manifest::{self, LoadOptions, Loaded, PortPicker, Problem};
 use crate::paths::ProjectPaths;
 use crate::project::{self, DiscoverError};
@@ -208,14 +208,6 @@ pub fn leftovers_run(paths: &ProjectPaths, markers: bool) -> bool {
         return true;
     }
     markers && !crate::supervisor::process::marked(&paths.root.display().to_string()).is_empty()
-}
-
-/// A refusal from the supervisor, as the error whose kind decides the exit code.
-pub fn refused(message: String, kind: ErrorKind) -> CliError {
-    match kind {
-        ErrorKind::Usage | ErrorKind::Manifest => CliError::Usage(message),
-        ErrorKind::Failed => CliError::Failed(message),
-    }
 }
 
 fn located(e: LocateError) -> CliError {

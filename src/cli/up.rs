@@ -8,7 +8,7 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use super::follow::Follow;
 use super::progress::{Expect, Progress};
-use super::session::{Session, lost, refused};
+use super::session::{Session, lost};
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::{Outcome, Reply, Request};
@@ -113,7 +113,7 @@ fn dry_run(session: &Session, request: Request) -> Result<Exit, CliError> {
     let plan = match session.connect()? {
         Some(mut conn) => match session.request(&mut conn, request)?.into_iter().next() {
             Some(Reply::Plan(plan)) => plan,
-            Some(Reply::Error { message, kind }) => return Err(refused(message, kind)),
+            Some(Reply::Error(refusal)) => return Err(CliError::Refused(refusal)),
             _ => return Err(CliError::Failed("the supervisor sent no plan".into())),
         },
         None => offline_plan(session)?,

@@ -6,7 +6,7 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Envelope, PROTOCOL_VERSION, Reply, Request};
+use super::{Envelope, PROTOCOL_VERSION, Reply, Request, VersionOnly};
 
 pub struct Connection {
     reader: BufReader<UnixStream>,
@@ -24,6 +24,9 @@ pub enum ConnectError {
     /// The socket is served by another user: nothing is sent to it.
     #[error("the socket {path} is served by uid {uid}, not by you (uid {me}); nothing was sent to it")]
     Stranger { path: String, uid: u32, me: u32 },
+    /// It speaks another version of the protocol: another orch started it.
+    #[error("{0}")]
+    Version(VersionMismatch),
     #[error("{0}")]
     Protocol(String),
 }
@@ -41,9 +44,12 @@ impl Connection {
         conn.send(Request::Hello).map_err(ConnectError::NotListening)?;
         match conn.next_reply() {
             Ok(Some(Reply::Hello { .. })) => {}
-            Ok(Some(Reply::Error { message, .. })) => return Err(ConnectError::Protocol(message)),
+            Ok(Some(Reply::Error(refusal))) => return Err(ConnectError::Protocol(refusal.to_string())),
             Ok(_) => return Err(ConnectError::NotListening(io::ErrorKind::ConnectionAborted.into())),
             Err(e) if is_timeout(&e) => return Err(ConnectError::NoAnswer(patience)),
+            Err(e) if VersionMismatch::of(&e).is_some() => {
+                return Err(ConnectError::Version(VersionMismatch::of(&e).copied().unwrap_or_default()));
+            }
             Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(ConnectError::Protocol(e.to_string())),
             Err(e) => return Err(ConnectError::NotListening(e)),
         }
@@ -62,25 +68,38 @@ impl Connection {
         self.reader.get_mut().write_all(&line)
     }
 
-    /// The next reply; None when the supervisor closed the connection.
+    /// The next reply; None when the supervisor closed the connection. Its version is read
+    /// first: a reply of another version is that (a [`VersionMismatch`]), not "unreadable".
     pub fn next_reply(&mut self) -> io::Result<Option<Reply>> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
             return Ok(None);
         }
-        let envelope: Envelope<Reply> = serde_json::from_str(&line).map_err(|e| {
+        let unreadable = |e: serde_json::Error| {
             io::Error::new(io::ErrorKind::InvalidData, format!("the supervisor sent something unreadable: {e}"))
-        })?;
-        if envelope.v != PROTOCOL_VERSION {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "the supervisor speaks protocol {} and this orch {PROTOCOL_VERSION}; run `orch down` with the orch that started it",
-                    envelope.v
-                ),
-            ));
+        };
+        let VersionOnly { v } = serde_json::from_str(&line).map_err(unreadable)?;
+        if v != PROTOCOL_VERSION {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, VersionMismatch { theirs: v }));
         }
+        let envelope: Envelope<Reply> = serde_json::from_str(&line).map_err(unreadable)?;
         Ok(Some(envelope.body))
+    }
+}
+
+/// The supervisor speaks protocol `theirs`, this orch [`PROTOCOL_VERSION`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the supervisor speaks protocol {theirs} and this orch {PROTOCOL_VERSION}: another version of orch started it; run `orch down` with the orch that started it, then this command again"
+)]
+pub struct VersionMismatch {
+    pub theirs: u32,
+}
+
+impl VersionMismatch {
+    /// The mismatch an I/O error of `next_reply` stands for, if it does.
+    pub fn of(error: &io::Error) -> Option<&VersionMismatch> {
+        error.get_ref()?.downcast_ref()
     }
 }
 

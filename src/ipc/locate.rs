@@ -9,7 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::client::{ConnectError, Connection};
+use super::PROTOCOL_VERSION;
+use super::client::{ConnectError, Connection, VersionMismatch};
 use crate::model::Pid;
 use crate::paths::{self, ProjectPaths};
 use crate::supervisor::lock::{self, Lock};
@@ -32,6 +33,10 @@ pub enum LocateError {
     Unresponsive { pid: Pid },
     #[error("{0}")]
     Untrusted(String),
+    #[error(
+        "the supervisor (pid {pid}) speaks protocol {theirs} and this orch {PROTOCOL_VERSION}: another version of orch started it; run `orch down` with the orch that started it, then this command again"
+    )]
+    Version { pid: Pid, theirs: u32 },
     #[error("{0}")]
     Protocol(String),
 }
@@ -51,6 +56,9 @@ pub fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, LocateErr
                 Err(ConnectError::NoAnswer(_)) => return Err(LocateError::Unresponsive { pid }),
                 Err(e @ ConnectError::Stranger { .. }) => return Err(LocateError::Untrusted(e.to_string())),
                 Err(ConnectError::Protocol(message)) => return Err(LocateError::Protocol(message)),
+                Err(ConnectError::Version(VersionMismatch { theirs })) => {
+                    return Err(LocateError::Version { pid, theirs });
+                }
                 // Not listening yet (it is starting) or any more (it is going away): look again.
                 Err(ConnectError::NotListening(_)) => {}
             }

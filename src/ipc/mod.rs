@@ -4,6 +4,8 @@
 
 pub mod client;
 pub mod locate;
+mod problem_report;
+mod refusal;
 
 use std::path::PathBuf;
 
@@ -13,7 +15,11 @@ use crate::manifest::{Adhoc, BaseEnv};
 use crate::model::{Phase, Pid};
 use crate::plan::Plan;
 
-pub const PROTOCOL_VERSION: u32 = 2;
+pub use problem_report::{ProblemReport, ReportedPlace, ReportedSeverity};
+pub use refusal::{Refusal, unknown_service};
+
+/// Version 3: a refusal carries its kind with its data (see [`Refusal`]).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 fn yes() -> bool {
     true
@@ -25,6 +31,27 @@ pub struct Envelope<T> {
     pub v: u32,
     #[serde(flatten)]
     pub body: T,
+}
+
+/// Only the version of a message, read before the rest: a message of another version may not
+/// fit this version's shapes, and its version is what the user must be told about.
+#[derive(Debug, Deserialize)]
+pub struct VersionOnly {
+    pub v: u32,
+}
+
+/// What a supervisor answers to a message of another protocol version, in the one shape
+/// every version of orch reads (`reply: error` and a `message`), so that an old client reads
+/// it and tells its user (it names both versions itself).
+pub fn version_mismatch_line(theirs: u32) -> Vec<u8> {
+    let message = format!(
+        "this supervisor speaks protocol {PROTOCOL_VERSION} and the client {theirs}: they are different versions of \
+         orch; use the orch that started the supervisor (orch {}), or stop it with that one (`orch down`) first",
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut line = serde_json::json!({ "v": PROTOCOL_VERSION, "reply": "error", "message": message }).to_string();
+    line.push('\n');
+    line.into_bytes()
 }
 
 /// Where the client stands: the project's manifest (if it has one) and the client's own
@@ -118,50 +145,9 @@ pub enum Reply {
     Targets {
         services: Vec<String>,
     },
-    Error {
-        message: String,
-        /// What kind of failure, which decides the client's exit code.
-        #[serde(default)]
-        kind: ErrorKind,
-    },
-}
-
-/// Why a request failed, as far as the exit code cares.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The request cannot succeed as asked: an unknown service, a bad name (exit 2).
-    Usage,
-    /// The manifest the request needs is invalid (exit 2).
-    Manifest,
-    /// Something did not work (exit 1).
-    #[default]
-    Failed,
-}
-
-/// A request the supervisor refused, with the kind that decides the exit code.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl Refusal {
-    pub fn usage(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Usage, message: message.into() }
-    }
-
-    pub fn manifest(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Manifest, message: message.into() }
-    }
-
-    pub fn failed(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Failed, message: message.into() }
-    }
-
-    pub fn into_reply(self) -> Reply {
-        Reply::Error { message: self.message, kind: self.kind }
-    }
+    /// The request was refused: a kind with its data, which words it and decides the client's
+    /// exit code.
+    Error(Refusal),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,14 +177,6 @@ pub struct Outcome {
     /// It was already up when the request came, and the request did not touch it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub unchanged: bool,
-}
-
-/// The one wording of "there is no such service", with the names there are.
-pub fn unknown_service(name: &str, known: &[&str]) -> String {
-    match known {
-        [] => format!("no service named `{name}`: there are no services here"),
-        names => format!("no service named `{name}` (services: {})", names.join(", ")),
-    }
 }
 
 impl Reply {

@@ -16,7 +16,7 @@ use crate::cli::ps;
 use crate::cli::session::{Session, lost};
 use crate::cli::{CliError, Global};
 use crate::ipc::client::Connection;
-use crate::ipc::{Event, Outcome, Reply, Request, ServiceStatus};
+use crate::ipc::{Event, Outcome, ProblemReport, Refusal, Reply, Request, ServiceStatus};
 use crate::manifest::{Adhoc, Command, HumanDuration, Ready};
 use crate::render;
 use crate::state::State;
@@ -64,14 +64,15 @@ impl Place {
 /// What a person would read on stderr, without colour: a bad manifest as the compiler-style
 /// report (file, line, caret, hint).
 fn describe_error(error: CliError) -> String {
-    match error {
-        CliError::Manifest(problems) => {
-            let reports: Vec<String> =
-                problems.0.iter().filter(|p| p.is_error()).map(|p| render::problem(p, false)).collect();
-            format!("the manifest is invalid:\n{}", reports.join("\n"))
+    let problems = match error {
+        CliError::Manifest(problems) => problems.0,
+        CliError::Refused(Refusal::BadManifest { problems }) => {
+            problems.iter().map(ProblemReport::to_problem).collect()
         }
-        other => other.to_string(),
-    }
+        other => return other.to_string(),
+    };
+    let reports: Vec<String> = problems.iter().filter(|p| p.is_error()).map(|p| render::problem(p, false)).collect();
+    format!("the manifest is invalid:\n{}", reports.join("\n"))
 }
 
 // ----- the tools ----------------------------------------------------------------------------
@@ -316,7 +317,7 @@ fn finish_until_done(conn: &mut Connection, expect: Expect, deadline: Option<Ins
             }
             Reply::Targets { .. } => {}
             Reply::Done { outcomes, exiting } => return Ok((outcome_answer(&outcomes, expect), exiting)),
-            Reply::Error { message, .. } => return Err(Answer::failed(message)),
+            Reply::Error(refusal) => return Err(CliError::Refused(refusal).into()),
             other => return Err(Answer::failed(format!("unexpected reply from the supervisor: {other:?}"))),
         }
     }
@@ -438,7 +439,7 @@ fn status(session: &Session, launch: bool) -> Result<(Vec<ServiceStatus>, Vec<St
     if let Some(mut conn) = connection {
         return match session.request(&mut conn, Request::Ps { services: Vec::new() })?.into_iter().next() {
             Some(Reply::Ps { services, notes }) => Ok((services, notes)),
-            Some(Reply::Error { message, kind }) => Err(crate::cli::session::refused(message, kind)),
+            Some(Reply::Error(refusal)) => Err(CliError::Refused(refusal)),
             _ => Err(lost(std::io::Error::other("no answer to ps"))),
         };
     }

@@ -30,10 +30,10 @@ impl Supervisor {
     pub(super) fn load_spec(&self, origin: &Origin) -> Result<Option<Loaded>, Refusal> {
         let Some(file) = &origin.manifest else { return Ok(None) };
         let options = LoadOptions::new(origin.env.clone(), self.paths.root.clone()).with_ports(self.port_picker());
-        let loaded = manifest::load(file, &options).map_err(|problems| Refusal::manifest(problems.to_string()))?;
+        let loaded = manifest::load(file, &options).map_err(|problems| Refusal::bad_manifest(&problems))?;
         for name in loaded.spec.services.keys() {
             if self.services.get(name).is_some_and(|s| s.adhoc.is_some()) {
-                return Err(Refusal::usage(format!(
+                return Err(Refusal::conflict(format!(
                     "`{name}` is an ad-hoc service; stop it before the manifest can use the name"
                 )));
             }
@@ -164,7 +164,8 @@ impl Supervisor {
     pub(super) fn reload(&mut self) {
         let Some(origin) = self.origin.clone() else { return };
         match self.load_spec(&origin) {
-            Err(Refusal { message: problem, .. }) => {
+            Err(refusal) => {
+                let problem = refusal.to_string();
                 for line in problem.lines() {
                     self.output.say(&format!("reload: {line} (nothing changed)"));
                 }

@@ -81,9 +81,9 @@ impl Supervisor {
                 self.watch_files(files);
             }
             Ok(None) => {}
-            Err(crate::ipc::Refusal { message: problem, .. }) => {
+            Err(refusal) => {
                 // Watch it anyway, so the save that fixes it is seen.
-                self.reload_error = Some(problem);
+                self.reload_error = Some(refusal.to_string());
                 self.watch_enabled = requested;
                 let files = origin.manifest.iter().flat_map(|m| [m.clone(), self.paths.root.join(".env")]).collect();
                 self.watch_files(files);

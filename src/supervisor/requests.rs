@@ -59,7 +59,7 @@ impl Supervisor {
                 let mut all: Vec<&str> = also.iter().map(|s| s.as_str()).collect();
                 let more: Vec<&str> = self.services.keys().map(String::as_str).filter(|n| !all.contains(n)).collect();
                 all.extend(more);
-                Err(Refusal::usage(crate::ipc::unknown_service(name, &all)))
+                Err(Refusal::unknown_service(name, &all))
             }
             None => Ok(()),
         }
@@ -68,10 +68,10 @@ impl Supervisor {
     /// Brings the named services (all when none) and their dependencies in line with the
     /// manifest: what changed restarts, what is new or not running starts.
     pub(super) fn up(&mut self, up: Up, reply: UnboundedSender<Reply>) -> Result<(), Refusal> {
-        let Some(loaded) = self.load_spec(&up.origin)? else { return Err(Refusal::usage("no manifest to bring up")) };
+        let Some(loaded) = self.load_spec(&up.origin)? else { return Err(Refusal::invalid("no manifest to bring up")) };
         if let Some(name) = up.services.iter().find(|n| !loaded.spec.services.contains_key(*n)) {
             let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
-            return Err(Refusal::usage(crate::ipc::unknown_service(name, &known)));
+            return Err(Refusal::unknown_service(name, &known));
         }
         let force = match up.force {
             None => Force::Nothing,
@@ -198,21 +198,21 @@ impl Supervisor {
             self.graph = Some(loaded.graph);
         }
         if adhoc.name == crate::model::names::RESERVED_NAME {
-            return Err(Refusal::usage(format!("`{}` is reserved for orch's own lines in `orch logs`", adhoc.name)));
+            return Err(Refusal::invalid(format!("`{}` is reserved for orch's own lines in `orch logs`", adhoc.name)));
         }
         if !crate::model::names::is_valid_name(&adhoc.name) {
-            return Err(Refusal::usage(format!(
+            return Err(Refusal::invalid(format!(
                 "`{}` is not a valid service name (use letters, digits, `-` and `_`)",
                 adhoc.name
             )));
         }
         let in_manifest = self.spec.as_ref().is_some_and(|s| s.services.contains_key(&adhoc.name));
         if let Some(problem) = adhoc.problem() {
-            return Err(Refusal::usage(problem));
+            return Err(Refusal::invalid(problem));
         }
         let of_manifest = in_manifest || self.services.get(&adhoc.name).is_some_and(|s| s.adhoc.is_none());
         if of_manifest {
-            return Err(Refusal::usage(format!(
+            return Err(Refusal::conflict(format!(
                 "`{}` is a service of the manifest; use `orch start {}` without a command",
                 adhoc.name, adhoc.name
             )));
@@ -220,7 +220,11 @@ impl Supervisor {
         if let Some(svc) = self.services.get(&adhoc.name)
             && (svc.phase.has_process() || svc.phase.is_transient())
         {
-            return Err(Refusal::usage(format!("`{}` is already {}; stop it first", adhoc.name, svc.phase.as_str())));
+            return Err(Refusal::conflict(format!(
+                "`{}` is already {}; stop it first",
+                adhoc.name,
+                svc.phase.as_str()
+            )));
         }
         let global = self.spec.as_ref().map(|s| s.env.clone()).unwrap_or_default();
         let config = adhoc.to_service(&global);

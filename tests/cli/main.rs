@@ -1,6 +1,7 @@
 //! Integration tests: the real `orch` binary in temp project folders.
 
 mod agent_features;
+mod architecture;
 mod check;
 mod compat;
 mod config;
