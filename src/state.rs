@@ -130,6 +130,8 @@ impl State {
 mod tests {
     use super::*;
 
+    use crate::manifest::Ready;
+
     fn pid(raw: i32) -> Pid {
         Pid::new(raw).unwrap()
     }
@@ -161,6 +163,31 @@ mod tests {
         let back = State::load(&path).unwrap().unwrap();
         assert_eq!(back.services["web"].process.as_ref().unwrap().pid, pid(42));
         assert_eq!(back.services["web"].state, Phase::Ready);
+    }
+
+    /// A file orch wrote before issue 11 (the first format): it must keep loading, field for
+    /// field, whatever the types behind it became.
+    #[test]
+    fn the_first_format_keeps_loading() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state-v1.json");
+        let state = State::load(&path).expect("it loads").expect("it is there");
+        assert_eq!((state.version, state.supervisor.map(|s| s.pid)), (1, Some(pid(4200))));
+        assert_eq!(state.manifest.as_deref(), Some(Path::new("/home/dev/shop/procs.toml")));
+        let names: Vec<&str> = state.services.keys().map(String::as_str).collect();
+        assert_eq!(names, ["db", "migrate", "web", "api"]);
+        let db = &state.services["db"];
+        assert_eq!((db.state, db.pgid, db.ready_after_ms), (Phase::Ready, Some(pid(4211)), Some(103)));
+        let config = db.config.as_ref().expect("db's configuration");
+        assert_eq!((config.port_number(), config.ready.as_ref().map(Ready::kind)), (Some(37061), Some("delay")));
+        let migrate = &state.services["migrate"];
+        assert_eq!((migrate.state, migrate.last_exit), (Phase::Failed, Some(ProcessExit::Code(3))));
+        assert!(migrate.process.is_none() && migrate.config.as_ref().is_some_and(|c| c.oneshot));
+        let web = &state.services["web"];
+        assert_eq!((web.restarts, web.last_exit), (1, Some(ProcessExit::Signal(9))));
+        assert!(web.config.as_ref().is_some_and(|c| c.depends_on["db"].restart));
+        let api = state.services["api"].adhoc.as_ref().expect("api is ad-hoc");
+        assert_eq!(api.cmd.to_string(), "python3 -m http.server 0");
+        assert_eq!((api.env.as_slice(), api.restart), (&[("MODE".to_owned(), "dev".to_owned())][..], None));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! of the first format that keeps loading.
 
 mod protocol;
+mod state_v1;
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
