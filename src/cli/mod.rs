@@ -38,7 +38,7 @@ pub struct Cli {
     #[command(flatten)]
     pub global: Global,
     #[command(subcommand)]
-    pub command: Command,
+    pub verb: Verb,
 }
 
 /// Where the project is: `-f FILE` and `-C DIR`, before the command (`orch -f Procfile.dev up`)
@@ -86,8 +86,10 @@ pub struct LogsScoped {
     args: logs::LogsArgs,
 }
 
+/// What orch is asked to do: one variant per command (named so, not `Command`, to be told from
+/// std's and from a service's command line).
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub enum Verb {
     /// Validate the manifest and print the start order
     Check(Scoped<check::CheckArgs>),
     /// Print the resolved manifest (env merged, defaults filled)
@@ -165,21 +167,21 @@ impl CliError {
 
 pub fn run(cli: Cli) -> Result<Exit, CliError> {
     let global = cli.global;
-    match cli.command {
-        Command::Check(s) => check::run(&global.with(s.place), s.args),
-        Command::Config(s) => config::run(&global.with(s.place), s.args),
-        Command::Up(s) => up::run(&global.with(s.place), s.args),
-        Command::Down(s) => down::run(&global.with(s.place), s.args),
-        Command::Ps(s) => ps::run(&global.with(s.place), s.args),
-        Command::Logs(s) => logs::run(&global.with(Global { file: s.file, directory: s.directory }), s.args),
-        Command::Start(s) => start::run(&global.with(s.place), s.args),
-        Command::Stop(s) => stop::run(&global.with(s.place), s.args),
-        Command::Restart(s) => restart::run(&global.with(s.place), s.args),
-        Command::Mcp(s) => mcp::run(&global.with(s.place), s.args),
-        Command::Completions(args) => completions::run(&global, args),
-        Command::Man(args) => man::run(&global, args),
-        Command::Schema(args) => schema::run(&global, args),
-        Command::Supervise(args) => supervise::run(args),
+    match cli.verb {
+        Verb::Check(s) => check::run(&global.with(s.place), s.args),
+        Verb::Config(s) => config::run(&global.with(s.place), s.args),
+        Verb::Up(s) => up::run(&global.with(s.place), s.args),
+        Verb::Down(s) => down::run(&global.with(s.place), s.args),
+        Verb::Ps(s) => ps::run(&global.with(s.place), s.args),
+        Verb::Logs(s) => logs::run(&global.with(Global { file: s.file, directory: s.directory }), s.args),
+        Verb::Start(s) => start::run(&global.with(s.place), s.args),
+        Verb::Stop(s) => stop::run(&global.with(s.place), s.args),
+        Verb::Restart(s) => restart::run(&global.with(s.place), s.args),
+        Verb::Mcp(s) => mcp::run(&global.with(s.place), s.args),
+        Verb::Completions(args) => completions::run(&global, args),
+        Verb::Man(args) => man::run(&global, args),
+        Verb::Schema(args) => schema::run(&global, args),
+        Verb::Supervise(args) => supervise::run(args),
     }
 }
 

@@ -12,7 +12,7 @@ use crate::exit::Exit;
 use crate::ipc::Request;
 use std::path::PathBuf;
 
-use crate::manifest::{Adhoc, Command, HumanDuration, Ready, RestartPolicy, is_valid_env_key};
+use crate::manifest::{Adhoc, CommandLine, HumanDuration, Ready, RestartPolicy, is_valid_env_key};
 
 #[derive(Debug, Args)]
 pub struct StartArgs {
@@ -88,8 +88,8 @@ pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
     };
     let session = Session::open_any(global)?;
     let cmd = match args.command.as_slice() {
-        [script] => Command::Shell(script.clone()),
-        argv => Command::Argv(argv.to_vec()),
+        [script] => CommandLine::Shell(script.clone()),
+        argv => CommandLine::Argv(argv.to_vec()),
     };
     let here = std::env::current_dir().map_err(|e| CliError::Failed(format!("cannot read the current folder: {e}")))?;
     let cwd = match args.cwd {

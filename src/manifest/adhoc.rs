@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::command::Command;
+use super::command_line::CommandLine;
 use super::duration::HumanDuration;
 use super::environment::is_valid_env_key;
 use super::spec::{DEFAULT_READY_TIMEOUT, Ready, RestartPolicy, Service};
@@ -16,7 +16,7 @@ use super::spec::{DEFAULT_READY_TIMEOUT, Ready, RestartPolicy, Service};
 pub struct Adhoc {
     pub name: String,
     /// One argument runs as a procs.toml string `cmd` does (under `sh -c`); more are argv.
-    pub cmd: Command,
+    pub cmd: CommandLine,
     pub cwd: PathBuf,
     #[serde(default)]
     pub env: Vec<(String, String)>,
@@ -66,7 +66,7 @@ impl Adhoc {
 mod tests {
     use super::*;
 
-    fn adhoc(cmd: Command, env: &[(&str, &str)]) -> Adhoc {
+    fn adhoc(cmd: CommandLine, env: &[(&str, &str)]) -> Adhoc {
         Adhoc {
             name: "api".into(),
             cmd,
@@ -81,17 +81,19 @@ mod tests {
     #[test]
     fn its_variables_go_over_the_projects_and_it_is_not_restarted() {
         let project: IndexMap<String, String> = [("A".into(), "project".into()), ("B".into(), "b".into())].into();
-        let service = adhoc(Command::Shell("x".into()), &[("A", "own")]).to_service(&project);
+        let service = adhoc(CommandLine::Shell("x".into()), &[("A", "own")]).to_service(&project);
         assert_eq!((service.env["A"].as_str(), service.env["B"].as_str()), ("own", "b"));
         assert_eq!((service.restart, service.ready_timeout), (RestartPolicy::No, DEFAULT_READY_TIMEOUT));
     }
 
     #[test]
     fn what_execve_would_read_otherwise_is_a_problem() {
-        assert_eq!(adhoc(Command::Shell("x".into()), &[("OK_1", "v")]).problem(), None);
-        assert!(adhoc(Command::Shell("x".into()), &[("SNEAK=HOME", "v")]).problem().unwrap().contains("SNEAK=HOME"));
-        assert!(adhoc(Command::Shell("x".into()), &[("A", "a\0b")]).problem().unwrap().contains("`A`"));
-        let argv = Command::Argv(vec!["x".into(), "a\0b".into()]);
+        assert_eq!(adhoc(CommandLine::Shell("x".into()), &[("OK_1", "v")]).problem(), None);
+        assert!(
+            adhoc(CommandLine::Shell("x".into()), &[("SNEAK=HOME", "v")]).problem().unwrap().contains("SNEAK=HOME")
+        );
+        assert!(adhoc(CommandLine::Shell("x".into()), &[("A", "a\0b")]).problem().unwrap().contains("`A`"));
+        let argv = CommandLine::Argv(vec!["x".into(), "a\0b".into()]);
         assert_eq!(adhoc(argv, &[]).problem().as_deref(), Some("the command holds a NUL byte"));
     }
 }

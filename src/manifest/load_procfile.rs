@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 
 use super::Context;
-use super::command::Command;
+use super::command_line::CommandLine;
 use super::dotenv;
 use super::environment::Layers;
 use super::name::{self, reserved};
@@ -89,5 +89,5 @@ fn base_port(layers: &Layers, count: u32, ctx: &mut Context) -> u32 {
 }
 
 fn service(command: String, ctx: &Context, env: IndexMap<String, String>) -> Service {
-    Service { env, ..Service::new(Command::Shell(command), ctx.root.clone()) }
+    Service { env, ..Service::new(CommandLine::Shell(command), ctx.root.clone()) }
 }

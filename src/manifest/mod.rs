@@ -2,7 +2,7 @@
 //! `.env` and `env_file`s, `${VAR}` interpolation, defaults, and the dependency graph.
 
 mod adhoc;
-mod command;
+mod command_line;
 mod dotenv;
 mod duration;
 mod environment;
@@ -22,7 +22,7 @@ mod spec;
 use std::path::{Path, PathBuf};
 
 pub use adhoc::Adhoc;
-pub use command::Command;
+pub use command_line::CommandLine;
 pub use duration::HumanDuration;
 pub use environment::{BaseEnv, is_valid_env_key};
 pub use port::PortSpec;

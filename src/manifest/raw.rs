@@ -10,7 +10,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use super::command::Command;
+use super::command_line::CommandLine;
 use super::duration::HumanDuration;
 use super::port::PortSpec;
 use super::signal::StopSignal;
@@ -70,8 +70,8 @@ pub struct RawManifest {
 #[serde(deny_unknown_fields)]
 pub struct RawService {
     /// What to run: a string runs under `sh -c` (never interpolated by orch), an array is argv.
-    #[schemars(with = "Command")]
-    pub cmd: Spanned<Command>,
+    #[schemars(with = "CommandLine")]
+    pub cmd: Spanned<CommandLine>,
     /// The working folder, relative to the manifest's folder (default: that folder).
     #[schemars(with = "Option<String>")]
     pub cwd: Option<Spanned<String>>,

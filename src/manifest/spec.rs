@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::command::Command;
+use super::command_line::CommandLine;
 use super::duration::HumanDuration;
 use super::port::PortSpec;
 use super::signal::StopSignal;
@@ -40,7 +40,7 @@ pub struct Spec {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Service {
-    pub cmd: Command,
+    pub cmd: CommandLine,
     pub cwd: PathBuf,
     /// What the service gets on top of orch's own environment, after `.env`, `[env]`,
     /// `env_file` and its own `env` were merged in that order.
@@ -68,7 +68,7 @@ pub struct Service {
 impl Service {
     /// A service running `cmd` in `cwd`, with every other key at its default (restart
     /// on failure, as a long-running service of procs.toml).
-    pub fn new(cmd: Command, cwd: PathBuf) -> Self {
+    pub fn new(cmd: CommandLine, cwd: PathBuf) -> Self {
         Service {
             cmd,
             cwd,
@@ -147,7 +147,7 @@ pub enum Ready {
     /// A GET of the URL answers 2xx.
     Http(String),
     /// The command exits 0.
-    Exec(Command),
+    Exec(CommandLine),
     /// A line of the service's output matches the regex.
     Log(String),
     /// This much time has passed since the spawn.
@@ -188,7 +188,7 @@ impl Ready {
                 "tcp" => Ready::Tcp(target.to_owned()),
                 "http" | "https" => Ready::Http(target.to_owned()),
                 "log" => Ready::Log(target.to_owned()),
-                "exec" => Ready::Exec(Command::Shell(target.to_owned())),
+                "exec" => Ready::Exec(CommandLine::Shell(target.to_owned())),
                 "delay" => HumanDuration::parse(target).map(Ready::Delay)?,
                 _ => return Err(bad()),
             }
@@ -251,7 +251,7 @@ mod tests {
         assert_eq!(Ready::parse_flag("tcp:127.0.0.1:3000"), Ok(Ready::Tcp("127.0.0.1:3000".into())));
         assert_eq!(Ready::parse_flag("http://127.0.0.1/x"), Ok(Ready::Http("http://127.0.0.1/x".into())));
         assert_eq!(Ready::parse_flag("log:listening on \\d+"), Ok(Ready::Log("listening on \\d+".into())));
-        assert_eq!(Ready::parse_flag("exec:test -f x"), Ok(Ready::Exec(Command::Shell("test -f x".into()))));
+        assert_eq!(Ready::parse_flag("exec:test -f x"), Ok(Ready::Exec(CommandLine::Shell("test -f x".into()))));
         assert_eq!(Ready::parse_flag("delay:2s"), Ok(Ready::Delay(HumanDuration::from_secs(2))));
         assert_eq!(Ready::parse_flag("notify"), Ok(Ready::Notify(true)));
         assert!(Ready::parse_flag("tcp:").is_err());

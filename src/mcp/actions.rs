@@ -17,7 +17,7 @@ use crate::cli::session::{Session, lost};
 use crate::cli::{CliError, Global};
 use crate::ipc::client::Connection;
 use crate::ipc::{Event, Outcome, ProblemReport, Refusal, Reply, Request, ServiceStatus};
-use crate::manifest::{Adhoc, Command, HumanDuration, Ready};
+use crate::manifest::{Adhoc, CommandLine, HumanDuration, Ready};
 use crate::render;
 use crate::state::State;
 use crate::supervisor::lock;
@@ -53,7 +53,7 @@ impl From<CliError> for Answer {
 }
 
 /// An answer either way: `Err` is a failed call, returned early with `?`.
-pub type Step<T> = Result<T, Answer>;
+pub type ToolResult<T> = Result<T, Answer>;
 
 impl Place {
     fn global(&self) -> Global {
@@ -77,7 +77,7 @@ fn describe_error(error: CliError) -> String {
 
 // ----- the tools ----------------------------------------------------------------------------
 
-pub fn up(place: &Place, args: UpArgs) -> Step<Answer> {
+pub fn up(place: &Place, args: UpArgs) -> ToolResult<Answer> {
     let session = Session::open(&place.global())?;
     let services = args.services.unwrap_or_default();
     check_manifest_names(&session, &services)?;
@@ -92,17 +92,17 @@ pub fn up(place: &Place, args: UpArgs) -> Step<Answer> {
     finish(&mut conn, if wait { Expect::Up } else { Expect::Accepted }, deadline)
 }
 
-pub fn down(place: &Place, args: DownArgs) -> Step<Answer> {
+pub fn down(place: &Place, args: DownArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     stop_services(&session, args.services.unwrap_or_default())
 }
 
-pub fn stop(place: &Place, args: NameArgs) -> Step<Answer> {
+pub fn stop(place: &Place, args: NameArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     stop_services(&session, vec![args.name])
 }
 
-pub fn restart(place: &Place, args: NameArgs) -> Step<Answer> {
+pub fn restart(place: &Place, args: NameArgs) -> ToolResult<Answer> {
     let session = Session::open_any(&place.global())?;
     check_known(&session, std::slice::from_ref(&args.name))?;
     let mut conn = session.connect_or_launch()?;
@@ -110,7 +110,7 @@ pub fn restart(place: &Place, args: NameArgs) -> Step<Answer> {
     finish(&mut conn, Expect::Up, None)
 }
 
-pub fn ps(place: &Place, args: PsArgs) -> Step<Answer> {
+pub fn ps(place: &Place, args: PsArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     let wanted = args.services.unwrap_or_default();
     let (rows, notes) = status(&session, true)?;
@@ -130,7 +130,7 @@ pub fn ps(place: &Place, args: PsArgs) -> Step<Answer> {
     Ok(answer)
 }
 
-pub fn logs(place: &Place, args: LogsArgs) -> Step<Answer> {
+pub fn logs(place: &Place, args: LogsArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     let dir = session.paths.logs();
     let services: Vec<String> = args.service.iter().cloned().collect();
@@ -166,14 +166,14 @@ pub fn logs(place: &Place, args: LogsArgs) -> Step<Answer> {
     Ok(Answer::ok(text))
 }
 
-pub fn start(place: &Place, args: StartArgs) -> Step<Answer> {
+pub fn start(place: &Place, args: StartArgs) -> ToolResult<Answer> {
     match args.command {
         None => start_manifest_service(place, args),
         Some(command) => start_adhoc(place, args.name, command, args.cwd, args.env, args.ready),
     }
 }
 
-fn start_manifest_service(place: &Place, args: StartArgs) -> Step<Answer> {
+fn start_manifest_service(place: &Place, args: StartArgs) -> ToolResult<Answer> {
     if args.cwd.is_some() || args.env.is_some() || args.ready.is_some() {
         return Err(Answer::failed(
             "`cwd`, `env` and `ready` go with `command` (an ad-hoc service); a service of the manifest takes \
@@ -211,7 +211,7 @@ fn start_adhoc(
     cwd: Option<String>,
     env: Option<BTreeMap<String, Value>>,
     ready: Option<Value>,
-) -> Step<Answer> {
+) -> ToolResult<Answer> {
     if command.trim().is_empty() {
         return Err(Answer::failed("`command` is empty; give the command line that runs the service"));
     }
@@ -230,7 +230,7 @@ fn start_adhoc(
             Value::Number(_) | Value::Bool(_) => Ok((key, value.to_string())),
             other => Err(Answer::failed(format!("env `{key}` is {other}; give a string, a number or a boolean"))),
         })
-        .collect::<Step<Vec<(String, String)>>>()?;
+        .collect::<ToolResult<Vec<(String, String)>>>()?;
     let cwd = match cwd {
         Some(dir) => session.paths.root.join(dir),
         None => session.paths.root.clone(),
@@ -238,14 +238,14 @@ fn start_adhoc(
     if !cwd.is_dir() {
         return Err(Answer::failed(format!("cwd {} is not a folder", cwd.display())));
     }
-    let adhoc = Adhoc { name, cmd: Command::Shell(command), cwd, env, ready, ready_timeout: None, restart: None };
+    let adhoc = Adhoc { name, cmd: CommandLine::Shell(command), cwd, env, ready, ready_timeout: None, restart: None };
     let mut conn = session.connect_or_launch()?;
     conn.send(Request::StartAdhoc { origin: session.origin(), adhoc }).map_err(lost)?;
     finish(&mut conn, Expect::Up, None)
 }
 
 /// A `ready` table as procs.toml has it, e.g. `{"tcp": "127.0.0.1:3000"}`.
-fn parse_ready(value: Value) -> Step<Ready> {
+fn parse_ready(value: Value) -> ToolResult<Ready> {
     let shown = value.to_string();
     let ready: Ready = serde_json::from_value(value).map_err(|e| {
         Answer::failed(format!(
@@ -262,7 +262,7 @@ fn parse_ready(value: Value) -> Step<Ready> {
 
 /// A `down` of these services (all when empty), waited through; after a supervisor died, a
 /// new one adopts what still runs and stops it, so "not running" is said only when true.
-fn stop_services(session: &Session, services: Vec<String>) -> Step<Answer> {
+fn stop_services(session: &Session, services: Vec<String>) -> ToolResult<Answer> {
     check_known(session, &services)?;
     let Some(mut conn) = session.connect_or_adopt(true)? else {
         let what = match services.as_slice() {
@@ -291,12 +291,12 @@ fn stop_services(session: &Session, services: Vec<String>) -> Step<Answer> {
 
 /// Reads a request's replies until it is done (or the deadline passes) and tells the outcome
 /// of every service: a failure with its reason and its last log lines.
-fn finish(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> Step<Answer> {
+fn finish(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> ToolResult<Answer> {
     finish_until_done(conn, expect, deadline).map(|(answer, _)| answer)
 }
 
 /// As `finish`, and whether the supervisor said it exits now.
-fn finish_until_done(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> Step<(Answer, bool)> {
+fn finish_until_done(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> ToolResult<(Answer, bool)> {
     let mut last: IndexMap<String, Event> = IndexMap::new();
     loop {
         if let Some(deadline) = deadline {
@@ -387,7 +387,7 @@ fn names_from(session: &Session, rows: &[ServiceStatus]) -> Names {
 }
 
 /// Every name must be a service of the manifest or an ad-hoc one.
-fn check_known(session: &Session, names: &[String]) -> Step<()> {
+fn check_known(session: &Session, names: &[String]) -> ToolResult<()> {
     if names.is_empty() {
         return Ok(());
     }
@@ -399,7 +399,7 @@ fn check_known(session: &Session, names: &[String]) -> Step<()> {
 }
 
 /// Every name must be a service of the manifest (`up`, `start` without a command).
-fn check_manifest_names(session: &Session, names: &[String]) -> Step<()> {
+fn check_manifest_names(session: &Session, names: &[String]) -> ToolResult<()> {
     let manifest = manifest_names(session);
     let Some(name) = names.iter().find(|n| !manifest.contains(n)) else { return Ok(()) };
     let known = known_names(session);

@@ -27,7 +27,7 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 
-pub use actions::{Answer, Step};
+pub use actions::{Answer, ToolResult};
 pub use args::{DownArgs, LogsArgs, NameArgs, PsArgs, StartArgs, UpArgs};
 
 /// Where the project is, as the command line said (`-C DIR`, `-f FILE`); each tool call finds
@@ -124,7 +124,7 @@ impl Server {
 
     /// Runs a tool's blocking work on tokio's blocking pool. A panic in it is a failed call,
     /// not a dead server.
-    async fn run(&self, work: impl FnOnce(&Place) -> Step<Answer> + Send + 'static) -> CallToolResult {
+    async fn run(&self, work: impl FnOnce(&Place) -> ToolResult<Answer> + Send + 'static) -> CallToolResult {
         let place = self.place.clone();
         let answer = match tokio::task::spawn_blocking(move || work(&place)).await {
             Ok(Ok(answer) | Err(answer)) => answer,

@@ -19,7 +19,7 @@ use super::running::ExitWait;
 use super::service::Svc;
 use crate::ipc::Origin;
 use crate::logs::record::Stream;
-use crate::manifest::{Command, RestartPolicy, Service};
+use crate::manifest::{CommandLine, RestartPolicy, Service};
 use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::state::{Desired, ServiceRecord, State};
 
@@ -226,6 +226,6 @@ fn since_epoch(ms: u64) -> (Instant, SystemTime) {
 
 /// What orch knows of a process found without a record: enough to stop it.
 fn unknown_config(root: &std::path::Path) -> Service {
-    let cmd = Command::Shell("(adopted: not recorded)".into());
+    let cmd = CommandLine::Shell("(adopted: not recorded)".into());
     Service { restart: RestartPolicy::No, ..Service::new(cmd, root.to_path_buf()) }
 }
