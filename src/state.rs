@@ -13,61 +13,61 @@ use crate::manifest::{Adhoc, Service};
 use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::safe_fs::{self, Access, PrivateDir};
 
-pub const STATE_VERSION: u32 = 1;
+pub(crate) const STATE_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct State {
-    pub version: u32,
+pub(crate) struct State {
+    pub(crate) version: u32,
     /// The supervisor that wrote this file.
-    pub supervisor: Option<Identity>,
+    pub(crate) supervisor: Option<Identity>,
     /// The manifest the services came from, so that a supervisor that takes over after a crash
     /// watches it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<std::path::PathBuf>,
+    pub(crate) manifest: Option<std::path::PathBuf>,
     /// Whether `up` asked for reloads (not `--no-watch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch: Option<bool>,
-    pub services: IndexMap<String, ServiceRecord>,
+    pub(crate) watch: Option<bool>,
+    pub(crate) services: IndexMap<String, ServiceRecord>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Desired {
+pub(crate) enum Desired {
     Up,
     Down,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ServiceRecord {
-    pub desired: Desired,
-    pub state: Phase,
+pub(crate) struct ServiceRecord {
+    pub(crate) desired: Desired,
+    pub(crate) state: Phase,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// The running process (leader of its group: pgid == pid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub process: Option<Identity>,
+    pub(crate) process: Option<Identity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pgid: Option<Pid>,
+    pub(crate) pgid: Option<Pid>,
     /// Milliseconds since the Unix epoch of the last spawn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at_ms: Option<u64>,
+    pub(crate) started_at_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ready_after_ms: Option<u64>,
-    pub config_hash: String,
-    pub restarts: u32,
+    pub(crate) ready_after_ms: Option<u64>,
+    pub(crate) config_hash: String,
+    pub(crate) restarts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_exit: Option<ProcessExit>,
+    pub(crate) last_exit: Option<ProcessExit>,
     /// Set for an ad-hoc service: what it runs, since no manifest says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adhoc: Option<Adhoc>,
+    pub(crate) adhoc: Option<Adhoc>,
     /// The configuration the process was started with, so a new supervisor can manage it and
     /// tell what changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<Service>,
+    pub(crate) config: Option<Service>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("cannot read {path}: {source}")]
     Io { path: String, source: io::Error },
     #[error("{path} is not a state file orch can read ({detail})")]
@@ -77,12 +77,12 @@ pub enum StateError {
 }
 
 impl State {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { version: STATE_VERSION, ..Self::default() }
     }
 
     /// The recorded state; `Ok(None)` when there is no file (nothing was ever recorded).
-    pub fn load(path: &Path) -> Result<Option<State>, StateError> {
+    pub(crate) fn load(path: &Path) -> Result<Option<State>, StateError> {
         let shown = path.display().to_string();
         let text = match safe_fs::read(path) {
             Ok(text) => text,
@@ -106,7 +106,7 @@ impl State {
     /// Replaces the file atomically: readers see the old state or the new one, never a mix.
     /// The folder must be a private one of this user (see [`PrivateDir`]); a link or a FIFO
     /// left where the temp file goes is replaced, never written through.
-    pub fn save(&self, path: &Path) -> io::Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> io::Result<()> {
         let dir = PrivateDir::create(path.parent().unwrap_or(Path::new(".")))?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json");
         let tmp = format!(".{name}.{}.tmp", std::process::id());

@@ -23,22 +23,26 @@ extern "C" fn on_sigint(_: nix::libc::c_int) {
 }
 
 /// One request being followed.
-pub struct Follow<'a> {
-    pub requested: &'a [String],
-    pub expect: Expect,
-    pub deadline: Option<Instant>,
+pub(super) struct Follow<'a> {
+    pub(crate) requested: &'a [String],
+    pub(crate) expect: Expect,
+    pub(crate) deadline: Option<Instant>,
     /// Ctrl-C stops waiting and leaves the services to start in the background.
-    pub interruptible: bool,
+    pub(crate) interruptible: bool,
 }
 
 impl Follow<'_> {
     /// Shows the replies until the request is done; exit 1 unless every service met `expect`.
-    pub fn run(&self, conn: &mut Connection, progress: Progress) -> Result<Exit, CliError> {
+    pub(super) fn run(&self, conn: &mut Connection, progress: Progress) -> Result<Exit, CliError> {
         self.run_until_done(conn, progress).map(|(exit, _)| exit)
     }
 
     /// As `run`, and whether the supervisor said it exits now.
-    pub fn run_until_done(&self, conn: &mut Connection, mut progress: Progress) -> Result<(Exit, bool), CliError> {
+    pub(super) fn run_until_done(
+        &self,
+        conn: &mut Connection,
+        mut progress: Progress,
+    ) -> Result<(Exit, bool), CliError> {
         if self.interruptible {
             catch_sigint();
         }

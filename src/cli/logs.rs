@@ -21,28 +21,28 @@ use crate::supervisor::lock;
 const FOLLOW_TICK: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Args)]
-pub struct LogsArgs {
+pub(super) struct LogsArgs {
     /// Services to show; all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
     /// Keep printing new lines as they are written, until the project goes down
     #[arg(short = 'f', long)]
-    pub follow: bool,
+    pub(crate) follow: bool,
     /// Only the last N lines (of all the services together)
     #[arg(short = 'n', long = "tail", value_name = "N")]
-    pub lines: Option<usize>,
+    pub(crate) lines: Option<usize>,
     /// Only lines from this long ago on, e.g. "5m"
     #[arg(long, value_parser = HumanDuration::parse, value_name = "DUR")]
-    pub since: Option<HumanDuration>,
+    pub(crate) since: Option<HumanDuration>,
     /// Show each line's timestamp
     #[arg(short = 't', long)]
-    pub timestamps: bool,
+    pub(crate) timestamps: bool,
     /// Print the lines without the service name in front
     #[arg(long)]
-    pub no_prefix: bool,
+    pub(crate) no_prefix: bool,
 }
 
-pub fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
     let session = Session::open_lenient(global)?;
     let dir = session.paths.logs();
     let mut known: Vec<String> =

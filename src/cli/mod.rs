@@ -8,17 +8,18 @@ mod follow;
 mod logs;
 mod man;
 mod mcp;
-pub mod progress;
-pub mod ps;
+pub(crate) mod progress;
+pub(crate) mod ps;
 mod restart;
 mod schema;
-pub mod session;
+pub(crate) mod session;
 mod start;
 mod stop;
-pub mod supervise;
+mod supervise;
 mod up;
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -36,26 +37,48 @@ use crate::render;
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    global: Global,
     #[command(subcommand)]
-    pub verb: Verb,
+    verb: Verb,
+}
+
+pub use supervise::SuperviseArgs;
+
+/// Runs the command the user typed, and says how it went: problems on stderr, the exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    conclude(run(cli))
+}
+
+/// Runs the background supervisor (`orch __supervise ROOT`, as orch launches it).
+pub fn supervise(args: SuperviseArgs) -> ExitCode {
+    conclude(supervise::run(args))
+}
+
+fn conclude(outcome: Result<Exit, CliError>) -> ExitCode {
+    match outcome {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            error.report();
+            error.exit().into()
+        }
+    }
 }
 
 /// Where the project is: `-f FILE` and `-C DIR`, before the command (`orch -f Procfile.dev up`)
 /// or after it (`orch up -f Procfile.dev`); after it wins.
 #[derive(Clone, Debug, Default, Args)]
-pub struct Global {
+pub(crate) struct Global {
     /// Use this manifest (procs.toml or a Procfile) instead of searching for one
     #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Run as if orch was started in DIR
     #[arg(short = 'C', long = "directory", value_name = "DIR")]
-    pub directory: Option<PathBuf>,
+    pub(crate) directory: Option<PathBuf>,
 }
 
 impl Global {
     /// These, with what was given after the command over them.
-    pub fn with(&self, after: Global) -> Global {
+    pub(crate) fn with(&self, after: Global) -> Global {
         Global {
             file: after.file.or_else(|| self.file.clone()),
             directory: after.directory.or_else(|| self.directory.clone()),
@@ -65,7 +88,7 @@ impl Global {
 
 /// A command's arguments with `-f FILE` and `-C DIR` after the command.
 #[derive(Debug, Args)]
-pub struct Scoped<A: Args> {
+pub(crate) struct Scoped<A: Args> {
     #[command(flatten)]
     place: Global,
     #[command(flatten)]
@@ -75,7 +98,7 @@ pub struct Scoped<A: Args> {
 /// `orch logs` takes `-C DIR` and `--file FILE` after the command; its `-f` is `--follow`, as
 /// in docker compose (`orch -f FILE logs -f` names the manifest and follows).
 #[derive(Debug, Args)]
-pub struct LogsScoped {
+pub(crate) struct LogsScoped {
     /// Use this manifest (procs.toml or a Procfile) instead of searching for one
     #[arg(long = "file", value_name = "FILE")]
     file: Option<PathBuf>,
@@ -89,7 +112,7 @@ pub struct LogsScoped {
 /// What orch is asked to do: one variant per command (named so, not `Command`, to be told from
 /// std's and from a service's command line).
 #[derive(Debug, Subcommand)]
-pub enum Verb {
+pub(crate) enum Verb {
     /// Validate the manifest and print the start order
     Check(Scoped<check::CheckArgs>),
     /// Print the resolved manifest (env merged, defaults filled)
@@ -123,7 +146,7 @@ pub enum Verb {
 
 /// Why a command failed; each kind maps to one exit code.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     #[error(transparent)]
     Discover(#[from] DiscoverError),
     #[error("the manifest is invalid")]
@@ -140,7 +163,7 @@ pub enum CliError {
 }
 
 impl CliError {
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
             CliError::Discover(_) | CliError::Manifest(_) | CliError::Usage(_) => Exit::Usage,
             CliError::Failed(_) | CliError::Refused(Refusal::Internal { .. }) => Exit::ServiceFailed,
@@ -154,7 +177,7 @@ impl CliError {
     }
 
     /// Prints the error to stderr.
-    pub fn report(&self) {
+    pub(crate) fn report(&self) {
         match self {
             CliError::Manifest(problems) => render::problems(&problems.0),
             CliError::Refused(Refusal::BadManifest { problems }) => {
@@ -165,7 +188,7 @@ impl CliError {
     }
 }
 
-pub fn run(cli: Cli) -> Result<Exit, CliError> {
+pub(crate) fn run(cli: Cli) -> Result<Exit, CliError> {
     let global = cli.global;
     match cli.verb {
         Verb::Check(s) => check::run(&global.with(s.place), s.args),
@@ -187,7 +210,7 @@ pub fn run(cli: Cli) -> Result<Exit, CliError> {
 
 /// Finds and loads the project's manifest; its warnings (and a note on which manifest, when
 /// there was a choice) are in `warnings`, for the command to show.
-pub fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
+pub(crate) fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
     let options = LoadOptions::from_process();
     let found = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
     let mut loaded = manifest::load(&found.path, &options).map_err(CliError::Manifest)?;
@@ -196,7 +219,7 @@ pub fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
 }
 
 /// A path as the user would write it from where they stand.
-pub fn display_path(path: &Path) -> String {
+pub(crate) fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
 }

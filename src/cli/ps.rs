@@ -18,16 +18,16 @@ use crate::render::{self, Tone, paint};
 use crate::state::{ServiceRecord, State};
 
 #[derive(Debug, Args)]
-pub struct PsArgs {
+pub(crate) struct PsArgs {
     /// Services to show; all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
     /// Print a JSON array of objects instead of a table
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
-pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
+pub(crate) fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
     let session = Session::open_lenient(global)?;
     let rows = match session.connect_or_adopt(false)? {
         Some(mut conn) => {
@@ -81,7 +81,7 @@ fn recorded(session: &Session, names: &[String]) -> Vec<ServiceStatus> {
 
 /// A recorded service as `ps` shows it with no supervisor. Nothing recorded runs (else a
 /// supervisor would have been started to adopt it), so a recorded live state is told as ended.
-pub fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
+pub(crate) fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
     let (state, reason) = if r.state.has_process() {
         (Phase::Stopped, Some("ended while no supervisor was running".to_owned()))
     } else {
@@ -109,7 +109,7 @@ const DETAIL_INDENT: &str = "↳ ";
 
 /// The table: columns padded to their widest cell, the state coloured by its tone, the
 /// details of a row under it, each cut to `width` when printing to a terminal.
-pub fn table(rows: &[ServiceStatus], width: Option<usize>, color: bool) -> String {
+pub(crate) fn table(rows: &[ServiceStatus], width: Option<usize>, color: bool) -> String {
     let cells: Vec<[String; 9]> = rows.iter().map(row).collect();
     let mut widths = HEADERS.map(str::len);
     for cell in &cells {

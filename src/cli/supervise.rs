@@ -16,7 +16,7 @@ pub struct SuperviseArgs {
     pub root: PathBuf,
 }
 
-pub fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
+pub(super) fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
     let paths = ProjectPaths::new(&args.root);
     let lock = Lock::try_acquire(&paths).map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
     let Some(lock) = lock else {

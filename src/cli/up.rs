@@ -18,34 +18,34 @@ use crate::state::State;
 use crate::supervisor::{self, lock::Lock, output::Output};
 
 #[derive(Debug, Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Services to start (with what they depend on); all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
     /// Run in this terminal with merged output; Ctrl-C stops everything
     #[arg(long, conflicts_with_all = ["no_wait", "timeout"])]
-    pub foreground: bool,
+    pub(crate) foreground: bool,
     /// Return once the request is accepted, without waiting for readiness
     #[arg(long)]
-    pub no_wait: bool,
+    pub(crate) no_wait: bool,
     /// Give up waiting after this long (the services keep starting), e.g. "30s"
     #[arg(long, value_parser = HumanDuration::parse)]
-    pub timeout: Option<HumanDuration>,
+    pub(crate) timeout: Option<HumanDuration>,
     /// Print what would start, stop and restart, and why; change nothing
     #[arg(long, conflicts_with = "foreground")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Restart the named services (all when none) even if nothing changed
     #[arg(long)]
-    pub force_recreate: bool,
+    pub(crate) force_recreate: bool,
     /// Do not reload when procs.toml, .env or an env_file changes
     #[arg(long)]
-    pub no_watch: bool,
+    pub(crate) no_watch: bool,
     /// Print one JSON object per line for each event (starting, ready, failed, …), then the outcome
     #[arg(long, conflicts_with = "foreground")]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
-pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
     let session = Session::open(global)?;
     // Of the commands that read the manifest, check, config and up say what is odd in it.
     if let Some(loaded) = &session.loaded {

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use super::{Envelope, PROTOCOL_VERSION, Reply, Request, VersionOnly};
 
-pub struct Connection {
+pub(crate) struct Connection {
     reader: BufReader<UnixStream>,
 }
 
 /// Why a connection could not be made.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     /// Nothing listens (yet, or any more): the supervisor is starting or going away.
     #[error("nothing listens on the socket: {0}")]
     NotListening(io::Error),
@@ -35,7 +35,7 @@ impl Connection {
     /// Connects and says hello, waiting at most `patience` for the answer: a supervisor that
     /// is there but stopped or dying (its socket still accepting into a backlog nobody reads)
     /// is not taken for a live one. Before anything is sent, the peer must be this user's.
-    pub fn connect(socket: &Path, patience: Duration) -> Result<Self, ConnectError> {
+    pub(crate) fn connect(socket: &Path, patience: Duration) -> Result<Self, ConnectError> {
         let stream = UnixStream::connect(socket).map_err(ConnectError::NotListening)?;
         check_peer(&stream, socket)?;
         let mut conn = Self { reader: BufReader::new(stream) };
@@ -58,11 +58,11 @@ impl Connection {
     }
 
     /// Bounds how long `next` waits; None waits for ever.
-    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.reader.get_ref().set_read_timeout(timeout)
     }
 
-    pub fn send(&mut self, request: Request) -> io::Result<()> {
+    pub(crate) fn send(&mut self, request: Request) -> io::Result<()> {
         let mut line = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: request })?;
         line.push(b'\n');
         self.reader.get_mut().write_all(&line)
@@ -70,7 +70,7 @@ impl Connection {
 
     /// The next reply; None when the supervisor closed the connection. Its version is read
     /// first: a reply of another version is that (a [`VersionMismatch`]), not "unreadable".
-    pub fn next_reply(&mut self) -> io::Result<Option<Reply>> {
+    pub(crate) fn next_reply(&mut self) -> io::Result<Option<Reply>> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
             return Ok(None);
@@ -92,13 +92,13 @@ impl Connection {
 #[error(
     "the supervisor speaks protocol {theirs} and this orch {PROTOCOL_VERSION}: another version of orch started it; run `orch down` with the orch that started it, then this command again"
 )]
-pub struct VersionMismatch {
-    pub theirs: u32,
+pub(crate) struct VersionMismatch {
+    pub(crate) theirs: u32,
 }
 
 impl VersionMismatch {
     /// The mismatch an I/O error of `next_reply` stands for, if it does.
-    pub fn of(error: &io::Error) -> Option<&VersionMismatch> {
+    pub(crate) fn of(error: &io::Error) -> Option<&VersionMismatch> {
         error.get_ref()?.downcast_ref()
     }
 }
@@ -115,6 +115,6 @@ fn check_peer(stream: &UnixStream, socket: &Path) -> Result<(), ConnectError> {
     Err(ConnectError::Stranger { path: socket.display().to_string(), uid, me })
 }
 
-pub fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }

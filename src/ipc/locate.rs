@@ -16,17 +16,17 @@ use crate::paths::{self, ProjectPaths};
 use crate::supervisor::lock::{self, Lock};
 
 /// How long a supervisor that holds the lock may take to answer a client's hello.
-pub const PATIENCE: Duration = Duration::from_secs(2);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(2);
 
 /// What a client found.
-pub enum Found {
+pub(crate) enum Found {
     Connected(Connection),
     /// No process holds the project's lock: no supervisor runs.
     NotRunning,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum LocateError {
+pub(crate) enum LocateError {
     #[error(
         "the supervisor (pid {pid}) does not answer: it may be stopped (SIGSTOP) or stuck; `kill -CONT {pid}` wakes a stopped one, `kill {pid}` ends it (its services keep running and the next orch command adopts them)"
     )]
@@ -43,7 +43,7 @@ pub enum LocateError {
 
 /// Finds and connects to the project's supervisor, waiting at most `patience` for one that
 /// holds the lock to listen and answer.
-pub fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, LocateError> {
+pub(crate) fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, LocateError> {
     let deadline = Instant::now() + patience;
     let mut pause = Duration::from_millis(1);
     loop {

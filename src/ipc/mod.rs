@@ -2,8 +2,8 @@
 //! newline-delimited JSON, one request per connection, answered by one reply or by a stream of
 //! events that ends with one. Every message carries the protocol version.
 
-pub mod client;
-pub mod locate;
+pub(crate) mod client;
+pub(crate) mod locate;
 mod problem_report;
 mod refusal;
 
@@ -15,11 +15,11 @@ use crate::manifest::{Adhoc, BaseEnv};
 use crate::model::{Phase, Pid};
 use crate::plan::Plan;
 
-pub use problem_report::{ProblemReport, ReportedPlace, ReportedSeverity};
-pub use refusal::{Refusal, unknown_service};
+pub(crate) use problem_report::ProblemReport;
+pub(crate) use refusal::{Refusal, unknown_service};
 
 /// Version 3: a refusal carries its kind with its data (see [`Refusal`]).
-pub const PROTOCOL_VERSION: u32 = 3;
+pub(crate) const PROTOCOL_VERSION: u32 = 3;
 
 fn yes() -> bool {
     true
@@ -27,23 +27,23 @@ fn yes() -> bool {
 
 /// A message on the wire: the version, then the body's fields.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Envelope<T> {
-    pub v: u32,
+pub(crate) struct Envelope<T> {
+    pub(crate) v: u32,
     #[serde(flatten)]
-    pub body: T,
+    pub(crate) body: T,
 }
 
 /// Only the version of a message, read before the rest: a message of another version may not
 /// fit this version's shapes, and its version is what the user must be told about.
 #[derive(Debug, Deserialize)]
-pub struct VersionOnly {
-    pub v: u32,
+pub(crate) struct VersionOnly {
+    pub(crate) v: u32,
 }
 
 /// What a supervisor answers to a message of another protocol version, in the one shape
 /// every version of orch reads (`reply: error` and a `message`), so that an old client reads
 /// it and tells its user (it names both versions itself).
-pub fn version_mismatch_line(theirs: u32) -> Vec<u8> {
+pub(crate) fn version_mismatch_line(theirs: u32) -> Vec<u8> {
     let message = format!(
         "this supervisor speaks protocol {PROTOCOL_VERSION} and the client {theirs}: they are different versions of \
          orch; use the orch that started the supervisor (orch {}), or stop it with that one (`orch down`) first",
@@ -57,14 +57,14 @@ pub fn version_mismatch_line(theirs: u32) -> Vec<u8> {
 /// Where the client stands: the project's manifest (if it has one) and the client's own
 /// environment, the lowest layer of every service's environment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Origin {
-    pub manifest: Option<PathBuf>,
-    pub env: BaseEnv,
+pub(crate) struct Origin {
+    pub(crate) manifest: Option<PathBuf>,
+    pub(crate) env: BaseEnv,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
-pub enum Request {
+pub(crate) enum Request {
     /// Who is there.
     Hello,
     /// Bring the services (all when empty) and what they depend on in line with the manifest:
@@ -104,7 +104,7 @@ pub enum Request {
 
 impl Request {
     /// The service names the request carries, to be checked before any is used.
-    pub fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         let list = match self {
             Request::Hello => return Vec::new(),
             Request::StartAdhoc { adhoc, .. } => return vec![adhoc.name.as_str()],
@@ -119,7 +119,7 @@ impl Request {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
-pub enum Reply {
+pub(crate) enum Reply {
     Hello {
         pid: Pid,
         version: String,
@@ -151,82 +151,82 @@ pub enum Reply {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub service: String,
-    pub phase: Phase,
+pub(crate) struct Event {
+    pub(crate) service: String,
+    pub(crate) phase: Phase,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// What the service waits for now, in words: `db to be ready`, `http …/health: 404`,
     /// `it to stay up 1s (min_uptime)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting: Option<String>,
+    pub(crate) waiting: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Outcome {
-    pub service: String,
-    pub phase: Phase,
+pub(crate) struct Outcome {
+    pub(crate) service: String,
+    pub(crate) phase: Phase,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// From spawn to ready / running / completed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elapsed_ms: Option<u64>,
+    pub(crate) elapsed_ms: Option<u64>,
     /// The service's last log lines (of its last attempt), when it failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub last_lines: Vec<String>,
+    pub(crate) last_lines: Vec<String>,
     /// It was already up when the request came, and the request did not touch it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub unchanged: bool,
+    pub(crate) unchanged: bool,
 }
 
 impl Reply {
     /// The last reply to a request (everything but a progress event).
-    pub fn is_final(&self) -> bool {
+    pub(crate) fn is_final(&self) -> bool {
         !matches!(self, Reply::Event(_))
     }
 }
 
 impl Outcome {
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         matches!(self.phase, Phase::Ready | Phase::Running | Phase::Completed)
     }
 }
 
 /// One row of `orch ps`, the same in the table and in `--json`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct ServiceStatus {
-    pub name: String,
-    pub state: String,
-    pub pid: Option<Pid>,
-    pub uptime_secs: Option<f64>,
-    pub restarts: u32,
+pub(crate) struct ServiceStatus {
+    pub(crate) name: String,
+    pub(crate) state: String,
+    pub(crate) pid: Option<Pid>,
+    pub(crate) uptime_secs: Option<f64>,
+    pub(crate) restarts: u32,
     /// The readiness check, as `tcp 127.0.0.1:5432`.
-    pub ready_check: Option<String>,
+    pub(crate) ready_check: Option<String>,
     /// How long the check took to pass.
-    pub ready_after_ms: Option<u64>,
-    pub cpu_percent: Option<f64>,
-    pub mem_bytes: Option<u64>,
+    pub(crate) ready_after_ms: Option<u64>,
+    pub(crate) cpu_percent: Option<f64>,
+    pub(crate) mem_bytes: Option<u64>,
     /// Why the service is in a state that is not a happy one.
-    pub reason: Option<String>,
-    pub last_exit: Option<String>,
-    pub adhoc: bool,
+    pub(crate) reason: Option<String>,
+    pub(crate) last_exit: Option<String>,
+    pub(crate) adhoc: bool,
     /// Started by an earlier supervisor that died, and adopted by this one.
     #[serde(default)]
-    pub adopted: bool,
+    pub(crate) adopted: bool,
     /// What the service last said with `STATUS=` on its notify socket.
     #[serde(default)]
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// Its port: `port`'s, or the `PORT` orch gives it (a Procfile service's, or its env's).
     #[serde(default)]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// What it runs, for an ad-hoc service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
+    pub(crate) command: Option<String>,
     /// Bytes of its output that could not be written to its log (a full disk), since the log
     /// was opened.
     #[serde(default)]
-    pub log_dropped_bytes: u64,
+    pub(crate) log_dropped_bytes: u64,
     /// Why its log cannot be written now, while lines are being dropped.
     #[serde(default)]
-    pub log_error: Option<String>,
+    pub(crate) log_error: Option<String>,
 }

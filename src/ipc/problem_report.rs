@@ -11,38 +11,38 @@ use serde::{Deserialize, Serialize};
 use crate::manifest::{Problem, SourceFile};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProblemReport {
-    pub severity: ReportedSeverity,
-    pub message: String,
+pub(crate) struct ProblemReport {
+    pub(crate) severity: ReportedSeverity,
+    pub(crate) message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub at: Option<ReportedPlace>,
+    pub(crate) at: Option<ReportedPlace>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ReportedSeverity {
+pub(crate) enum ReportedSeverity {
     Error,
     Warning,
     Note,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportedPlace {
+pub(crate) struct ReportedPlace {
     /// As the supervisor showed it: relative to the project's root.
-    pub file: String,
+    pub(crate) file: String,
     /// 1-based; the column counted in characters.
-    pub line: usize,
-    pub column: usize,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
     /// The words under the caret.
-    pub label: String,
+    pub(crate) label: String,
     /// The lines of the file around the problem (one before, one after), and the number of
     /// the first of them.
-    pub excerpt: String,
-    pub excerpt_line: usize,
+    pub(crate) excerpt: String,
+    pub(crate) excerpt_line: usize,
     /// The bytes of `excerpt` the problem is about.
-    pub span: Range<usize>,
+    pub(crate) span: Range<usize>,
 }
 
 /// How many lines around a problem are shown (miette's default).
@@ -79,7 +79,7 @@ impl From<&Problem> for ProblemReport {
 impl ProblemReport {
     /// The problem again, to be shown as `orch check` shows it. What came over the socket is
     /// not taken on trust: a span that does not fit its excerpt keeps the place in words only.
-    pub fn to_problem(&self) -> Problem {
+    pub(crate) fn to_problem(&self) -> Problem {
         let mut problem = match self.severity {
             ReportedSeverity::Error => Problem::error(&self.message),
             ReportedSeverity::Warning => Problem::warning(&self.message),

@@ -8,7 +8,7 @@ use crate::manifest::Problems;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// A name that is no service here, and the names there are.
     #[error("{}", unknown_service(name, known))]
     UnknownService { name: String, known: Vec<String> },
@@ -29,29 +29,29 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn unknown_service(name: &str, known: &[&str]) -> Self {
+    pub(crate) fn unknown_service(name: &str, known: &[&str]) -> Self {
         Refusal::UnknownService { name: name.to_owned(), known: known.iter().map(|&k| k.to_owned()).collect() }
     }
 
-    pub fn bad_manifest(problems: &Problems) -> Self {
+    pub(crate) fn bad_manifest(problems: &Problems) -> Self {
         Refusal::BadManifest { problems: problems.0.iter().map(ProblemReport::from).collect() }
     }
 
-    pub fn invalid(message: impl Into<String>) -> Self {
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Refusal::Invalid { message: message.into() }
     }
 
-    pub fn conflict(message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Refusal::Conflict { message: message.into() }
     }
 
-    pub fn into_reply(self) -> super::Reply {
+    pub(crate) fn into_reply(self) -> super::Reply {
         super::Reply::Error(self)
     }
 }
 
 /// The one wording of "there is no such service", with the names there are.
-pub fn unknown_service<S: AsRef<str>>(name: &str, known: &[S]) -> String {
+pub(crate) fn unknown_service<S: AsRef<str>>(name: &str, known: &[S]) -> String {
     match known {
         [] => format!("no service named `{name}`: there are no services here"),
         names => {

@@ -13,26 +13,26 @@ use super::spec::{DEFAULT_READY_TIMEOUT, Ready, RestartPolicy, Service};
 
 /// An ad-hoc service: a command the manifest does not know, kept until `down` or `stop`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Adhoc {
-    pub name: String,
+pub(crate) struct Adhoc {
+    pub(crate) name: String,
     /// One argument runs as a procs.toml string `cmd` does (under `sh -c`); more are argv.
-    pub cmd: CommandLine,
-    pub cwd: PathBuf,
+    pub(crate) cmd: CommandLine,
+    pub(crate) cwd: PathBuf,
     #[serde(default)]
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     #[serde(default)]
-    pub ready: Option<Ready>,
+    pub(crate) ready: Option<Ready>,
     /// How long `ready` may take (the manifest's default when None).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ready_timeout: Option<HumanDuration>,
+    pub(crate) ready_timeout: Option<HumanDuration>,
     #[serde(default)]
-    pub restart: Option<RestartPolicy>,
+    pub(crate) restart: Option<RestartPolicy>,
 }
 
 impl Adhoc {
     /// The service it stands for: the project's `.env` and `[env]` under its own variables,
     /// no restart unless asked, and the manifest's defaults for the rest.
-    pub fn to_service(&self, project_env: &IndexMap<String, String>) -> Service {
+    pub(crate) fn to_service(&self, project_env: &IndexMap<String, String>) -> Service {
         let mut env = project_env.clone();
         env.extend(self.env.iter().cloned());
         Service {
@@ -47,7 +47,7 @@ impl Adhoc {
     /// What in its command or variables could change what execve sees: a key that is no
     /// variable name (`SNEAK=HOME`), a NUL anywhere. A client checks this too; the supervisor
     /// does not take it on trust.
-    pub fn problem(&self) -> Option<String> {
+    pub(crate) fn problem(&self) -> Option<String> {
         if let Some((key, _)) = self.env.iter().find(|(key, _)| !is_valid_env_key(key)) {
             return Some(format!(
                 "`{}` is not a variable name (letters, digits, `_` and `.`, not starting with a digit)",

@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
-pub enum CommandLine {
+pub(crate) enum CommandLine {
     Shell(String),
     Argv(Vec<String>),
 }
@@ -23,7 +23,7 @@ const NOT_EXECABLE: [&str; 23] = [
 
 impl CommandLine {
     /// A string, run under `sh -c`.
-    pub fn is_shell(&self) -> bool {
+    pub(crate) fn is_shell(&self) -> bool {
         matches!(self, CommandLine::Shell(_))
     }
 
@@ -32,7 +32,7 @@ impl CommandLine {
     /// the stop signal reaches the real program and not only the shell; else as `sh -c CMD`.
     /// Leading `VAR=value` words stay in front of `exec` (`PORT=3000 exec bundle …`), where the
     /// shell reads them as assignments for the program, as foreman and honcho run such lines.
-    pub fn argv(&self) -> Vec<String> {
+    pub(crate) fn argv(&self) -> Vec<String> {
         match self {
             CommandLine::Argv(argv) => argv.clone(),
             CommandLine::Shell(script) => {

@@ -17,7 +17,7 @@ use crate::model::names::RESERVED_NAME;
 const BASE_PORT: u32 = 5000;
 const PORT_STEP: u32 = 100;
 
-pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, IndexMap<String, Service>) {
+pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, IndexMap<String, Service>) {
     let parsed = procfile::parse(file.text());
     for finding in &parsed.findings {
         ctx.problems.push(match finding {

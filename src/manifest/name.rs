@@ -5,7 +5,7 @@ use super::problem::Problem;
 use crate::model::names::{MAX_NAME_LEN, why_invalid};
 
 /// The problem of a name that is not valid (without its place).
-pub fn invalid(name: &str) -> Option<Problem> {
+pub(super) fn invalid(name: &str) -> Option<Problem> {
     let why = why_invalid(name)?;
     let shown: String = name.chars().take(MAX_NAME_LEN).collect();
     let shown = if shown.len() < name.len() { format!("{shown}…") } else { shown };
@@ -15,7 +15,7 @@ pub fn invalid(name: &str) -> Option<Problem> {
     )
 }
 
-pub fn reserved(name: &str) -> Problem {
+pub(super) fn reserved(name: &str) -> Problem {
     Problem::error(format!("`{name}` is reserved: orch's own lines show under that name in `orch logs`"))
         .help("give the service another name")
 }

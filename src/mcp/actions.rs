@@ -25,18 +25,18 @@ use crate::supervisor::lock;
 /// A tool's result: text blocks for the agent to read, optionally the same as a JSON object,
 /// and whether the call failed (`isError`).
 #[derive(Debug, Default)]
-pub struct Answer {
-    pub blocks: Vec<String>,
-    pub json: Option<Value>,
-    pub failed: bool,
+pub(crate) struct Answer {
+    pub(crate) blocks: Vec<String>,
+    pub(crate) json: Option<Value>,
+    pub(crate) failed: bool,
 }
 
 impl Answer {
-    pub fn ok(text: impl Into<String>) -> Self {
+    pub(crate) fn ok(text: impl Into<String>) -> Self {
         Self { blocks: vec![text.into()], json: None, failed: false }
     }
 
-    pub fn failed(text: impl Into<String>) -> Self {
+    pub(crate) fn failed(text: impl Into<String>) -> Self {
         Self { blocks: vec![text.into()], json: None, failed: true }
     }
 
@@ -53,7 +53,7 @@ impl From<CliError> for Answer {
 }
 
 /// An answer either way: `Err` is a failed call, returned early with `?`.
-pub type ToolResult<T> = Result<T, Answer>;
+pub(crate) type ToolResult<T> = Result<T, Answer>;
 
 impl Place {
     fn global(&self) -> Global {
@@ -77,7 +77,7 @@ fn describe_error(error: CliError) -> String {
 
 // ----- the tools ----------------------------------------------------------------------------
 
-pub fn up(place: &Place, args: UpArgs) -> ToolResult<Answer> {
+pub(super) fn up(place: &Place, args: UpArgs) -> ToolResult<Answer> {
     let session = Session::open(&place.global())?;
     let services = args.services.unwrap_or_default();
     check_manifest_names(&session, &services)?;
@@ -92,17 +92,17 @@ pub fn up(place: &Place, args: UpArgs) -> ToolResult<Answer> {
     finish(&mut conn, if wait { Expect::Up } else { Expect::Accepted }, deadline)
 }
 
-pub fn down(place: &Place, args: DownArgs) -> ToolResult<Answer> {
+pub(super) fn down(place: &Place, args: DownArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     stop_services(&session, args.services.unwrap_or_default())
 }
 
-pub fn stop(place: &Place, args: NameArgs) -> ToolResult<Answer> {
+pub(super) fn stop(place: &Place, args: NameArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     stop_services(&session, vec![args.name])
 }
 
-pub fn restart(place: &Place, args: NameArgs) -> ToolResult<Answer> {
+pub(super) fn restart(place: &Place, args: NameArgs) -> ToolResult<Answer> {
     let session = Session::open_any(&place.global())?;
     check_known(&session, std::slice::from_ref(&args.name))?;
     let mut conn = session.connect_or_launch()?;
@@ -110,7 +110,7 @@ pub fn restart(place: &Place, args: NameArgs) -> ToolResult<Answer> {
     finish(&mut conn, Expect::Up, None)
 }
 
-pub fn ps(place: &Place, args: PsArgs) -> ToolResult<Answer> {
+pub(super) fn ps(place: &Place, args: PsArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     let wanted = args.services.unwrap_or_default();
     let (rows, notes) = status(&session, true)?;
@@ -130,7 +130,7 @@ pub fn ps(place: &Place, args: PsArgs) -> ToolResult<Answer> {
     Ok(answer)
 }
 
-pub fn logs(place: &Place, args: LogsArgs) -> ToolResult<Answer> {
+pub(super) fn logs(place: &Place, args: LogsArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     let dir = session.paths.logs();
     let services: Vec<String> = args.service.iter().cloned().collect();
@@ -166,7 +166,7 @@ pub fn logs(place: &Place, args: LogsArgs) -> ToolResult<Answer> {
     Ok(Answer::ok(text))
 }
 
-pub fn start(place: &Place, args: StartArgs) -> ToolResult<Answer> {
+pub(super) fn start(place: &Place, args: StartArgs) -> ToolResult<Answer> {
     match args.command {
         None => start_manifest_service(place, args),
         Some(command) => start_adhoc(place, args.name, command, args.cwd, args.env, args.ready),

@@ -8,17 +8,17 @@ use serde::{Deserialize, Serialize};
 use super::Pid;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    pub pid: Pid,
+pub(crate) struct Identity {
+    pub(crate) pid: Pid,
     /// Clock ticks after boot (field 22 of /proc/<pid>/stat).
-    pub start_time: u64,
-    pub boot_id: String,
+    pub(crate) start_time: u64,
+    pub(crate) boot_id: String,
 }
 
 impl Identity {
     /// Whether `now` (what the process table says of the same pid) is this very process, not a
     /// reused pid: the same start, in the same boot.
-    pub fn is_same_process(&self, now: &Identity) -> bool {
+    pub(crate) fn is_same_process(&self, now: &Identity) -> bool {
         self == now
     }
 }

@@ -3,12 +3,12 @@
 //! orch's beneath it (std and serde; nix only to name a signal), so anything may use it.
 
 mod identity;
-pub mod names;
+pub(crate) mod names;
 mod phase;
 mod pid;
 mod process_exit;
 
-pub use identity::Identity;
-pub use phase::Phase;
-pub use pid::Pid;
-pub use process_exit::ProcessExit;
+pub(crate) use identity::Identity;
+pub(crate) use phase::Phase;
+pub(crate) use pid::Pid;
+pub(crate) use process_exit::ProcessExit;

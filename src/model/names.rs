@@ -4,18 +4,18 @@
 //! never reads as an option.
 
 /// The longest name: log file names and `${NAME.port}` references stay readable.
-pub const MAX_NAME_LEN: usize = 64;
+pub(crate) const MAX_NAME_LEN: usize = 64;
 
 /// The name orch's own lines go under in `orch logs`.
-pub const RESERVED_NAME: &str = "orch";
+pub(crate) const RESERVED_NAME: &str = "orch";
 
 /// Letters, digits, `-` and `_`, not starting with `-`, at most 64 characters.
-pub fn is_valid_name(name: &str) -> bool {
+pub(crate) fn is_valid_name(name: &str) -> bool {
     why_invalid(name).is_none()
 }
 
 /// What is wrong with a name, in words, or None when it is valid.
-pub fn why_invalid(name: &str) -> Option<String> {
+pub(crate) fn why_invalid(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("a service name cannot be empty".into());
     }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Phase {
+pub(crate) enum Phase {
     Pending,
     Starting,
     Ready,
@@ -45,40 +45,40 @@ impl Phase {
         [Pending, Starting, Ready, Running, Stopping, Stopped, Completed, Failed, Backoff, Fatal, Blocked];
 
     /// The phase of its name, as `as_str` writes it.
-    pub fn parse(text: &str) -> Option<Phase> {
+    pub(crate) fn parse(text: &str) -> Option<Phase> {
         Self::ALL.into_iter().find(|p| p.as_str() == text)
     }
 
-    pub fn can_become(self, next: Phase) -> bool {
+    pub(crate) fn can_become(self, next: Phase) -> bool {
         self == next || ALLOWED.iter().any(|(from, to)| *from == self && to.contains(&next))
     }
 
     /// A process of the service may exist.
-    pub fn has_process(self) -> bool {
+    pub(crate) fn has_process(self) -> bool {
         matches!(self, Starting | Ready | Running | Stopping)
     }
 
     /// Not done yet: something will still happen without anyone asking.
-    pub fn is_transient(self) -> bool {
+    pub(crate) fn is_transient(self) -> bool {
         matches!(self, Pending | Starting | Stopping | Backoff)
     }
 
     /// A start that did not work out.
-    pub fn is_failure(self) -> bool {
+    pub(crate) fn is_failure(self) -> bool {
         matches!(self, Failed | Fatal | Blocked)
     }
 
     /// Spawned: what a dependency on `started` waits for.
-    pub fn is_started(self) -> bool {
+    pub(crate) fn is_started(self) -> bool {
         matches!(self, Starting | Ready | Running | Completed)
     }
 
     /// Ready, or running without a check, or done: what a dependency on `ready` waits for.
-    pub fn is_ready(self) -> bool {
+    pub(crate) fn is_ready(self) -> bool {
         matches!(self, Ready | Running | Completed)
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Pending => "pending",
             Starting => "starting",

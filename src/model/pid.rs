@@ -10,16 +10,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// A pid, or a process group's id (its leader's pid).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct Pid(i32);
+pub(crate) struct Pid(i32);
 
 impl Pid {
     /// The pid of that number, when it can be one.
-    pub fn new(raw: i32) -> Option<Pid> {
+    pub(crate) fn new(raw: i32) -> Option<Pid> {
         (raw > 0).then_some(Pid(raw))
     }
 
     /// The number, as the system calls take it.
-    pub fn get(self) -> i32 {
+    pub(crate) fn get(self) -> i32 {
         self.0
     }
 }
@@ -58,7 +58,7 @@ impl<'de> Deserialize<'de> for Pid {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct NotAPid;
+pub(crate) struct NotAPid;
 
 impl fmt::Display for NotAPid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

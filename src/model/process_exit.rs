@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum ProcessExit {
+pub(crate) enum ProcessExit {
     Code(i32),
     Signal(i32),
     /// An adopted process ended: only its parent could know how.
@@ -15,7 +15,7 @@ pub enum ProcessExit {
 }
 
 impl ProcessExit {
-    pub fn success(self) -> bool {
+    pub(crate) fn success(self) -> bool {
         self == ProcessExit::Code(0)
     }
 }

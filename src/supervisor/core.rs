@@ -24,7 +24,7 @@ use crate::paths::ProjectPaths;
 use crate::state::{Desired, State};
 
 /// What reaches the supervisor's task.
-pub enum Msg {
+pub(crate) enum Msg {
     Request(Request, UnboundedSender<Reply>),
     /// The group of a service's process is empty; `exit` is how its leader ended, `killed`
     /// whether what was left of the group had to be SIGKILLed.
@@ -100,7 +100,7 @@ impl Msg {
 /// the record must hold, so that nothing runs twice after a crash) or a request is saved at once.
 const SAVE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
-pub struct Supervisor {
+pub(crate) struct Supervisor {
     pub(super) paths: ProjectPaths,
     /// The value of ORCH_PROJECT on every child.
     pub(super) project_id: String,
@@ -146,7 +146,7 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(paths: ProjectPaths, tx: UnboundedSender<Msg>, reaper: Arc<Reaper>, output: Output) -> Self {
+    pub(crate) fn new(paths: ProjectPaths, tx: UnboundedSender<Msg>, reaper: Arc<Reaper>, output: Output) -> Self {
         Self {
             project_id: paths.root.display().to_string(),
             paths,
@@ -180,7 +180,7 @@ impl Supervisor {
     }
 
     /// Runs until the supervisor has nothing left to supervise after a `down`.
-    pub async fn run(mut self, mut rx: UnboundedReceiver<Msg>) {
+    pub(crate) async fn run(mut self, mut rx: UnboundedReceiver<Msg>) {
         // What recovery left pending starts now, not at the first request.
         self.advance();
         self.save_now();

@@ -9,37 +9,37 @@ use crate::manifest::RestartPolicy;
 use crate::model::{Phase, ProcessExit};
 
 /// Restarts wait 100 ms, doubling up to 30 s.
-pub fn backoff_delay(attempt: u32) -> Duration {
+pub(crate) fn backoff_delay(attempt: u32) -> Duration {
     let ms = 100u64.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
     Duration::from_millis(ms.min(30_000))
 }
 
 /// Uptime after which a crash no longer counts as "in a row".
-pub const STABLE_UPTIME: Duration = Duration::from_secs(60);
+pub(crate) const STABLE_UPTIME: Duration = Duration::from_secs(60);
 
 /// What the restart policy says about a service whose start failed or whose process ended
 /// without being asked to.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verdict {
-    pub phase: Phase,
+pub(crate) struct Verdict {
+    pub(crate) phase: Phase,
     /// The restarts in a row, counting the one this verdict schedules.
-    pub restarts: u32,
+    pub(crate) restarts: u32,
     /// For `backoff`: how long to wait before the next start.
-    pub delay: Option<Duration>,
-    pub reason: Option<String>,
+    pub(crate) delay: Option<Duration>,
+    pub(crate) reason: Option<String>,
 }
 
 /// The policy facts of one service.
 #[derive(Clone, Copy, Debug)]
-pub struct Policy {
-    pub oneshot: bool,
-    pub restart: RestartPolicy,
-    pub max_restarts: u32,
+pub(crate) struct Policy {
+    pub(crate) oneshot: bool,
+    pub(crate) restart: RestartPolicy,
+    pub(crate) max_restarts: u32,
 }
 
 /// Decides what follows an exit (`failure` = None) or a failed start (`failure` = its reason,
 /// e.g. a readiness timeout).
-pub fn after_exit(
+pub(crate) fn after_exit(
     policy: Policy,
     restarts: u32,
     uptime: Duration,

@@ -13,22 +13,22 @@ use crate::model::Pid;
 use crate::paths::ProjectPaths;
 use crate::safe_fs::{self, Access};
 
-pub struct Lock {
+pub(crate) struct Lock {
     _file: Flock<File>,
 }
 
 /// What the lock file says about its holder.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Holder {
-    pub pid: Pid,
-    pub socket: String,
-    pub version: String,
-    pub started_at: String,
+pub(crate) struct Holder {
+    pub(crate) pid: Pid,
+    pub(crate) socket: String,
+    pub(crate) version: String,
+    pub(crate) started_at: String,
 }
 
 impl Lock {
     /// The lock, or None when another supervisor holds it.
-    pub fn try_acquire(paths: &ProjectPaths) -> io::Result<Option<Lock>> {
+    pub(crate) fn try_acquire(paths: &ProjectPaths) -> io::Result<Option<Lock>> {
         // Opened close-on-exec, so services never inherit the lock.
         let file = paths.create_dirs()?.open("supervisor.lock", Access::ReadWrite)?;
         let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -48,7 +48,7 @@ impl Lock {
     }
 
     /// Who holds the lock, as recorded; None when unreadable.
-    pub fn holder(paths: &ProjectPaths) -> Option<Holder> {
+    pub(crate) fn holder(paths: &ProjectPaths) -> Option<Holder> {
         serde_json::from_slice(&safe_fs::read(&paths.lock()).ok()?).ok()
     }
 }
@@ -56,7 +56,7 @@ impl Lock {
 /// The pid of the process that holds the project's lock now, read from /proc/locks (so it is
 /// the lock itself that says, not a file someone may have left behind); None when nobody holds
 /// it. Where /proc/locks cannot be read, the lock file's record is taken if its pid is alive.
-pub fn holder_pid(paths: &ProjectPaths) -> Option<Pid> {
+pub(crate) fn holder_pid(paths: &ProjectPaths) -> Option<Pid> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(paths.lock()).ok()?;
     match std::fs::read_to_string("/proc/locks") {

@@ -196,7 +196,7 @@ impl Supervisor {
 /// The words of a shell that could not run a command, as `command not found: pg_ctlx` —
 /// from dash (`sh: 1: exec: pg_ctlx: not found`), bash (`bash: line 1: pg_ctlx: command not
 /// found`) or busybox (`sh: pg_ctlx: not found`), and `Permission denied` alike.
-pub fn shell_complaint(line: &str) -> Option<String> {
+pub(super) fn shell_complaint(line: &str) -> Option<String> {
     let parts: Vec<&str> = line.split(": ").collect();
     let [.., program, what] = parts.as_slice() else { return None };
     let what = what.trim();
@@ -211,7 +211,7 @@ pub fn shell_complaint(line: &str) -> Option<String> {
 }
 
 /// A spawn error that means the command cannot be run: `command not found: pg_ctlx`.
-pub fn exec_failure(argv: &[String], error: &std::io::Error) -> Option<String> {
+pub(super) fn exec_failure(argv: &[String], error: &std::io::Error) -> Option<String> {
     let program = argv.first()?;
     match error.raw_os_error()? {
         libc::ENOENT => Some(format!("command not found: {program}")),
@@ -260,7 +260,7 @@ pub(super) fn apply_verdict(svc: &mut Svc, verdict: Verdict, tx: &UnboundedSende
 }
 
 /// `640ms`, `1.5s`, `2m`.
-pub fn human_duration(d: Duration) -> String {
+pub(super) fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
     match ms {
         0..1000 => format!("{ms}ms"),

@@ -17,13 +17,13 @@ use crate::paths::ProjectPaths;
 use crate::render::Speaker;
 
 #[derive(Clone)]
-pub struct Output {
+pub(crate) struct Output {
     /// Set when the supervisor runs in the terminal (`up --foreground`).
     foreground: Option<Arc<Foreground>>,
     orch_log: Arc<OrchLog>,
 }
 
-pub struct Foreground {
+pub(crate) struct Foreground {
     color: bool,
     inner: Mutex<Names>,
 }
@@ -41,11 +41,11 @@ struct OrchLog {
 }
 
 impl Output {
-    pub fn background(paths: &ProjectPaths) -> Self {
+    pub(crate) fn background(paths: &ProjectPaths) -> Self {
         Self { foreground: None, orch_log: OrchLog::new(paths) }
     }
 
-    pub fn foreground(paths: &ProjectPaths, names: &[String]) -> Self {
+    pub(crate) fn foreground(paths: &ProjectPaths, names: &[String]) -> Self {
         let color = crate::render::color(std::io::stdout().is_terminal());
         let width = names.iter().map(String::len).max().unwrap_or(0).max(RESERVED_NAME.len());
         let names = Names { width, order: names.to_vec() };
@@ -53,24 +53,24 @@ impl Output {
         Self { foreground: Some(Arc::new(foreground)), orch_log: OrchLog::new(paths) }
     }
 
-    pub fn is_foreground(&self) -> bool {
+    pub(crate) fn is_foreground(&self) -> bool {
         self.foreground.is_some()
     }
 
     /// A line of a service's output.
-    pub fn line(&self, service: &str, line: &[u8]) {
+    pub(crate) fn line(&self, service: &str, line: &[u8]) {
         if let Some(fg) = &self.foreground {
             fg.print(Some(service), line);
         }
     }
 
     /// Something orch has to say about a service: `web: ready in 312ms`.
-    pub fn notice(&self, service: &str, text: &str) {
+    pub(crate) fn notice(&self, service: &str, text: &str) {
         self.say(&format!("{service}: {text}"));
     }
 
     /// One of orch's own lines.
-    pub fn say(&self, line: &str) {
+    pub(crate) fn say(&self, line: &str) {
         self.orch_log.append(line);
         match &self.foreground {
             Some(fg) => fg.print(None, line.as_bytes()),

@@ -29,30 +29,30 @@ use crate::model::{Identity, Pid, ProcessExit};
 
 /// Set on every child so that its processes can be told apart in /proc, even after they left
 /// the service's process group, and after the supervisor itself died.
-pub const PROJECT_VAR: &str = "ORCH_PROJECT";
-pub const SERVICE_VAR: &str = "ORCH_SERVICE";
+pub(crate) const PROJECT_VAR: &str = "ORCH_PROJECT";
+pub(crate) const SERVICE_VAR: &str = "ORCH_SERVICE";
 
 /// What to run.
-pub struct SpawnRequest<'a> {
-    pub argv: &'a [String],
-    pub cwd: &'a Path,
+pub(crate) struct SpawnRequest<'a> {
+    pub(crate) argv: &'a [String],
+    pub(crate) cwd: &'a Path,
     /// The whole environment of the child (nothing else is inherited).
-    pub env: &'a [(String, String)],
+    pub(crate) env: &'a [(String, String)],
     /// Pipes for stdout and stderr (else both go to /dev/null).
-    pub capture: bool,
+    pub(crate) capture: bool,
 }
 
 /// A spawned child: the leader of its own session and process group.
-pub struct Spawned {
-    pub identity: Identity,
-    pub stdout: Option<Receiver>,
-    pub stderr: Option<Receiver>,
+pub(crate) struct Spawned {
+    pub(crate) identity: Identity,
+    pub(crate) stdout: Option<Receiver>,
+    pub(crate) stderr: Option<Receiver>,
 }
 
 /// The identity of a running process of this user; None when it is gone, a zombie (it has
 /// ended; only its parent has not collected it yet), or another user's: orch never takes over,
 /// waits on or signals a process of another uid, whatever a record or marker says.
-pub fn identity_of(pid: Pid) -> Option<Identity> {
+pub(crate) fn identity_of(pid: Pid) -> Option<Identity> {
     let process = procfs::process::Process::new(pid.get()).ok()?;
     let stat = process.stat().ok()?;
     if stat.state == 'Z' || !is_own(&process) {
@@ -62,17 +62,17 @@ pub fn identity_of(pid: Pid) -> Option<Identity> {
 }
 
 /// The process still runs, is the same one (not a reused pid), and is this user's.
-pub fn is_alive(identity: &Identity) -> bool {
+pub(crate) fn is_alive(identity: &Identity) -> bool {
     identity_of(identity.pid).is_some_and(|now| identity.is_same_process(&now))
 }
 
 /// This process's pid.
-pub fn own_pid() -> Pid {
+pub(crate) fn own_pid() -> Pid {
     Pid::new(nix::unistd::getpid().as_raw()).expect("getpid(2) returns a positive pid")
 }
 
 /// The process group a process is in, when it still exists.
-pub fn group_of(pid: Pid) -> Option<Pid> {
+pub(crate) fn group_of(pid: Pid) -> Option<Pid> {
     nix::unistd::getpgid(Some(nix_pid(pid))).ok().and_then(|g| Pid::new(g.as_raw()))
 }
 
@@ -91,12 +91,12 @@ fn runs_as_me(status: &procfs::process::Status) -> bool {
 }
 
 /// The owner of a process, when it is not this user: `bob (uid 1001)`.
-pub fn foreign_owner(pid: Pid) -> Option<String> {
+pub(crate) fn foreign_owner(pid: Pid) -> Option<String> {
     let status = procfs::process::Process::new(pid.get()).ok()?.status().ok()?;
     (!runs_as_me(&status)).then(|| crate::safe_fs::owner_name(status.ruid))
 }
 
-pub fn boot_id() -> String {
+pub(crate) fn boot_id() -> String {
     procfs::sys::kernel::random::boot_id().map(|s| s.trim().to_owned()).unwrap_or_default()
 }
 
@@ -113,7 +113,7 @@ static USER_FD_LIMIT: std::sync::OnceLock<(u64, u64)> = std::sync::OnceLock::new
 /// Raises this process's soft limit on open files to its hard limit, as most servers do: a
 /// supervisor holds a few descriptors per service. Children get the user's own limit back, as
 /// systemd gives its services theirs (a program using select() breaks above 1024).
-pub fn raise_fd_limit() {
+pub(crate) fn raise_fd_limit() {
     use nix::sys::resource::{Resource, getrlimit, setrlimit};
     let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else { return };
     USER_FD_LIMIT.get_or_init(|| (soft, hard));
@@ -121,12 +121,12 @@ pub fn raise_fd_limit() {
 }
 
 /// The supervisor's limit on open files now, for what it says when it runs out.
-pub fn fd_limit() -> u64 {
+pub(crate) fn fd_limit() -> u64 {
     nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft)
 }
 
 /// Whether an error means this process has run out of file descriptors (or the system has).
-pub fn out_of_fds(e: &io::Error) -> bool {
+pub(crate) fn out_of_fds(e: &io::Error) -> bool {
     matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
 }
 
@@ -136,7 +136,7 @@ pub fn out_of_fds(e: &io::Error) -> bool {
 /// read): so if the supervisor dies, the child's writes do not die of SIGPIPE — they wait,
 /// once the pipe is full, until a new supervisor adopts the child and opens the pipe again
 /// through /proc/<pid>/fd/1.
-pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
+pub(crate) fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
     let (program, args) =
         req.argv.split_first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let mut cmd = std::process::Command::new(program);
@@ -192,7 +192,7 @@ pub fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
 
 /// Opens the pipes a process writes its stdout (fd 1) and stderr (fd 2) to, for an adopted
 /// process whose previous reader was a supervisor that died. Each pipe once, and only pipes.
-pub fn reopen_output(pid: Pid) -> Vec<(i32, Receiver)> {
+pub(crate) fn reopen_output(pid: Pid) -> Vec<(i32, Receiver)> {
     let mut seen = HashSet::new();
     let mut pipes = Vec::new();
     for fd in [1, 2] {
@@ -211,7 +211,7 @@ pub fn reopen_output(pid: Pid) -> Vec<(i32, Receiver)> {
 
 /// Resolves when a process that is not our child has ended: through a pidfd where the kernel
 /// has them, else by looking every 50 ms.
-pub async fn wait_not_child(identity: &Identity) {
+pub(crate) async fn wait_not_child(identity: &Identity) {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, identity.pid.get(), 0) };
     if fd >= 0 {
@@ -232,49 +232,40 @@ pub async fn wait_not_child(identity: &Identity) {
     }
 }
 
-/// Waits (polling every millisecond, at most `limit`) until a process has exited: gone, or a
-/// zombie waiting for its parent.
-pub fn wait_gone(pid: Pid, limit: std::time::Duration) {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline && identity_of(pid).is_some() {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-}
-
 /// Sends a signal to every process of a group. A group that is already gone is not an error.
-pub fn signal_group(pgid: Pid, signal: Signal) -> io::Result<()> {
+pub(crate) fn signal_group(pgid: Pid, signal: Signal) -> io::Result<()> {
     match killpg(nix_pid(pgid), signal) {
         Ok(()) | Err(Errno::ESRCH) => Ok(()),
         Err(e) => Err(e.into()),
     }
 }
 
-pub fn signal_process(pid: Pid, signal: Signal) {
+pub(crate) fn signal_process(pid: Pid, signal: Signal) {
     let _ = kill(nix_pid(pid), signal);
 }
 
 /// Whether any process is left in a group. Cheap, but a zombie counts until its parent reaps
 /// it — quickly for the supervisor's own children, maybe never for an adopted process's.
-pub fn group_alive(pgid: Pid) -> bool {
+pub(crate) fn group_alive(pgid: Pid) -> bool {
     !matches!(killpg(nix_pid(pgid), None), Err(Errno::ESRCH))
 }
 
 /// Whether a group has a member that is not a zombie: one pass over /proc.
-pub fn group_has_live_member(pgid: Pid) -> bool {
+pub(crate) fn group_has_live_member(pgid: Pid) -> bool {
     let Ok(all) = procfs::process::all_processes() else { return group_alive(pgid) };
     all.filter_map(Result::ok).filter_map(|p| p.stat().ok()).any(|s| s.pgrp == pgid.get() && s.state != 'Z')
 }
 
 /// Makes this process the reaper of its orphaned descendants, so double-forked grandchildren
 /// come back to it instead of to init.
-pub fn become_subreaper() -> io::Result<()> {
+pub(crate) fn become_subreaper() -> io::Result<()> {
     nix::sys::prctl::set_child_subreaper(true).map_err(io::Error::from)
 }
 
 /// Reaps every child of the supervisor, and tells whoever waits on a pid how it ended.
 /// Grandchildren that were reparented to the supervisor are reaped too, and forgotten.
 #[derive(Default)]
-pub struct Reaper {
+pub(crate) struct Reaper {
     inner: Mutex<ReaperInner>,
 }
 
@@ -290,7 +281,7 @@ const MAX_UNCLAIMED: usize = 4096;
 
 impl Reaper {
     /// A receiver that gets the pid's exit; call right after spawning it.
-    pub fn watch(&self, pid: Pid) -> oneshot::Receiver<ProcessExit> {
+    pub(crate) fn watch(&self, pid: Pid) -> oneshot::Receiver<ProcessExit> {
         let (tx, rx) = oneshot::channel();
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         match inner.unclaimed.remove(&pid) {
@@ -301,7 +292,7 @@ impl Reaper {
     }
 
     /// Collects every child that has ended, without blocking.
-    pub fn reap(&self) {
+    pub(crate) fn reap(&self) {
         loop {
             let (pid, exit) = match waitpid(NixPid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, code)) => (pid, ProcessExit::Code(code)),
@@ -324,7 +315,7 @@ impl Reaper {
     }
 
     /// Reaps on every SIGCHLD, forever.
-    pub async fn run(self: std::sync::Arc<Self>) -> io::Result<()> {
+    pub(crate) async fn run(self: std::sync::Arc<Self>) -> io::Result<()> {
         let mut sigchld = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::child())?;
         loop {
             self.reap();
@@ -337,7 +328,7 @@ impl Reaper {
 /// daemonising child (`setsid` + double fork) leaves behind. Such an orphan is reparented to
 /// the supervisor (a subreaper), so only the supervisor's own children are looked at, less the
 /// group leaders it knows (`leaders`): one small read in the common case where there is none.
-pub fn escaped(project: &str, service: &str, pgid: Pid, leaders: &HashSet<Pid>) -> Vec<Pid> {
+pub(crate) fn escaped(project: &str, service: &str, pgid: Pid, leaders: &HashSet<Pid>) -> Vec<Pid> {
     own_children()
         .into_iter()
         .filter(|pid| !leaders.contains(pid))
@@ -366,7 +357,7 @@ fn own_children() -> Vec<Pid> {
 
 /// Every process of this user that carries the project's marker, whatever its service.
 /// Another user's process may carry the same marker; it is no service of ours.
-pub fn marked(project: &str) -> Vec<(Pid, String)> {
+pub(crate) fn marked(project: &str) -> Vec<(Pid, String)> {
     let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
@@ -390,14 +381,14 @@ fn has_marker(p: &procfs::process::Process, project: &str, service: Option<&str>
 
 /// CPU time and resident memory summed over the processes of each group.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Usage {
+pub(crate) struct Usage {
     /// User + system time, in seconds.
-    pub cpu_secs: f64,
-    pub rss_bytes: u64,
+    pub(crate) cpu_secs: f64,
+    pub(crate) rss_bytes: u64,
 }
 
 /// One pass over /proc for all the groups asked about.
-pub fn group_usage(pgids: &[Pid]) -> HashMap<Pid, Usage> {
+pub(crate) fn group_usage(pgids: &[Pid]) -> HashMap<Pid, Usage> {
     let mut usage: HashMap<Pid, Usage> = HashMap::new();
     let Ok(all) = procfs::process::all_processes() else {
         return usage;

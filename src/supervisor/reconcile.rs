@@ -18,7 +18,7 @@ use crate::ports;
 use crate::state::Desired;
 
 /// Which services a plan may restart.
-pub enum Scope<'a> {
+pub(super) enum Scope<'a> {
     /// `up SVC…` / `restart SVC…`: these (all when empty) and what they depend on.
     Targets(&'a [String]),
     /// A reload: every service.
@@ -209,7 +209,7 @@ impl Supervisor {
 }
 
 /// The files whose change means a reload: the manifest, `.env` beside it, every `env_file`.
-pub fn watched_files(loaded: &Loaded) -> Vec<PathBuf> {
+pub(super) fn watched_files(loaded: &Loaded) -> Vec<PathBuf> {
     let spec = &loaded.spec;
     let mut files = vec![spec.file.clone(), spec.root.join(".env")];
     files.extend(spec.services.values().filter_map(|s| s.env_file.clone()));

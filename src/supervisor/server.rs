@@ -15,7 +15,7 @@ use crate::ipc::{Envelope, PROTOCOL_VERSION, Refusal, Reply, Request, VersionOnl
 
 /// Held while a request is being answered, so that the supervisor can wait for the last
 /// replies to be written before it exits.
-pub type Busy = Arc<()>;
+pub(crate) type Busy = Arc<()>;
 
 /// The longest pause between tries when `accept` keeps failing.
 const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
@@ -23,7 +23,7 @@ const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 /// How long without a failed `accept` ends an episode of them.
 const ACCEPT_EPISODE: Duration = Duration::from_secs(60);
 
-pub async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy) {
+pub(crate) async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy) {
     let uid = nix::unistd::getuid().as_raw();
     let mut pause = Duration::ZERO;
     let mut last_failure: Option<Instant> = None;
@@ -106,7 +106,7 @@ fn bad_name(request: &Request) -> Option<Refusal> {
 }
 
 /// Waits (at most a second) until every connection has written its last reply.
-pub async fn drain(busy: Busy) {
+pub(crate) async fn drain(busy: Busy) {
     let deadline = Instant::now() + Duration::from_secs(1);
     while Arc::strong_count(&busy) > 1 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1)).await;

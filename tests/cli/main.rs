@@ -1,5 +1,8 @@
 //! Integration tests: the real `orch` binary in temp project folders.
 
+// A test binary has no surface of its own: its helpers are `pub` for its modules to share.
+#![allow(unreachable_pub)]
+
 mod agent_features;
 mod architecture;
 mod check;
