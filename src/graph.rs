@@ -226,10 +226,7 @@ fn sorted_targets(dag: &DiGraph<String, ()>, node: NodeIndex, members: &HashSet<
 
 /// Level of each service: 0 without dependencies, else one more than its deepest dependency.
 fn levels(dag: &DiGraph<String, ()>, nodes: &IndexMap<String, NodeIndex>) -> Vec<Vec<String>> {
-    let order = match petgraph::algo::toposort(dag, None) {
-        Ok(order) => order,
-        Err(_) => return Vec::new(),
-    };
+    let Ok(order) = petgraph::algo::toposort(dag, None) else { return Vec::new() };
     let mut level = vec![0usize; dag.node_count()];
     // toposort puts a service before its dependencies (edges point at dependencies).
     for &node in order.iter().rev() {

@@ -19,7 +19,7 @@ pub(crate) fn is_free(port: u16) -> bool {
 
 /// A port the kernel calls free now (no registry: for previews such as `orch config`).
 pub(crate) fn any_free() -> u16 {
-    bound(0).map(|(_, port)| port).unwrap_or(0)
+    bound(0).map_or(0, |(_, port)| port)
 }
 
 /// A TCP socket bound to 127.0.0.1:`port` (0: any free one), and its port, that never listens:

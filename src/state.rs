@@ -83,6 +83,10 @@ impl State {
 
     /// The recorded state; `Ok(None)` when there is no file (nothing was ever recorded).
     pub(crate) fn load(path: &Path) -> Result<Option<State>, StateError> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
         let shown = path.display().to_string();
         let text = match safe_fs::read(path) {
             Ok(text) => text,
@@ -91,10 +95,6 @@ impl State {
                 return Err(StateError::Io { path: shown, source });
             }
         };
-        #[derive(Deserialize)]
-        struct Version {
-            version: u32,
-        }
         let version: Version = serde_json::from_slice(&text)
             .map_err(|e| StateError::Corrupt { path: shown.clone(), detail: e.to_string() })?;
         if version.version > STATE_VERSION {

@@ -45,11 +45,13 @@ pub struct Cli {
 pub use supervise::SuperviseArgs;
 
 /// Runs the command the user typed, and says how it went: problems on stderr, the exit code.
+#[must_use]
 pub fn main(cli: Cli) -> ExitCode {
     conclude(run(cli))
 }
 
 /// Runs the background supervisor (`orch __supervise ROOT`, as orch launches it).
+#[must_use]
 pub fn supervise(args: SuperviseArgs) -> ExitCode {
     conclude(supervise::run(args))
 }
@@ -165,14 +167,16 @@ pub(crate) enum CliError {
 impl CliError {
     pub(crate) fn exit(&self) -> Exit {
         match self {
-            CliError::Discover(_) | CliError::Manifest(_) | CliError::Usage(_) => Exit::Usage,
-            CliError::Failed(_) | CliError::Refused(Refusal::Internal { .. }) => Exit::ServiceFailed,
-            CliError::Refused(
+            CliError::Discover(_)
+            | CliError::Manifest(_)
+            | CliError::Usage(_)
+            | CliError::Refused(
                 Refusal::UnknownService { .. }
                 | Refusal::BadManifest { .. }
                 | Refusal::Invalid { .. }
                 | Refusal::Conflict { .. },
             ) => Exit::Usage,
+            CliError::Failed(_) | CliError::Refused(Refusal::Internal { .. }) => Exit::ServiceFailed,
         }
     }
 

@@ -31,7 +31,7 @@ pub(crate) fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
     let session = Session::open_lenient(global)?;
     let rows = match session.connect_or_adopt(false)? {
         Some(mut conn) => {
-            let replies = session.request(&mut conn, Request::Ps { services: args.services.clone() })?;
+            let replies = super::session::request(&mut conn, Request::Ps { services: args.services.clone() })?;
             match replies.into_iter().next() {
                 Some(Reply::Ps { services, notes }) => {
                     for note in notes {
@@ -95,7 +95,7 @@ pub(crate) fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
         reason,
         last_exit: r.last_exit.map(|e| e.to_string()),
         adhoc: r.adhoc.is_some(),
-        port: r.config.as_ref().and_then(|c| c.port_shown()),
+        port: r.config.as_ref().and_then(crate::manifest::Service::port_shown),
         command: r.adhoc.as_ref().map(|a| a.cmd.to_string()),
         ready_check: r.config.as_ref().and_then(|c| c.ready.as_ref()).map(crate::supervisor::probe::describe),
         ..ServiceStatus::default()
@@ -206,7 +206,8 @@ fn cut(text: &str, width: Option<usize>) -> String {
 }
 
 fn uptime(secs: f64) -> String {
-    let s = secs as u64;
+    // From the supervisor: a negative or endless number is no uptime.
+    let s = std::time::Duration::try_from_secs_f64(secs).map_or(0, |d| d.as_secs());
     match s {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m{}s", s / 60, s % 60),

@@ -142,14 +142,14 @@ impl Session {
         }
         self.prepare_launch()?;
         let deadline = Instant::now() + LAUNCH_TIMEOUT;
-        let mut launched = Instant::now() - RELAUNCH;
+        let mut launched: Option<Instant> = None;
         loop {
             // Launch again now and then: the one launched may have found the lock still held by
             // a supervisor on its way out (after a `down` that came first, or a SIGKILL), and
             // left. Extra ones find the lock taken and leave at once.
-            if launched.elapsed() >= RELAUNCH {
+            if launched.is_none_or(|at| at.elapsed() >= RELAUNCH) {
                 launch(&self.paths).map_err(|e| CliError::Failed(format!("cannot start the supervisor: {e}")))?;
-                launched = Instant::now();
+                launched = Some(Instant::now());
             }
             match locate::find(&self.paths, LAUNCH_PATIENCE) {
                 Ok(Found::Connected(conn)) => return Ok(conn),
@@ -183,20 +183,20 @@ impl Session {
         }
         Ok(())
     }
+}
 
-    /// Sends a request and returns its replies, through the final one.
-    pub(crate) fn request(&self, conn: &mut Connection, request: Request) -> Result<Vec<Reply>, CliError> {
-        conn.send(request).map_err(lost)?;
-        let mut replies = Vec::new();
-        while let Some(reply) = conn.next_reply().map_err(lost)? {
-            let last = reply.is_final();
-            replies.push(reply);
-            if last {
-                break;
-            }
+/// Sends a request and returns its replies, through the final one.
+pub(crate) fn request(conn: &mut Connection, request: Request) -> Result<Vec<Reply>, CliError> {
+    conn.send(request).map_err(lost)?;
+    let mut replies = Vec::new();
+    while let Some(reply) = conn.next_reply().map_err(lost)? {
+        let last = reply.is_final();
+        replies.push(reply);
+        if last {
+            break;
         }
-        Ok(replies)
     }
+    Ok(replies)
 }
 
 /// Whether something of the project runs with no supervisor: a process state.json recorded

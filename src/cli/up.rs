@@ -18,6 +18,7 @@ use crate::state::State;
 use crate::supervisor::{self, lock::Lock, output::Output};
 
 #[derive(Debug, Args)]
+#[expect(clippy::struct_excessive_bools, reason = "command-line flags are booleans")]
 pub(crate) struct UpArgs {
     /// Services to start (with what they depend on); all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
@@ -111,7 +112,7 @@ fn foreground(session: &Session, request: Request) -> Result<Exit, CliError> {
 /// From the supervisor when one runs, else against what state.json recorded.
 fn dry_run(session: &Session, request: Request) -> Result<Exit, CliError> {
     let plan = match session.connect()? {
-        Some(mut conn) => match session.request(&mut conn, request)?.into_iter().next() {
+        Some(mut conn) => match super::session::request(&mut conn, request)?.into_iter().next() {
             Some(Reply::Plan(plan)) => plan,
             Some(Reply::Error(refusal)) => return Err(CliError::Refused(refusal)),
             _ => return Err(CliError::Failed("the supervisor sent no plan".into())),

@@ -108,7 +108,9 @@ mod tests {
         std::fs::write(dir.path().join(".env"), dotenv).unwrap();
         let path = dir.path().join("procs.toml");
         std::fs::write(&path, manifest).unwrap();
-        load(&path, &LoadOptions::new(Default::default(), dir.path().to_path_buf())).expect_err("refused").0
+        load(&path, &LoadOptions::new(crate::manifest::BaseEnv::default(), dir.path().to_path_buf()))
+            .expect_err("refused")
+            .0
     }
 
     #[test]

@@ -107,7 +107,7 @@ impl Expander<'_> {
             None => match found {
                 Some(value) => out.push_str(&value),
                 None if self.unset.len() < MAX_UNSET && !self.unset.iter().any(|u| u == name) => {
-                    self.unset.push(name.to_owned())
+                    self.unset.push(name.to_owned());
                 }
                 None => {}
             },
@@ -116,10 +116,10 @@ impl Expander<'_> {
                 let missing = found.as_deref().is_none_or(|v| colon && v.is_empty());
                 match (operator, missing) {
                     (Operator::Default, true) | (Operator::Alternative, false) => {
-                        self.expand_into(word, word_base, depth + 1, out)?
+                        self.expand_into(word, word_base, depth + 1, out)?;
                     }
                     (Operator::Default | Operator::Required, false) => {
-                        out.push_str(found.as_deref().unwrap_or_default())
+                        out.push_str(found.as_deref().unwrap_or_default());
                     }
                     (Operator::Alternative, true) => {}
                     (Operator::Required, true) => {

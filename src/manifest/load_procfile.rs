@@ -39,7 +39,7 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, St
         );
     }
     let layers = ctx.dotenv_layers();
-    let count = parsed.entries.len() as u32;
+    let count = u32::try_from(parsed.entries.len()).unwrap_or(u32::MAX);
     let base_port = base_port(&layers, count, ctx);
     let mut services = IndexMap::new();
     for (position, entry) in (0u32..).zip(parsed.entries) {

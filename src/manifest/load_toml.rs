@@ -106,7 +106,7 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest>
         }
         layers.define(name.get_ref().clone(), &value.get_ref().0, false, file, value.span(), &mut ctx.problems);
     }
-    manifest.global_env = layers.overlay.clone();
+    manifest.global_env.clone_from(&layers.overlay);
     let shared = Shared {
         global: &layers,
         names: manifest.name_spans.keys().cloned().collect(),
@@ -405,7 +405,7 @@ fn resolve_service(
         stop_timeout: raw.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
         oneshot: raw.oneshot,
         log: log_config(raw.log, shared.log),
-        port: raw.port.map(|p| p.into_inner()),
+        port: raw.port.map(Spanned::into_inner),
     }
 }
 

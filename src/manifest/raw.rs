@@ -271,9 +271,9 @@ mod tests {
         let schema = crate::manifest::schema();
         let keys: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
         let mut expected = TOP_LEVEL_KEYS.to_vec();
-        expected.sort();
+        expected.sort_unstable();
         let mut keys = keys;
-        keys.sort();
+        keys.sort_unstable();
         assert_eq!(keys, expected);
         assert_eq!(schema["additionalProperties"], false);
     }

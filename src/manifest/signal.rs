@@ -25,7 +25,7 @@ impl StopSignal {
         if let Ok(sig) = Signal::from_str(&full) {
             return Ok(Self(sig));
         }
-        let names: Vec<&str> = Signal::iterator().map(|s| s.as_str()).collect();
+        let names: Vec<&str> = Signal::iterator().map(Signal::as_str).collect();
         let mut msg = format!("unknown signal `{text}`");
         if let Some(near) = nearest(&full, names.iter().copied()) {
             msg.push_str(&format!("; did you mean `{near}`?"));

@@ -437,7 +437,7 @@ fn unknown(name: &str, known: &Names) -> Answer {
 fn status(session: &Session, launch: bool) -> Result<(Vec<ServiceStatus>, Vec<String>), CliError> {
     let connection = if launch { session.connect_or_adopt(false)? } else { session.connect()? };
     if let Some(mut conn) = connection {
-        return match session.request(&mut conn, Request::Ps { services: Vec::new() })?.into_iter().next() {
+        return match crate::cli::session::request(&mut conn, Request::Ps { services: Vec::new() })?.into_iter().next() {
             Some(Reply::Ps { services, notes }) => Ok((services, notes)),
             Some(Reply::Error(refusal)) => Err(CliError::Refused(refusal)),
             _ => Err(lost(std::io::Error::other("no answer to ps"))),

@@ -270,7 +270,7 @@ mod tests {
         assert_eq!(code_and_id(bad_params), (INVALID_PARAMS, json!(9)));
         match judge(&Frame::TooLong(MAX_LINE + 1)) {
             Verdict::Answer(e) => {
-                assert_eq!((e["error"]["code"].as_i64(), e["id"].clone()), (Some(INVALID_REQUEST), Value::Null))
+                assert_eq!((e["error"]["code"].as_i64(), e["id"].clone()), (Some(INVALID_REQUEST), Value::Null));
             }
             other => panic!("{other:?}"),
         }

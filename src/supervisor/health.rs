@@ -21,7 +21,7 @@ pub(super) struct Health {
 }
 
 /// How long without running out of file descriptors ends an episode of it.
-const FDS_EPISODE: Duration = Duration::from_secs(60);
+const FDS_EPISODE: Duration = Duration::from_mins(1);
 
 impl Supervisor {
     /// A service that cannot start because orch is out of file descriptors: it fails at once,

@@ -15,7 +15,7 @@ pub(crate) fn backoff_delay(attempt: u32) -> Duration {
 }
 
 /// Uptime after which a crash no longer counts as "in a row".
-pub(crate) const STABLE_UPTIME: Duration = Duration::from_secs(60);
+pub(crate) const STABLE_UPTIME: Duration = Duration::from_mins(1);
 
 /// What the restart policy says about a service whose start failed or whose process ended
 /// without being asked to.
@@ -83,7 +83,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_100ms_to_30s() {
-        let delays: Vec<u64> = (1..=12).map(|a| backoff_delay(a).as_millis() as u64).collect();
+        let delays: Vec<u128> = (1..=12).map(|a| backoff_delay(a).as_millis()).collect();
         assert_eq!(delays[..5], [100, 200, 400, 800, 1600]);
         assert_eq!(delays[11], 30_000);
     }

@@ -93,7 +93,7 @@ mod tests {
                      2: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF\n\
                      2: -> FLOCK  ADVISORY  WRITE 5151 fd:01:1234567 0 EOF\n";
         let dev = nix::sys::stat::makedev(0xfd, 0x01);
-        assert_eq!(flock_holder(locks, dev, 1234567), Pid::new(4242));
+        assert_eq!(flock_holder(locks, dev, 1_234_567), Pid::new(4242));
         assert_eq!(flock_holder(locks, dev, 99), None, "a POSIX lock is not ours");
         assert_eq!(flock_holder(locks, dev, 1), None);
     }

@@ -6,7 +6,7 @@
 //! merged and colour-prefixed as foreman does (`web    | line`), and orch's as `orch | …`.
 
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use crate::logs::record::{Stream, format_record};
@@ -88,7 +88,7 @@ impl OrchLog {
     }
 
     fn append(&self, line: &str) {
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if writer.is_none() {
             match self.paths.logs_dir().and_then(|dir| LogWriter::open(dir, RESERVED_NAME, LogConfig::default())) {
                 Ok(opened) => *writer = Some(opened),
@@ -111,7 +111,7 @@ impl Foreground {
     fn print(&self, service: Option<&str>, line: &[u8]) {
         let name = service.unwrap_or(RESERVED_NAME);
         let (width, index) = {
-            let mut names = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let mut names = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             let index = match names.order.iter().position(|n| n == name) {
                 Some(i) => i,
                 None => {

@@ -13,7 +13,7 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Stdio;
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -173,7 +173,7 @@ pub(crate) fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
             }
             if let Some((soft, hard)) = user_limit {
                 let limit = libc::rlimit { rlim_cur: soft, rlim_max: hard };
-                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+                libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
             }
             Ok(())
         });
@@ -214,9 +214,11 @@ pub(crate) fn reopen_output(pid: Pid) -> Vec<(i32, Receiver)> {
 pub(crate) async fn wait_not_child(identity: &Identity) {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, identity.pid.get(), 0) };
-    if fd >= 0 {
+    if let Ok(fd) = i32::try_from(fd)
+        && fd >= 0
+    {
         // SAFETY: the kernel just returned this fd to us; nothing else owns it.
-        let owned = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         // SAFETY: `owned` is a valid open fd, owned by the AsyncFd until it is dropped.
         if let Ok(pidfd) = unsafe { AsyncFd::register_with_interest(owned, Interest::READABLE) } {
             // Readable once the process has exited; the pidfd refers to this very process, so
@@ -283,7 +285,7 @@ impl Reaper {
     /// A receiver that gets the pid's exit; call right after spawning it.
     pub(crate) fn watch(&self, pid: Pid) -> oneshot::Receiver<ProcessExit> {
         let (tx, rx) = oneshot::channel();
-        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         match inner.unclaimed.remove(&pid) {
             Some(exit) => drop(tx.send(exit)),
             None => drop(inner.waiting.insert(pid, tx)),
@@ -301,7 +303,7 @@ impl Reaper {
                 Ok(_) => continue,
             };
             let Some(pid) = Pid::new(pid.as_raw()) else { continue };
-            let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let mut inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             match inner.waiting.remove(&pid) {
                 Some(tx) => drop(tx.send(exit)),
                 None => {

@@ -83,8 +83,7 @@ impl Supervisor {
     /// Returns the steps that changed something, for the record.
     pub(super) fn apply(&mut self, loaded: Loaded, plan: &Plan, scope: Scope) -> Vec<String> {
         let in_scope: Vec<String> = match scope {
-            Scope::All => loaded.graph.start_order(),
-            Scope::Targets([]) => loaded.graph.start_order(),
+            Scope::All | Scope::Targets([]) => loaded.graph.start_order(),
             Scope::Targets(names) => loaded.graph.with_dependencies(names.iter().map(String::as_str)),
         };
         let reload = matches!(scope, Scope::All);

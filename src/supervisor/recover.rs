@@ -105,7 +105,7 @@ impl Supervisor {
         svc.restarts = record.restarts;
         svc.last_exit = record.last_exit;
         svc.ready_after = record.ready_after_ms.map(Duration::from_millis);
-        svc.reason = record.reason.clone();
+        svc.reason.clone_from(&record.reason);
         let live = record.process.clone().filter(|p| record.state.has_process() && process::is_alive(p));
         if let Some(owner) =
             record.process.as_ref().filter(|_| live.is_none()).and_then(|p| process::foreign_owner(p.pid))

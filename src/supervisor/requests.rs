@@ -86,7 +86,7 @@ impl Supervisor {
         self.exit_when_stopped = false;
         self.watch_requested = up.watch;
         self.watch_enabled = up.watch && loaded.spec.watch;
-        self.base_env = up.origin.env.clone();
+        self.base_env.clone_from(&up.origin.env);
         self.origin = Some(up.origin);
         self.reload_error = None;
         let files = watched_files(&loaded);
@@ -144,7 +144,7 @@ impl Supervisor {
         self.check_names(names, &manifest)?;
         self.exit_when_stopped = false;
         if let Some(loaded) = loaded {
-            self.base_env = origin.env.clone();
+            self.base_env.clone_from(&origin.env);
             // What is restarted anyway takes the manifest as it is now.
             let plan = self.plan_for(&loaded, &Force::Nothing);
             self.apply(loaded, &plan, Scope::Targets(names));

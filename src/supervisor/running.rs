@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use indexmap::IndexMap;
@@ -149,7 +149,7 @@ impl Supervisor {
         let Some(svc) = self.services.get(name) else { return };
         let Some(identity) = svc.process.clone() else { return };
         let generation = svc.generation;
-        self.leaders.lock().unwrap_or_else(|e| e.into_inner()).insert(identity.pid);
+        self.leaders.lock().unwrap_or_else(PoisonError::into_inner).insert(identity.pid);
         let log_check = match &svc.config.ready {
             Some(Ready::Log(pattern)) => regex::bytes::Regex::new(pattern).ok(),
             _ => None,
@@ -310,7 +310,8 @@ impl LineSink {
                 &format!("cannot write its log ({error}); its lines are dropped, and counted, until it can"),
             ),
             Episode::Ended { dropped } => {
-                output.notice(&service, &format!("its log is written again; {dropped} bytes of its lines were dropped"))
+                output
+                    .notice(&service, &format!("its log is written again; {dropped} bytes of its lines were dropped"));
             }
         }
     }
@@ -342,7 +343,7 @@ impl Cleanup {
     async fn run(self) -> bool {
         let mut killed = stop_group(self.pgid, self.signal, self.timeout).await;
         let escaped = {
-            let mut leaders = self.leaders.lock().unwrap_or_else(|e| e.into_inner());
+            let mut leaders = self.leaders.lock().unwrap_or_else(PoisonError::into_inner);
             leaders.remove(&self.pgid);
             process::escaped(&self.project, &self.service, self.pgid, &leaders)
         };

@@ -21,7 +21,7 @@ pub(crate) type Busy = Arc<()>;
 const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
 /// How long without a failed `accept` ends an episode of them.
-const ACCEPT_EPISODE: Duration = Duration::from_secs(60);
+const ACCEPT_EPISODE: Duration = Duration::from_mins(1);
 
 pub(crate) async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy) {
     let uid = nix::unistd::getuid().as_raw();

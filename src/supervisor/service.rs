@@ -2,7 +2,7 @@
 //! in its lifecycle, and its running process.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::AbortHandle;
@@ -15,6 +15,7 @@ use crate::manifest::{Adhoc, Service};
 use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::state::{Desired, ServiceRecord};
 
+#[expect(clippy::struct_excessive_bools, reason = "until its flags become per-state data (issue 11, point 5)")]
 pub(crate) struct Svc {
     pub(crate) name: String,
     pub(crate) config: Service,
@@ -151,7 +152,7 @@ impl Svc {
     /// while it cannot (a full disk).
     pub(crate) fn log_health(&self) -> (u64, Option<String>) {
         let Some(log) = &self.log else { return (0, None) };
-        let log = log.lock().unwrap_or_else(|e| e.into_inner());
+        let log = log.lock().unwrap_or_else(PoisonError::into_inner);
         let (dropped, error) = log.health();
         (dropped, error.map(str::to_owned))
     }
@@ -164,7 +165,7 @@ impl Svc {
             process: self.process.clone(),
             pgid: self.pgid(),
             started_at_ms: self.started.map(|(_, at)| millis_since_epoch(at)),
-            ready_after_ms: self.ready_after.map(|d| d.as_millis() as u64),
+            ready_after_ms: self.ready_after.map(millis),
             config_hash: self.config_hash.clone(),
             restarts: self.restarts,
             last_exit: self.last_exit,
@@ -192,7 +193,7 @@ impl Svc {
             uptime_secs: live.then(|| self.uptime().as_secs_f64()),
             restarts: self.restarts,
             ready_check: self.config.ready.as_ref().map(probe::describe),
-            ready_after_ms: self.ready_after.map(|d| d.as_millis() as u64),
+            ready_after_ms: self.ready_after.map(millis),
             cpu_percent,
             mem_bytes,
             reason,
@@ -253,5 +254,10 @@ impl Svc {
 }
 
 pub(crate) fn millis_since_epoch(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+    at.duration_since(UNIX_EPOCH).map(millis).unwrap_or_default()
+}
+
+/// A duration in whole milliseconds (saturating: u64 milliseconds last 584 million years).
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

@@ -139,7 +139,7 @@ fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
         service: svc.name.clone(),
         phase: svc.phase,
         reason: svc.reason.clone(),
-        elapsed_ms: svc.ready_after.map(|d| d.as_millis() as u64),
+        elapsed_ms: svc.ready_after.map(super::service::millis),
         last_lines,
         unchanged: false,
     }

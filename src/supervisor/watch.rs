@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
@@ -33,7 +33,7 @@ impl Watch {
         let watched = files.clone();
         let handler = move |result: DebounceEventResult| {
             let Ok(events) = result else { return };
-            let files = watched.lock().unwrap_or_else(|e| e.into_inner());
+            let files = watched.lock().unwrap_or_else(PoisonError::into_inner);
             // Opening and reading a file (as the supervisor itself does to reload) is no edit.
             let edited = events
                 .iter()
@@ -61,6 +61,6 @@ impl Watch {
             }
         }
         self.folders = folders;
-        *self.files.lock().unwrap_or_else(|e| e.into_inner()) = files;
+        *self.files.lock().unwrap_or_else(PoisonError::into_inner) = files;
     }
 }
