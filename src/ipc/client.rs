@@ -25,7 +25,7 @@ pub(crate) enum ConnectError {
     #[error("the socket {path} is served by uid {uid}, not by you (uid {me}); nothing was sent to it")]
     Stranger { path: String, uid: u32, me: u32 },
     /// It speaks another version of the protocol: another orch started it.
-    #[error("{0}")]
+    #[error("the supervisor {0}")]
     Version(VersionMismatch),
     #[error("{0}")]
     Protocol(String),
@@ -46,12 +46,14 @@ impl Connection {
             Ok(Some(Reply::Hello { .. })) => {}
             Ok(Some(Reply::Error(refusal))) => return Err(ConnectError::Protocol(refusal.to_string())),
             Ok(_) => return Err(ConnectError::NotListening(io::ErrorKind::ConnectionAborted.into())),
-            Err(e) if is_timeout(&e) => return Err(ConnectError::NoAnswer(patience)),
-            Err(e) if VersionMismatch::of(&e).is_some() => {
-                return Err(ConnectError::Version(VersionMismatch::of(&e).copied().unwrap_or_default()));
+            Err(e) => {
+                return Err(match VersionMismatch::of(&e) {
+                    Some(&mismatch) => ConnectError::Version(mismatch),
+                    None if is_timeout(&e) => ConnectError::NoAnswer(patience),
+                    None if e.kind() == io::ErrorKind::InvalidData => ConnectError::Protocol(e.to_string()),
+                    None => ConnectError::NotListening(e),
+                });
             }
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(ConnectError::Protocol(e.to_string())),
-            Err(e) => return Err(ConnectError::NotListening(e)),
         }
         conn.set_timeout(None).map_err(ConnectError::NotListening)?;
         Ok(conn)
@@ -87,10 +89,11 @@ impl Connection {
     }
 }
 
-/// The supervisor speaks protocol `theirs`, this orch [`PROTOCOL_VERSION`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, thiserror::Error)]
+/// The supervisor speaks protocol `theirs`, this orch [`PROTOCOL_VERSION`]; worded to follow
+/// "the supervisor".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "the supervisor speaks protocol {theirs} and this orch {PROTOCOL_VERSION}: another version of orch started it; run `orch down` with the orch that started it, then this command again"
+    "speaks protocol {theirs} and this orch {PROTOCOL_VERSION}: another version of orch started it; run `orch down` with the orch that started it, then this command again"
 )]
 pub(crate) struct VersionMismatch {
     pub(crate) theirs: u32,

@@ -9,7 +9,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::PROTOCOL_VERSION;
 use super::client::{ConnectError, Connection, VersionMismatch};
 use crate::model::Pid;
 use crate::paths::{self, ProjectPaths};
@@ -33,10 +32,8 @@ pub(crate) enum LocateError {
     Unresponsive { pid: Pid },
     #[error("{0}")]
     Untrusted(String),
-    #[error(
-        "the supervisor (pid {pid}) speaks protocol {theirs} and this orch {PROTOCOL_VERSION}: another version of orch started it; run `orch down` with the orch that started it, then this command again"
-    )]
-    Version { pid: Pid, theirs: u32 },
+    #[error("the supervisor (pid {pid}) {mismatch}")]
+    Version { pid: Pid, mismatch: VersionMismatch },
     #[error("{0}")]
     Protocol(String),
 }
@@ -56,9 +53,7 @@ pub(crate) fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, Lo
                 Err(ConnectError::NoAnswer(_)) => return Err(LocateError::Unresponsive { pid }),
                 Err(e @ ConnectError::Stranger { .. }) => return Err(LocateError::Untrusted(e.to_string())),
                 Err(ConnectError::Protocol(message)) => return Err(LocateError::Protocol(message)),
-                Err(ConnectError::Version(VersionMismatch { theirs })) => {
-                    return Err(LocateError::Version { pid, theirs });
-                }
+                Err(ConnectError::Version(mismatch)) => return Err(LocateError::Version { pid, mismatch }),
                 // Not listening yet (it is starting) or any more (it is going away): look again.
                 Err(ConnectError::NotListening(_)) => {}
             }
