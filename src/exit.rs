@@ -5,7 +5,7 @@
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
+pub(crate) enum Exit {
     Success = 0,
     ServiceFailed = 1,
     Usage = 2,

@@ -12,7 +12,7 @@ use petgraph::visit::{Dfs, EdgeRef, Reversed};
 
 /// What makes a set of services not a DAG.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GraphError {
+pub(crate) enum GraphError {
     UnknownDependency {
         service: String,
         dependency: String,
@@ -28,7 +28,7 @@ pub enum GraphError {
 
 /// Services and their "depends on" edges (service → dependency), in manifest order.
 #[derive(Debug, Clone)]
-pub struct Graph {
+pub(crate) struct Graph {
     dag: DiGraph<String, ()>,
     nodes: IndexMap<String, NodeIndex>,
     levels: Vec<Vec<String>>,
@@ -36,7 +36,7 @@ pub struct Graph {
 
 impl Graph {
     /// Builds the graph from `(service, its dependencies)` pairs, reporting every problem.
-    pub fn new<'a, I, D>(services: I) -> Result<Self, Vec<GraphError>>
+    pub(crate) fn new<'a, I, D>(services: I) -> Result<Self, Vec<GraphError>>
     where
         I: IntoIterator<Item = (&'a str, D)>,
         D: IntoIterator<Item = &'a str>,
@@ -73,46 +73,46 @@ impl Graph {
 
     /// The start order by levels: level 0 depends on nothing; each later level only on
     /// earlier ones. Within a level, manifest order.
-    pub fn levels(&self) -> &[Vec<String>] {
+    pub(crate) fn levels(&self) -> &[Vec<String>] {
         &self.levels
     }
 
     /// Every service, dependencies before their dependents.
-    pub fn start_order(&self) -> Vec<String> {
+    pub(crate) fn start_order(&self) -> Vec<String> {
         self.start_order_iter().cloned().collect()
     }
 
     /// The same, without copying the names.
-    pub fn start_order_iter(&self) -> impl Iterator<Item = &String> {
+    pub(crate) fn start_order_iter(&self) -> impl Iterator<Item = &String> {
         self.levels.iter().flatten()
     }
 
     /// Every service, dependents before their dependencies.
-    pub fn stop_order(&self) -> Vec<String> {
+    pub(crate) fn stop_order(&self) -> Vec<String> {
         let mut order = self.start_order();
         order.reverse();
         order
     }
 
     /// The named services and everything they depend on, transitively, in start order.
-    pub fn with_dependencies<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    pub(crate) fn with_dependencies<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let set = self.closure(names, &self.dag);
         self.start_order().into_iter().filter(|n| set.contains(n)).collect()
     }
 
     /// The named services and everything that depends on them, transitively, in stop order.
-    pub fn with_dependents<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    pub(crate) fn with_dependents<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
         let set = self.closure(names, Reversed(&self.dag));
         self.stop_order().into_iter().filter(|n| set.contains(n)).collect()
     }
 
     /// The direct dependencies of a service.
-    pub fn dependencies(&self, name: &str) -> Vec<String> {
+    pub(crate) fn dependencies(&self, name: &str) -> Vec<String> {
         self.neighbours(name, Direction::Outgoing)
     }
 
     /// The services that depend directly on a service.
-    pub fn dependents(&self, name: &str) -> Vec<String> {
+    pub(crate) fn dependents(&self, name: &str) -> Vec<String> {
         self.neighbours(name, Direction::Incoming)
     }
 
@@ -226,10 +226,7 @@ fn sorted_targets(dag: &DiGraph<String, ()>, node: NodeIndex, members: &HashSet<
 
 /// Level of each service: 0 without dependencies, else one more than its deepest dependency.
 fn levels(dag: &DiGraph<String, ()>, nodes: &IndexMap<String, NodeIndex>) -> Vec<Vec<String>> {
-    let order = match petgraph::algo::toposort(dag, None) {
-        Ok(order) => order,
-        Err(_) => return Vec::new(),
-    };
+    let Ok(order) = petgraph::algo::toposort(dag, None) else { return Vec::new() };
     let mut level = vec![0usize; dag.node_count()];
     // toposort puts a service before its dependencies (edges point at dependencies).
     for &node in order.iter().rev() {

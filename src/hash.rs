@@ -1,7 +1,7 @@
 //! A stable 64-bit FNV-1a hash, in hex: the same input gives the same name or config hash
 //! across runs and Rust versions (std's hashers promise no such thing).
 
-pub fn fnv1a_hex(bytes: &[u8]) -> String {
+pub(crate) fn fnv1a_hex(bytes: &[u8]) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in bytes {
         hash ^= u64::from(*byte);

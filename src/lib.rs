@@ -1,23 +1,25 @@
 //! orch: a declarative process orchestrator for project workspaces.
 //!
-//! The layers, in the order data flows through them (see the README's "How it is built"):
-//! [`manifest`] (text → validated Spec), [`graph`] (Spec → DAG), [`cli`] (one file per command).
+//! The layers, in the order data flows through them, are in the README's "How it is built".
+//! What the crate offers outside is what `main.rs` needs: [`cli::Cli`] to parse the command
+//! line, [`cli::main`] and [`cli::supervise`] to run it; everything else is the crate's own.
 
 pub mod cli;
-pub mod exit;
-pub mod graph;
-pub mod hash;
-pub mod ipc;
-pub mod logs;
-pub mod manifest;
-pub mod mcp;
-pub mod paths;
-pub mod plan;
-pub mod ports;
-pub mod project;
-pub mod render;
-pub mod safe_fs;
-pub mod sanitize;
-pub mod state;
-pub mod supervisor;
-pub mod trust;
+mod exit;
+mod graph;
+mod hash;
+mod ipc;
+mod logs;
+mod manifest;
+mod mcp;
+mod model;
+mod paths;
+mod plan;
+mod ports;
+mod project;
+mod render;
+mod safe_fs;
+mod sanitize;
+mod state;
+mod supervisor;
+mod trust;

@@ -16,19 +16,19 @@ use crate::safe_fs::{Access, PrivateDir};
 
 /// The files of one project.
 #[derive(Clone, Debug)]
-pub struct ProjectPaths {
+pub(crate) struct ProjectPaths {
     /// The project root (the manifest's folder), canonical.
-    pub root: PathBuf,
+    pub(crate) root: PathBuf,
     /// `<root>/.orch`
-    pub dir: PathBuf,
+    pub(crate) dir: PathBuf,
     /// The socket's folder, private to this user (for a supervisor started from here).
-    pub runtime_dir: PathBuf,
+    pub(crate) runtime_dir: PathBuf,
     /// Why `runtime_dir` is not under `$XDG_RUNTIME_DIR` although it is set, if so.
-    pub runtime_note: Option<String>,
+    pub(crate) runtime_note: Option<String>,
 }
 
 impl ProjectPaths {
-    pub fn new(root: &Path) -> Self {
+    pub(crate) fn new(root: &Path) -> Self {
         let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
         let hash = project_hash(&root);
         let mut runtime_dir = runtime_base().join(&hash);
@@ -44,29 +44,29 @@ impl ProjectPaths {
         Self { dir: root.join(".orch"), root, runtime_dir, runtime_note }
     }
 
-    pub fn state(&self) -> PathBuf {
+    pub(crate) fn state(&self) -> PathBuf {
         self.dir.join("state.json")
     }
 
-    pub fn lock(&self) -> PathBuf {
+    pub(crate) fn lock(&self) -> PathBuf {
         self.dir.join("supervisor.lock")
     }
 
-    pub fn supervisor_log(&self) -> PathBuf {
+    pub(crate) fn supervisor_log(&self) -> PathBuf {
         self.dir.join("supervisor.log")
     }
 
-    pub fn logs(&self) -> PathBuf {
+    pub(crate) fn logs(&self) -> PathBuf {
         self.dir.join("logs")
     }
 
-    pub fn socket(&self) -> PathBuf {
+    pub(crate) fn socket(&self) -> PathBuf {
         self.runtime_dir.join(SOCKET_NAME)
     }
 
     /// Creates `.orch/` (0700, with a `.gitignore` holding `*`) and its `logs/`, and returns
     /// `.orch/`, checked (see [`PrivateDir`]).
-    pub fn create_dirs(&self) -> io::Result<PrivateDir> {
+    pub(crate) fn create_dirs(&self) -> io::Result<PrivateDir> {
         let dir = PrivateDir::create(&self.dir)?;
         dir.subdir("logs")?;
         // Whatever is there already (even a link) is left alone, never written through; and
@@ -82,13 +82,13 @@ impl ProjectPaths {
     }
 
     /// `.orch/logs/`, created and checked.
-    pub fn logs_dir(&self) -> io::Result<PrivateDir> {
+    pub(crate) fn logs_dir(&self) -> io::Result<PrivateDir> {
         self.create_dirs()?.subdir("logs")
     }
 
     /// Creates the socket's folder (and its parent) 0700, refusing one that is not a folder of
     /// this user's that only this user can enter; the error names the folder and what is wrong.
-    pub fn create_runtime_dir(&self) -> io::Result<()> {
+    pub(crate) fn create_runtime_dir(&self) -> io::Result<()> {
         if let Some(parent) = self.runtime_dir.parent() {
             runtime_folder(parent)?;
         }
@@ -114,7 +114,7 @@ fn runtime_folder(path: &Path) -> io::Result<()> {
 
 /// Refuses a socket folder that someone else could have prepared: not a folder, owned by
 /// another user, or open to others (as OpenSSH refuses a key file others can read).
-pub fn check_private_folder(path: &Path) -> io::Result<()> {
+pub(crate) fn check_private_folder(path: &Path) -> io::Result<()> {
     let refuse =
         |why: String| Err(io::Error::new(io::ErrorKind::PermissionDenied, format!("{}: {why}", path.display())));
     let meta = match std::fs::symlink_metadata(path) {
@@ -139,7 +139,7 @@ pub fn check_private_folder(path: &Path) -> io::Result<()> {
 }
 
 /// `$XDG_RUNTIME_DIR/orch`, else `/tmp/orch-<uid>`.
-pub fn runtime_base() -> PathBuf {
+pub(crate) fn runtime_base() -> PathBuf {
     match std::env::var_os("XDG_RUNTIME_DIR") {
         Some(dir) if !dir.is_empty() && Path::new(&dir).is_absolute() => PathBuf::from(dir).join("orch"),
         _ => fallback_base(),
@@ -152,7 +152,7 @@ fn fallback_base() -> PathBuf {
 }
 
 /// The name of a project's socket folder: a hash of its root path.
-pub fn project_hash(root: &Path) -> String {
+pub(crate) fn project_hash(root: &Path) -> String {
     crate::hash::fnv1a_hex(root.as_os_str().as_encoded_bytes())
 }
 

@@ -19,7 +19,7 @@ use crate::manifest::Service;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Action {
+pub(crate) enum Action {
     Keep,
     Start,
     Stop,
@@ -28,7 +28,7 @@ pub enum Action {
 
 impl Action {
     /// The mark `up --dry-run` prints: `=`, `+`, `-`, `~`.
-    pub fn mark(self) -> char {
+    pub(crate) fn mark(self) -> char {
         match self {
             Action::Keep => '=',
             Action::Start => '+',
@@ -40,7 +40,7 @@ impl Action {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "why", content = "detail", rename_all = "snake_case")]
-pub enum Reason {
+pub(crate) enum Reason {
     Unchanged,
     /// Not in what runs (or was recorded) before.
     New,
@@ -74,41 +74,43 @@ impl fmt::Display for Reason {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Step {
-    pub service: String,
-    pub action: Action,
-    pub reason: Reason,
+pub(crate) struct Step {
+    pub(crate) service: String,
+    pub(crate) action: Action,
+    pub(crate) reason: Reason,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Stops first (removed services), then every desired service in start order.
-    pub steps: Vec<Step>,
+    pub(crate) steps: Vec<Step>,
 }
 
 impl Plan {
     /// Only the steps that change something.
-    pub fn changes(&self) -> impl Iterator<Item = &Step> {
+    #[cfg(test)]
+    pub(crate) fn changes(&self) -> impl Iterator<Item = &Step> {
         self.steps.iter().filter(|s| s.action != Action::Keep)
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.changes().next().is_none()
     }
 }
 
 /// What is known about one service that runs or was recorded.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// The configuration it was started with; None when not recorded.
-    pub config: Option<Service>,
+    pub(crate) config: Option<Service>,
     /// It runs, or is meant to (starting, in backoff): anything but stopped or given up.
-    pub up: bool,
+    pub(crate) up: bool,
 }
 
 /// Which services to restart whatever their configuration.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Force {
+pub(crate) enum Force {
     #[default]
     Nothing,
     All,
@@ -125,7 +127,7 @@ impl Force {
     }
 }
 
-pub fn plan(
+pub(crate) fn plan(
     desired: &IndexMap<String, Service>,
     graph: &Graph,
     observed: &IndexMap<String, Observed>,
@@ -176,7 +178,7 @@ fn cascade_restarts(steps: &mut [Step], desired: &IndexMap<String, Service>) {
 
 /// What differs between two configurations of a service, in words; empty when nothing that
 /// shapes its process does (`depends_on` is not looked at).
-pub fn changes(old: &Service, new: &Service) -> Vec<String> {
+pub(crate) fn changes(old: &Service, new: &Service) -> Vec<String> {
     let mut what = Vec::new();
     let mut field = |name: &str, differs: bool| {
         if differs {
@@ -207,7 +209,7 @@ pub fn changes(old: &Service, new: &Service) -> Vec<String> {
 }
 
 /// A stable hash of what `changes` compares, for the state file.
-pub fn config_hash(config: &Service) -> String {
+pub(crate) fn config_hash(config: &Service) -> String {
     let mut hashed = config.clone();
     hashed.depends_on.clear();
     crate::hash::fnv1a_hex(&serde_json::to_vec(&hashed).unwrap_or_default())

@@ -13,13 +13,13 @@ use std::path::PathBuf;
 use nix::fcntl::{Flock, FlockArg};
 
 /// Whether a port on 127.0.0.1 can be bound now.
-pub fn is_free(port: u16) -> bool {
+pub(crate) fn is_free(port: u16) -> bool {
     bound(port).is_ok()
 }
 
 /// A port the kernel calls free now (no registry: for previews such as `orch config`).
-pub fn any_free() -> u16 {
-    bound(0).map(|(_, port)| port).unwrap_or(0)
+pub(crate) fn any_free() -> u16 {
+    bound(0).map_or(0, |(_, port)| port)
 }
 
 /// A TCP socket bound to 127.0.0.1:`port` (0: any free one), and its port, that never listens:
@@ -37,19 +37,19 @@ fn bound(port: u16) -> io::Result<(OwnedFd, u16)> {
     Ok((socket, address.port()))
 }
 
-pub struct Registry {
+pub(crate) struct Registry {
     path: PathBuf,
 }
 
 impl Registry {
     /// This user's registry, beside the projects' socket folders.
-    pub fn for_user() -> Self {
+    pub(crate) fn for_user() -> Self {
         Self { path: crate::paths::runtime_base().join("ports.json") }
     }
 
     /// A port for `owner` (`<project root>#<service>`): `preferred` if it is still free and no
     /// other owner holds it, else a new free one; recorded as the owner's.
-    pub fn allocate(&self, owner: &str, preferred: Option<u16>) -> io::Result<u16> {
+    pub(crate) fn allocate(&self, owner: &str, preferred: Option<u16>) -> io::Result<u16> {
         if let Some(dir) = self.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -90,7 +90,7 @@ impl Registry {
 }
 
 /// Who listens on a port, when it can be found: `pid 123 (python3)`.
-pub fn holder_of(port: u16) -> Option<String> {
+pub(crate) fn holder_of(port: u16) -> Option<String> {
     let inode = listening_inode(port)?;
     let target = format!("socket:[{inode}]");
     for process in procfs::process::all_processes().ok()?.filter_map(Result::ok) {

@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use crate::paths::ProjectPaths;
 use crate::state::State;
 
-pub const MANIFEST_NAMES: [&str; 3] = ["procs.toml", "Procfile", "Procfile.dev"];
+pub(crate) const MANIFEST_NAMES: [&str; 3] = ["procs.toml", "Procfile", "Procfile.dev"];
 
 #[derive(Debug, thiserror::Error)]
-pub enum DiscoverError {
+pub(crate) enum DiscoverError {
     #[error("no procs.toml, Procfile or Procfile.dev in {} or any folder above it", .0.display())]
     NotFound(PathBuf),
     #[error("{} does not exist", .0.display())]
@@ -24,15 +24,15 @@ pub enum DiscoverError {
 
 /// The manifest to use, and what the user should know about the choice.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Discovered {
-    pub path: PathBuf,
+pub(crate) struct Discovered {
+    pub(crate) path: PathBuf,
     /// Set when another manifest was there to choose: which one is used and how to pick it.
-    pub note: Option<String>,
+    pub(crate) note: Option<String>,
 }
 
 /// The manifest to use: `-f FILE` if given (relative to `-C DIR` if given), else the nearest
 /// manifest at or above `-C DIR` (or the working folder).
-pub fn discover(cwd: &Path, dir: Option<&Path>, file: Option<&Path>) -> Result<Discovered, DiscoverError> {
+pub(crate) fn discover(cwd: &Path, dir: Option<&Path>, file: Option<&Path>) -> Result<Discovered, DiscoverError> {
     let start = match dir {
         Some(dir) => {
             let dir = cwd.join(dir);

@@ -6,11 +6,11 @@ use std::io::IsTerminal;
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use crate::manifest::Problem;
-use crate::supervisor::lifecycle::Phase;
+use crate::model::Phase;
 
 /// Whether output to a stream may be coloured: `NO_COLOR` (set and not empty) says never,
 /// `CLICOLOR_FORCE` (set and not `0`) says always, else only a terminal.
-pub fn color(stream_is_terminal: bool) -> bool {
+pub(crate) fn color(stream_is_terminal: bool) -> bool {
     let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     if set("NO_COLOR").is_some() {
         return false;
@@ -22,18 +22,18 @@ pub fn color(stream_is_terminal: bool) -> bool {
 }
 
 /// Whether stderr (where problems and spinners go) may be coloured.
-pub fn stderr_color() -> bool {
+pub(crate) fn stderr_color() -> bool {
     color(std::io::stderr().is_terminal())
 }
 
 /// Whether stdout may be coloured.
-pub fn stdout_color() -> bool {
+pub(crate) fn stdout_color() -> bool {
     color(std::io::stdout().is_terminal())
 }
 
 /// What a piece of text says, which decides its colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Tone {
+pub(crate) enum Tone {
     /// Up and fine: green.
     Good,
     /// On its way: yellow.
@@ -45,7 +45,7 @@ pub enum Tone {
 }
 
 /// The tone of a service state, as `up`, `ps` and `down` colour it.
-pub fn phase_tone(phase: Phase) -> Tone {
+pub(crate) fn phase_tone(phase: Phase) -> Tone {
     match phase {
         Phase::Ready | Phase::Running | Phase::Completed => Tone::Good,
         Phase::Pending | Phase::Starting | Phase::Stopping | Phase::Backoff => Tone::Busy,
@@ -55,7 +55,7 @@ pub fn phase_tone(phase: Phase) -> Tone {
 }
 
 /// The text in its tone's colour, when `on`.
-pub fn paint(text: &str, tone: Tone, on: bool) -> String {
+pub(crate) fn paint(text: &str, tone: Tone, on: bool) -> String {
     if !on {
         return text.to_owned();
     }
@@ -77,7 +77,7 @@ const ORCH_COLOR: &str = "90";
 
 /// Whose line a prefix is for.
 #[derive(Clone, Copy, Debug)]
-pub enum Speaker {
+pub(crate) enum Speaker {
     /// The `index`th service, in its colour.
     Service(usize),
     /// orch itself.
@@ -85,7 +85,7 @@ pub enum Speaker {
 }
 
 /// The `web    | ` in front of a line, padded to `width`, coloured for its speaker when `color`.
-pub fn line_prefix(buf: &mut Vec<u8>, name: &str, width: usize, speaker: Speaker, color: bool) {
+pub(crate) fn line_prefix(buf: &mut Vec<u8>, name: &str, width: usize, speaker: Speaker, color: bool) {
     if !color {
         buf.extend_from_slice(format!("{name:<width$} | ").as_bytes());
         return;
@@ -97,7 +97,7 @@ pub fn line_prefix(buf: &mut Vec<u8>, name: &str, width: usize, speaker: Speaker
     buf.extend_from_slice(format!("\x1b[{code}m{name:<width$} |\x1b[0m ").as_bytes());
 }
 
-pub fn problem(problem: &Problem, color: bool) -> String {
+pub(crate) fn problem(problem: &Problem, color: bool) -> String {
     let theme = if color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
     let handler = GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false);
     let mut out = String::new();
@@ -109,7 +109,7 @@ pub fn problem(problem: &Problem, color: bool) -> String {
 }
 
 /// Prints problems to stderr.
-pub fn problems<'a>(problems: impl IntoIterator<Item = &'a Problem>) {
+pub(crate) fn problems<'a>(problems: impl IntoIterator<Item = &'a Problem>) {
     let color = stderr_color();
     for p in problems {
         eprintln!("{}", problem(p, color));
@@ -117,7 +117,7 @@ pub fn problems<'a>(problems: impl IntoIterator<Item = &'a Problem>) {
 }
 
 /// The width of the terminal on stdout, if it is one.
-pub fn terminal_width() -> Option<usize> {
+pub(crate) fn terminal_width() -> Option<usize> {
     if !std::io::stdout().is_terminal() {
         return None;
     }

@@ -19,7 +19,7 @@ use nix::unistd::{UnlinkatFlags, unlinkat};
 
 /// How a file is opened.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Access {
+pub(crate) enum Access {
     Read,
     /// Appended to, created 0600 if missing.
     Append,
@@ -42,7 +42,7 @@ impl Access {
 
 /// Opens a file for reading by path, refusing a link and anything but a regular file (a FIFO
 /// would block `ps` and `logs` for ever). For readers of `.orch/` (`state.json`, logs).
-pub fn open_read(path: &Path) -> io::Result<File> {
+pub(crate) fn open_read(path: &Path) -> io::Result<File> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let dir_fd = open_dir_fd(dir).map_err(|e| described(e, dir))?;
     let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
@@ -50,7 +50,7 @@ pub fn open_read(path: &Path) -> io::Result<File> {
 }
 
 /// [`open_read`], then the whole file.
-pub fn read(path: &Path) -> io::Result<Vec<u8>> {
+pub(crate) fn read(path: &Path) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     io::Read::read_to_end(&mut open_read(path)?, &mut bytes)?;
     Ok(bytes)
@@ -59,7 +59,7 @@ pub fn read(path: &Path) -> io::Result<Vec<u8>> {
 /// A folder of orch's own (`.orch/`, `.orch/logs/`), held open: a real folder (no link), owned
 /// by this user, mode 0700. Files in it are opened and renamed relative to it.
 #[derive(Debug)]
-pub struct PrivateDir {
+pub(crate) struct PrivateDir {
     fd: OwnedFd,
     path: PathBuf,
 }
@@ -67,7 +67,7 @@ pub struct PrivateDir {
 impl PrivateDir {
     /// Creates the folder (0700) if it is missing, and opens and checks it. Its parent must
     /// exist.
-    pub fn create(path: &Path) -> io::Result<Self> {
+    pub(crate) fn create(path: &Path) -> io::Result<Self> {
         let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = path.file_name().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no folder name"))?;
         let parent_fd = open_dir_fd(parent).map_err(|e| described(e, parent))?;
@@ -75,7 +75,7 @@ impl PrivateDir {
     }
 
     /// A folder inside this one, created 0700 if missing, and checked like this one.
-    pub fn subdir(&self, name: &str) -> io::Result<Self> {
+    pub(crate) fn subdir(&self, name: &str) -> io::Result<Self> {
         check_name(name)?;
         Self::create_at(self.fd.as_fd(), OsStr::new(name), self.path.join(name))
     }
@@ -97,36 +97,36 @@ impl PrivateDir {
         Ok(Self { fd, path })
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
     /// Opens a file of this folder, refusing a link or anything but a regular file.
-    pub fn open(&self, name: &str, access: Access) -> io::Result<File> {
+    pub(crate) fn open(&self, name: &str, access: Access) -> io::Result<File> {
         check_name(name)?;
         open_in(self.fd.as_fd(), OsStr::new(name), access).map_err(|e| described(e, &self.path.join(name)))
     }
 
     /// Renames a file of this folder (a link is renamed as itself, never followed).
-    pub fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+    pub(crate) fn rename(&self, from: &str, to: &str) -> io::Result<()> {
         check_name(from)?;
         check_name(to)?;
         Ok(renameat(self.fd.as_fd(), from, self.fd.as_fd(), to)?)
     }
 
     /// Removes a file of this folder.
-    pub fn remove(&self, name: &str) -> io::Result<()> {
+    pub(crate) fn remove(&self, name: &str) -> io::Result<()> {
         check_name(name)?;
         Ok(unlinkat(self.fd.as_fd(), name, UnlinkatFlags::NoRemoveDir)?)
     }
 
     /// Whether the folder holds an entry of that name, of whatever kind (a link is not followed).
-    pub fn contains(&self, name: &str) -> bool {
+    pub(crate) fn contains(&self, name: &str) -> bool {
         nix::sys::stat::fstatat(self.fd.as_fd(), name, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok()
     }
 
     /// Flushes the folder's entries (after a rename) to disk.
-    pub fn sync(&self) -> io::Result<()> {
+    pub(crate) fn sync(&self) -> io::Result<()> {
         Ok(nix::unistd::fsync(&self.fd)?)
     }
 }
@@ -192,7 +192,7 @@ fn refused(path: &Path, why: &str) -> io::Error {
 }
 
 /// `alice (uid 1000)`, or `uid 1000` when the user is unknown.
-pub fn owner_name(uid: u32) -> String {
+pub(crate) fn owner_name(uid: u32) -> String {
     match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
         Ok(Some(user)) => format!("{} (uid {uid})", user.name),
         _ => format!("uid {uid}"),

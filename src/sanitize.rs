@@ -6,7 +6,7 @@
 //! is the service's output, as `docker logs` shows it.)
 
 /// `text` without terminal control sequences or control characters (tab kept).
-pub fn strip_controls(text: &str) -> String {
+pub(crate) fn strip_controls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -9,67 +9,65 @@ use std::path::Path;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::ipc::Adhoc;
-use crate::manifest::Service;
+use crate::manifest::{Adhoc, Service};
+use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::safe_fs::{self, Access, PrivateDir};
-use crate::supervisor::lifecycle::Phase;
-use crate::supervisor::process::{Exit, Identity};
 
-pub const STATE_VERSION: u32 = 1;
+pub(crate) const STATE_VERSION: u32 = 1;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct State {
-    pub version: u32,
+pub(crate) struct State {
+    pub(crate) version: u32,
     /// The supervisor that wrote this file.
-    pub supervisor: Option<Identity>,
+    pub(crate) supervisor: Option<Identity>,
     /// The manifest the services came from, so that a supervisor that takes over after a crash
     /// watches it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manifest: Option<std::path::PathBuf>,
+    pub(crate) manifest: Option<std::path::PathBuf>,
     /// Whether `up` asked for reloads (not `--no-watch`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub watch: Option<bool>,
-    pub services: IndexMap<String, ServiceRecord>,
+    pub(crate) watch: Option<bool>,
+    pub(crate) services: IndexMap<String, ServiceRecord>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Desired {
+pub(crate) enum Desired {
     Up,
     Down,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ServiceRecord {
-    pub desired: Desired,
-    pub state: Phase,
+pub(crate) struct ServiceRecord {
+    pub(crate) desired: Desired,
+    pub(crate) state: Phase,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// The running process (leader of its group: pgid == pid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub process: Option<Identity>,
+    pub(crate) process: Option<Identity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pgid: Option<i32>,
+    pub(crate) pgid: Option<Pid>,
     /// Milliseconds since the Unix epoch of the last spawn.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_at_ms: Option<u64>,
+    pub(crate) started_at_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ready_after_ms: Option<u64>,
-    pub config_hash: String,
-    pub restarts: u32,
+    pub(crate) ready_after_ms: Option<u64>,
+    pub(crate) config_hash: String,
+    pub(crate) restarts: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_exit: Option<Exit>,
+    pub(crate) last_exit: Option<ProcessExit>,
     /// Set for an ad-hoc service: what it runs, since no manifest says.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub adhoc: Option<Adhoc>,
+    pub(crate) adhoc: Option<Adhoc>,
     /// The configuration the process was started with, so a new supervisor can manage it and
     /// tell what changed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<Service>,
+    pub(crate) config: Option<Service>,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum StateError {
+pub(crate) enum StateError {
     #[error("cannot read {path}: {source}")]
     Io { path: String, source: io::Error },
     #[error("{path} is not a state file orch can read ({detail})")]
@@ -79,12 +77,16 @@ pub enum StateError {
 }
 
 impl State {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { version: STATE_VERSION, ..Self::default() }
     }
 
     /// The recorded state; `Ok(None)` when there is no file (nothing was ever recorded).
-    pub fn load(path: &Path) -> Result<Option<State>, StateError> {
+    pub(crate) fn load(path: &Path) -> Result<Option<State>, StateError> {
+        #[derive(Deserialize)]
+        struct Version {
+            version: u32,
+        }
         let shown = path.display().to_string();
         let text = match safe_fs::read(path) {
             Ok(text) => text,
@@ -93,10 +95,6 @@ impl State {
                 return Err(StateError::Io { path: shown, source });
             }
         };
-        #[derive(Deserialize)]
-        struct Version {
-            version: u32,
-        }
         let version: Version = serde_json::from_slice(&text)
             .map_err(|e| StateError::Corrupt { path: shown.clone(), detail: e.to_string() })?;
         if version.version > STATE_VERSION {
@@ -108,7 +106,7 @@ impl State {
     /// Replaces the file atomically: readers see the old state or the new one, never a mix.
     /// The folder must be a private one of this user (see [`PrivateDir`]); a link or a FIFO
     /// left where the temp file goes is replaced, never written through.
-    pub fn save(&self, path: &Path) -> io::Result<()> {
+    pub(crate) fn save(&self, path: &Path) -> io::Result<()> {
         let dir = PrivateDir::create(path.parent().unwrap_or(Path::new(".")))?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json");
         let tmp = format!(".{name}.{}.tmp", std::process::id());
@@ -132,6 +130,12 @@ impl State {
 mod tests {
     use super::*;
 
+    use crate::manifest::Ready;
+
+    fn pid(raw: i32) -> Pid {
+        Pid::new(raw).unwrap()
+    }
+
     #[test]
     fn saves_and_loads() {
         let dir = tempfile::tempdir().unwrap();
@@ -144,21 +148,46 @@ mod tests {
                 desired: Desired::Up,
                 state: Phase::Ready,
                 reason: None,
-                process: Some(Identity { pid: 42, start_time: 7, boot_id: "b".into() }),
-                pgid: Some(42),
+                process: Some(Identity { pid: pid(42), start_time: 7, boot_id: "b".into() }),
+                pgid: Some(pid(42)),
                 started_at_ms: Some(1),
                 ready_after_ms: Some(312),
                 config_hash: "abc".into(),
                 restarts: 0,
-                last_exit: Some(Exit::Code(1)),
+                last_exit: Some(ProcessExit::Code(1)),
                 adhoc: None,
                 config: None,
             },
         );
         state.save(&path).unwrap();
         let back = State::load(&path).unwrap().unwrap();
-        assert_eq!(back.services["web"].process.as_ref().unwrap().pid, 42);
+        assert_eq!(back.services["web"].process.as_ref().unwrap().pid, pid(42));
         assert_eq!(back.services["web"].state, Phase::Ready);
+    }
+
+    /// A file orch wrote before issue 11 (the first format): it must keep loading, field for
+    /// field, whatever the types behind it became.
+    #[test]
+    fn the_first_format_keeps_loading() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state-v1.json");
+        let state = State::load(&path).expect("it loads").expect("it is there");
+        assert_eq!((state.version, state.supervisor.map(|s| s.pid)), (1, Some(pid(4200))));
+        assert_eq!(state.manifest.as_deref(), Some(Path::new("/home/dev/shop/procs.toml")));
+        let names: Vec<&str> = state.services.keys().map(String::as_str).collect();
+        assert_eq!(names, ["db", "migrate", "web", "api"]);
+        let db = &state.services["db"];
+        assert_eq!((db.state, db.pgid, db.ready_after_ms), (Phase::Ready, Some(pid(4211)), Some(103)));
+        let config = db.config.as_ref().expect("db's configuration");
+        assert_eq!((config.port_number(), config.ready.as_ref().map(Ready::kind)), (Some(37061), Some("delay")));
+        let migrate = &state.services["migrate"];
+        assert_eq!((migrate.state, migrate.last_exit), (Phase::Failed, Some(ProcessExit::Code(3))));
+        assert!(migrate.process.is_none() && migrate.config.as_ref().is_some_and(|c| c.oneshot));
+        let web = &state.services["web"];
+        assert_eq!((web.restarts, web.last_exit), (1, Some(ProcessExit::Signal(9))));
+        assert!(web.config.as_ref().is_some_and(|c| c.depends_on["db"].restart));
+        let api = state.services["api"].adhoc.as_ref().expect("api is ad-hoc");
+        assert_eq!(api.cmd.to_string(), "python3 -m http.server 0");
+        assert_eq!((api.env.as_slice(), api.restart), (&[("MODE".to_owned(), "dev".to_owned())][..], None));
     }
 
     #[test]

@@ -19,11 +19,11 @@ use std::path::{Path, PathBuf};
 use crate::manifest::BaseEnv;
 
 /// The variable that names trusted folders.
-pub const TRUSTED_VAR: &str = "ORCH_TRUSTED";
+pub(crate) const TRUSTED_VAR: &str = "ORCH_TRUSTED";
 
 /// Reads a file that decides what runs, if its owner may decide that (see the module's text).
 /// The owner is the one of the file actually opened (fstat), so no swap in between can fool it.
-pub fn read_trusted(path: &Path, env: &BaseEnv) -> io::Result<String> {
+pub(crate) fn read_trusted(path: &Path, env: &BaseEnv) -> io::Result<String> {
     // Not blocking on a FIFO planted as an env_file.
     let mut file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
     let meta = file.metadata()?;

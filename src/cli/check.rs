@@ -8,13 +8,13 @@ use crate::manifest::Problem;
 use crate::render;
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Print {"valid": …, "file": …, "levels": [[…], …], "problems": […]} instead of text
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
-pub fn run(global: &Global, args: CheckArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: CheckArgs) -> Result<Exit, CliError> {
     let loaded = match load_manifest(global) {
         Ok(loaded) => loaded,
         // A script asked: it gets the problems as JSON too (people still get them on stderr).

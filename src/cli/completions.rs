@@ -10,7 +10,7 @@ use super::{CliError, Global};
 use crate::exit::Exit;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
-pub enum Shell {
+pub(crate) enum Shell {
     Bash,
     Zsh,
     Fish,
@@ -19,11 +19,11 @@ pub enum Shell {
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
-    pub shell: Shell,
+pub(crate) struct CompletionsArgs {
+    pub(crate) shell: Shell,
 }
 
-pub fn run(_global: &Global, args: CompletionsArgs) -> Result<Exit, CliError> {
+pub(super) fn run(_global: &Global, args: CompletionsArgs) -> Result<Exit, CliError> {
     let name = match args.shell {
         Shell::Bash => "bash",
         Shell::Zsh => "zsh",
@@ -43,7 +43,7 @@ pub fn run(_global: &Global, args: CompletionsArgs) -> Result<Exit, CliError> {
 /// The services a command line may name here: the manifest's and those the supervisor
 /// records (ad-hoc ones, until they are stopped), in the project that the `-f` and `-C` already
 /// on the line choose. Quiet and best-effort: completion must never print an error.
-pub fn service_names() -> Vec<clap_complete::CompletionCandidate> {
+pub(super) fn service_names() -> Vec<clap_complete::CompletionCandidate> {
     let options = crate::manifest::LoadOptions::from_process();
     let place = place_on_the_line();
     let Ok(found) = crate::project::discover(&options.display_base, place.directory.as_deref(), place.file.as_deref())

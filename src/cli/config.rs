@@ -7,13 +7,13 @@ use super::{CliError, Global, load_manifest};
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
-pub struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// Print JSON instead of TOML
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
-pub fn run(global: &Global, args: ConfigArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: ConfigArgs) -> Result<Exit, CliError> {
     let loaded = load_manifest(global)?;
     crate::render::problems(&loaded.warnings);
     let text = if args.json {

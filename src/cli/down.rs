@@ -19,19 +19,19 @@ use crate::supervisor::lock;
 const EXIT_WAIT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Args)]
-pub struct DownArgs {
+pub(crate) struct DownArgs {
     /// Services to stop (with their dependents); all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
 }
 
-pub fn run(global: &Global, args: DownArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: DownArgs) -> Result<Exit, CliError> {
     let session = Session::open_lenient(global)?;
     stop(&session, args.services)
 }
 
 /// Sends a Down for these services (all when empty) and shows it through.
-pub fn stop(session: &Session, services: Vec<String>) -> Result<Exit, CliError> {
+pub(super) fn stop(session: &Session, services: Vec<String>) -> Result<Exit, CliError> {
     let Some(mut conn) = session.connect_or_adopt(true)? else {
         session.check_known(&services)?;
         match services.as_slice() {

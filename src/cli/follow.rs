@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::CliError;
 use super::progress::{Expect, Progress};
-use super::session::{lost, refused};
+use super::session::lost;
 use crate::exit::Exit;
 use crate::ipc::Reply;
 use crate::ipc::client::{Connection, is_timeout};
@@ -23,22 +23,26 @@ extern "C" fn on_sigint(_: nix::libc::c_int) {
 }
 
 /// One request being followed.
-pub struct Follow<'a> {
-    pub requested: &'a [String],
-    pub expect: Expect,
-    pub deadline: Option<Instant>,
+pub(super) struct Follow<'a> {
+    pub(crate) requested: &'a [String],
+    pub(crate) expect: Expect,
+    pub(crate) deadline: Option<Instant>,
     /// Ctrl-C stops waiting and leaves the services to start in the background.
-    pub interruptible: bool,
+    pub(crate) interruptible: bool,
 }
 
 impl Follow<'_> {
     /// Shows the replies until the request is done; exit 1 unless every service met `expect`.
-    pub fn run(&self, conn: &mut Connection, progress: Progress) -> Result<Exit, CliError> {
+    pub(super) fn run(&self, conn: &mut Connection, progress: Progress) -> Result<Exit, CliError> {
         self.run_until_done(conn, progress).map(|(exit, _)| exit)
     }
 
     /// As `run`, and whether the supervisor said it exits now.
-    pub fn run_until_done(&self, conn: &mut Connection, mut progress: Progress) -> Result<(Exit, bool), CliError> {
+    pub(super) fn run_until_done(
+        &self,
+        conn: &mut Connection,
+        mut progress: Progress,
+    ) -> Result<(Exit, bool), CliError> {
         if self.interruptible {
             catch_sigint();
         }
@@ -71,7 +75,7 @@ impl Follow<'_> {
                     let ok = progress.done(&outcomes, self.expect);
                     return Ok((if ok { Exit::Success } else { Exit::ServiceFailed }, exiting));
                 }
-                Reply::Error { message, kind } => return Err(refused(message, kind)),
+                Reply::Error(refusal) => return Err(CliError::Refused(refusal)),
                 other => {
                     return Err(CliError::Failed(format!("unexpected reply from the supervisor: {other:?}")));
                 }

@@ -11,7 +11,9 @@ use super::session::{Session, leftovers_run};
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::logs::{self, Follower, Record};
-use crate::manifest::{HumanDuration, RESERVED_NAME as ORCH};
+use crate::manifest::HumanDuration;
+use crate::model::Pid;
+use crate::model::names::RESERVED_NAME as ORCH;
 use crate::render::{self, Speaker};
 use crate::supervisor::lock;
 
@@ -19,28 +21,28 @@ use crate::supervisor::lock;
 const FOLLOW_TICK: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Args)]
-pub struct LogsArgs {
+pub(super) struct LogsArgs {
     /// Services to show; all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
     /// Keep printing new lines as they are written, until the project goes down
     #[arg(short = 'f', long)]
-    pub follow: bool,
+    pub(crate) follow: bool,
     /// Only the last N lines (of all the services together)
     #[arg(short = 'n', long = "tail", value_name = "N")]
-    pub lines: Option<usize>,
+    pub(crate) lines: Option<usize>,
     /// Only lines from this long ago on, e.g. "5m"
     #[arg(long, value_parser = HumanDuration::parse, value_name = "DUR")]
-    pub since: Option<HumanDuration>,
+    pub(crate) since: Option<HumanDuration>,
     /// Show each line's timestamp
     #[arg(short = 't', long)]
-    pub timestamps: bool,
+    pub(crate) timestamps: bool,
     /// Print the lines without the service name in front
     #[arg(long)]
-    pub no_prefix: bool,
+    pub(crate) no_prefix: bool,
 }
 
-pub fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
     let session = Session::open_lenient(global)?;
     let dir = session.paths.logs();
     let mut known: Vec<String> =
@@ -219,7 +221,7 @@ impl Printer {
 
     /// The supervisor is gone: the lines it wrote last, then a word on how it ended. Exit 0
     /// when the project went down, 1 when the supervisor died and left services running.
-    fn end(&self, follower: &mut Follower, filter: &OrchLines, supervisor: u32, session: &Session) -> Exit {
+    fn end(&self, follower: &mut Follower, filter: &OrchLines, supervisor: Pid, session: &Session) -> Exit {
         let last = follower.next_batch(Duration::from_millis(20)).unwrap_or_default();
         let last: Vec<Record> = last.into_iter().filter(|r| filter.shows(r)).collect();
         let _ = self.print(&last);

@@ -6,9 +6,9 @@ use super::{Cli, CliError, Global};
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
-pub struct ManArgs {}
+pub(crate) struct ManArgs {}
 
-pub fn run(_global: &Global, _args: ManArgs) -> Result<Exit, CliError> {
+pub(super) fn run(_global: &Global, _args: ManArgs) -> Result<Exit, CliError> {
     let man = clap_mangen::Man::new(Cli::command());
     man.render(&mut std::io::stdout().lock())
         .map_err(|e| CliError::Failed(format!("cannot write the man page: {e}")))?;

@@ -9,9 +9,9 @@ use crate::exit::Exit;
 use crate::mcp::{self, Place};
 
 #[derive(Debug, Args)]
-pub struct McpArgs {}
+pub(crate) struct McpArgs {}
 
-pub fn run(global: &Global, _args: McpArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, _args: McpArgs) -> Result<Exit, CliError> {
     // A wrong `-C DIR` or `-f FILE` is exit 2 now rather than a server whose every call fails.
     // A folder without a manifest is fine (ad-hoc services), and so is a broken manifest: the
     // agent may be about to fix it, and the tools say what is wrong with it.

@@ -8,21 +8,23 @@ mod follow;
 mod logs;
 mod man;
 mod mcp;
-pub mod progress;
-pub mod ps;
+pub(crate) mod progress;
+pub(crate) mod ps;
 mod restart;
 mod schema;
-pub mod session;
+pub(crate) mod session;
 mod start;
 mod stop;
-pub mod supervise;
+mod supervise;
 mod up;
 
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::exit::Exit;
+use crate::ipc::{ProblemReport, Refusal};
 use crate::manifest::{self, LoadOptions, Loaded, Problem, Problems};
 use crate::project::{self, DiscoverError};
 use crate::render;
@@ -35,26 +37,50 @@ use crate::render;
 )]
 pub struct Cli {
     #[command(flatten)]
-    pub global: Global,
+    global: Global,
     #[command(subcommand)]
-    pub command: Command,
+    verb: Verb,
+}
+
+pub use supervise::SuperviseArgs;
+
+/// Runs the command the user typed, and says how it went: problems on stderr, the exit code.
+#[must_use]
+pub fn main(cli: Cli) -> ExitCode {
+    conclude(run(cli))
+}
+
+/// Runs the background supervisor (`orch __supervise ROOT`, as orch launches it).
+#[must_use]
+pub fn supervise(args: SuperviseArgs) -> ExitCode {
+    conclude(supervise::run(args))
+}
+
+fn conclude(outcome: Result<Exit, CliError>) -> ExitCode {
+    match outcome {
+        Ok(exit) => exit.into(),
+        Err(error) => {
+            error.report();
+            error.exit().into()
+        }
+    }
 }
 
 /// Where the project is: `-f FILE` and `-C DIR`, before the command (`orch -f Procfile.dev up`)
 /// or after it (`orch up -f Procfile.dev`); after it wins.
 #[derive(Clone, Debug, Default, Args)]
-pub struct Global {
+pub(crate) struct Global {
     /// Use this manifest (procs.toml or a Procfile) instead of searching for one
     #[arg(short = 'f', long = "file", value_name = "FILE")]
-    pub file: Option<PathBuf>,
+    pub(crate) file: Option<PathBuf>,
     /// Run as if orch was started in DIR
     #[arg(short = 'C', long = "directory", value_name = "DIR")]
-    pub directory: Option<PathBuf>,
+    pub(crate) directory: Option<PathBuf>,
 }
 
 impl Global {
     /// These, with what was given after the command over them.
-    pub fn with(&self, after: Global) -> Global {
+    pub(crate) fn with(&self, after: Global) -> Global {
         Global {
             file: after.file.or_else(|| self.file.clone()),
             directory: after.directory.or_else(|| self.directory.clone()),
@@ -64,7 +90,7 @@ impl Global {
 
 /// A command's arguments with `-f FILE` and `-C DIR` after the command.
 #[derive(Debug, Args)]
-pub struct Scoped<A: Args> {
+pub(crate) struct Scoped<A: Args> {
     #[command(flatten)]
     place: Global,
     #[command(flatten)]
@@ -74,7 +100,7 @@ pub struct Scoped<A: Args> {
 /// `orch logs` takes `-C DIR` and `--file FILE` after the command; its `-f` is `--follow`, as
 /// in docker compose (`orch -f FILE logs -f` names the manifest and follows).
 #[derive(Debug, Args)]
-pub struct LogsScoped {
+pub(crate) struct LogsScoped {
     /// Use this manifest (procs.toml or a Procfile) instead of searching for one
     #[arg(long = "file", value_name = "FILE")]
     file: Option<PathBuf>,
@@ -85,8 +111,10 @@ pub struct LogsScoped {
     args: logs::LogsArgs,
 }
 
+/// What orch is asked to do: one variant per command (named so, not `Command`, to be told from
+/// std's and from a service's command line).
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Verb {
     /// Validate the manifest and print the start order
     Check(Scoped<check::CheckArgs>),
     /// Print the resolved manifest (env merged, defaults filled)
@@ -120,7 +148,7 @@ pub enum Command {
 
 /// Why a command failed; each kind maps to one exit code.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub(crate) enum CliError {
     #[error(transparent)]
     Discover(#[from] DiscoverError),
     #[error("the manifest is invalid")]
@@ -131,48 +159,62 @@ pub enum CliError {
     /// Something did not work: a service, the supervisor, the system.
     #[error("{0}")]
     Failed(String),
+    /// The supervisor refused the request; its kind decides the exit code.
+    #[error(transparent)]
+    Refused(Refusal),
 }
 
 impl CliError {
-    pub fn exit(&self) -> Exit {
+    pub(crate) fn exit(&self) -> Exit {
         match self {
-            CliError::Discover(_) | CliError::Manifest(_) | CliError::Usage(_) => Exit::Usage,
-            CliError::Failed(_) => Exit::ServiceFailed,
+            CliError::Discover(_)
+            | CliError::Manifest(_)
+            | CliError::Usage(_)
+            | CliError::Refused(
+                Refusal::UnknownService { .. }
+                | Refusal::BadManifest { .. }
+                | Refusal::Invalid { .. }
+                | Refusal::Conflict { .. },
+            ) => Exit::Usage,
+            CliError::Failed(_) | CliError::Refused(Refusal::Internal { .. }) => Exit::ServiceFailed,
         }
     }
 
     /// Prints the error to stderr.
-    pub fn report(&self) {
+    pub(crate) fn report(&self) {
         match self {
             CliError::Manifest(problems) => render::problems(&problems.0),
+            CliError::Refused(Refusal::BadManifest { problems }) => {
+                render::problems(&problems.iter().map(ProblemReport::to_problem).collect::<Vec<_>>());
+            }
             other => eprintln!("orch: {other}"),
         }
     }
 }
 
-pub fn run(cli: Cli) -> Result<Exit, CliError> {
+pub(crate) fn run(cli: Cli) -> Result<Exit, CliError> {
     let global = cli.global;
-    match cli.command {
-        Command::Check(s) => check::run(&global.with(s.place), s.args),
-        Command::Config(s) => config::run(&global.with(s.place), s.args),
-        Command::Up(s) => up::run(&global.with(s.place), s.args),
-        Command::Down(s) => down::run(&global.with(s.place), s.args),
-        Command::Ps(s) => ps::run(&global.with(s.place), s.args),
-        Command::Logs(s) => logs::run(&global.with(Global { file: s.file, directory: s.directory }), s.args),
-        Command::Start(s) => start::run(&global.with(s.place), s.args),
-        Command::Stop(s) => stop::run(&global.with(s.place), s.args),
-        Command::Restart(s) => restart::run(&global.with(s.place), s.args),
-        Command::Mcp(s) => mcp::run(&global.with(s.place), s.args),
-        Command::Completions(args) => completions::run(&global, args),
-        Command::Man(args) => man::run(&global, args),
-        Command::Schema(args) => schema::run(&global, args),
-        Command::Supervise(args) => supervise::run(args),
+    match cli.verb {
+        Verb::Check(s) => check::run(&global.with(s.place), s.args),
+        Verb::Config(s) => config::run(&global.with(s.place), s.args),
+        Verb::Up(s) => up::run(&global.with(s.place), s.args),
+        Verb::Down(s) => down::run(&global.with(s.place), s.args),
+        Verb::Ps(s) => ps::run(&global.with(s.place), s.args),
+        Verb::Logs(s) => logs::run(&global.with(Global { file: s.file, directory: s.directory }), s.args),
+        Verb::Start(s) => start::run(&global.with(s.place), s.args),
+        Verb::Stop(s) => stop::run(&global.with(s.place), s.args),
+        Verb::Restart(s) => restart::run(&global.with(s.place), s.args),
+        Verb::Mcp(s) => mcp::run(&global.with(s.place), s.args),
+        Verb::Completions(args) => completions::run(&global, args),
+        Verb::Man(args) => man::run(&global, args),
+        Verb::Schema(args) => schema::run(&global, args),
+        Verb::Supervise(args) => supervise::run(args),
     }
 }
 
 /// Finds and loads the project's manifest; its warnings (and a note on which manifest, when
 /// there was a choice) are in `warnings`, for the command to show.
-pub fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
+pub(crate) fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
     let options = LoadOptions::from_process();
     let found = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
     let mut loaded = manifest::load(&found.path, &options).map_err(CliError::Manifest)?;
@@ -181,7 +223,22 @@ pub fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
 }
 
 /// A path as the user would write it from where they stand.
-pub fn display_path(path: &Path) -> String {
+pub(crate) fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_exit_2_unless_the_supervisor_failed() {
+        let exit = |refusal| CliError::Refused(refusal).exit();
+        assert_eq!(exit(Refusal::unknown_service("x", &["web"])), Exit::Usage);
+        assert_eq!(exit(Refusal::BadManifest { problems: Vec::new() }), Exit::Usage);
+        assert_eq!(exit(Refusal::invalid("no manifest to bring up")), Exit::Usage);
+        assert_eq!(exit(Refusal::conflict("`web` is already running; stop it first")), Exit::Usage);
+        assert_eq!(exit(Refusal::Internal { message: "it broke".into() }), Exit::ServiceFailed);
+    }
 }

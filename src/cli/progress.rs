@@ -11,12 +11,12 @@ use indexmap::IndexMap;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::ipc::{Event, Outcome};
+use crate::model::Phase;
 use crate::render::{self, Tone, paint};
-use crate::supervisor::lifecycle::Phase;
 
 /// What a request's outcome is measured against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Expect {
+pub(crate) enum Expect {
     /// Every service ready, running or completed.
     Up,
     /// Every service taken (`--no-wait`): anything but a failure.
@@ -26,7 +26,7 @@ pub enum Expect {
 }
 
 impl Expect {
-    pub fn met_by(self, outcome: &Outcome) -> bool {
+    pub(crate) fn met_by(self, outcome: &Outcome) -> bool {
         match self {
             Expect::Up => outcome.succeeded(),
             Expect::Accepted => !outcome.phase.is_failure(),
@@ -35,7 +35,7 @@ impl Expect {
     }
 }
 
-pub struct Progress {
+pub(crate) struct Progress {
     /// One JSON object per line on stdout instead (`up --json`).
     json: bool,
     multi: Option<MultiProgress>,
@@ -49,7 +49,7 @@ pub struct Progress {
 
 impl Progress {
     /// `names`: the services expected, to align the columns.
-    pub fn new<'a>(names: impl IntoIterator<Item = &'a String>) -> Self {
+    pub(crate) fn new<'a>(names: impl IntoIterator<Item = &'a String>) -> Self {
         // Spinners need a terminal to redraw on; colour is another matter (NO_COLOR).
         let spinners = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let multi = spinners.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
@@ -59,13 +59,13 @@ impl Progress {
 
     /// Events and outcomes as JSON lines: `{"event":"ready","service":"web"}` for each change,
     /// then `{"event":"done","ok":true,"outcomes":[…]}`.
-    pub fn json() -> Self {
+    pub(crate) fn json() -> Self {
         Self { json: true, multi: None, bars: HashMap::new(), width: 0, color: false, last: IndexMap::new() }
     }
 
     /// The services the request takes in; for a stop, those not asked for are named first:
     /// `also stopping: api, worker`.
-    pub fn targets(&mut self, requested: &[String], targets: &[String], expect: Expect) {
+    pub(crate) fn targets(&mut self, requested: &[String], targets: &[String], expect: Expect) {
         self.width = targets.iter().map(String::len).fold(self.width, usize::max);
         let also: Vec<&str> = targets.iter().filter(|t| !requested.contains(t)).map(String::as_str).collect();
         if self.json || requested.is_empty() || also.is_empty() || expect != Expect::Stopped {
@@ -74,7 +74,7 @@ impl Progress {
         println!("also stopping: {} (they depend on {})", also.join(", "), requested.join(", "));
     }
 
-    pub fn event(&mut self, event: &Event) {
+    pub(crate) fn event(&mut self, event: &Event) {
         self.last.insert(event.service.clone(), event.clone());
         if self.json {
             let line = serde_json::json!({
@@ -100,7 +100,7 @@ impl Progress {
 
     /// Clears the spinners and prints the outcome of every service (the failures with their
     /// last log lines) on stdout; true when all met what was expected.
-    pub fn done(&mut self, outcomes: &[Outcome], expect: Expect) -> bool {
+    pub(crate) fn done(&mut self, outcomes: &[Outcome], expect: Expect) -> bool {
         self.clear();
         let ok = outcomes.iter().all(|o| expect.met_by(o));
         if self.json {
@@ -118,7 +118,7 @@ impl Progress {
 
     /// The request stopped waiting (a timeout, Ctrl-C): every service that had not settled, and
     /// what it was waiting for. Returns their names.
-    pub fn unsettled(&mut self) -> Vec<String> {
+    pub(crate) fn unsettled(&mut self) -> Vec<String> {
         self.clear();
         let waiting: Vec<&Event> =
             self.last.values().filter(|e| e.phase.is_transient() || e.waiting.is_some()).collect();
@@ -169,7 +169,7 @@ fn doing(event: &Event) -> String {
 }
 
 /// `ready in 312ms`, `running`, `completed in 20ms`, `exited with 1`, `blocked: db failed`.
-pub fn describe(outcome: &Outcome) -> String {
+pub(crate) fn describe(outcome: &Outcome) -> String {
     let took = |what: &str| match outcome.elapsed_ms {
         Some(ms) => format!("{what} in {}", human_ms(ms)),
         None => what.to_owned(),
@@ -186,6 +186,6 @@ pub fn describe(outcome: &Outcome) -> String {
     }
 }
 
-pub fn human_ms(ms: u64) -> String {
+pub(crate) fn human_ms(ms: u64) -> String {
     if ms < 1000 { format!("{ms}ms") } else { format!("{:.1}s", ms as f64 / 1000.0) }
 }

@@ -9,29 +9,29 @@
 use clap::Args;
 
 use super::progress::human_ms;
-use super::session::{Session, lost, refused};
+use super::session::{Session, lost};
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::{Reply, Request, ServiceStatus};
+use crate::model::Phase;
 use crate::render::{self, Tone, paint};
 use crate::state::{ServiceRecord, State};
-use crate::supervisor::lifecycle::Phase;
 
 #[derive(Debug, Args)]
-pub struct PsArgs {
+pub(crate) struct PsArgs {
     /// Services to show; all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
     /// Print a JSON array of objects instead of a table
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
-pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
+pub(crate) fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
     let session = Session::open_lenient(global)?;
     let rows = match session.connect_or_adopt(false)? {
         Some(mut conn) => {
-            let replies = session.request(&mut conn, Request::Ps { services: args.services.clone() })?;
+            let replies = super::session::request(&mut conn, Request::Ps { services: args.services.clone() })?;
             match replies.into_iter().next() {
                 Some(Reply::Ps { services, notes }) => {
                     for note in notes {
@@ -39,7 +39,7 @@ pub fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
                     }
                     services
                 }
-                Some(Reply::Error { message, kind }) => return Err(refused(message, kind)),
+                Some(Reply::Error(refusal)) => return Err(CliError::Refused(refusal)),
                 _ => return Err(lost(std::io::Error::other("no answer to ps"))),
             }
         }
@@ -81,7 +81,7 @@ fn recorded(session: &Session, names: &[String]) -> Vec<ServiceStatus> {
 
 /// A recorded service as `ps` shows it with no supervisor. Nothing recorded runs (else a
 /// supervisor would have been started to adopt it), so a recorded live state is told as ended.
-pub fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
+pub(crate) fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
     let (state, reason) = if r.state.has_process() {
         (Phase::Stopped, Some("ended while no supervisor was running".to_owned()))
     } else {
@@ -95,7 +95,7 @@ pub fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
         reason,
         last_exit: r.last_exit.map(|e| e.to_string()),
         adhoc: r.adhoc.is_some(),
-        port: r.config.as_ref().and_then(|c| c.port_shown()),
+        port: r.config.as_ref().and_then(crate::manifest::Service::port_shown),
         command: r.adhoc.as_ref().map(|a| a.cmd.to_string()),
         ready_check: r.config.as_ref().and_then(|c| c.ready.as_ref()).map(crate::supervisor::probe::describe),
         ..ServiceStatus::default()
@@ -109,7 +109,7 @@ const DETAIL_INDENT: &str = "↳ ";
 
 /// The table: columns padded to their widest cell, the state coloured by its tone, the
 /// details of a row under it, each cut to `width` when printing to a terminal.
-pub fn table(rows: &[ServiceStatus], width: Option<usize>, color: bool) -> String {
+pub(crate) fn table(rows: &[ServiceStatus], width: Option<usize>, color: bool) -> String {
     let cells: Vec<[String; 9]> = rows.iter().map(row).collect();
     let mut widths = HEADERS.map(str::len);
     for cell in &cells {
@@ -206,7 +206,8 @@ fn cut(text: &str, width: Option<usize>) -> String {
 }
 
 fn uptime(secs: f64) -> String {
-    let s = secs as u64;
+    // From the supervisor: a negative or endless number is no uptime.
+    let s = std::time::Duration::try_from_secs_f64(secs).map_or(0, |d| d.as_secs());
     match s {
         0..60 => format!("{s}s"),
         60..3600 => format!("{}m{}s", s / 60, s % 60),
@@ -233,7 +234,7 @@ mod tests {
         };
         vec![
             ServiceStatus {
-                pid: Some(4211),
+                pid: crate::model::Pid::new(4211),
                 port: Some(5432),
                 uptime_secs: Some(182.0),
                 ready_check: Some("tcp 127.0.0.1:5432".into()),
@@ -243,7 +244,7 @@ mod tests {
                 ..base("db", "ready")
             },
             ServiceStatus {
-                pid: Some(4215),
+                pid: crate::model::Pid::new(4215),
                 port: Some(5000),
                 uptime_secs: Some(61.0),
                 restarts: 2,
@@ -264,7 +265,7 @@ mod tests {
                 ..base("api", "fatal")
             },
             ServiceStatus {
-                pid: Some(4302),
+                pid: crate::model::Pid::new(4302),
                 uptime_secs: Some(5.0),
                 adhoc: true,
                 command: Some("python3 -m http.server 8000".into()),

@@ -12,13 +12,13 @@ use crate::exit::Exit;
 use crate::ipc::Request;
 
 #[derive(Debug, Args)]
-pub struct RestartArgs {
+pub(crate) struct RestartArgs {
     /// Services to restart; all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
 }
 
-pub fn run(global: &Global, args: RestartArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: RestartArgs) -> Result<Exit, CliError> {
     let session = Session::open_any(global)?;
     let mut conn = match session.connect()? {
         Some(conn) => conn,

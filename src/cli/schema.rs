@@ -7,9 +7,9 @@ use super::{CliError, Global};
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
-pub struct SchemaArgs {}
+pub(crate) struct SchemaArgs {}
 
-pub fn run(_global: &Global, _args: SchemaArgs) -> Result<Exit, CliError> {
+pub(super) fn run(_global: &Global, _args: SchemaArgs) -> Result<Exit, CliError> {
     let text = serde_json::to_string_pretty(&crate::manifest::schema()).map_err(|e| CliError::Failed(e.to_string()))?;
     println!("{text}");
     Ok(Exit::Success)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::{CliError, Global};
 use crate::ipc::client::Connection;
 use crate::ipc::locate::{self, Found, LocateError};
-use crate::ipc::{ErrorKind, Origin, Reply, Request};
+use crate::ipc::{Origin, Reply, Request};
 use crate::manifest::{self, LoadOptions, Loaded, PortPicker, Problem};
 use crate::paths::ProjectPaths;
 use crate::project::{self, DiscoverError};
@@ -27,29 +27,29 @@ const LAUNCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Between launches, how long the client gives a supervisor that holds the lock to answer.
 const LAUNCH_PATIENCE: Duration = Duration::from_millis(100);
 
-pub struct Session {
-    pub paths: ProjectPaths,
+pub(crate) struct Session {
+    pub(crate) paths: ProjectPaths,
     /// The manifest and what it resolved to; None for a folder without one (ad-hoc only).
-    pub loaded: Option<Loaded>,
-    pub options: LoadOptions,
-    pub manifest: Option<PathBuf>,
+    pub(crate) loaded: Option<Loaded>,
+    pub(crate) options: LoadOptions,
+    pub(crate) manifest: Option<PathBuf>,
 }
 
 impl Session {
     /// The project of the manifest found from where the user stands; its problems are errors
     /// (exit 2), its warnings kept in `loaded` for the commands that show them (`up`).
-    pub fn open(global: &Global) -> Result<Self, CliError> {
+    pub(crate) fn open(global: &Global) -> Result<Self, CliError> {
         Self::open_with(global, false)
     }
 
     /// Like `open`, but a folder with no manifest is a project too (for ad-hoc services).
-    pub fn open_any(global: &Global) -> Result<Self, CliError> {
+    pub(crate) fn open_any(global: &Global) -> Result<Self, CliError> {
         Self::open_with(global, true)
     }
 
     /// The project, for commands that only look at what runs (`ps`, `logs`, `stop`, `down`):
     /// they must work while the manifest is broken, so its problems are not theirs to report.
-    pub fn open_lenient(global: &Global) -> Result<Self, CliError> {
+    pub(crate) fn open_lenient(global: &Global) -> Result<Self, CliError> {
         match Self::open_with(global, true) {
             Err(CliError::Manifest(_)) => {
                 let options = LoadOptions::from_process();
@@ -81,12 +81,12 @@ impl Session {
         Ok(Self { paths, loaded: Some(loaded), options, manifest })
     }
 
-    pub fn origin(&self) -> Origin {
+    pub(crate) fn origin(&self) -> Origin {
         Origin { manifest: self.manifest.clone(), env: self.options.env.clone() }
     }
 
     /// Names that are not services of the manifest are a usage error (exit 2).
-    pub fn check_names(&self, names: &[String]) -> Result<(), CliError> {
+    pub(crate) fn check_names(&self, names: &[String]) -> Result<(), CliError> {
         let Some(loaded) = &self.loaded else {
             return Ok(());
         };
@@ -99,7 +99,7 @@ impl Session {
 
     /// With no supervisor to ask, names must be services of the manifest or recorded in
     /// state.json (ad-hoc ones); anything else is a usage error (exit 2).
-    pub fn check_known(&self, names: &[String]) -> Result<(), CliError> {
+    pub(crate) fn check_known(&self, names: &[String]) -> Result<(), CliError> {
         let mut known: Vec<String> =
             self.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default();
         if let Ok(Some(state)) = State::load(&self.paths.state()) {
@@ -116,7 +116,7 @@ impl Session {
 
     /// A connection to the running supervisor; None when none runs. A supervisor that holds
     /// the lock but does not answer is an error, never "nothing runs".
-    pub fn connect(&self) -> Result<Option<Connection>, CliError> {
+    pub(crate) fn connect(&self) -> Result<Option<Connection>, CliError> {
         match locate::find(&self.paths, locate::PATIENCE).map_err(located)? {
             Found::Connected(conn) => Ok(Some(conn)),
             Found::NotRunning => Ok(None),
@@ -127,7 +127,7 @@ impl Session {
     /// does (its supervisor died), to a new one that adopts what runs; None when nothing runs.
     /// What runs is what state.json records, and with `markers` also any process carrying the
     /// project's marker (for `down`, which must leave nothing even when the record is lost).
-    pub fn connect_or_adopt(&self, markers: bool) -> Result<Option<Connection>, CliError> {
+    pub(crate) fn connect_or_adopt(&self, markers: bool) -> Result<Option<Connection>, CliError> {
         match self.connect()? {
             Some(conn) => Ok(Some(conn)),
             None if leftovers_run(&self.paths, markers) => self.connect_or_launch().map(Some),
@@ -136,20 +136,20 @@ impl Session {
     }
 
     /// A connection to the supervisor, starting one when none runs.
-    pub fn connect_or_launch(&self) -> Result<Connection, CliError> {
+    pub(crate) fn connect_or_launch(&self) -> Result<Connection, CliError> {
         if let Some(conn) = self.connect()? {
             return Ok(conn);
         }
         self.prepare_launch()?;
         let deadline = Instant::now() + LAUNCH_TIMEOUT;
-        let mut launched = Instant::now() - RELAUNCH;
+        let mut launched: Option<Instant> = None;
         loop {
             // Launch again now and then: the one launched may have found the lock still held by
             // a supervisor on its way out (after a `down` that came first, or a SIGKILL), and
             // left. Extra ones find the lock taken and leave at once.
-            if launched.elapsed() >= RELAUNCH {
+            if launched.is_none_or(|at| at.elapsed() >= RELAUNCH) {
                 launch(&self.paths).map_err(|e| CliError::Failed(format!("cannot start the supervisor: {e}")))?;
-                launched = Instant::now();
+                launched = Some(Instant::now());
             }
             match locate::find(&self.paths, LAUNCH_PATIENCE) {
                 Ok(Found::Connected(conn)) => return Ok(conn),
@@ -183,39 +183,31 @@ impl Session {
         }
         Ok(())
     }
+}
 
-    /// Sends a request and returns its replies, through the final one.
-    pub fn request(&self, conn: &mut Connection, request: Request) -> Result<Vec<Reply>, CliError> {
-        conn.send(request).map_err(lost)?;
-        let mut replies = Vec::new();
-        while let Some(reply) = conn.next_reply().map_err(lost)? {
-            let last = reply.is_final();
-            replies.push(reply);
-            if last {
-                break;
-            }
+/// Sends a request and returns its replies, through the final one.
+pub(crate) fn request(conn: &mut Connection, request: Request) -> Result<Vec<Reply>, CliError> {
+    conn.send(request).map_err(lost)?;
+    let mut replies = Vec::new();
+    while let Some(reply) = conn.next_reply().map_err(lost)? {
+        let last = reply.is_final();
+        replies.push(reply);
+        if last {
+            break;
         }
-        Ok(replies)
     }
+    Ok(replies)
 }
 
 /// Whether something of the project runs with no supervisor: a process state.json recorded
 /// that is still the same process, or (with `markers`) one carrying the project's marker.
-pub fn leftovers_run(paths: &ProjectPaths, markers: bool) -> bool {
+pub(crate) fn leftovers_run(paths: &ProjectPaths, markers: bool) -> bool {
     if let Ok(Some(state)) = State::load(&paths.state())
-        && state.services.values().any(|r| r.process.as_ref().is_some_and(|p| p.is_alive()))
+        && state.services.values().any(|r| r.process.as_ref().is_some_and(crate::supervisor::process::is_alive))
     {
         return true;
     }
     markers && !crate::supervisor::process::marked(&paths.root.display().to_string()).is_empty()
-}
-
-/// A refusal from the supervisor, as the error whose kind decides the exit code.
-pub fn refused(message: String, kind: ErrorKind) -> CliError {
-    match kind {
-        ErrorKind::Usage | ErrorKind::Manifest => CliError::Usage(message),
-        ErrorKind::Failed => CliError::Failed(message),
-    }
 }
 
 fn located(e: LocateError) -> CliError {
@@ -239,7 +231,7 @@ fn recorded_ports(paths: &ProjectPaths) -> PortPicker {
     Box::new(move |service: &str| recorded.get(service).copied().unwrap_or_else(crate::ports::any_free))
 }
 
-pub fn lost(e: io::Error) -> CliError {
+pub(crate) fn lost(e: io::Error) -> CliError {
     CliError::Failed(format!("lost the supervisor: {e}"))
 }
 

@@ -9,35 +9,35 @@ use super::progress::{Expect, Progress};
 use super::session::{Session, lost};
 use super::{CliError, Global};
 use crate::exit::Exit;
-use crate::ipc::{Adhoc, Request};
+use crate::ipc::Request;
 use std::path::PathBuf;
 
-use crate::manifest::{Command, HumanDuration, Ready, RestartPolicy, is_valid_env_key};
+use crate::manifest::{Adhoc, CommandLine, HumanDuration, Ready, RestartPolicy, is_valid_env_key};
 
 #[derive(Debug, Args)]
-pub struct StartArgs {
+pub(crate) struct StartArgs {
     /// Services to start; with `-- CMD…`, the name of the ad-hoc service
     #[arg(required = true)]
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
     /// The ad-hoc command: one argument runs under `sh -c`, several are exec'd as argv
     #[arg(last = true, value_name = "CMD")]
-    pub command: Vec<String>,
+    pub(crate) command: Vec<String>,
     /// Ad-hoc: wait for this check: tcp:HOST:PORT, http:URL (or the URL), log:REGEX, exec:CMD, delay:DUR, notify
     #[arg(long, value_name = "CHECK", value_parser = Ready::parse_flag)]
-    pub ready: Option<Ready>,
+    pub(crate) ready: Option<Ready>,
     /// Ad-hoc: how long the --ready check may take (default 60s), e.g. "10s"
     #[arg(long, value_name = "DUR", value_parser = HumanDuration::parse, requires = "ready")]
-    pub ready_timeout: Option<HumanDuration>,
+    pub(crate) ready_timeout: Option<HumanDuration>,
     /// Ad-hoc: the working folder (default: where orch is run)
     #[arg(long, value_name = "DIR")]
-    pub cwd: Option<PathBuf>,
+    pub(crate) cwd: Option<PathBuf>,
     /// Ad-hoc: a variable over the project's environment (repeatable)
     #[arg(short = 'e', long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
-    pub env: Vec<(String, String)>,
+    pub(crate) env: Vec<(String, String)>,
     /// Ad-hoc: no (the default), on-failure or always
     #[arg(long, value_name = "POLICY", value_parser = parse_policy)]
-    pub restart: Option<RestartPolicy>,
+    pub(crate) restart: Option<RestartPolicy>,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -59,7 +59,7 @@ fn parse_policy(text: &str) -> Result<RestartPolicy, String> {
     }
 }
 
-pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
     let adhoc_only = args.ready.is_some() || args.cwd.is_some() || !args.env.is_empty() || args.restart.is_some();
     // (--ready-timeout needs --ready, so it is covered.)
     if args.command.is_empty() && adhoc_only {
@@ -88,8 +88,8 @@ pub fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
     };
     let session = Session::open_any(global)?;
     let cmd = match args.command.as_slice() {
-        [script] => Command::Shell(script.clone()),
-        argv => Command::Argv(argv.to_vec()),
+        [script] => CommandLine::Shell(script.clone()),
+        argv => CommandLine::Argv(argv.to_vec()),
     };
     let here = std::env::current_dir().map_err(|e| CliError::Failed(format!("cannot read the current folder: {e}")))?;
     let cwd = match args.cwd {

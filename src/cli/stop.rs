@@ -9,14 +9,14 @@ use super::{CliError, Global};
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
-pub struct StopArgs {
+pub(crate) struct StopArgs {
     /// Services to stop, with their dependents
     #[arg(required = true)]
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
 }
 
-pub fn run(global: &Global, args: StopArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: StopArgs) -> Result<Exit, CliError> {
     let session = Session::open_lenient(global)?;
     down::stop(&session, args.services)
 }

@@ -16,7 +16,7 @@ pub struct SuperviseArgs {
     pub root: PathBuf,
 }
 
-pub fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
+pub(super) fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
     let paths = ProjectPaths::new(&args.root);
     let lock = Lock::try_acquire(&paths).map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
     let Some(lock) = lock else {
@@ -29,7 +29,7 @@ pub fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
         "{} orch supervisor {} started (pid {})",
         now(),
         env!("CARGO_PKG_VERSION"),
-        std::process::id()
+        crate::supervisor::process::own_pid()
     );
     supervisor::run(&paths, lock, Output::background(&paths), None)
         .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;

@@ -8,7 +8,7 @@ use tokio::sync::mpsc::unbounded_channel;
 
 use super::follow::Follow;
 use super::progress::{Expect, Progress};
-use super::session::{Session, lost, refused};
+use super::session::{Session, lost};
 use super::{CliError, Global};
 use crate::exit::Exit;
 use crate::ipc::{Outcome, Reply, Request};
@@ -18,34 +18,35 @@ use crate::state::State;
 use crate::supervisor::{self, lock::Lock, output::Output};
 
 #[derive(Debug, Args)]
-pub struct UpArgs {
+#[expect(clippy::struct_excessive_bools, reason = "command-line flags are booleans")]
+pub(crate) struct UpArgs {
     /// Services to start (with what they depend on); all when none are named
     #[arg(add = clap_complete::ArgValueCandidates::new(super::completions::service_names))]
-    pub services: Vec<String>,
+    pub(crate) services: Vec<String>,
     /// Run in this terminal with merged output; Ctrl-C stops everything
     #[arg(long, conflicts_with_all = ["no_wait", "timeout"])]
-    pub foreground: bool,
+    pub(crate) foreground: bool,
     /// Return once the request is accepted, without waiting for readiness
     #[arg(long)]
-    pub no_wait: bool,
+    pub(crate) no_wait: bool,
     /// Give up waiting after this long (the services keep starting), e.g. "30s"
     #[arg(long, value_parser = HumanDuration::parse)]
-    pub timeout: Option<HumanDuration>,
+    pub(crate) timeout: Option<HumanDuration>,
     /// Print what would start, stop and restart, and why; change nothing
     #[arg(long, conflicts_with = "foreground")]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Restart the named services (all when none) even if nothing changed
     #[arg(long)]
-    pub force_recreate: bool,
+    pub(crate) force_recreate: bool,
     /// Do not reload when procs.toml, .env or an env_file changes
     #[arg(long)]
-    pub no_watch: bool,
+    pub(crate) no_watch: bool,
     /// Print one JSON object per line for each event (starting, ready, failed, …), then the outcome
     #[arg(long, conflicts_with = "foreground")]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
-pub fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, CliError> {
     let session = Session::open(global)?;
     // Of the commands that read the manifest, check, config and up say what is odd in it.
     if let Some(loaded) = &session.loaded {
@@ -111,9 +112,9 @@ fn foreground(session: &Session, request: Request) -> Result<Exit, CliError> {
 /// From the supervisor when one runs, else against what state.json recorded.
 fn dry_run(session: &Session, request: Request) -> Result<Exit, CliError> {
     let plan = match session.connect()? {
-        Some(mut conn) => match session.request(&mut conn, request)?.into_iter().next() {
+        Some(mut conn) => match super::session::request(&mut conn, request)?.into_iter().next() {
             Some(Reply::Plan(plan)) => plan,
-            Some(Reply::Error { message, kind }) => return Err(refused(message, kind)),
+            Some(Reply::Error(refusal)) => return Err(CliError::Refused(refusal)),
             _ => return Err(CliError::Failed("the supervisor sent no plan".into())),
         },
         None => offline_plan(session)?,
@@ -135,7 +136,7 @@ fn offline_plan(session: &Session) -> Result<Plan, CliError> {
         .into_iter()
         .filter(|(_, r)| r.adhoc.is_none())
         .map(|(name, r)| {
-            let up = r.process.as_ref().is_some_and(|p| p.is_alive());
+            let up = r.process.as_ref().is_some_and(crate::supervisor::process::is_alive);
             (name, Observed { config: r.config, up })
         })
         .collect();

@@ -6,15 +6,15 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Envelope, PROTOCOL_VERSION, Reply, Request};
+use super::{Envelope, PROTOCOL_VERSION, Reply, Request, VersionOnly};
 
-pub struct Connection {
+pub(crate) struct Connection {
     reader: BufReader<UnixStream>,
 }
 
 /// Why a connection could not be made.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     /// Nothing listens (yet, or any more): the supervisor is starting or going away.
     #[error("nothing listens on the socket: {0}")]
     NotListening(io::Error),
@@ -24,6 +24,9 @@ pub enum ConnectError {
     /// The socket is served by another user: nothing is sent to it.
     #[error("the socket {path} is served by uid {uid}, not by you (uid {me}); nothing was sent to it")]
     Stranger { path: String, uid: u32, me: u32 },
+    /// It speaks another version of the protocol: another orch started it.
+    #[error("the supervisor {0}")]
+    Version(VersionMismatch),
     #[error("{0}")]
     Protocol(String),
 }
@@ -32,7 +35,7 @@ impl Connection {
     /// Connects and says hello, waiting at most `patience` for the answer: a supervisor that
     /// is there but stopped or dying (its socket still accepting into a backlog nobody reads)
     /// is not taken for a live one. Before anything is sent, the peer must be this user's.
-    pub fn connect(socket: &Path, patience: Duration) -> Result<Self, ConnectError> {
+    pub(crate) fn connect(socket: &Path, patience: Duration) -> Result<Self, ConnectError> {
         let stream = UnixStream::connect(socket).map_err(ConnectError::NotListening)?;
         check_peer(&stream, socket)?;
         let mut conn = Self { reader: BufReader::new(stream) };
@@ -41,46 +44,65 @@ impl Connection {
         conn.send(Request::Hello).map_err(ConnectError::NotListening)?;
         match conn.next_reply() {
             Ok(Some(Reply::Hello { .. })) => {}
-            Ok(Some(Reply::Error { message, .. })) => return Err(ConnectError::Protocol(message)),
+            Ok(Some(Reply::Error(refusal))) => return Err(ConnectError::Protocol(refusal.to_string())),
             Ok(_) => return Err(ConnectError::NotListening(io::ErrorKind::ConnectionAborted.into())),
-            Err(e) if is_timeout(&e) => return Err(ConnectError::NoAnswer(patience)),
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => return Err(ConnectError::Protocol(e.to_string())),
-            Err(e) => return Err(ConnectError::NotListening(e)),
+            Err(e) => {
+                return Err(match VersionMismatch::of(&e) {
+                    Some(&mismatch) => ConnectError::Version(mismatch),
+                    None if is_timeout(&e) => ConnectError::NoAnswer(patience),
+                    None if e.kind() == io::ErrorKind::InvalidData => ConnectError::Protocol(e.to_string()),
+                    None => ConnectError::NotListening(e),
+                });
+            }
         }
         conn.set_timeout(None).map_err(ConnectError::NotListening)?;
         Ok(conn)
     }
 
     /// Bounds how long `next` waits; None waits for ever.
-    pub fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn set_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         self.reader.get_ref().set_read_timeout(timeout)
     }
 
-    pub fn send(&mut self, request: Request) -> io::Result<()> {
+    pub(crate) fn send(&mut self, request: Request) -> io::Result<()> {
         let mut line = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: request })?;
         line.push(b'\n');
         self.reader.get_mut().write_all(&line)
     }
 
-    /// The next reply; None when the supervisor closed the connection.
-    pub fn next_reply(&mut self) -> io::Result<Option<Reply>> {
+    /// The next reply; None when the supervisor closed the connection. Its version is read
+    /// first: a reply of another version is that (a [`VersionMismatch`]), not "unreadable".
+    pub(crate) fn next_reply(&mut self) -> io::Result<Option<Reply>> {
         let mut line = String::new();
         if self.reader.read_line(&mut line)? == 0 {
             return Ok(None);
         }
-        let envelope: Envelope<Reply> = serde_json::from_str(&line).map_err(|e| {
+        let unreadable = |e: serde_json::Error| {
             io::Error::new(io::ErrorKind::InvalidData, format!("the supervisor sent something unreadable: {e}"))
-        })?;
-        if envelope.v != PROTOCOL_VERSION {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "the supervisor speaks protocol {} and this orch {PROTOCOL_VERSION}; run `orch down` with the orch that started it",
-                    envelope.v
-                ),
-            ));
+        };
+        let VersionOnly { v } = serde_json::from_str(&line).map_err(unreadable)?;
+        if v != PROTOCOL_VERSION {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, VersionMismatch { theirs: v }));
         }
+        let envelope: Envelope<Reply> = serde_json::from_str(&line).map_err(unreadable)?;
         Ok(Some(envelope.body))
+    }
+}
+
+/// The supervisor speaks protocol `theirs`, this orch [`PROTOCOL_VERSION`]; worded to follow
+/// "the supervisor".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "speaks protocol {theirs} and this orch {PROTOCOL_VERSION}: another version of orch started it; run `orch down` with the orch that started it, then this command again"
+)]
+pub(crate) struct VersionMismatch {
+    pub(crate) theirs: u32,
+}
+
+impl VersionMismatch {
+    /// The mismatch an I/O error of `next_reply` stands for, if it does.
+    pub(crate) fn of(error: &io::Error) -> Option<&VersionMismatch> {
+        error.get_ref()?.downcast_ref()
     }
 }
 
@@ -96,6 +118,6 @@ fn check_peer(stream: &UnixStream, socket: &Path) -> Result<(), ConnectError> {
     Err(ConnectError::Stranger { path: socket.display().to_string(), uid, me })
 }
 
-pub fn is_timeout(e: &io::Error) -> bool {
+pub(crate) fn is_timeout(e: &io::Error) -> bool {
     matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }

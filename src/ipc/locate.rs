@@ -9,35 +9,38 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::client::{ConnectError, Connection};
+use super::client::{ConnectError, Connection, VersionMismatch};
+use crate::model::Pid;
 use crate::paths::{self, ProjectPaths};
 use crate::supervisor::lock::{self, Lock};
 
 /// How long a supervisor that holds the lock may take to answer a client's hello.
-pub const PATIENCE: Duration = Duration::from_secs(2);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(2);
 
 /// What a client found.
-pub enum Found {
+pub(crate) enum Found {
     Connected(Connection),
     /// No process holds the project's lock: no supervisor runs.
     NotRunning,
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum LocateError {
+pub(crate) enum LocateError {
     #[error(
         "the supervisor (pid {pid}) does not answer: it may be stopped (SIGSTOP) or stuck; `kill -CONT {pid}` wakes a stopped one, `kill {pid}` ends it (its services keep running and the next orch command adopts them)"
     )]
-    Unresponsive { pid: u32 },
+    Unresponsive { pid: Pid },
     #[error("{0}")]
     Untrusted(String),
+    #[error("the supervisor (pid {pid}) {mismatch}")]
+    Version { pid: Pid, mismatch: VersionMismatch },
     #[error("{0}")]
     Protocol(String),
 }
 
 /// Finds and connects to the project's supervisor, waiting at most `patience` for one that
 /// holds the lock to listen and answer.
-pub fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, LocateError> {
+pub(crate) fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, LocateError> {
     let deadline = Instant::now() + patience;
     let mut pause = Duration::from_millis(1);
     loop {
@@ -50,6 +53,7 @@ pub fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, LocateErr
                 Err(ConnectError::NoAnswer(_)) => return Err(LocateError::Unresponsive { pid }),
                 Err(e @ ConnectError::Stranger { .. }) => return Err(LocateError::Untrusted(e.to_string())),
                 Err(ConnectError::Protocol(message)) => return Err(LocateError::Protocol(message)),
+                Err(ConnectError::Version(mismatch)) => return Err(LocateError::Version { pid, mismatch }),
                 // Not listening yet (it is starting) or any more (it is going away): look again.
                 Err(ConnectError::NotListening(_)) => {}
             }
@@ -64,7 +68,7 @@ pub fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, LocateErr
 
 /// The socket the lock's holder recorded, once the record is its own (a supervisor that has
 /// just taken the lock may not have written it yet).
-fn recorded_socket(paths: &ProjectPaths, pid: u32) -> Option<PathBuf> {
+fn recorded_socket(paths: &ProjectPaths, pid: Pid) -> Option<PathBuf> {
     Lock::holder(paths).filter(|h| h.pid == pid).map(|h| PathBuf::from(h.socket))
 }
 

@@ -2,20 +2,24 @@
 //! newline-delimited JSON, one request per connection, answered by one reply or by a stream of
 //! events that ends with one. Every message carries the protocol version.
 
-pub mod client;
-pub mod locate;
+pub(crate) mod client;
+pub(crate) mod locate;
+mod problem_report;
+mod refusal;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use indexmap::IndexMap;
-
-use crate::manifest::{self, BaseEnv, Command, Ready, RestartPolicy};
+use crate::manifest::{Adhoc, BaseEnv};
+use crate::model::{Phase, Pid};
 use crate::plan::Plan;
-use crate::supervisor::lifecycle::Phase;
 
-pub const PROTOCOL_VERSION: u32 = 2;
+pub(crate) use problem_report::ProblemReport;
+pub(crate) use refusal::{Refusal, unknown_service};
+
+/// Version 3: a refusal carries its kind with its data (see [`Refusal`]).
+pub(crate) const PROTOCOL_VERSION: u32 = 3;
 
 fn yes() -> bool {
     true
@@ -23,23 +27,44 @@ fn yes() -> bool {
 
 /// A message on the wire: the version, then the body's fields.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Envelope<T> {
-    pub v: u32,
+pub(crate) struct Envelope<T> {
+    pub(crate) v: u32,
     #[serde(flatten)]
-    pub body: T,
+    pub(crate) body: T,
+}
+
+/// Only the version of a message, read before the rest: a message of another version may not
+/// fit this version's shapes, and its version is what the user must be told about.
+#[derive(Debug, Deserialize)]
+pub(crate) struct VersionOnly {
+    pub(crate) v: u32,
+}
+
+/// What a supervisor answers to a message of another protocol version, in the one shape
+/// every version of orch reads (`reply: error` and a `message`), so that an old client reads
+/// it and tells its user (it names both versions itself).
+pub(crate) fn version_mismatch_line(theirs: u32) -> Vec<u8> {
+    let message = format!(
+        "this supervisor speaks protocol {PROTOCOL_VERSION} and the client {theirs}: they are different versions of \
+         orch; use the orch that started the supervisor (orch {}), or stop it with that one (`orch down`) first",
+        env!("CARGO_PKG_VERSION")
+    );
+    let mut line = serde_json::json!({ "v": PROTOCOL_VERSION, "reply": "error", "message": message }).to_string();
+    line.push('\n');
+    line.into_bytes()
 }
 
 /// Where the client stands: the project's manifest (if it has one) and the client's own
 /// environment, the lowest layer of every service's environment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Origin {
-    pub manifest: Option<PathBuf>,
-    pub env: BaseEnv,
+pub(crate) struct Origin {
+    pub(crate) manifest: Option<PathBuf>,
+    pub(crate) env: BaseEnv,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "request", rename_all = "snake_case")]
-pub enum Request {
+pub(crate) enum Request {
     /// Who is there.
     Hello,
     /// Bring the services (all when empty) and what they depend on in line with the manifest:
@@ -79,7 +104,7 @@ pub enum Request {
 
 impl Request {
     /// The service names the request carries, to be checked before any is used.
-    pub fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         let list = match self {
             Request::Hello => return Vec::new(),
             Request::StartAdhoc { adhoc, .. } => return vec![adhoc.name.as_str()],
@@ -92,45 +117,11 @@ impl Request {
     }
 }
 
-/// An ad-hoc service: a command the manifest does not know, kept until `down` or `stop`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Adhoc {
-    pub name: String,
-    /// One argument runs as a procs.toml string `cmd` does (under `sh -c`); more are argv.
-    pub cmd: Command,
-    pub cwd: PathBuf,
-    #[serde(default)]
-    pub env: Vec<(String, String)>,
-    #[serde(default)]
-    pub ready: Option<Ready>,
-    /// How long `ready` may take (the manifest's default when None).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ready_timeout: Option<manifest::HumanDuration>,
-    #[serde(default)]
-    pub restart: Option<RestartPolicy>,
-}
-
-impl Adhoc {
-    /// The service it stands for: the project's `.env` and `[env]` under its own variables,
-    /// no restart unless asked, and the manifest's defaults for the rest.
-    pub fn to_service(&self, project_env: &IndexMap<String, String>) -> manifest::Service {
-        let mut env = project_env.clone();
-        env.extend(self.env.iter().cloned());
-        manifest::Service {
-            env,
-            ready: self.ready.clone(),
-            ready_timeout: self.ready_timeout.unwrap_or(manifest::DEFAULT_READY_TIMEOUT),
-            restart: self.restart.unwrap_or(RestartPolicy::No),
-            ..manifest::Service::new(self.cmd.clone(), self.cwd.clone())
-        }
-    }
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "reply", rename_all = "snake_case")]
-pub enum Reply {
+pub(crate) enum Reply {
     Hello {
-        pid: u32,
+        pid: Pid,
         version: String,
     },
     /// A service changed state while a request waits on it.
@@ -154,137 +145,88 @@ pub enum Reply {
     Targets {
         services: Vec<String>,
     },
-    Error {
-        message: String,
-        /// What kind of failure, which decides the client's exit code.
-        #[serde(default)]
-        kind: ErrorKind,
-    },
-}
-
-/// Why a request failed, as far as the exit code cares.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorKind {
-    /// The request cannot succeed as asked: an unknown service, a bad name (exit 2).
-    Usage,
-    /// The manifest the request needs is invalid (exit 2).
-    Manifest,
-    /// Something did not work (exit 1).
-    #[default]
-    Failed,
-}
-
-/// A request the supervisor refused, with the kind that decides the exit code.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Refusal {
-    pub kind: ErrorKind,
-    pub message: String,
-}
-
-impl Refusal {
-    pub fn usage(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Usage, message: message.into() }
-    }
-
-    pub fn manifest(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Manifest, message: message.into() }
-    }
-
-    pub fn failed(message: impl Into<String>) -> Self {
-        Self { kind: ErrorKind::Failed, message: message.into() }
-    }
-
-    pub fn into_reply(self) -> Reply {
-        Reply::Error { message: self.message, kind: self.kind }
-    }
+    /// The request was refused: a kind with its data, which words it and decides the client's
+    /// exit code.
+    Error(Refusal),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub service: String,
-    pub phase: Phase,
+pub(crate) struct Event {
+    pub(crate) service: String,
+    pub(crate) phase: Phase,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// What the service waits for now, in words: `db to be ready`, `http …/health: 404`,
     /// `it to stay up 1s (min_uptime)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waiting: Option<String>,
+    pub(crate) waiting: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Outcome {
-    pub service: String,
-    pub phase: Phase,
+pub(crate) struct Outcome {
+    pub(crate) service: String,
+    pub(crate) phase: Phase,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// From spawn to ready / running / completed.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elapsed_ms: Option<u64>,
+    pub(crate) elapsed_ms: Option<u64>,
     /// The service's last log lines (of its last attempt), when it failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub last_lines: Vec<String>,
+    pub(crate) last_lines: Vec<String>,
     /// It was already up when the request came, and the request did not touch it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub unchanged: bool,
-}
-
-/// The one wording of "there is no such service", with the names there are.
-pub fn unknown_service(name: &str, known: &[&str]) -> String {
-    match known {
-        [] => format!("no service named `{name}`: there are no services here"),
-        names => format!("no service named `{name}` (services: {})", names.join(", ")),
-    }
+    pub(crate) unchanged: bool,
 }
 
 impl Reply {
     /// The last reply to a request (everything but a progress event).
-    pub fn is_final(&self) -> bool {
+    pub(crate) fn is_final(&self) -> bool {
         !matches!(self, Reply::Event(_))
     }
 }
 
 impl Outcome {
-    pub fn succeeded(&self) -> bool {
+    pub(crate) fn succeeded(&self) -> bool {
         matches!(self.phase, Phase::Ready | Phase::Running | Phase::Completed)
     }
 }
 
 /// One row of `orch ps`, the same in the table and in `--json`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct ServiceStatus {
-    pub name: String,
-    pub state: String,
-    pub pid: Option<i32>,
-    pub uptime_secs: Option<f64>,
-    pub restarts: u32,
+pub(crate) struct ServiceStatus {
+    pub(crate) name: String,
+    pub(crate) state: String,
+    pub(crate) pid: Option<Pid>,
+    pub(crate) uptime_secs: Option<f64>,
+    pub(crate) restarts: u32,
     /// The readiness check, as `tcp 127.0.0.1:5432`.
-    pub ready_check: Option<String>,
+    pub(crate) ready_check: Option<String>,
     /// How long the check took to pass.
-    pub ready_after_ms: Option<u64>,
-    pub cpu_percent: Option<f64>,
-    pub mem_bytes: Option<u64>,
+    pub(crate) ready_after_ms: Option<u64>,
+    pub(crate) cpu_percent: Option<f64>,
+    pub(crate) mem_bytes: Option<u64>,
     /// Why the service is in a state that is not a happy one.
-    pub reason: Option<String>,
-    pub last_exit: Option<String>,
-    pub adhoc: bool,
+    pub(crate) reason: Option<String>,
+    pub(crate) last_exit: Option<String>,
+    pub(crate) adhoc: bool,
     /// Started by an earlier supervisor that died, and adopted by this one.
     #[serde(default)]
-    pub adopted: bool,
+    pub(crate) adopted: bool,
     /// What the service last said with `STATUS=` on its notify socket.
     #[serde(default)]
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// Its port: `port`'s, or the `PORT` orch gives it (a Procfile service's, or its env's).
     #[serde(default)]
-    pub port: Option<u16>,
+    pub(crate) port: Option<u16>,
     /// What it runs, for an ad-hoc service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub command: Option<String>,
+    pub(crate) command: Option<String>,
     /// Bytes of its output that could not be written to its log (a full disk), since the log
     /// was opened.
     #[serde(default)]
-    pub log_dropped_bytes: u64,
+    pub(crate) log_dropped_bytes: u64,
     /// Why its log cannot be written now, while lines are being dropped.
     #[serde(default)]
-    pub log_error: Option<String>,
+    pub(crate) log_error: Option<String>,
 }

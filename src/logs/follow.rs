@@ -29,7 +29,7 @@ const FALLBACK_POLL: Duration = Duration::from_millis(250);
 ///
 /// Blocking on purpose: it runs in the client process, in a plain loop around
 /// [`Follower::next_batch`].
-pub struct Follower {
+pub(crate) struct Follower {
     dir: PathBuf,
     /// Follow every service that has or gets a file in `dir`.
     all: bool,
@@ -45,14 +45,15 @@ impl Follower {
     /// Follows `services` (every service of `dir`, present and future, when empty) from the
     /// current end of their files; a service without a file is read from the start of the
     /// file it gets.
-    pub fn new(dir: &Path, services: Vec<String>) -> io::Result<Self> {
+    #[cfg(test)]
+    pub(crate) fn new(dir: &Path, services: Vec<String>) -> io::Result<Self> {
         Self::from_positions(dir, services, &HashMap::new())
     }
 
     /// Like [`Follower::new`], but a service with a position (as
     /// [`crate::logs::read_history`] returns them) goes on from exactly there, so history and
     /// following together show each record once, even across a rotation in between.
-    pub fn from_positions(
+    pub(crate) fn from_positions(
         dir: &Path,
         services: Vec<String>,
         positions: &HashMap<String, Position>,
@@ -83,7 +84,7 @@ impl Follower {
     /// Blocks until at least one record is available (or `timeout` passes), returning what was
     /// read (possibly empty on timeout). Records of one service stay in order; those of
     /// different services are merged by time.
-    pub fn next_batch(&mut self, timeout: Duration) -> io::Result<Vec<Record>> {
+    pub(crate) fn next_batch(&mut self, timeout: Duration) -> io::Result<Vec<Record>> {
         let deadline = Instant::now() + timeout;
         loop {
             self.ensure_watch();
@@ -353,7 +354,10 @@ fn read_new(file: &mut File, partial: &mut Vec<u8>, service: &str, out: &mut Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::{LogWriter, Stream, format_record, read_history};
+    use crate::logs::reader::files_of;
+    use crate::logs::record::format_record;
+    use crate::logs::writer::LogWriter;
+    use crate::logs::{Stream, read_history};
     use crate::manifest::{ByteSize, LogConfig};
 
     fn writer(dir: &Path, service: &str, max_size: u64, keep: u32) -> LogWriter {
@@ -382,7 +386,7 @@ mod tests {
     }
 
     fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+        list.iter().map(ToString::to_string).collect()
     }
 
     #[test]

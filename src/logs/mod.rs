@@ -11,24 +11,23 @@
 //! - [`reader`]: the history of one or more services, merged in time order.
 //! - [`follow`]: `orch logs -f`: new records as they are appended, across rotations.
 
-pub mod follow;
-pub mod reader;
-pub mod record;
-pub mod writer;
+pub(crate) mod follow;
+pub(crate) mod reader;
+pub(crate) mod record;
+pub(crate) mod writer;
 
 use std::path::{Path, PathBuf};
 
-pub use follow::Follower;
-pub use reader::{FileId, History, Position, files_of, history, read_history, services_in};
-pub use record::{Record, Stream, format_record};
-pub use writer::{Episode, LineSplitter, LogWriter, MAX_LINE, pump};
+pub(crate) use follow::Follower;
+pub(crate) use reader::{History, read_history, services_in};
+pub(crate) use record::{Record, Stream};
 
 /// The live (currently written) log file of `service` in `dir`: `<dir>/<service>.log`.
-pub fn live_path(dir: &Path, service: &str) -> PathBuf {
+pub(crate) fn live_path(dir: &Path, service: &str) -> PathBuf {
     dir.join(format!("{service}.log"))
 }
 
 /// The `n`th rotated file of `service` in `dir` (1 is the newest): `<dir>/<service>.log.<n>`.
-pub fn rotated_path(dir: &Path, service: &str, n: u32) -> PathBuf {
+pub(crate) fn rotated_path(dir: &Path, service: &str, n: u32) -> PathBuf {
     dir.join(format!("{service}.log.{n}"))
 }

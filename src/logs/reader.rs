@@ -14,16 +14,16 @@ use super::record::Record;
 /// The identity of a file, which a rename keeps: how a reader tells that the live file was
 /// rotated away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FileId {
+pub(crate) struct FileId {
     /// The device holding the file.
-    pub dev: u64,
+    pub(crate) dev: u64,
     /// The inode number on that device.
-    pub ino: u64,
+    pub(crate) ino: u64,
 }
 
 impl FileId {
     /// The identity of the file `meta` describes.
-    pub fn of(meta: &Metadata) -> FileId {
+    pub(crate) fn of(meta: &Metadata) -> FileId {
         FileId { dev: meta.dev(), ino: meta.ino() }
     }
 }
@@ -31,25 +31,25 @@ impl FileId {
 /// Where reading of a service's live file stopped, so that following can go on from exactly
 /// there (see [`crate::logs::Follower::from_positions`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Position {
+pub(crate) struct Position {
     /// The live file that was read; None when the service had no live file.
-    pub file: Option<FileId>,
+    pub(crate) file: Option<FileId>,
     /// The byte just after the last whole record read from it.
-    pub offset: u64,
+    pub(crate) offset: u64,
 }
 
 /// The history of some services, and where each one's reading stopped.
 #[derive(Clone, Debug, Default)]
-pub struct History {
+pub(crate) struct History {
     /// The records, merged in time order.
-    pub records: Vec<Record>,
+    pub(crate) records: Vec<Record>,
     /// Per service read, where its live file ended.
-    pub positions: HashMap<String, Position>,
+    pub(crate) positions: HashMap<String, Position>,
 }
 
 /// The files of a service, oldest first: `<service>.log.N` … `.log.1`, `.log` (those that
 /// exist). An unreadable `dir` has no files.
-pub fn files_of(dir: &Path, service: &str) -> Vec<PathBuf> {
+pub(crate) fn files_of(dir: &Path, service: &str) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> =
         rotated_numbers(dir, service).into_iter().rev().map(|n| super::rotated_path(dir, service, n)).collect();
     let live = live_path(dir, service);
@@ -69,7 +69,7 @@ pub(crate) fn rotated_numbers(dir: &Path, service: &str) -> Vec<u32> {
 }
 
 /// The service names that have a log file in dir (from `*.log` and `*.log.N` names), sorted.
-pub fn services_in(dir: &Path) -> Vec<String> {
+pub(crate) fn services_in(dir: &Path) -> Vec<String> {
     let mut services: Vec<String> =
         file_names(dir).iter().filter_map(|name| service_of(name)).map(str::to_string).collect();
     services.sort();
@@ -109,7 +109,7 @@ fn file_names(dir: &Path) -> Vec<String> {
 /// History of the given services merged in time order (stable for equal times: by service
 /// order given, then file order), only records at or after `since` when given, and only the
 /// last `tail` records overall when given. No services given means every service in `dir`.
-pub fn history(
+pub(crate) fn history(
     dir: &Path,
     services: &[String],
     since: Option<SystemTime>,
@@ -120,7 +120,7 @@ pub fn history(
 
 /// [`history`], with where each service's live file ended, for following on from there
 /// without a gap or a repeat.
-pub fn read_history(
+pub(crate) fn read_history(
     dir: &Path,
     services: &[String],
     since: Option<SystemTime>,
@@ -260,7 +260,9 @@ pub(crate) fn merge(parts: Vec<Vec<Record>>) -> Vec<Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::{LogWriter, Stream, format_record};
+    use crate::logs::Stream;
+    use crate::logs::record::format_record;
+    use crate::logs::writer::LogWriter;
     use crate::manifest::{ByteSize, LogConfig};
     use std::time::{Duration, UNIX_EPOCH};
 
@@ -284,7 +286,7 @@ mod tests {
     }
 
     fn names(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+        list.iter().map(ToString::to_string).collect()
     }
 
     /// web at 0, 2, 4 and db at 1, 2, 3.

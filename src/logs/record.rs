@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 /// Which pipe of the child a line came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Stream {
+pub(crate) enum Stream {
     /// Standard output.
     Out,
     /// Standard error.
@@ -22,7 +22,7 @@ pub enum Stream {
 
 impl Stream {
     /// The tag written in a record: `out` or `err`.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Stream::Out => "out",
             Stream::Err => "err",
@@ -46,15 +46,15 @@ impl std::fmt::Display for Stream {
 
 /// One line of a service's output, with when it was read and from which pipe.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Record {
+pub(crate) struct Record {
     /// The service that wrote the line.
-    pub service: String,
+    pub(crate) service: String,
     /// When the supervisor read the line (microsecond precision once stored).
-    pub time: SystemTime,
+    pub(crate) time: SystemTime,
     /// The pipe the line came from.
-    pub stream: Stream,
+    pub(crate) stream: Stream,
     /// The raw line, without its `\n`.
-    pub line: Vec<u8>,
+    pub(crate) line: Vec<u8>,
 }
 
 impl Record {
@@ -62,7 +62,7 @@ impl Record {
     ///
     /// A record of an empty line is `<timestamp> <stream> ` with a trailing space; the form
     /// without that space (as an editor that trims lines would leave it) is accepted too.
-    pub fn parse(service: &str, line: &[u8]) -> Option<Record> {
+    pub(crate) fn parse(service: &str, line: &[u8]) -> Option<Record> {
         let (stamp, rest) = split_at_space(line)?;
         let time = humantime::parse_rfc3339(std::str::from_utf8(stamp).ok()?).ok()?;
         let (tag, text) = split_at_space(rest).unwrap_or((rest, &[]));
@@ -70,7 +70,7 @@ impl Record {
     }
 
     /// The line bytes as text (lossy UTF-8).
-    pub fn text(&self) -> Cow<'_, str> {
+    pub(crate) fn text(&self) -> Cow<'_, str> {
         String::from_utf8_lossy(&self.line)
     }
 }
@@ -82,7 +82,7 @@ fn split_at_space(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
 }
 
 /// Appends one full record, including its `\n`, to `buf`.
-pub fn format_record(buf: &mut Vec<u8>, time: SystemTime, stream: Stream, line: &[u8]) {
+pub(crate) fn format_record(buf: &mut Vec<u8>, time: SystemTime, stream: Stream, line: &[u8]) {
     push_record(buf, &record_prefix(time, stream), line);
 }
 

@@ -4,7 +4,7 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
@@ -18,7 +18,7 @@ use crate::safe_fs::{Access, PrivateDir};
 
 /// The longest line stored as one record; a longer line is cut into several records of at most
 /// this many bytes, so nothing is dropped and memory stays bounded.
-pub const MAX_LINE: usize = 1 << 20;
+pub(crate) const MAX_LINE: usize = 1 << 20;
 
 /// How much of a pipe is read at once.
 const CHUNK: usize = 64 * 1024;
@@ -28,7 +28,7 @@ const CHUNK: usize = 64 * 1024;
 /// Lines are cut at `\n` only (a `\r` before it stays part of the line), and a line longer
 /// than [`MAX_LINE`] comes out as several pieces of at most `MAX_LINE` bytes.
 #[derive(Debug, Default)]
-pub struct LineSplitter {
+pub(crate) struct LineSplitter {
     /// The start of a line whose `\n` has not been read yet; never longer than `MAX_LINE`
     /// between calls.
     partial: Vec<u8>,
@@ -36,12 +36,12 @@ pub struct LineSplitter {
 
 impl LineSplitter {
     /// A splitter with nothing carried.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Feeds a chunk; calls `f` for each complete line (without '\n').
-    pub fn push(&mut self, chunk: &[u8], mut f: impl FnMut(&[u8])) {
+    pub(crate) fn push(&mut self, chunk: &[u8], mut f: impl FnMut(&[u8])) {
         let mut rest = chunk;
         while let Some(at) = rest.iter().position(|&b| b == b'\n') {
             self.end_line(&rest[..at], &mut f);
@@ -51,7 +51,7 @@ impl LineSplitter {
     }
 
     /// At EOF: the unterminated rest, if any, as a last line.
-    pub fn finish(&mut self, mut f: impl FnMut(&[u8])) {
+    pub(crate) fn finish(&mut self, mut f: impl FnMut(&[u8])) {
         if !self.partial.is_empty() {
             emit_cut(&self.partial, &mut f);
             self.partial.clear();
@@ -98,7 +98,7 @@ fn emit_cut(line: &[u8], f: &mut impl FnMut(&[u8])) {
 /// A record never straddles two files. A single record longer than `max_size` goes alone into
 /// a fresh file, which then exceeds `max_size`.
 #[derive(Debug)]
-pub struct LogWriter {
+pub(crate) struct LogWriter {
     /// `.orch/logs/`, held open: the files are opened and renamed relative to it.
     dir: PrivateDir,
     service: String,
@@ -115,7 +115,7 @@ pub struct LogWriter {
 
 /// A change in whether a writer can write, for its owner to say once (not once a line).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Episode {
+pub(crate) enum Episode {
     /// Writes began to fail: from now on records are dropped and counted.
     Began { error: String },
     /// Writes work again, after this many bytes were dropped.
@@ -125,8 +125,8 @@ pub enum Episode {
 impl LogWriter {
     /// Opens (or creates, mode 0600) `<dir>/<service>.log` for appending. `service` must be a
     /// valid service name (or orch's own): it is a file name.
-    pub fn open(dir: PrivateDir, service: &str, config: LogConfig) -> io::Result<Self> {
-        if !crate::manifest::is_valid_name(service) {
+    pub(crate) fn open(dir: PrivateDir, service: &str, config: LogConfig) -> io::Result<Self> {
+        if !crate::model::names::is_valid_name(service) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("`{service}` is not a service name")));
         }
         let path = live_path(dir.path(), service);
@@ -138,7 +138,7 @@ impl LogWriter {
     /// Writes records as [`LogWriter::write`] does; records that cannot be written (a full
     /// disk) are dropped and counted, and the writer goes on. Returns the change, if this write
     /// began or ended an episode of failing writes.
-    pub fn write_or_drop(&mut self, records: &[u8]) -> Option<Episode> {
+    pub(crate) fn write_or_drop(&mut self, records: &[u8]) -> Option<Episode> {
         let (landed, result) = self.write_counting(records);
         match result {
             Ok(()) => {
@@ -158,7 +158,7 @@ impl LogWriter {
     }
 
     /// Bytes dropped since the writer was opened, and why writes fail now, if they do.
-    pub fn health(&self) -> (u64, Option<&str>) {
+    pub(crate) fn health(&self) -> (u64, Option<&str>) {
         (self.dropped, self.failing.as_ref().map(|(error, _)| error.as_str()))
     }
 
@@ -167,7 +167,7 @@ impl LogWriter {
     ///
     /// More than one call happens when the records do not all fit before the size limit (they
     /// are then cut between two records, around a rotation) or the kernel takes them in parts.
-    pub fn write(&mut self, records: &[u8]) -> io::Result<()> {
+    pub(crate) fn write(&mut self, records: &[u8]) -> io::Result<()> {
         self.write_counting(records).1
     }
 
@@ -186,7 +186,8 @@ impl LogWriter {
             }
             let start = self.size;
             if let Err(e) = self.write_all(&rest[..fit]) {
-                let landed = (self.size - start) as usize;
+                // What the disk took is at most what was written.
+                let landed = usize::try_from(self.size - start).map_or(fit, |n| n.min(fit));
                 let whole = rest[..landed].iter().rposition(|&b| b == b'\n').map_or(0, |at| at + 1);
                 if whole < landed && self.file.set_len(start + whole as u64).is_ok() {
                     self.size = start + whole as u64;
@@ -199,7 +200,8 @@ impl LogWriter {
     }
 
     /// The path of the live file.
-    pub fn path(&self) -> &Path {
+    #[cfg(test)]
+    pub(crate) fn path(&self) -> &std::path::Path {
         &self.path
     }
 
@@ -294,7 +296,7 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
 /// A failing write (a full disk) does not stop the pump: it goes on draining the pipe, so the
 /// child never blocks on it, counts what it drops, and tries again with the next chunk. A read
 /// error returns at once.
-pub async fn pump<R: AsyncRead + Unpin>(
+pub(crate) async fn pump<R: AsyncRead + Unpin>(
     mut pipe: R,
     stream: Stream,
     writer: Arc<Mutex<LogWriter>>,
@@ -340,8 +342,11 @@ fn write_locked(writer: &Mutex<LogWriter>, records: &[u8]) -> Option<Episode> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
-    use crate::logs::{Record, files_of};
+    use crate::logs::Record;
+    use crate::logs::reader::files_of;
     use crate::manifest::ByteSize;
     use crate::safe_fs::private;
     use tokio::io::AsyncWriteExt;
@@ -385,7 +390,7 @@ mod tests {
 
     #[test]
     fn splitter_cuts_a_3_mib_line_without_losing_a_byte() {
-        let line: Vec<u8> = (0..3 * MAX_LINE + 5).map(|i| b'a' + (i % 26) as u8).collect();
+        let line: Vec<u8> = (0..3 * MAX_LINE + 5).map(|i| b"abcdefghijklmnopqrstuvwxyz"[i % 26]).collect();
         let mut input = line.clone();
         input.extend_from_slice(b"\nnext\n");
         // Odd-sized chunks, so line ends and cuts fall anywhere inside them.

@@ -12,22 +12,22 @@
 //! A line that is none of these is an error naming its line (foreman skips it silently).
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub key: String,
-    pub value: String,
+pub(super) struct Entry {
+    pub(crate) key: String,
+    pub(crate) value: String,
     /// Single-quoted: taken literally, never interpolated.
-    pub literal: bool,
+    pub(crate) literal: bool,
     /// 1-based line of the key.
-    pub line: usize,
+    pub(crate) line: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
-    pub line: usize,
-    pub message: String,
+pub(super) struct Error {
+    pub(crate) line: usize,
+    pub(crate) message: String,
 }
 
-pub fn parse(text: &str) -> Result<Vec<Entry>, Error> {
+pub(super) fn parse(text: &str) -> Result<Vec<Entry>, Error> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // A lone CR becomes LF: one byte for one, so lines are counted as the file's source
     // counts them; a CR in a value was a line end too, as python-dotenv and dotenv read it.

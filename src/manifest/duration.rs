@@ -7,16 +7,16 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct HumanDuration(pub Duration);
+pub(crate) struct HumanDuration(pub(crate) Duration);
 
 impl HumanDuration {
-    pub const fn from_secs(secs: u64) -> Self {
+    pub(crate) const fn from_secs(secs: u64) -> Self {
         Self(Duration::from_secs(secs))
     }
 
     /// A duration as people write it; the error says what is wrong in words, then (after
     /// `; `) how to write it.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         use humantime::DurationError;
         let what = match humantime::parse_duration(text.trim()) {
             Ok(duration) => return Ok(Self(duration)),

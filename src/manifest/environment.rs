@@ -17,19 +17,19 @@ use super::interpolate::{ErrorKind, FORMS, expand};
 use super::problem::{Problem, SourceFile};
 
 /// orch's own environment, as the lowest layer.
-pub type BaseEnv = HashMap<String, String>;
+pub(crate) type BaseEnv = HashMap<String, String>;
 
 /// The longest value orch accepts: Linux's limit for one variable of a process
 /// (`MAX_ARG_STRLEN`), so a longer one could never be started anyway.
-pub const MAX_VALUE: usize = 128 * 1024;
+pub(super) const MAX_VALUE: usize = 128 * 1024;
 
 /// What all the services' environments of one manifest may add up to: a bound on the memory a
 /// hostile `.env` (each line doubling the one before) can make a load or a reload take.
-pub const MAX_TOTAL: usize = 16 * 1024 * 1024;
+pub(super) const MAX_TOTAL: usize = 16 * 1024 * 1024;
 
 /// A service's port as `${NAME.port}` sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PortOf {
+pub(super) enum PortOf {
     /// The service has no `port`.
     None,
     Port(u16),
@@ -41,9 +41,9 @@ pub enum PortOf {
 /// The variables orch adds on top of its own environment, in the order they were set. Not
 /// `Clone`: a copy for a service is a `fork`, which counts what it copies.
 #[derive(Debug)]
-pub struct Layers<'a> {
+pub(super) struct Layers<'a> {
     base: &'a BaseEnv,
-    pub overlay: IndexMap<String, String>,
+    pub(crate) overlay: IndexMap<String, String>,
     /// The bytes of the overlay's keys and values.
     bytes: usize,
     /// Each service's port, for `${NAME.port}`.
@@ -60,18 +60,18 @@ struct Budget {
 }
 
 impl<'a> Layers<'a> {
-    pub fn new(base: &'a BaseEnv) -> Self {
+    pub(super) fn new(base: &'a BaseEnv) -> Self {
         let budget = Rc::new(Budget { left: Cell::new(MAX_TOTAL), told: Cell::new(false) });
         Self { base, overlay: IndexMap::new(), bytes: 0, ports: None, budget }
     }
 
     /// Lets `${NAME.port}` see the services' ports.
-    pub fn with_ports(mut self, ports: Arc<IndexMap<String, PortOf>>) -> Self {
+    pub(super) fn with_ports(mut self, ports: Arc<IndexMap<String, PortOf>>) -> Self {
         self.ports = Some(ports);
         self
     }
 
-    pub fn get(&self, name: &str) -> Option<String> {
+    pub(super) fn get(&self, name: &str) -> Option<String> {
         if let Some(service) = name.strip_suffix(".port")
             && let Some(ports) = &self.ports
         {
@@ -85,7 +85,7 @@ impl<'a> Layers<'a> {
     }
 
     /// Sets a variable orch itself chooses (PORT, PS): short, so not counted.
-    pub fn set(&mut self, name: String, value: String) {
+    pub(super) fn set(&mut self, name: String, value: String) {
         // shift_remove keeps the order of insertion meaningful: the last layer that set a
         // variable decides, and it is listed where it was last set.
         if let Some(old) = self.overlay.shift_remove(&name) {
@@ -97,7 +97,7 @@ impl<'a> Layers<'a> {
 
     /// Sets a variable from a file: `text` (found at `span` of `file`) expanded against the
     /// layers so far (or taken as it is when `literal`), checked, and counted against MAX_TOTAL.
-    pub fn define(
+    pub(super) fn define(
         &mut self,
         name: String,
         text: &str,
@@ -118,7 +118,7 @@ impl<'a> Layers<'a> {
 
     /// A copy of these layers for one service to build on (counted against MAX_TOTAL: it is
     /// memory too); empty when the budget ran out, which is reported at `span`.
-    pub fn fork(&self, file: &SourceFile, span: Range<usize>, problems: &mut Vec<Problem>) -> Self {
+    pub(super) fn fork(&self, file: &SourceFile, span: Range<usize>, problems: &mut Vec<Problem>) -> Self {
         let copied = self.charge(self.bytes, file, &span, problems);
         Self {
             base: self.base,
@@ -146,7 +146,13 @@ impl<'a> Layers<'a> {
     /// Expands `text` (found at `span` of `file`) against the layers so far. A malformed
     /// reference, a missing required variable, or a value too long or holding a NUL is an
     /// error; an unset variable a warning.
-    pub fn expand(&self, text: &str, file: &SourceFile, span: Range<usize>, problems: &mut Vec<Problem>) -> String {
+    pub(super) fn expand(
+        &self,
+        text: &str,
+        file: &SourceFile,
+        span: Range<usize>,
+        problems: &mut Vec<Problem>,
+    ) -> String {
         let limit = MAX_VALUE.min(self.budget.left.get());
         match expand(text, |name| self.get(name), limit) {
             Ok(expanded) => {
@@ -195,13 +201,13 @@ impl<'a> Layers<'a> {
         }
     }
 
-    pub fn expand_spanned(&self, s: &Spanned<String>, file: &SourceFile, problems: &mut Vec<Problem>) -> String {
+    pub(super) fn expand_spanned(&self, s: &Spanned<String>, file: &SourceFile, problems: &mut Vec<Problem>) -> String {
         self.expand(s.get_ref(), file, s.span(), problems)
     }
 
     /// Reads an env file (`.env` or an `env_file`) into the layers, each value expanded against
     /// what was set before it (single-quoted values are literal).
-    pub fn load_file(&mut self, file: &SourceFile, problems: &mut Vec<Problem>) {
+    pub(super) fn load_file(&mut self, file: &SourceFile, problems: &mut Vec<Problem>) {
         match dotenv::parse(file.text()) {
             Ok(entries) => {
                 for entry in entries {
@@ -252,14 +258,14 @@ fn over_budget(file: &SourceFile, span: Range<usize>) -> Problem {
 
 /// An environment variable's name: letters, digits, `_` and `.`, not starting with a digit
 /// (what a `.env` accepts). Above all never `=` or NUL, which would change what execve sees.
-pub fn is_valid_env_key(key: &str) -> bool {
+pub(crate) fn is_valid_env_key(key: &str) -> bool {
     !key.is_empty()
         && !key.starts_with(|c: char| c.is_ascii_digit())
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
 /// The problem of a key that is no variable name (without its place).
-pub fn env_key_problem(key: &str) -> Option<Problem> {
+pub(super) fn env_key_problem(key: &str) -> Option<Problem> {
     (!is_valid_env_key(key)).then(|| {
         Problem::error(format!("`{}` is not a variable name", key.escape_debug()))
             .help("a variable name is letters, digits, `_` and `.`, not starting with a digit")
@@ -268,7 +274,7 @@ pub fn env_key_problem(key: &str) -> Option<Problem> {
 
 /// Reads a file that a manifest names, as a source for problems to point into; only if its
 /// owner may say what runs (see [`crate::trust`]).
-pub fn read_source(path: &Path, display: &str, env: &BaseEnv) -> std::io::Result<SourceFile> {
+pub(super) fn read_source(path: &Path, display: &str, env: &BaseEnv) -> std::io::Result<SourceFile> {
     let text = crate::trust::read_trusted(path, env)?;
     Ok(SourceFile::new(display, text))
 }

@@ -19,32 +19,32 @@
 
 /// How deep `${…}` may nest inside defaults: enough for any real file, and a bound on the
 /// recursion that a hostile one could ask for.
-pub const MAX_DEPTH: usize = 16;
+pub(super) const MAX_DEPTH: usize = 16;
 
 /// Unset names kept per expansion: a warning each is useful, ten thousand are not.
 const MAX_UNSET: usize = 16;
 
 /// The forms orch understands, for error messages.
-pub const FORMS: &str =
+pub(super) const FORMS: &str =
     "${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:+alt}, ${VAR+alt}, ${VAR:?message}, ${VAR?message}, and $$ for a $";
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct Expanded {
-    pub value: String,
+pub(super) struct Expanded {
+    pub(crate) value: String,
     /// Names looked up that had no value and no default (at most 16, each once).
-    pub unset: Vec<String>,
+    pub(crate) unset: Vec<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct ExpandError {
+pub(super) struct ExpandError {
     /// Byte offset in the input where the `${` of the failing reference starts.
-    pub offset: usize,
-    pub kind: ErrorKind,
-    pub message: String,
+    pub(crate) offset: usize,
+    pub(crate) kind: ErrorKind,
+    pub(crate) message: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
+pub(super) enum ErrorKind {
     /// Not a reference orch can expand.
     Syntax,
     /// `${VAR:?message}` or `${VAR?message}` with VAR missing.
@@ -53,7 +53,11 @@ pub enum ErrorKind {
     TooLong,
 }
 
-pub fn expand(input: &str, lookup: impl Fn(&str) -> Option<String>, max_len: usize) -> Result<Expanded, ExpandError> {
+pub(super) fn expand(
+    input: &str,
+    lookup: impl Fn(&str) -> Option<String>,
+    max_len: usize,
+) -> Result<Expanded, ExpandError> {
     let mut expander = Expander { lookup: &lookup, max_len, unset: Vec::new() };
     let mut value = String::with_capacity(input.len().min(max_len));
     expander.expand_into(input, 0, 0, &mut value)?;
@@ -103,7 +107,7 @@ impl Expander<'_> {
             None => match found {
                 Some(value) => out.push_str(&value),
                 None if self.unset.len() < MAX_UNSET && !self.unset.iter().any(|u| u == name) => {
-                    self.unset.push(name.to_owned())
+                    self.unset.push(name.to_owned());
                 }
                 None => {}
             },
@@ -112,10 +116,10 @@ impl Expander<'_> {
                 let missing = found.as_deref().is_none_or(|v| colon && v.is_empty());
                 match (operator, missing) {
                     (Operator::Default, true) | (Operator::Alternative, false) => {
-                        self.expand_into(word, word_base, depth + 1, out)?
+                        self.expand_into(word, word_base, depth + 1, out)?;
                     }
                     (Operator::Default | Operator::Required, false) => {
-                        out.push_str(found.as_deref().unwrap_or_default())
+                        out.push_str(found.as_deref().unwrap_or_default());
                     }
                     (Operator::Alternative, true) => {}
                     (Operator::Required, true) => {

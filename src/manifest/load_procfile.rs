@@ -4,19 +4,20 @@
 use indexmap::IndexMap;
 
 use super::Context;
-use super::command::Command;
+use super::command_line::CommandLine;
 use super::dotenv;
 use super::environment::Layers;
-use super::name::{self, RESERVED_NAME, reserved};
+use super::name::{self, reserved};
 use super::problem::{Problem, SourceFile};
 use super::procfile::{self, Finding};
 use super::spec::Service;
+use crate::model::names::RESERVED_NAME;
 
 /// foreman's default base port; each entry gets base + 100 × its position.
 const BASE_PORT: u32 = 5000;
 const PORT_STEP: u32 = 100;
 
-pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, IndexMap<String, Service>) {
+pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, IndexMap<String, Service>) {
     let parsed = procfile::parse(file.text());
     for finding in &parsed.findings {
         ctx.problems.push(match finding {
@@ -38,7 +39,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, 
         );
     }
     let layers = ctx.dotenv_layers();
-    let count = parsed.entries.len() as u32;
+    let count = u32::try_from(parsed.entries.len()).unwrap_or(u32::MAX);
     let base_port = base_port(&layers, count, ctx);
     let mut services = IndexMap::new();
     for (position, entry) in (0u32..).zip(parsed.entries) {
@@ -88,5 +89,5 @@ fn base_port(layers: &Layers, count: u32, ctx: &mut Context) -> u32 {
 }
 
 fn service(command: String, ctx: &Context, env: IndexMap<String, String>) -> Service {
-    Service { env, ..Service::new(Command::Shell(command), ctx.root.clone()) }
+    Service { env, ..Service::new(CommandLine::Shell(command), ctx.root.clone()) }
 }

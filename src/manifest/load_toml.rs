@@ -25,17 +25,17 @@ use crate::graph::GraphError;
 
 /// What the TOML front end hands back: services by name, with the spans of their names and
 /// dependency entries so the graph's findings can point at them.
-pub struct TomlManifest {
-    pub watch: bool,
-    pub log: LogConfig,
-    pub min_uptime: HumanDuration,
-    pub global_env: IndexMap<String, String>,
-    pub services: IndexMap<String, Service>,
+pub(super) struct TomlManifest {
+    pub(crate) watch: bool,
+    pub(crate) log: LogConfig,
+    pub(crate) min_uptime: HumanDuration,
+    pub(crate) global_env: IndexMap<String, String>,
+    pub(crate) services: IndexMap<String, Service>,
     name_spans: IndexMap<String, Range<usize>>,
     dep_spans: IndexMap<(String, String), Range<usize>>,
 }
 
-pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
+pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
     let table = match DeTable::parse(file.text()) {
         Ok(table) => table.into_inner(),
         Err(e) => {
@@ -106,7 +106,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
         }
         layers.define(name.get_ref().clone(), &value.get_ref().0, false, file, value.span(), &mut ctx.problems);
     }
-    manifest.global_env = layers.overlay.clone();
+    manifest.global_env.clone_from(&layers.overlay);
     let shared = Shared {
         global: &layers,
         names: manifest.name_spans.keys().cloned().collect(),
@@ -131,7 +131,7 @@ pub fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest> {
 
 impl TomlManifest {
     /// A graph finding as a problem that points at the dependency entry (or name) involved.
-    pub fn graph_problem(&self, error: &GraphError, file: &SourceFile) -> Problem {
+    pub(super) fn graph_problem(&self, error: &GraphError, file: &SourceFile) -> Problem {
         let dep_span = |s: &str, d: &str| self.dep_spans.get(&(s.to_owned(), d.to_owned())).cloned();
         let name_span = |s: &str| self.name_spans.get(s).cloned().unwrap_or(0..0);
         match error {
@@ -163,7 +163,7 @@ impl TomlManifest {
     }
 
     /// A service named in the manifest whose table could not be read.
-    pub fn is_unreadable(&self, name: &str) -> bool {
+    pub(super) fn is_unreadable(&self, name: &str) -> bool {
         self.name_spans.contains_key(name) && !self.services.contains_key(name)
     }
 
@@ -198,7 +198,7 @@ fn read<'a, T: Deserialize<'a>>(
 
 /// A TOML or serde error as a problem; serde's "unknown field" and "unknown variant" get the
 /// nearest valid name as a hint.
-pub fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -> Problem {
+pub(super) fn toml_problem(e: &toml::de::Error, file: &SourceFile, service: Option<&str>) -> Problem {
     let message = e.message().trim();
     let span = e.span().unwrap_or(0..0);
     let context = service.map_or_else(String::new, |s| format!("service `{s}`: "));
@@ -405,7 +405,7 @@ fn resolve_service(
         stop_timeout: raw.stop_timeout.unwrap_or(DEFAULT_STOP_TIMEOUT),
         oneshot: raw.oneshot,
         log: log_config(raw.log, shared.log),
-        port: raw.port.map(|p| p.into_inner()),
+        port: raw.port.map(Spanned::into_inner),
     }
 }
 

@@ -1,7 +1,8 @@
 //! From the text a user writes to a validated, resolved [`Spec`]: procs.toml or a Procfile,
 //! `.env` and `env_file`s, `${VAR}` interpolation, defaults, and the dependency graph.
 
-mod command;
+mod adhoc;
+mod command_line;
 mod dotenv;
 mod duration;
 mod environment;
@@ -20,61 +21,59 @@ mod spec;
 
 use std::path::{Path, PathBuf};
 
-pub use command::Command;
-pub use duration::HumanDuration;
-pub use environment::{BaseEnv, is_valid_env_key};
-pub use name::{RESERVED_NAME, is_valid_name};
-pub use port::PortSpec;
-pub use problem::{Problem, Problems, SourceFile};
-pub use signal::StopSignal;
-pub use size::ByteSize;
-pub use spec::{
-    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_MIN_UPTIME, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
-    Format, LogConfig, Ready, RestartPolicy, Service, Spec,
-};
+pub(crate) use adhoc::Adhoc;
+pub(crate) use command_line::CommandLine;
+pub(crate) use duration::HumanDuration;
+pub(crate) use environment::{BaseEnv, is_valid_env_key};
+pub(crate) use port::PortSpec;
+pub(crate) use problem::{Problem, Problems, SourceFile};
+pub(crate) use spec::{Condition, Format, LogConfig, Ready, RestartPolicy, Service, Spec};
+// Only tests name these; the code reaches them through the fields that hold them.
+#[cfg(test)]
+pub(crate) use {size::ByteSize, spec::Dependency};
 
 use crate::graph::Graph;
 use environment::Layers;
 
 /// A manifest that was accepted: the spec, its graph, and the warnings to show.
 #[derive(Debug, Clone)]
-pub struct Loaded {
-    pub spec: Spec,
-    pub graph: Graph,
-    pub warnings: Vec<Problem>,
+pub(crate) struct Loaded {
+    pub(crate) spec: Spec,
+    pub(crate) graph: Graph,
+    pub(crate) warnings: Vec<Problem>,
 }
 
 /// What loading needs from the outside world, so that loading itself stays deterministic.
-pub struct LoadOptions {
+pub(crate) struct LoadOptions {
     /// orch's own environment: the lowest layer, and what `${VAR}` sees first.
-    pub env: BaseEnv,
+    pub(crate) env: BaseEnv,
     /// The folder file names are shown relative to.
-    pub display_base: PathBuf,
+    pub(crate) display_base: PathBuf,
     /// The port of a service with `port = "auto"`, by its name.
-    pub ports: PortPicker,
+    pub(crate) ports: PortPicker,
 }
 
 /// Chooses the port of a `port = "auto"` service (the supervisor keeps and registers them;
 /// a preview just takes a free one).
-pub type PortPicker = Box<dyn Fn(&str) -> u16 + Send + Sync>;
+pub(crate) type PortPicker = Box<dyn Fn(&str) -> u16 + Send + Sync>;
 
 impl LoadOptions {
-    pub fn new(env: BaseEnv, display_base: PathBuf) -> Self {
+    pub(crate) fn new(env: BaseEnv, display_base: PathBuf) -> Self {
         Self { env, display_base, ports: Box::new(|_| crate::ports::any_free()) }
     }
 
-    pub fn from_process() -> Self {
+    pub(crate) fn from_process() -> Self {
         Self::new(std::env::vars().collect(), std::env::current_dir().unwrap_or_default())
     }
 
-    pub fn with_ports(mut self, ports: PortPicker) -> Self {
+    pub(crate) fn with_ports(mut self, ports: PortPicker) -> Self {
         self.ports = ports;
         self
     }
 }
 
 /// The JSON Schema of procs.toml, from the types the parser reads it with.
-pub fn schema() -> serde_json::Value {
+pub(crate) fn schema() -> serde_json::Value {
     let mut schema = serde_json::to_value(schemars::schema_for!(raw::RawManifest)).unwrap_or_default();
     drop_null(&mut schema);
     schema
@@ -126,7 +125,7 @@ fn read_regular_file(path: &Path) -> Option<Vec<u8>> {
 
 /// Which front end reads a manifest file, by its name: a name with "procfile" in it
 /// (`Procfile`, `Procfile.dev`) is a Procfile, anything else procs.toml-style TOML.
-pub fn format_of(path: &Path) -> Format {
+pub(crate) fn format_of(path: &Path) -> Format {
     let name = path.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
     if name.contains("procfile") { Format::Procfile } else { Format::Toml }
 }
@@ -180,7 +179,7 @@ impl<'a> Context<'a> {
     }
 }
 
-pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
+pub(crate) fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
     let root = file.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut ctx = Context { root: root.clone(), options, problems: Vec::new(), dotenv: None };
     let source = ctx.read_named_file(file).map_err(|e| Problems(vec![ctx.read_problem(file, &e)]))?;
@@ -191,14 +190,12 @@ pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
             Err(e) => ctx.problems.push(ctx.read_problem(&dotenv_path, &e)),
         }
     }
-    let format = format_of(file);
-    let (spec, graph) = match format {
+    let (spec, graph) = match format_of(file) {
         Format::Toml => {
             let manifest = load_toml::load(&source, &mut ctx);
             let spec = manifest.as_ref().map(|m| Spec {
                 file: file.to_path_buf(),
                 root: root.clone(),
-                format,
                 watch: m.watch,
                 env: m.global_env.clone(),
                 log: m.log,
@@ -223,7 +220,6 @@ pub fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problems> {
             let spec = Spec {
                 file: file.to_path_buf(),
                 root: root.clone(),
-                format,
                 watch: true,
                 env,
                 log: LogConfig::default(),

@@ -6,7 +6,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PortSpec {
+pub(crate) enum PortSpec {
     /// A free port on 127.0.0.1, chosen by orch and kept while it stays free.
     Auto,
     /// This port; checked free before the service starts.

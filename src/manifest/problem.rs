@@ -6,47 +6,63 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, Severity, SourceCode, SourceSpan,
+    SpanContents,
+};
 
 /// The text of one file, shared by every problem that points into it.
 #[derive(Clone)]
-pub struct SourceFile {
+pub(crate) struct SourceFile {
     named: Arc<NamedSource<Arc<str>>>,
     /// The byte offset where each line starts, so that finding a line is a lookup rather than
     /// a scan of the file (a 50,000-line `.env` asks once per entry).
     line_starts: Arc<[usize]>,
+    /// The lines of the file before `text`, when this is an excerpt of it (the lines around a
+    /// problem that came over the socket), so that lines are numbered as in the file.
+    lines_before: usize,
 }
 
 impl SourceFile {
-    pub fn new(name: impl AsRef<str>, text: impl Into<Arc<str>>) -> Self {
+    pub(crate) fn new(name: impl AsRef<str>, text: impl Into<Arc<str>>) -> Self {
         let text: Arc<str> = text.into();
         let line_starts = line_starts(&text).into();
         let named = NamedSource::new(name, text).with_language("toml");
-        Self { named: Arc::new(named), line_starts }
+        Self { named: Arc::new(named), line_starts, lines_before: 0 }
     }
 
-    pub fn name(&self) -> &str {
+    /// Some lines of a file, the first of them its line `first_line` (1-based).
+    pub(crate) fn excerpt(name: impl AsRef<str>, text: impl Into<Arc<str>>, first_line: usize) -> Self {
+        Self { lines_before: first_line.saturating_sub(1), ..Self::new(name, text) }
+    }
+
+    /// The line of the file the text starts at (1-based).
+    pub(crate) fn first_line(&self) -> usize {
+        self.lines_before + 1
+    }
+
+    pub(crate) fn name(&self) -> &str {
         self.named.name()
     }
 
-    pub fn text(&self) -> &str {
+    pub(crate) fn text(&self) -> &str {
         self.named.inner()
     }
 
     /// 1-based line and column of a byte offset, the column counted in characters.
-    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+    pub(crate) fn line_col(&self, offset: usize) -> (usize, usize) {
         let text = self.text();
         let offset = offset.min(text.len());
         let line = self.line_starts.partition_point(|&start| start <= offset);
         let line_start = self.line_starts[line - 1];
         let col = text.get(line_start..offset).map_or(1, |before| before.chars().count() + 1);
-        (line, col)
+        (line + self.lines_before, col)
     }
 
     /// The byte range of a 1-based line, without its line ending.
-    pub fn line_span(&self, line: usize) -> Range<usize> {
+    pub(crate) fn line_span(&self, line: usize) -> Range<usize> {
         let text = self.text();
-        let Some(&start) = line.checked_sub(1).and_then(|i| self.line_starts.get(i)) else {
+        let Some(&start) = line.checked_sub(self.first_line()).and_then(|i| self.line_starts.get(i)) else {
             return text.len()..text.len();
         };
         let next = self.line_starts.get(line).copied().unwrap_or(text.len());
@@ -67,6 +83,31 @@ fn line_starts(text: &str) -> Vec<usize> {
     starts
 }
 
+impl SourceCode for SourceFile {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self.named.read_span(span, context_lines_before, context_lines_after)?;
+        if self.lines_before == 0 {
+            return Ok(contents);
+        }
+        let name = contents.name().unwrap_or_default().to_owned();
+        let line = contents.line() + self.lines_before;
+        let shifted = MietteSpanContents::new_named(
+            name,
+            contents.data(),
+            *contents.span(),
+            line,
+            contents.column(),
+            contents.line_count(),
+        );
+        Ok(Box::new(shifted.with_language("toml")))
+    }
+}
+
 impl fmt::Debug for SourceFile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_tuple("SourceFile").field(&self.name()).finish()
@@ -75,57 +116,57 @@ impl fmt::Debug for SourceFile {
 
 /// Where a problem is: a span of a file, with a short label under the caret.
 #[derive(Clone, Debug)]
-pub struct Location {
-    pub file: SourceFile,
-    pub span: Range<usize>,
-    pub label: String,
+pub(crate) struct Location {
+    pub(crate) file: SourceFile,
+    pub(crate) span: Range<usize>,
+    pub(crate) label: String,
 }
 
 #[derive(Clone, Debug)]
-pub struct Problem {
-    pub severity: Severity,
-    pub message: String,
-    pub help: Option<String>,
-    pub at: Option<Location>,
+pub(crate) struct Problem {
+    pub(crate) severity: Severity,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
+    pub(crate) at: Option<Location>,
 }
 
 impl Problem {
-    pub fn error(message: impl Into<String>) -> Self {
+    pub(crate) fn error(message: impl Into<String>) -> Self {
         Self { severity: Severity::Error, message: message.into(), help: None, at: None }
     }
 
-    pub fn warning(message: impl Into<String>) -> Self {
+    pub(crate) fn warning(message: impl Into<String>) -> Self {
         Self { severity: Severity::Warning, ..Self::error(message) }
     }
 
     /// Something to know that is not wrong: which manifest was chosen, and how to choose another.
-    pub fn note(message: impl Into<String>) -> Self {
+    pub(crate) fn note(message: impl Into<String>) -> Self {
         Self { severity: Severity::Advice, ..Self::error(message) }
     }
 
-    pub fn at(mut self, file: &SourceFile, span: Range<usize>, label: impl Into<String>) -> Self {
+    pub(crate) fn at(mut self, file: &SourceFile, span: Range<usize>, label: impl Into<String>) -> Self {
         self.at = Some(Location { file: file.clone(), span, label: label.into() });
         self
     }
 
-    pub fn help(mut self, help: impl Into<String>) -> Self {
+    pub(crate) fn help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
-    pub fn is_error(&self) -> bool {
+    pub(crate) fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
     /// `file:line:col` of the problem, when it has a place.
-    pub fn position(&self) -> Option<String> {
+    pub(crate) fn position(&self) -> Option<String> {
         let at = self.at.as_ref()?;
         let (line, col) = at.file.line_col(at.span.start);
         Some(format!("{}:{line}:{col}", at.file.name()))
     }
 
     /// One line for logs: `procs.toml:3:7: unknown key `cmdd` (did you mean `cmd`?)`.
-    pub fn one_line(&self) -> String {
+    pub(crate) fn one_line(&self) -> String {
         let mut s = match self.position() {
             Some(pos) => format!("{pos}: {}", self.message),
             None => self.message.clone(),
@@ -140,7 +181,7 @@ impl Problem {
 impl Problem {
     /// The problem for a script: `{"severity", "message", "help", "file", "line", "column",
     /// "label"}`, the place left out when there is none.
-    pub fn to_json(&self) -> serde_json::Value {
+    pub(crate) fn to_json(&self) -> serde_json::Value {
         let severity = match self.severity {
             Severity::Error => "error",
             Severity::Warning => "warning",
@@ -179,7 +220,7 @@ impl Diagnostic for Problem {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.at.as_ref().map(|at| &*at.file.named as &dyn SourceCode)
+        self.at.as_ref().map(|at| &at.file as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -193,10 +234,11 @@ impl Diagnostic for Problem {
 /// Every problem of a manifest that could not be accepted (errors), plus the warnings seen on
 /// the way, so a user fixes them all in one round.
 #[derive(Debug, Clone)]
-pub struct Problems(pub Vec<Problem>);
+pub(crate) struct Problems(pub(crate) Vec<Problem>);
 
 impl Problems {
-    pub fn has_errors(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn has_errors(&self) -> bool {
         self.0.iter().any(Problem::is_error)
     }
 }
@@ -212,7 +254,7 @@ impl std::error::Error for Problems {}
 
 /// The valid name nearest to `wrong`, when one is near enough to be a typo of it: at most one
 /// edit (insert, delete, change, swap two neighbours) per three characters, and at least one.
-pub fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(super) fn nearest<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (wrong.chars().count() / 3).max(1);
     let lower = wrong.to_lowercase();
     candidates
@@ -245,6 +287,15 @@ mod tests {
         assert_eq!(f.line_col(5), (3, 1));
         assert_eq!(f.line_col(2), (1, 3));
         assert_eq!(f.line_col(100), (4, 2));
+    }
+
+    #[test]
+    fn an_excerpt_counts_lines_as_its_file_does() {
+        let f = SourceFile::excerpt("x", "ab\ncd", 41);
+        assert_eq!((f.line_col(0), f.line_col(4)), ((41, 1), (42, 2)));
+        assert_eq!((f.line_span(42), f.line_span(40)), (3..5, 5..5));
+        let shown = crate::render::problem(&Problem::error("bad").at(&f, 3..5, "here"), false);
+        assert!(shown.contains("[x:42:1]") && shown.contains("42 │ cd"), "{shown}");
     }
 
     #[test]

@@ -10,17 +10,17 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Entry {
-    pub name: String,
-    pub command: String,
+pub(super) struct Entry {
+    pub(crate) name: String,
+    pub(crate) command: String,
     /// 1-based line number.
-    pub line: usize,
+    pub(crate) line: usize,
     /// Byte range of the name in the file.
-    pub name_span: Range<usize>,
+    pub(crate) name_span: Range<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Finding {
+pub(super) enum Finding {
     /// A line that is not `name: command`, skipped.
     Skipped { line: usize, span: Range<usize> },
     /// A name seen before, at `first_line`.
@@ -28,12 +28,12 @@ pub enum Finding {
 }
 
 #[derive(Debug, Default)]
-pub struct Parsed {
-    pub entries: Vec<Entry>,
-    pub findings: Vec<Finding>,
+pub(super) struct Parsed {
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) findings: Vec<Finding>,
 }
 
-pub fn parse(text: &str) -> Parsed {
+pub(super) fn parse(text: &str) -> Parsed {
     let mut parsed = Parsed::default();
     // A byte-order mark (as some editors write) is not part of the first name.
     let bom = if text.starts_with('\u{feff}') { '\u{feff}'.len_utf8() } else { 0 };

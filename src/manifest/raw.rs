@@ -10,7 +10,7 @@ use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use super::command::Command;
+use super::command_line::CommandLine;
 use super::duration::HumanDuration;
 use super::port::PortSpec;
 use super::signal::StopSignal;
@@ -19,11 +19,11 @@ use super::spec::{Condition, Ready, RestartPolicy};
 
 /// The keys allowed at the top of procs.toml (checked by hand, so that each service can be
 /// read on its own and every broken one reported).
-pub const TOP_LEVEL_KEYS: [&str; 5] = ["env", "log", "watch", "min_uptime", "services"];
+pub(super) const TOP_LEVEL_KEYS: [&str; 5] = ["env", "log", "watch", "min_uptime", "services"];
 
 /// The keys of a service (checked by hand first, so that every unknown key is reported, not
 /// only the first).
-pub const SERVICE_KEYS: [&str; 15] = [
+pub(super) const SERVICE_KEYS: [&str; 15] = [
     "cmd",
     "cwd",
     "env",
@@ -41,7 +41,7 @@ pub const SERVICE_KEYS: [&str; 15] = [
     "port",
 ];
 
-pub type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
+pub(super) type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
 
 /// The whole of procs.toml, for its JSON Schema (`orch schema`). The loader reads the top
 /// level key by key (see `load_toml`), each value through the types below; a test keeps the
@@ -51,81 +51,81 @@ pub type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
 #[serde(deny_unknown_fields)]
 #[schemars(title = "procs.toml", description = "The services of a project, for orch")]
 #[allow(dead_code, reason = "read through its schema, and by a test that checks the examples against it")]
-pub struct RawManifest {
+pub(super) struct RawManifest {
     /// Reload when this file, `.env` or an `env_file` changes (default true).
-    pub watch: Option<bool>,
+    pub(crate) watch: Option<bool>,
     /// Variables for every service, over orch's own environment and `.env`; `${VAR}` expands.
     #[schemars(with = "Option<IndexMap<String, EnvValue>>")]
-    pub env: Option<RawEnv>,
+    pub(crate) env: Option<RawEnv>,
     /// The default log rotation of every service.
-    pub log: Option<RawLog>,
+    pub(crate) log: Option<RawLog>,
     /// The default `min_uptime` of every service (default "1s").
-    pub min_uptime: Option<HumanDuration>,
+    pub(crate) min_uptime: Option<HumanDuration>,
     /// One table per service; names are letters, digits, `-` and `_`.
-    pub services: IndexMap<String, RawService>,
+    pub(crate) services: IndexMap<String, RawService>,
 }
 
 /// One service.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawService {
+pub(super) struct RawService {
     /// What to run: a string runs under `sh -c` (never interpolated by orch), an array is argv.
-    #[schemars(with = "Command")]
-    pub cmd: Spanned<Command>,
+    #[schemars(with = "CommandLine")]
+    pub(crate) cmd: Spanned<CommandLine>,
     /// The working folder, relative to the manifest's folder (default: that folder).
     #[schemars(with = "Option<String>")]
-    pub cwd: Option<Spanned<String>>,
+    pub(crate) cwd: Option<Spanned<String>>,
     /// Variables for this service, over `[env]` and `env_file`; `${VAR}` expands.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, EnvValue>")]
-    pub env: RawEnv,
+    pub(crate) env: RawEnv,
     /// A `.env`-style file of variables, relative to the manifest's folder.
     #[schemars(with = "Option<String>")]
-    pub env_file: Option<Spanned<String>>,
+    pub(crate) env_file: Option<Spanned<String>>,
     /// What must be up first: a list of names (each waited for until ready), or a table of
     /// name = "started" | "ready" | "completed" | { condition, restart }.
     #[serde(default)]
-    pub depends_on: DependsOn,
+    pub(crate) depends_on: DependsOn,
     /// When the service counts as ready (default: once spawned).
     #[schemars(with = "Option<Ready>")]
-    pub ready: Option<Spanned<Ready>>,
+    pub(crate) ready: Option<Spanned<Ready>>,
     /// How long the readiness check may take (default "60s").
-    pub ready_timeout: Option<HumanDuration>,
+    pub(crate) ready_timeout: Option<HumanDuration>,
     /// Without a readiness check: how long the process must stay up to count as started
     /// (default: the top-level `min_uptime`, else "1s"; "0s" turns it off).
-    pub min_uptime: Option<HumanDuration>,
+    pub(crate) min_uptime: Option<HumanDuration>,
     /// "no", "on-failure" (default; "no" for a oneshot) or "always".
-    pub restart: Option<RestartPolicy>,
+    pub(crate) restart: Option<RestartPolicy>,
     /// Restarts in a row before the service is fatal (default 5).
-    pub max_restarts: Option<u32>,
+    pub(crate) max_restarts: Option<u32>,
     /// The signal a stop sends to the process group (default "SIGTERM").
-    pub stop_signal: Option<StopSignal>,
+    pub(crate) stop_signal: Option<StopSignal>,
     /// How long a stop waits before SIGKILL (default "10s").
-    pub stop_timeout: Option<HumanDuration>,
+    pub(crate) stop_timeout: Option<HumanDuration>,
     /// A task: done when it exits 0.
     #[serde(default)]
-    pub oneshot: bool,
+    pub(crate) oneshot: bool,
     /// Log rotation (default: the top-level `[log]`).
-    pub log: Option<RawLog>,
+    pub(crate) log: Option<RawLog>,
     /// "auto" for a free port kept across restarts, or a fixed number; given in `$PORT`, and to
     /// other services as `${NAME.port}`.
     #[schemars(with = "Option<PortSpec>")]
-    pub port: Option<Spanned<PortSpec>>,
+    pub(crate) port: Option<Spanned<PortSpec>>,
 }
 
 /// Log rotation: the live file is renamed `.log.1` when it would pass `max_size`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct RawLog {
+pub(super) struct RawLog {
     /// Default "50MB".
-    pub max_size: Option<ByteSize>,
+    pub(crate) max_size: Option<ByteSize>,
     /// Rotated files kept (default 5).
-    pub keep: Option<u32>,
+    pub(crate) keep: Option<u32>,
 }
 
 /// An env value: a string, or a number or boolean taken as its text (`PGPORT = 5432`).
 #[derive(Debug, Clone)]
-pub struct EnvValue(pub String);
+pub(super) struct EnvValue(pub(crate) String);
 
 impl<'de> Deserialize<'de> for EnvValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -188,15 +188,15 @@ impl schemars::JsonSchema for DependsOn {
 
 /// One `depends_on` entry as written.
 #[derive(Debug, Clone, Copy)]
-pub struct RawDependency {
-    pub condition: Condition,
-    pub restart: bool,
+pub(super) struct RawDependency {
+    pub(crate) condition: Condition,
+    pub(crate) restart: bool,
 }
 
 /// `depends_on`: a list of names (each waits until ready), or a table of name → condition
 /// (`"started"`, `"ready"`, `"completed"`) or name → `{ condition, restart }`.
 #[derive(Debug, Default)]
-pub struct DependsOn(pub Vec<(Spanned<String>, RawDependency)>);
+pub(super) struct DependsOn(pub(crate) Vec<(Spanned<String>, RawDependency)>);
 
 impl<'de> Deserialize<'de> for DependsOn {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -271,9 +271,9 @@ mod tests {
         let schema = crate::manifest::schema();
         let keys: Vec<&str> = schema["properties"].as_object().unwrap().keys().map(String::as_str).collect();
         let mut expected = TOP_LEVEL_KEYS.to_vec();
-        expected.sort();
+        expected.sort_unstable();
         let mut keys = keys;
-        keys.sort();
+        keys.sort_unstable();
         assert_eq!(keys, expected);
         assert_eq!(schema["additionalProperties"], false);
     }

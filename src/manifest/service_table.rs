@@ -13,31 +13,32 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::Context;
 use super::load_toml::toml_problem;
-use super::name::{self, RESERVED_NAME, reserved};
+use super::name::{self, reserved};
 use super::problem::{Problem, SourceFile, nearest};
 use super::raw::{RawService, SERVICE_KEYS};
+use crate::model::names::RESERVED_NAME;
 
 /// One `[services.NAME]` table, not yet read.
-pub struct ServiceTable<'a> {
-    pub name: String,
-    pub name_span: Range<usize>,
+pub(super) struct ServiceTable<'a> {
+    pub(crate) name: String,
+    pub(crate) name_span: Range<usize>,
     value: Spanned<DeValue<'a>>,
 }
 
 /// One service as far as it could be read.
-pub struct ReadService {
-    pub name: String,
+pub(super) struct ReadService {
+    pub(crate) name: String,
     /// The service without the keys that were wrong (a wrong or missing `cmd` replaced by a
     /// stand-in), so that the rest still resolves and reports its own problems; None when the
     /// service is not a table at all.
-    pub raw: Option<RawService>,
+    pub(crate) raw: Option<RawService>,
     /// Keys that were wrong, unknown, or missing.
-    pub wrong_keys: Vec<String>,
+    pub(crate) wrong_keys: Vec<String>,
 }
 
 impl ReadService {
     /// Whether `key` of this service is known to be as the manifest says.
-    pub fn knows(&self, key: &str) -> bool {
+    pub(super) fn knows(&self, key: &str) -> bool {
         self.raw.is_some() && !self.wrong_keys.iter().any(|k| k == key)
     }
 }
@@ -61,7 +62,11 @@ const ALIASES: [(&str, &str); 14] = [
 ];
 
 /// The `[services.*]` tables with the spans of their names; bad names are reported here.
-pub fn service_tables<'a>(value: Spanned<DeValue<'a>>, file: &SourceFile, ctx: &mut Context) -> Vec<ServiceTable<'a>> {
+pub(super) fn service_tables<'a>(
+    value: Spanned<DeValue<'a>>,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> Vec<ServiceTable<'a>> {
     let span = value.span();
     let DeValue::Table(table) = value.into_inner() else {
         ctx.problems.push(
@@ -88,7 +93,7 @@ pub fn service_tables<'a>(value: Spanned<DeValue<'a>>, file: &SourceFile, ctx: &
 }
 
 /// Reads one service, reporting every key that is wrong.
-pub fn read_service(table: ServiceTable, file: &SourceFile, ctx: &mut Context) -> ReadService {
+pub(super) fn read_service(table: ServiceTable, file: &SourceFile, ctx: &mut Context) -> ReadService {
     let ServiceTable { name, name_span, value } = table;
     let span = value.span();
     let mut wrong_keys = Vec::new();

@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::problem::nearest;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct StopSignal(pub Signal);
+pub(crate) struct StopSignal(pub(crate) Signal);
 
 impl Default for StopSignal {
     fn default() -> Self {
@@ -19,13 +19,13 @@ impl Default for StopSignal {
 }
 
 impl StopSignal {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let upper = text.trim().to_ascii_uppercase();
         let full = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
         if let Ok(sig) = Signal::from_str(&full) {
             return Ok(Self(sig));
         }
-        let names: Vec<&str> = Signal::iterator().map(|s| s.as_str()).collect();
+        let names: Vec<&str> = Signal::iterator().map(Signal::as_str).collect();
         let mut msg = format!("unknown signal `{text}`");
         if let Some(near) = nearest(&full, names.iter().copied()) {
             msg.push_str(&format!("; did you mean `{near}`?"));

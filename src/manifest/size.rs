@@ -7,7 +7,7 @@ use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ByteSize(pub u64);
+pub(crate) struct ByteSize(pub u64);
 
 const UNITS: [(&str, u64); 7] = [
     ("GiB", 1 << 30),
@@ -20,7 +20,7 @@ const UNITS: [(&str, u64); 7] = [
 ];
 
 impl ByteSize {
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub(crate) fn parse(text: &str) -> Result<Self, String> {
         let t = text.trim();
         let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let bad = || format!("invalid size `{text}`; write it like \"50MB\", \"512KiB\" or \"1GB\"");

@@ -7,67 +7,66 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use super::command::Command;
+use super::command_line::CommandLine;
 use super::duration::HumanDuration;
 use super::port::PortSpec;
 use super::signal::StopSignal;
 use super::size::ByteSize;
+use crate::model::Phase;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Format {
+pub(crate) enum Format {
     Toml,
     Procfile,
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Spec {
+pub(crate) struct Spec {
     /// The manifest file.
     #[serde(skip)]
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// The project root: the manifest's folder.
     #[serde(skip)]
-    pub root: PathBuf,
-    #[serde(skip)]
-    pub format: Format,
-    pub watch: bool,
+    pub(crate) root: PathBuf,
+    pub(crate) watch: bool,
     /// `.env` and `[env]` merged: what every service gets on top of orch's own environment.
-    pub env: IndexMap<String, String>,
-    pub log: LogConfig,
-    pub services: IndexMap<String, Service>,
+    pub(crate) env: IndexMap<String, String>,
+    pub(crate) log: LogConfig,
+    pub(crate) services: IndexMap<String, Service>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Service {
-    pub cmd: Command,
-    pub cwd: PathBuf,
+pub(crate) struct Service {
+    pub(crate) cmd: CommandLine,
+    pub(crate) cwd: PathBuf,
     /// What the service gets on top of orch's own environment, after `.env`, `[env]`,
     /// `env_file` and its own `env` were merged in that order.
-    pub env: IndexMap<String, String>,
+    pub(crate) env: IndexMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub env_file: Option<PathBuf>,
-    pub depends_on: IndexMap<String, Dependency>,
+    pub(crate) env_file: Option<PathBuf>,
+    pub(crate) depends_on: IndexMap<String, Dependency>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ready: Option<Ready>,
-    pub ready_timeout: HumanDuration,
+    pub(crate) ready: Option<Ready>,
+    pub(crate) ready_timeout: HumanDuration,
     /// Without a readiness check, how long the process must stay up to count as started.
     #[serde(default = "default_min_uptime")]
-    pub min_uptime: HumanDuration,
-    pub restart: RestartPolicy,
-    pub max_restarts: u32,
-    pub stop_signal: StopSignal,
-    pub stop_timeout: HumanDuration,
-    pub oneshot: bool,
-    pub log: LogConfig,
+    pub(crate) min_uptime: HumanDuration,
+    pub(crate) restart: RestartPolicy,
+    pub(crate) max_restarts: u32,
+    pub(crate) stop_signal: StopSignal,
+    pub(crate) stop_timeout: HumanDuration,
+    pub(crate) oneshot: bool,
+    pub(crate) log: LogConfig,
     /// `port = "auto"` or a number; the port itself is in `env.PORT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<PortSpec>,
+    pub(crate) port: Option<PortSpec>,
 }
 
 impl Service {
     /// A service running `cmd` in `cwd`, with every other key at its default (restart
     /// on failure, as a long-running service of procs.toml).
-    pub fn new(cmd: Command, cwd: PathBuf) -> Self {
+    pub(crate) fn new(cmd: CommandLine, cwd: PathBuf) -> Self {
         Service {
             cmd,
             cwd,
@@ -88,21 +87,21 @@ impl Service {
     }
 
     /// The service's port, when it has a `port` key.
-    pub fn port_number(&self) -> Option<u16> {
+    pub(crate) fn port_number(&self) -> Option<u16> {
         self.port?;
         self.env.get("PORT")?.parse().ok()
     }
 
     /// The port to show for it: its `port`, or the `PORT` its environment gives it (a Procfile
     /// service's, as foreman numbers them, or one set in procs.toml).
-    pub fn port_shown(&self) -> Option<u16> {
+    pub(crate) fn port_shown(&self) -> Option<u16> {
         self.port_number().or_else(|| self.env.get("PORT")?.parse().ok())
     }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
-pub enum Condition {
+pub(crate) enum Condition {
     /// The dependency was spawned.
     Started,
     /// The dependency passed its readiness check (or runs, when it has none).
@@ -111,16 +110,27 @@ pub enum Condition {
     Completed,
 }
 
+impl Condition {
+    /// Whether a dependency in `phase` lets its dependent start.
+    pub(crate) fn is_met_by(self, phase: Phase) -> bool {
+        match self {
+            Condition::Started => phase.is_started(),
+            Condition::Ready => phase.is_ready(),
+            Condition::Completed => phase == Phase::Completed,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Dependency {
-    pub condition: Condition,
+pub(crate) struct Dependency {
+    pub(crate) condition: Condition,
     /// Restart this service whenever the dependency restarts.
-    pub restart: bool,
+    pub(crate) restart: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum RestartPolicy {
+pub(crate) enum RestartPolicy {
     No,
     OnFailure,
     Always,
@@ -129,13 +139,13 @@ pub enum RestartPolicy {
 /// A readiness check: a table with exactly one of these keys.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
-pub enum Ready {
+pub(crate) enum Ready {
     /// A TCP connect to `host:port` succeeds.
     Tcp(String),
     /// A GET of the URL answers 2xx.
     Http(String),
     /// The command exits 0.
-    Exec(Command),
+    Exec(CommandLine),
     /// A line of the service's output matches the regex.
     Log(String),
     /// This much time has passed since the spawn.
@@ -145,7 +155,8 @@ pub enum Ready {
 }
 
 impl Ready {
-    pub fn kind(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Ready::Tcp(_) => "tcp",
             Ready::Http(_) => "http",
@@ -159,7 +170,7 @@ impl Ready {
     /// A check as given on the command line: `tcp:HOST:PORT`, `http:URL` (or the URL alone),
     /// `log:REGEX`, `exec:CMD`, `delay:DUR` or `notify`; its target is checked at once, as in
     /// the manifest, so a typo is an error now rather than a minute of waiting.
-    pub fn parse_flag(text: &str) -> Result<Ready, String> {
+    pub(crate) fn parse_flag(text: &str) -> Result<Ready, String> {
         if text == "notify" {
             return Ok(Ready::Notify(true));
         }
@@ -176,7 +187,7 @@ impl Ready {
                 "tcp" => Ready::Tcp(target.to_owned()),
                 "http" | "https" => Ready::Http(target.to_owned()),
                 "log" => Ready::Log(target.to_owned()),
-                "exec" => Ready::Exec(Command::Shell(target.to_owned())),
+                "exec" => Ready::Exec(CommandLine::Shell(target.to_owned())),
                 "delay" => HumanDuration::parse(target).map(Ready::Delay)?,
                 _ => return Err(bad()),
             }
@@ -189,7 +200,7 @@ impl Ready {
 
     /// What is wrong with the check's target, and how to write it, or None: `host:port` for
     /// tcp, an http(s) URL with a host, a regex that compiles.
-    pub fn target_problem(&self) -> Option<(String, &'static str)> {
+    pub(crate) fn target_problem(&self) -> Option<(String, &'static str)> {
         match self {
             Ready::Tcp(target) => {
                 let valid = target
@@ -226,11 +237,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn conditions() {
+        assert!(Condition::Started.is_met_by(Phase::Starting));
+        assert!(!Condition::Ready.is_met_by(Phase::Starting));
+        assert!(Condition::Ready.is_met_by(Phase::Running));
+        assert!(Condition::Completed.is_met_by(Phase::Completed));
+        assert!(!Condition::Completed.is_met_by(Phase::Ready));
+    }
+
+    #[test]
     fn ready_flags() {
         assert_eq!(Ready::parse_flag("tcp:127.0.0.1:3000"), Ok(Ready::Tcp("127.0.0.1:3000".into())));
         assert_eq!(Ready::parse_flag("http://127.0.0.1/x"), Ok(Ready::Http("http://127.0.0.1/x".into())));
         assert_eq!(Ready::parse_flag("log:listening on \\d+"), Ok(Ready::Log("listening on \\d+".into())));
-        assert_eq!(Ready::parse_flag("exec:test -f x"), Ok(Ready::Exec(Command::Shell("test -f x".into()))));
+        assert_eq!(Ready::parse_flag("exec:test -f x"), Ok(Ready::Exec(CommandLine::Shell("test -f x".into()))));
         assert_eq!(Ready::parse_flag("delay:2s"), Ok(Ready::Delay(HumanDuration::from_secs(2))));
         assert_eq!(Ready::parse_flag("notify"), Ok(Ready::Notify(true)));
         assert!(Ready::parse_flag("tcp:").is_err());
@@ -267,9 +287,9 @@ mod tests {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct LogConfig {
-    pub max_size: ByteSize,
-    pub keep: u32,
+pub(crate) struct LogConfig {
+    pub(crate) max_size: ByteSize,
+    pub(crate) keep: u32,
 }
 
 impl Default for LogConfig {
@@ -278,10 +298,10 @@ impl Default for LogConfig {
     }
 }
 
-pub const DEFAULT_READY_TIMEOUT: HumanDuration = HumanDuration::from_secs(60);
-pub const DEFAULT_MIN_UPTIME: HumanDuration = HumanDuration::from_secs(1);
-pub const DEFAULT_STOP_TIMEOUT: HumanDuration = HumanDuration::from_secs(10);
-pub const DEFAULT_MAX_RESTARTS: u32 = 5;
+pub(crate) const DEFAULT_READY_TIMEOUT: HumanDuration = HumanDuration::from_secs(60);
+pub(crate) const DEFAULT_MIN_UPTIME: HumanDuration = HumanDuration::from_secs(1);
+pub(crate) const DEFAULT_STOP_TIMEOUT: HumanDuration = HumanDuration::from_secs(10);
+pub(crate) const DEFAULT_MAX_RESTARTS: u32 = 5;
 
 /// For state files written before `min_uptime` existed.
 fn default_min_uptime() -> HumanDuration {

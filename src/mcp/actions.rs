@@ -16,8 +16,8 @@ use crate::cli::ps;
 use crate::cli::session::{Session, lost};
 use crate::cli::{CliError, Global};
 use crate::ipc::client::Connection;
-use crate::ipc::{Adhoc, Event, Outcome, Reply, Request, ServiceStatus};
-use crate::manifest::{Command, HumanDuration, Ready};
+use crate::ipc::{Event, Outcome, ProblemReport, Refusal, Reply, Request, ServiceStatus};
+use crate::manifest::{Adhoc, CommandLine, HumanDuration, Ready};
 use crate::render;
 use crate::state::State;
 use crate::supervisor::lock;
@@ -25,18 +25,18 @@ use crate::supervisor::lock;
 /// A tool's result: text blocks for the agent to read, optionally the same as a JSON object,
 /// and whether the call failed (`isError`).
 #[derive(Debug, Default)]
-pub struct Answer {
-    pub blocks: Vec<String>,
-    pub json: Option<Value>,
-    pub failed: bool,
+pub(crate) struct Answer {
+    pub(crate) blocks: Vec<String>,
+    pub(crate) json: Option<Value>,
+    pub(crate) failed: bool,
 }
 
 impl Answer {
-    pub fn ok(text: impl Into<String>) -> Self {
+    pub(crate) fn ok(text: impl Into<String>) -> Self {
         Self { blocks: vec![text.into()], json: None, failed: false }
     }
 
-    pub fn failed(text: impl Into<String>) -> Self {
+    pub(crate) fn failed(text: impl Into<String>) -> Self {
         Self { blocks: vec![text.into()], json: None, failed: true }
     }
 
@@ -53,7 +53,7 @@ impl From<CliError> for Answer {
 }
 
 /// An answer either way: `Err` is a failed call, returned early with `?`.
-pub type Step<T> = Result<T, Answer>;
+pub(crate) type ToolResult<T> = Result<T, Answer>;
 
 impl Place {
     fn global(&self) -> Global {
@@ -64,19 +64,20 @@ impl Place {
 /// What a person would read on stderr, without colour: a bad manifest as the compiler-style
 /// report (file, line, caret, hint).
 fn describe_error(error: CliError) -> String {
-    match error {
-        CliError::Manifest(problems) => {
-            let reports: Vec<String> =
-                problems.0.iter().filter(|p| p.is_error()).map(|p| render::problem(p, false)).collect();
-            format!("the manifest is invalid:\n{}", reports.join("\n"))
+    let problems = match error {
+        CliError::Manifest(problems) => problems.0,
+        CliError::Refused(Refusal::BadManifest { problems }) => {
+            problems.iter().map(ProblemReport::to_problem).collect()
         }
-        other => other.to_string(),
-    }
+        other => return other.to_string(),
+    };
+    let reports: Vec<String> = problems.iter().filter(|p| p.is_error()).map(|p| render::problem(p, false)).collect();
+    format!("the manifest is invalid:\n{}", reports.join("\n"))
 }
 
 // ----- the tools ----------------------------------------------------------------------------
 
-pub fn up(place: &Place, args: UpArgs) -> Step<Answer> {
+pub(super) fn up(place: &Place, args: UpArgs) -> ToolResult<Answer> {
     let session = Session::open(&place.global())?;
     let services = args.services.unwrap_or_default();
     check_manifest_names(&session, &services)?;
@@ -91,17 +92,17 @@ pub fn up(place: &Place, args: UpArgs) -> Step<Answer> {
     finish(&mut conn, if wait { Expect::Up } else { Expect::Accepted }, deadline)
 }
 
-pub fn down(place: &Place, args: DownArgs) -> Step<Answer> {
+pub(super) fn down(place: &Place, args: DownArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     stop_services(&session, args.services.unwrap_or_default())
 }
 
-pub fn stop(place: &Place, args: NameArgs) -> Step<Answer> {
+pub(super) fn stop(place: &Place, args: NameArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     stop_services(&session, vec![args.name])
 }
 
-pub fn restart(place: &Place, args: NameArgs) -> Step<Answer> {
+pub(super) fn restart(place: &Place, args: NameArgs) -> ToolResult<Answer> {
     let session = Session::open_any(&place.global())?;
     check_known(&session, std::slice::from_ref(&args.name))?;
     let mut conn = session.connect_or_launch()?;
@@ -109,7 +110,7 @@ pub fn restart(place: &Place, args: NameArgs) -> Step<Answer> {
     finish(&mut conn, Expect::Up, None)
 }
 
-pub fn ps(place: &Place, args: PsArgs) -> Step<Answer> {
+pub(super) fn ps(place: &Place, args: PsArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     let wanted = args.services.unwrap_or_default();
     let (rows, notes) = status(&session, true)?;
@@ -129,7 +130,7 @@ pub fn ps(place: &Place, args: PsArgs) -> Step<Answer> {
     Ok(answer)
 }
 
-pub fn logs(place: &Place, args: LogsArgs) -> Step<Answer> {
+pub(super) fn logs(place: &Place, args: LogsArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(&place.global())?;
     let dir = session.paths.logs();
     let services: Vec<String> = args.service.iter().cloned().collect();
@@ -165,14 +166,14 @@ pub fn logs(place: &Place, args: LogsArgs) -> Step<Answer> {
     Ok(Answer::ok(text))
 }
 
-pub fn start(place: &Place, args: StartArgs) -> Step<Answer> {
+pub(super) fn start(place: &Place, args: StartArgs) -> ToolResult<Answer> {
     match args.command {
         None => start_manifest_service(place, args),
         Some(command) => start_adhoc(place, args.name, command, args.cwd, args.env, args.ready),
     }
 }
 
-fn start_manifest_service(place: &Place, args: StartArgs) -> Step<Answer> {
+fn start_manifest_service(place: &Place, args: StartArgs) -> ToolResult<Answer> {
     if args.cwd.is_some() || args.env.is_some() || args.ready.is_some() {
         return Err(Answer::failed(
             "`cwd`, `env` and `ready` go with `command` (an ad-hoc service); a service of the manifest takes \
@@ -210,7 +211,7 @@ fn start_adhoc(
     cwd: Option<String>,
     env: Option<BTreeMap<String, Value>>,
     ready: Option<Value>,
-) -> Step<Answer> {
+) -> ToolResult<Answer> {
     if command.trim().is_empty() {
         return Err(Answer::failed("`command` is empty; give the command line that runs the service"));
     }
@@ -229,7 +230,7 @@ fn start_adhoc(
             Value::Number(_) | Value::Bool(_) => Ok((key, value.to_string())),
             other => Err(Answer::failed(format!("env `{key}` is {other}; give a string, a number or a boolean"))),
         })
-        .collect::<Step<Vec<(String, String)>>>()?;
+        .collect::<ToolResult<Vec<(String, String)>>>()?;
     let cwd = match cwd {
         Some(dir) => session.paths.root.join(dir),
         None => session.paths.root.clone(),
@@ -237,14 +238,14 @@ fn start_adhoc(
     if !cwd.is_dir() {
         return Err(Answer::failed(format!("cwd {} is not a folder", cwd.display())));
     }
-    let adhoc = Adhoc { name, cmd: Command::Shell(command), cwd, env, ready, ready_timeout: None, restart: None };
+    let adhoc = Adhoc { name, cmd: CommandLine::Shell(command), cwd, env, ready, ready_timeout: None, restart: None };
     let mut conn = session.connect_or_launch()?;
     conn.send(Request::StartAdhoc { origin: session.origin(), adhoc }).map_err(lost)?;
     finish(&mut conn, Expect::Up, None)
 }
 
 /// A `ready` table as procs.toml has it, e.g. `{"tcp": "127.0.0.1:3000"}`.
-fn parse_ready(value: Value) -> Step<Ready> {
+fn parse_ready(value: Value) -> ToolResult<Ready> {
     let shown = value.to_string();
     let ready: Ready = serde_json::from_value(value).map_err(|e| {
         Answer::failed(format!(
@@ -261,7 +262,7 @@ fn parse_ready(value: Value) -> Step<Ready> {
 
 /// A `down` of these services (all when empty), waited through; after a supervisor died, a
 /// new one adopts what still runs and stops it, so "not running" is said only when true.
-fn stop_services(session: &Session, services: Vec<String>) -> Step<Answer> {
+fn stop_services(session: &Session, services: Vec<String>) -> ToolResult<Answer> {
     check_known(session, &services)?;
     let Some(mut conn) = session.connect_or_adopt(true)? else {
         let what = match services.as_slice() {
@@ -290,12 +291,12 @@ fn stop_services(session: &Session, services: Vec<String>) -> Step<Answer> {
 
 /// Reads a request's replies until it is done (or the deadline passes) and tells the outcome
 /// of every service: a failure with its reason and its last log lines.
-fn finish(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> Step<Answer> {
+fn finish(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> ToolResult<Answer> {
     finish_until_done(conn, expect, deadline).map(|(answer, _)| answer)
 }
 
 /// As `finish`, and whether the supervisor said it exits now.
-fn finish_until_done(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> Step<(Answer, bool)> {
+fn finish_until_done(conn: &mut Connection, expect: Expect, deadline: Option<Instant>) -> ToolResult<(Answer, bool)> {
     let mut last: IndexMap<String, Event> = IndexMap::new();
     loop {
         if let Some(deadline) = deadline {
@@ -316,7 +317,7 @@ fn finish_until_done(conn: &mut Connection, expect: Expect, deadline: Option<Ins
             }
             Reply::Targets { .. } => {}
             Reply::Done { outcomes, exiting } => return Ok((outcome_answer(&outcomes, expect), exiting)),
-            Reply::Error { message, .. } => return Err(Answer::failed(message)),
+            Reply::Error(refusal) => return Err(CliError::Refused(refusal).into()),
             other => return Err(Answer::failed(format!("unexpected reply from the supervisor: {other:?}"))),
         }
     }
@@ -386,7 +387,7 @@ fn names_from(session: &Session, rows: &[ServiceStatus]) -> Names {
 }
 
 /// Every name must be a service of the manifest or an ad-hoc one.
-fn check_known(session: &Session, names: &[String]) -> Step<()> {
+fn check_known(session: &Session, names: &[String]) -> ToolResult<()> {
     if names.is_empty() {
         return Ok(());
     }
@@ -398,7 +399,7 @@ fn check_known(session: &Session, names: &[String]) -> Step<()> {
 }
 
 /// Every name must be a service of the manifest (`up`, `start` without a command).
-fn check_manifest_names(session: &Session, names: &[String]) -> Step<()> {
+fn check_manifest_names(session: &Session, names: &[String]) -> ToolResult<()> {
     let manifest = manifest_names(session);
     let Some(name) = names.iter().find(|n| !manifest.contains(n)) else { return Ok(()) };
     let known = known_names(session);
@@ -436,9 +437,9 @@ fn unknown(name: &str, known: &Names) -> Answer {
 fn status(session: &Session, launch: bool) -> Result<(Vec<ServiceStatus>, Vec<String>), CliError> {
     let connection = if launch { session.connect_or_adopt(false)? } else { session.connect()? };
     if let Some(mut conn) = connection {
-        return match session.request(&mut conn, Request::Ps { services: Vec::new() })?.into_iter().next() {
+        return match crate::cli::session::request(&mut conn, Request::Ps { services: Vec::new() })?.into_iter().next() {
             Some(Reply::Ps { services, notes }) => Ok((services, notes)),
-            Some(Reply::Error { message, kind }) => Err(crate::cli::session::refused(message, kind)),
+            Some(Reply::Error(refusal)) => Err(CliError::Refused(refusal)),
             _ => Err(lost(std::io::Error::other("no answer to ps"))),
         };
     }

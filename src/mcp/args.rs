@@ -11,71 +11,71 @@ use serde_json::Value;
 use crate::manifest::Ready;
 
 /// How many log lines `logs` returns when not told.
-pub const DEFAULT_LINES: usize = 100;
+pub(super) const DEFAULT_LINES: usize = 100;
 
 // Each field's doc comment is its description in the schema, so each is one line: schemars
 // keeps the line breaks of a comment that wraps.
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Services of the manifest to start, with what they depend on; all of them when omitted or empty.
-    pub services: Option<Vec<String>>,
+    pub(crate) services: Option<Vec<String>>,
     /// Wait until each service is ready, running or completed (or failed); false returns once they started.
     #[schemars(extend("default" = true))]
-    pub wait: Option<bool>,
+    pub(crate) wait: Option<bool>,
     /// Stop waiting after this long, e.g. "30s" or "2m" (the services keep starting); no limit when omitted.
-    pub timeout: Option<String>,
+    pub(crate) timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct DownArgs {
+pub(crate) struct DownArgs {
     /// Services to stop, with their dependents; everything (ad-hoc services too) when omitted or empty.
-    pub services: Option<Vec<String>>,
+    pub(crate) services: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct PsArgs {
+pub(crate) struct PsArgs {
     /// Services to show; all of them when omitted or empty.
-    pub services: Option<Vec<String>>,
+    pub(crate) services: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LogsArgs {
+pub(crate) struct LogsArgs {
     /// One service's log; all services merged in time order (as `service | line`) when omitted.
-    pub service: Option<String>,
+    pub(crate) service: Option<String>,
     /// Only the last N lines (of all the services together).
     #[schemars(extend("default" = 100))]
-    pub lines: Option<usize>,
+    pub(crate) lines: Option<usize>,
     /// Only lines written in this last stretch of time, e.g. "5m" or "30s".
-    pub since: Option<String>,
+    pub(crate) since: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct StartArgs {
+pub(crate) struct StartArgs {
     /// A service of the manifest when `command` is omitted; else the name of a new ad-hoc service.
-    pub name: String,
+    pub(crate) name: String,
     /// An ad-hoc service's command line, run as a string `cmd` in procs.toml is (`sh -c`).
-    pub command: Option<String>,
+    pub(crate) command: Option<String>,
     /// The ad-hoc service's working folder, relative to the project root (the root when omitted).
-    pub cwd: Option<String>,
+    pub(crate) cwd: Option<String>,
     #[serde(default)]
     #[schemars(schema_with = "env_schema", transform = no_default)]
-    pub env: Option<BTreeMap<String, Value>>,
+    pub(crate) env: Option<BTreeMap<String, Value>>,
     #[serde(default)]
     #[schemars(schema_with = "ready_schema", transform = no_default)]
-    pub ready: Option<Value>,
+    pub(crate) ready: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NameArgs {
+pub(crate) struct NameArgs {
     /// The service: one of the manifest's, or an ad-hoc one.
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// An optional field that says so by not being required, not with `"default": null`.
@@ -113,7 +113,7 @@ fn ready_schema(_: &mut SchemaGenerator) -> Schema {
 /// name the argument (`lines: expected a whole number (0 or more), got the string "ten"`),
 /// rather than serde's (`invalid type: string "ten", expected usize`); and every service name
 /// in them held to the manifest's rules. An unknown tool is the router's to answer.
-pub fn check(tool: &str, arguments: Option<&serde_json::Map<String, Value>>) -> Result<(), String> {
+pub(super) fn check(tool: &str, arguments: Option<&serde_json::Map<String, Value>>) -> Result<(), String> {
     let value = Value::Object(arguments.cloned().unwrap_or_default());
     match tool {
         "up" => names("services", parse::<UpArgs>(value)?.services.iter().flatten()),
@@ -165,7 +165,7 @@ fn expectation(expected: &str) -> &str {
 }
 
 fn names<'a>(argument: &str, names: impl Iterator<Item = &'a String>) -> Result<(), String> {
-    match names.into_iter().find(|n| !crate::manifest::is_valid_name(n)) {
+    match names.into_iter().find(|n| !crate::model::names::is_valid_name(n)) {
         Some(name) => {
             Err(format!("{argument}: {name:?} is not a service name (a name is letters, digits, `-` and `_`)"))
         }

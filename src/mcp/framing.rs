@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 /// The longest line read: a message longer than this is answered with -32600, unread.
-pub const MAX_LINE: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_LINE: usize = 4 * 1024 * 1024;
 
 const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
@@ -20,7 +20,7 @@ const INVALID_PARAMS: i64 = -32602;
 
 /// What one line of input is.
 #[derive(Debug, PartialEq)]
-pub enum Frame {
+pub(crate) enum Frame {
     Line(Vec<u8>),
     /// A line longer than [`MAX_LINE`], dropped as it came in; how long it was.
     TooLong(usize),
@@ -28,14 +28,14 @@ pub enum Frame {
 
 /// Cuts a byte stream into lines of at most [`MAX_LINE`] bytes, without ever holding more.
 #[derive(Debug, Default)]
-pub struct Framer {
+pub(crate) struct Framer {
     partial: Vec<u8>,
     /// The length so far of a line being dropped for its size.
     dropping: Option<usize>,
 }
 
 impl Framer {
-    pub fn push(&mut self, mut chunk: &[u8], out: &mut Vec<Frame>) {
+    pub(crate) fn push(&mut self, mut chunk: &[u8], out: &mut Vec<Frame>) {
         while !chunk.is_empty() {
             let end = chunk.iter().position(|&b| b == b'\n');
             let (piece, rest) = match end {
@@ -58,7 +58,7 @@ impl Framer {
     }
 
     /// At the end of the input: an unterminated last line, if any.
-    pub fn finish(&mut self) -> Option<Frame> {
+    pub(crate) fn finish(&mut self) -> Option<Frame> {
         (self.dropping.is_some() || !self.partial.is_empty()).then(|| self.take())
     }
 
@@ -72,13 +72,13 @@ impl Framer {
 
 /// What to do with a line: hand it to rmcp, answer it with an error, or skip it (blank).
 #[derive(Debug, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Pass,
     Answer(Value),
     Skip,
 }
 
-pub fn judge(frame: &Frame) -> Verdict {
+pub(crate) fn judge(frame: &Frame) -> Verdict {
     let line = match frame {
         Frame::TooLong(len) => {
             let message = format!(
@@ -151,7 +151,7 @@ fn error(id: Value, code: i64, message: String) -> Value {
 
 /// Reads `input` line by line: what passes goes on to `rmcp` (one line each), what does not is
 /// answered through `answers`. Returns at the end of the input, which closes rmcp's.
-pub async fn read_input(
+pub(crate) async fn read_input(
     mut input: impl AsyncRead + Unpin,
     mut rmcp: impl AsyncWrite + Unpin,
     answers: UnboundedSender<Vec<u8>>,
@@ -190,7 +190,7 @@ pub async fn read_input(
 }
 
 /// Writes rmcp's lines and the errors to `output`, whole lines only, until both have ended.
-pub async fn write_output(
+pub(crate) async fn write_output(
     rmcp: impl AsyncRead + Unpin,
     mut answers: UnboundedReceiver<Vec<u8>>,
     mut output: impl AsyncWrite + Unpin,
@@ -270,7 +270,7 @@ mod tests {
         assert_eq!(code_and_id(bad_params), (INVALID_PARAMS, json!(9)));
         match judge(&Frame::TooLong(MAX_LINE + 1)) {
             Verdict::Answer(e) => {
-                assert_eq!((e["error"]["code"].as_i64(), e["id"].clone()), (Some(INVALID_REQUEST), Value::Null))
+                assert_eq!((e["error"]["code"].as_i64(), e["id"].clone()), (Some(INVALID_REQUEST), Value::Null));
             }
             other => panic!("{other:?}"),
         }

@@ -12,7 +12,7 @@
 
 mod actions;
 mod args;
-pub mod framing;
+pub(crate) mod framing;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,20 +27,20 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 
-pub use actions::{Answer, Step};
-pub use args::{DownArgs, LogsArgs, NameArgs, PsArgs, StartArgs, UpArgs};
+pub(crate) use actions::{Answer, ToolResult};
+pub(crate) use args::{DownArgs, LogsArgs, NameArgs, PsArgs, StartArgs, UpArgs};
 
 /// Where the project is, as the command line said (`-C DIR`, `-f FILE`); each tool call finds
 /// the project from it again, so that a manifest created or edited meanwhile is seen.
 #[derive(Clone, Debug, Default)]
-pub struct Place {
-    pub file: Option<PathBuf>,
-    pub directory: Option<PathBuf>,
+pub(crate) struct Place {
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) directory: Option<PathBuf>,
 }
 
 /// The MCP server of one project.
 #[derive(Clone)]
-pub struct Server {
+pub(crate) struct Server {
     place: Arc<Place>,
     /// The project root, for the instructions.
     root: PathBuf,
@@ -118,13 +118,13 @@ impl Server {
 }
 
 impl Server {
-    pub fn new(place: Place, root: PathBuf) -> Self {
+    pub(crate) fn new(place: Place, root: PathBuf) -> Self {
         Self { place: Arc::new(place), root, tool_router: Self::tool_router() }
     }
 
     /// Runs a tool's blocking work on tokio's blocking pool. A panic in it is a failed call,
     /// not a dead server.
-    async fn run(&self, work: impl FnOnce(&Place) -> Step<Answer> + Send + 'static) -> CallToolResult {
+    async fn run(&self, work: impl FnOnce(&Place) -> ToolResult<Answer> + Send + 'static) -> CallToolResult {
         let place = self.place.clone();
         let answer = match tokio::task::spawn_blocking(move || work(&place)).await {
             Ok(Ok(answer) | Err(answer)) => answer,
@@ -176,7 +176,7 @@ impl ServerHandler for Server {
 }
 
 /// Serves the project's tools on stdin/stdout until stdin closes.
-pub fn serve(place: Place, root: PathBuf) -> Result<(), String> {
+pub(crate) fn serve(place: Place, root: PathBuf) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -4,7 +4,7 @@ use indexmap::IndexMap;
 use proptest::prelude::*;
 
 use super::*;
-use crate::manifest::{Command, Condition, Dependency};
+use crate::manifest::{CommandLine, Condition, Dependency};
 
 fn service(cmd: &str, env: &[(&str, &str)], deps: &[(&str, bool)]) -> Service {
     Service {
@@ -13,7 +13,7 @@ fn service(cmd: &str, env: &[(&str, &str)], deps: &[(&str, bool)]) -> Service {
             .iter()
             .map(|(d, restart)| (d.to_string(), Dependency { condition: Condition::Ready, restart: *restart }))
             .collect(),
-        ..Service::new(Command::Shell(cmd.into()), PathBuf::from("/p"))
+        ..Service::new(CommandLine::Shell(cmd.into()), PathBuf::from("/p"))
     }
 }
 
@@ -61,7 +61,7 @@ fn a_dependency_change_alone_restarts_nothing() {
 fn every_field_that_shapes_the_process_is_a_change() {
     let base = service("a", &[("X", "1")], &[]);
     let mut other = base.clone();
-    other.cmd = Command::Argv(vec!["a".into()]);
+    other.cmd = CommandLine::Argv(vec!["a".into()]);
     other.stop_timeout = crate::manifest::HumanDuration::from_secs(1);
     other.env.insert("Y".into(), "2".into());
     other.env.shift_remove("X");

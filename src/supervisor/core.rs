@@ -11,27 +11,27 @@ use nix::sys::signal::Signal;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::health::Health;
-use super::lifecycle::Phase;
 use super::output::Output;
-use super::process::{self, Exit, Reaper};
+use super::process::{self, Reaper};
 use super::service::Svc;
 use super::waiters::Waiter;
 use super::watch::Watch;
 use crate::graph::Graph;
 use crate::ipc::{Origin, Reply, Request};
 use crate::manifest::{BaseEnv, Condition, Spec};
+use crate::model::{Phase, Pid, ProcessExit};
 use crate::paths::ProjectPaths;
 use crate::state::{Desired, State};
 
 /// What reaches the supervisor's task.
-pub enum Msg {
+pub(crate) enum Msg {
     Request(Request, UnboundedSender<Reply>),
     /// The group of a service's process is empty; `exit` is how its leader ended, `killed`
     /// whether what was left of the group had to be SIGKILLed.
     Exited {
         service: String,
         generation: u64,
-        exit: Exit,
+        exit: ProcessExit,
         killed: bool,
     },
     Ready {
@@ -100,7 +100,8 @@ impl Msg {
 /// the record must hold, so that nothing runs twice after a crash) or a request is saved at once.
 const SAVE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
-pub struct Supervisor {
+#[expect(clippy::struct_excessive_bools, reason = "until its flags become the machine's state (issue 11, point 5)")]
+pub(crate) struct Supervisor {
     pub(super) paths: ProjectPaths,
     /// The value of ORCH_PROJECT on every child.
     pub(super) project_id: String,
@@ -114,7 +115,7 @@ pub struct Supervisor {
     /// Made at the first http check: most projects have none, and a client costs memory.
     pub(super) http: std::sync::OnceLock<reqwest::Client>,
     /// Pids of the live group leaders, so the search for escaped processes skips them.
-    pub(super) leaders: Arc<Mutex<HashSet<i32>>>,
+    pub(super) leaders: Arc<Mutex<HashSet<Pid>>>,
     pub(super) waiters: Vec<Waiter>,
     pub(super) output: Output,
     pub(super) dirty: bool,
@@ -146,7 +147,7 @@ pub struct Supervisor {
 }
 
 impl Supervisor {
-    pub fn new(paths: ProjectPaths, tx: UnboundedSender<Msg>, reaper: Arc<Reaper>, output: Output) -> Self {
+    pub(crate) fn new(paths: ProjectPaths, tx: UnboundedSender<Msg>, reaper: Arc<Reaper>, output: Output) -> Self {
         Self {
             project_id: paths.root.display().to_string(),
             paths,
@@ -180,7 +181,7 @@ impl Supervisor {
     }
 
     /// Runs until the supervisor has nothing left to supervise after a `down`.
-    pub async fn run(mut self, mut rx: UnboundedReceiver<Msg>) {
+    pub(crate) async fn run(mut self, mut rx: UnboundedReceiver<Msg>) {
         // What recovery left pending starts now, not at the first request.
         self.advance();
         self.save_now();
@@ -259,7 +260,7 @@ impl Supervisor {
         self.urgent = false;
         self.last_save = Some(std::time::Instant::now());
         let mut state = State::new();
-        state.supervisor = process::Identity::of(std::process::id() as i32);
+        state.supervisor = process::identity_of(process::own_pid());
         state.manifest = self.origin.as_ref().and_then(|o| o.manifest.clone());
         state.watch = Some(self.watch_requested);
         state.services = self.services.iter().map(|(n, s)| (n.clone(), s.record())).collect();
@@ -488,7 +489,7 @@ impl Supervisor {
             let Some(d) = self.services.get(dep) else {
                 continue;
             };
-            if d.phase.satisfies(edge.condition) {
+            if edge.condition.is_met_by(d.phase) {
                 continue;
             }
             if d.phase.is_failure() || (d.phase == Phase::Stopped && d.desired == Desired::Up) {

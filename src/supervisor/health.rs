@@ -7,21 +7,21 @@ use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::core::Supervisor;
-use super::lifecycle::Phase;
 use super::process;
+use crate::model::Phase;
 
 /// The troubles that last.
 #[derive(Debug, Default)]
-pub struct Health {
+pub(super) struct Health {
     /// Why the last save of the state file failed, until one works.
-    pub state_error: Option<String>,
+    pub(crate) state_error: Option<String>,
     /// When a start last failed for want of file descriptors: a run of such failures is one
     /// episode, said once; one after a quiet minute is a new one.
-    pub out_of_fds: Option<Instant>,
+    pub(crate) out_of_fds: Option<Instant>,
 }
 
 /// How long without running out of file descriptors ends an episode of it.
-const FDS_EPISODE: Duration = Duration::from_secs(60);
+const FDS_EPISODE: Duration = Duration::from_mins(1);
 
 impl Supervisor {
     /// A service that cannot start because orch is out of file descriptors: it fails at once,

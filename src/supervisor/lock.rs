@@ -9,25 +9,26 @@ use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
+use crate::model::Pid;
 use crate::paths::ProjectPaths;
 use crate::safe_fs::{self, Access};
 
-pub struct Lock {
+pub(crate) struct Lock {
     _file: Flock<File>,
 }
 
 /// What the lock file says about its holder.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Holder {
-    pub pid: u32,
-    pub socket: String,
-    pub version: String,
-    pub started_at: String,
+pub(crate) struct Holder {
+    pub(crate) pid: Pid,
+    pub(crate) socket: String,
+    pub(crate) version: String,
+    pub(crate) started_at: String,
 }
 
 impl Lock {
     /// The lock, or None when another supervisor holds it.
-    pub fn try_acquire(paths: &ProjectPaths) -> io::Result<Option<Lock>> {
+    pub(crate) fn try_acquire(paths: &ProjectPaths) -> io::Result<Option<Lock>> {
         // Opened close-on-exec, so services never inherit the lock.
         let file = paths.create_dirs()?.open("supervisor.lock", Access::ReadWrite)?;
         let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
@@ -36,7 +37,7 @@ impl Lock {
             Err((_, e)) => return Err(e.into()),
         };
         let holder = Holder {
-            pid: std::process::id(),
+            pid: super::process::own_pid(),
             socket: paths.socket().display().to_string(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -47,7 +48,7 @@ impl Lock {
     }
 
     /// Who holds the lock, as recorded; None when unreadable.
-    pub fn holder(paths: &ProjectPaths) -> Option<Holder> {
+    pub(crate) fn holder(paths: &ProjectPaths) -> Option<Holder> {
         serde_json::from_slice(&safe_fs::read(&paths.lock()).ok()?).ok()
     }
 }
@@ -55,7 +56,7 @@ impl Lock {
 /// The pid of the process that holds the project's lock now, read from /proc/locks (so it is
 /// the lock itself that says, not a file someone may have left behind); None when nobody holds
 /// it. Where /proc/locks cannot be read, the lock file's record is taken if its pid is alive.
-pub fn holder_pid(paths: &ProjectPaths) -> Option<u32> {
+pub(crate) fn holder_pid(paths: &ProjectPaths) -> Option<Pid> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::symlink_metadata(paths.lock()).ok()?;
     match std::fs::read_to_string("/proc/locks") {
@@ -67,7 +68,7 @@ pub fn holder_pid(paths: &ProjectPaths) -> Option<u32> {
 /// The pid holding an flock on the file `(dev, ino)`, from the text of /proc/locks: lines such
 /// as `1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF` (a `->` line is a waiter, not a
 /// holder).
-fn flock_holder(locks: &str, dev: u64, ino: u64) -> Option<u32> {
+fn flock_holder(locks: &str, dev: u64, ino: u64) -> Option<Pid> {
     let device = format!("{:02x}:{:02x}:{ino}", nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
     locks.lines().find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -78,8 +79,8 @@ fn flock_holder(locks: &str, dev: u64, ino: u64) -> Option<u32> {
     })
 }
 
-fn process_alive(pid: u32) -> bool {
-    i32::try_from(pid).is_ok_and(|pid| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok())
+fn process_alive(pid: Pid) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid.get()), None).is_ok()
 }
 
 #[cfg(test)]
@@ -92,7 +93,7 @@ mod tests {
                      2: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF\n\
                      2: -> FLOCK  ADVISORY  WRITE 5151 fd:01:1234567 0 EOF\n";
         let dev = nix::sys::stat::makedev(0xfd, 0x01);
-        assert_eq!(flock_holder(locks, dev, 1234567), Some(4242));
+        assert_eq!(flock_holder(locks, dev, 1_234_567), Pid::new(4242));
         assert_eq!(flock_holder(locks, dev, 99), None, "a POSIX lock is not ours");
         assert_eq!(flock_holder(locks, dev, 1), None);
     }
@@ -103,7 +104,7 @@ mod tests {
         let paths = ProjectPaths::new(dir.path());
         assert_eq!(holder_pid(&paths), None);
         let lock = Lock::try_acquire(&paths).unwrap().expect("the lock");
-        assert_eq!(holder_pid(&paths), Some(std::process::id()));
+        assert_eq!(holder_pid(&paths), Some(super::super::process::own_pid()));
         drop(lock);
         assert_eq!(holder_pid(&paths), None);
     }

@@ -11,22 +11,22 @@ macro_rules! say {
     }};
 }
 
-pub mod core;
+pub(crate) mod core;
 mod health;
-pub mod lifecycle;
-pub mod lock;
+pub(crate) mod lifecycle;
+pub(crate) mod lock;
 mod notify;
 mod outcomes;
-pub mod output;
-pub mod probe;
-pub mod process;
+pub(crate) mod output;
+pub(crate) mod probe;
+pub(crate) mod process;
 mod reconcile;
 mod recover;
 mod requests;
 mod running;
-pub mod server;
-pub mod service;
-pub mod waiters;
+pub(crate) mod server;
+pub(crate) mod service;
+pub(crate) mod waiters;
 mod watch;
 
 use std::io;
@@ -45,11 +45,11 @@ use crate::ipc::{Reply, Request};
 use crate::paths::ProjectPaths;
 
 /// Environment variable set on the background supervisor: the project root it serves.
-pub const SUPERVISOR_VAR: &str = "ORCH_SUPERVISOR";
+pub(crate) const SUPERVISOR_VAR: &str = "ORCH_SUPERVISOR";
 
 /// Runs the supervisor until a `down` (or SIGTERM/SIGINT) leaves nothing running. `first` is
 /// a request to handle at once (the foreground's `up`), with where its replies go.
-pub fn run(
+pub(crate) fn run(
     paths: &ProjectPaths,
     lock: Lock,
     output: Output,

@@ -14,13 +14,13 @@ use super::core::Msg;
 
 /// The socket of one service: short and fixed in length whatever the service's name, so the
 /// path stays under the 108-byte limit.
-pub fn socket_path(runtime_dir: &Path, service: &str) -> PathBuf {
+pub(super) fn socket_path(runtime_dir: &Path, service: &str) -> PathBuf {
     let hash = crate::hash::fnv1a_hex(service.as_bytes());
     runtime_dir.join(format!("notify-{}.sock", &hash[..12]))
 }
 
 /// Binds the socket (replacing a stale one) and forwards every line of every message.
-pub fn listen(path: &Path, service: &str, tx: UnboundedSender<Msg>) -> io::Result<AbortHandle> {
+pub(super) fn listen(path: &Path, service: &str, tx: UnboundedSender<Msg>) -> io::Result<AbortHandle> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}

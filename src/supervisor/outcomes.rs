@@ -13,11 +13,11 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::time::sleep;
 
 use super::core::{Msg, Supervisor};
-use super::lifecycle::{Phase, Verdict, after_exit};
+use super::lifecycle::{Verdict, after_exit};
 use super::probe;
-use super::process::Exit;
 use super::service::Svc;
 use crate::logs::reader;
+use crate::model::{Phase, ProcessExit};
 use crate::state::Desired;
 
 /// How soon after its start a shell's exit 127 or 126 counts as "could not run the command".
@@ -89,7 +89,7 @@ impl Supervisor {
         self.begin_stop(name);
     }
 
-    pub(super) fn on_exit(&mut self, name: &str, generation: u64, exit: Exit, killed: bool) {
+    pub(super) fn on_exit(&mut self, name: &str, generation: u64, exit: ProcessExit, killed: bool) {
         let Some(svc) = self.current_mut(name, generation) else {
             return;
         };
@@ -162,7 +162,7 @@ impl Supervisor {
             return self.fail_for_good(name, reason);
         }
         let verdict = after_exit(svc.policy(), svc.restarts, uptime, None, Some(reason));
-        let line = verdict_line(&verdict, Exit::Unknown);
+        let line = verdict_line(&verdict, ProcessExit::Unknown);
         apply_verdict(svc, verdict, &tx);
         self.output.notice(name, &line);
     }
@@ -181,9 +181,9 @@ impl Supervisor {
 
     /// `sh` saying it could not run the command: exit 127 (not found) or 126 (not executable)
     /// soon after the start, with its message as the last line of this attempt's output.
-    fn shell_exec_failure(&self, name: &str, exit: Exit, uptime: Duration) -> Option<String> {
+    fn shell_exec_failure(&self, name: &str, exit: ProcessExit, uptime: Duration) -> Option<String> {
         let svc = self.services.get(name)?;
-        let (Exit::Code(127 | 126), true) = (exit, svc.config.cmd.is_shell()) else { return None };
+        let (ProcessExit::Code(127 | 126), true) = (exit, svc.config.cmd.is_shell()) else { return None };
         if uptime >= EXEC_FAILURE_WINDOW.max(svc.config.min_uptime.0) {
             return None;
         }
@@ -196,7 +196,7 @@ impl Supervisor {
 /// The words of a shell that could not run a command, as `command not found: pg_ctlx` —
 /// from dash (`sh: 1: exec: pg_ctlx: not found`), bash (`bash: line 1: pg_ctlx: command not
 /// found`) or busybox (`sh: pg_ctlx: not found`), and `Permission denied` alike.
-pub fn shell_complaint(line: &str) -> Option<String> {
+pub(super) fn shell_complaint(line: &str) -> Option<String> {
     let parts: Vec<&str> = line.split(": ").collect();
     let [.., program, what] = parts.as_slice() else { return None };
     let what = what.trim();
@@ -211,7 +211,7 @@ pub fn shell_complaint(line: &str) -> Option<String> {
 }
 
 /// A spawn error that means the command cannot be run: `command not found: pg_ctlx`.
-pub fn exec_failure(argv: &[String], error: &std::io::Error) -> Option<String> {
+pub(super) fn exec_failure(argv: &[String], error: &std::io::Error) -> Option<String> {
     let program = argv.first()?;
     match error.raw_os_error()? {
         libc::ENOENT => Some(format!("command not found: {program}")),
@@ -222,7 +222,7 @@ pub fn exec_failure(argv: &[String], error: &std::io::Error) -> Option<String> {
 }
 
 /// Why a process that ended before it was confirmed failed to start.
-fn early_exit(svc: &Svc, exit: Exit, uptime: Duration) -> String {
+fn early_exit(svc: &Svc, exit: ProcessExit, uptime: Duration) -> String {
     if svc.config.ready.is_some() {
         return format!("{exit} before its ready check passed");
     }
@@ -231,7 +231,7 @@ fn early_exit(svc: &Svc, exit: Exit, uptime: Duration) -> String {
 }
 
 /// The line orch says for a policy's verdict: `exited with 1; restarting in 100ms`.
-fn verdict_line(verdict: &Verdict, exit: Exit) -> String {
+fn verdict_line(verdict: &Verdict, exit: ProcessExit) -> String {
     match &verdict.reason {
         Some(reason) if verdict.phase == Phase::Backoff => {
             format!("{reason}; restarting in {}", human_duration(verdict.delay.unwrap_or_default()))
@@ -260,7 +260,7 @@ pub(super) fn apply_verdict(svc: &mut Svc, verdict: Verdict, tx: &UnboundedSende
 }
 
 /// `640ms`, `1.5s`, `2m`.
-pub fn human_duration(d: Duration) -> String {
+pub(super) fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
     match ms {
         0..1000 => format!("{ms}ms"),

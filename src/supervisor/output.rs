@@ -6,23 +6,24 @@
 //! merged and colour-prefixed as foreman does (`web    | line`), and orch's as `orch | …`.
 
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use crate::logs::record::{Stream, format_record};
 use crate::logs::writer::LogWriter;
-use crate::manifest::{LogConfig, RESERVED_NAME};
+use crate::manifest::LogConfig;
+use crate::model::names::RESERVED_NAME;
 use crate::paths::ProjectPaths;
 use crate::render::Speaker;
 
 #[derive(Clone)]
-pub struct Output {
+pub(crate) struct Output {
     /// Set when the supervisor runs in the terminal (`up --foreground`).
     foreground: Option<Arc<Foreground>>,
     orch_log: Arc<OrchLog>,
 }
 
-pub struct Foreground {
+pub(crate) struct Foreground {
     color: bool,
     inner: Mutex<Names>,
 }
@@ -40,11 +41,11 @@ struct OrchLog {
 }
 
 impl Output {
-    pub fn background(paths: &ProjectPaths) -> Self {
+    pub(crate) fn background(paths: &ProjectPaths) -> Self {
         Self { foreground: None, orch_log: OrchLog::new(paths) }
     }
 
-    pub fn foreground(paths: &ProjectPaths, names: &[String]) -> Self {
+    pub(crate) fn foreground(paths: &ProjectPaths, names: &[String]) -> Self {
         let color = crate::render::color(std::io::stdout().is_terminal());
         let width = names.iter().map(String::len).max().unwrap_or(0).max(RESERVED_NAME.len());
         let names = Names { width, order: names.to_vec() };
@@ -52,24 +53,24 @@ impl Output {
         Self { foreground: Some(Arc::new(foreground)), orch_log: OrchLog::new(paths) }
     }
 
-    pub fn is_foreground(&self) -> bool {
+    pub(crate) fn is_foreground(&self) -> bool {
         self.foreground.is_some()
     }
 
     /// A line of a service's output.
-    pub fn line(&self, service: &str, line: &[u8]) {
+    pub(crate) fn line(&self, service: &str, line: &[u8]) {
         if let Some(fg) = &self.foreground {
             fg.print(Some(service), line);
         }
     }
 
     /// Something orch has to say about a service: `web: ready in 312ms`.
-    pub fn notice(&self, service: &str, text: &str) {
+    pub(crate) fn notice(&self, service: &str, text: &str) {
         self.say(&format!("{service}: {text}"));
     }
 
     /// One of orch's own lines.
-    pub fn say(&self, line: &str) {
+    pub(crate) fn say(&self, line: &str) {
         self.orch_log.append(line);
         match &self.foreground {
             Some(fg) => fg.print(None, line.as_bytes()),
@@ -87,7 +88,7 @@ impl OrchLog {
     }
 
     fn append(&self, line: &str) {
-        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         if writer.is_none() {
             match self.paths.logs_dir().and_then(|dir| LogWriter::open(dir, RESERVED_NAME, LogConfig::default())) {
                 Ok(opened) => *writer = Some(opened),
@@ -110,7 +111,7 @@ impl Foreground {
     fn print(&self, service: Option<&str>, line: &[u8]) {
         let name = service.unwrap_or(RESERVED_NAME);
         let (width, index) = {
-            let mut names = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+            let mut names = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
             let index = match names.order.iter().position(|n| n == name) {
                 Some(i) => i,
                 None => {

@@ -26,23 +26,23 @@ const MAX_RETRY_EXEC: Duration = Duration::from_millis(500);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a check needs besides its target.
-pub struct ProbeContext {
-    pub cwd: std::path::PathBuf,
-    pub env: Vec<(String, String)>,
-    pub reaper: Arc<Reaper>,
+pub(crate) struct ProbeContext {
+    pub(crate) cwd: std::path::PathBuf,
+    pub(crate) env: Vec<(String, String)>,
+    pub(crate) reaper: Arc<Reaper>,
     /// For http checks only.
-    pub http: Option<reqwest::Client>,
+    pub(crate) http: Option<reqwest::Client>,
 }
 
 /// An HTTP client for probes: no proxy (health checks are local), short timeouts.
-pub fn http_client() -> reqwest::Client {
+pub(crate) fn http_client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().timeout(ATTEMPT_TIMEOUT).build().unwrap_or_default()
 }
 
 /// Returns once the check passes; never, for a `log` check (see the module's doc). The caller
 /// bounds it with the service's ready_timeout and drops it when the service goes away. `saw`
 /// is told what a failed attempt saw, each time that changes.
-pub async fn wait_until_ready(check: &Ready, ctx: &ProbeContext, mut saw: impl FnMut(String)) {
+pub(crate) async fn wait_until_ready(check: &Ready, ctx: &ProbeContext, mut saw: impl FnMut(String)) {
     if let Ready::Delay(delay) = check {
         sleep(delay.0).await;
         return;
@@ -135,7 +135,7 @@ async fn exec_passes(argv: &[String], cwd: &Path, env: &[(String, String)], reap
 }
 
 /// How a check reads in `ps` and in messages: `tcp 127.0.0.1:5432`.
-pub fn describe(check: &Ready) -> String {
+pub(crate) fn describe(check: &Ready) -> String {
     match check {
         Ready::Tcp(t) => format!("tcp {t}"),
         Ready::Http(u) => format!("http {u}"),

@@ -8,17 +8,17 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use super::core::{Msg, Supervisor};
-use super::lifecycle::Phase;
 use super::service::Svc;
 use super::watch::Watch;
 use crate::ipc::{Origin, Refusal};
 use crate::manifest::{self, LoadOptions, Loaded, PortPicker};
+use crate::model::Phase;
 use crate::plan::{self, Action, Force, Observed, Plan, Reason, config_hash};
 use crate::ports;
 use crate::state::Desired;
 
 /// Which services a plan may restart.
-pub enum Scope<'a> {
+pub(super) enum Scope<'a> {
     /// `up SVC…` / `restart SVC…`: these (all when empty) and what they depend on.
     Targets(&'a [String]),
     /// A reload: every service.
@@ -30,10 +30,10 @@ impl Supervisor {
     pub(super) fn load_spec(&self, origin: &Origin) -> Result<Option<Loaded>, Refusal> {
         let Some(file) = &origin.manifest else { return Ok(None) };
         let options = LoadOptions::new(origin.env.clone(), self.paths.root.clone()).with_ports(self.port_picker());
-        let loaded = manifest::load(file, &options).map_err(|problems| Refusal::manifest(problems.to_string()))?;
+        let loaded = manifest::load(file, &options).map_err(|problems| Refusal::bad_manifest(&problems))?;
         for name in loaded.spec.services.keys() {
             if self.services.get(name).is_some_and(|s| s.adhoc.is_some()) {
-                return Err(Refusal::usage(format!(
+                return Err(Refusal::conflict(format!(
                     "`{name}` is an ad-hoc service; stop it before the manifest can use the name"
                 )));
             }
@@ -83,8 +83,7 @@ impl Supervisor {
     /// Returns the steps that changed something, for the record.
     pub(super) fn apply(&mut self, loaded: Loaded, plan: &Plan, scope: Scope) -> Vec<String> {
         let in_scope: Vec<String> = match scope {
-            Scope::All => loaded.graph.start_order(),
-            Scope::Targets([]) => loaded.graph.start_order(),
+            Scope::All | Scope::Targets([]) => loaded.graph.start_order(),
             Scope::Targets(names) => loaded.graph.with_dependencies(names.iter().map(String::as_str)),
         };
         let reload = matches!(scope, Scope::All);
@@ -164,7 +163,8 @@ impl Supervisor {
     pub(super) fn reload(&mut self) {
         let Some(origin) = self.origin.clone() else { return };
         match self.load_spec(&origin) {
-            Err(Refusal { message: problem, .. }) => {
+            Err(refusal) => {
+                let problem = refusal.to_string();
                 for line in problem.lines() {
                     self.output.say(&format!("reload: {line} (nothing changed)"));
                 }
@@ -208,7 +208,7 @@ impl Supervisor {
 }
 
 /// The files whose change means a reload: the manifest, `.env` beside it, every `env_file`.
-pub fn watched_files(loaded: &Loaded) -> Vec<PathBuf> {
+pub(super) fn watched_files(loaded: &Loaded) -> Vec<PathBuf> {
     let spec = &loaded.spec;
     let mut files = vec![spec.file.clone(), spec.root.join(".env")];
     files.extend(spec.services.values().filter_map(|s| s.env_file.clone()));

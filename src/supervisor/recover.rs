@@ -11,15 +11,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use indexmap::IndexMap;
 
 use super::core::Supervisor;
-use super::lifecycle::{Phase, after_exit};
+use super::lifecycle::after_exit;
 use super::outcomes::apply_verdict;
-use super::process::{self, Exit, Identity};
+use super::process;
 use super::reconcile::watched_files;
 use super::running::ExitWait;
 use super::service::Svc;
 use crate::ipc::Origin;
 use crate::logs::record::Stream;
-use crate::manifest::{Command, RestartPolicy, Service};
+use crate::manifest::{CommandLine, RestartPolicy, Service};
+use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::state::{Desired, ServiceRecord, State};
 
 impl Supervisor {
@@ -80,9 +81,9 @@ impl Supervisor {
                 self.watch_files(files);
             }
             Ok(None) => {}
-            Err(crate::ipc::Refusal { message: problem, .. }) => {
+            Err(refusal) => {
                 // Watch it anyway, so the save that fixes it is seen.
-                self.reload_error = Some(problem);
+                self.reload_error = Some(refusal.to_string());
                 self.watch_enabled = requested;
                 let files = origin.manifest.iter().flat_map(|m| [m.clone(), self.paths.root.join(".env")]).collect();
                 self.watch_files(files);
@@ -104,8 +105,8 @@ impl Supervisor {
         svc.restarts = record.restarts;
         svc.last_exit = record.last_exit;
         svc.ready_after = record.ready_after_ms.map(Duration::from_millis);
-        svc.reason = record.reason.clone();
-        let live = record.process.clone().filter(|p| record.state.has_process() && p.is_alive());
+        svc.reason.clone_from(&record.reason);
+        let live = record.process.clone().filter(|p| record.state.has_process() && process::is_alive(p));
         if let Some(owner) =
             record.process.as_ref().filter(|_| live.is_none()).and_then(|p| process::foreign_owner(p.pid))
         {
@@ -167,7 +168,7 @@ impl Supervisor {
             return;
         }
         let uptime = svc.started.map(|(at, _)| at.elapsed()).unwrap_or_default();
-        let verdict = after_exit(svc.policy(), svc.restarts, uptime, Some(Exit::Unknown), None);
+        let verdict = after_exit(svc.policy(), svc.restarts, uptime, Some(ProcessExit::Unknown), None);
         self.output.notice(name, "ended while no supervisor was running");
         let Some(svc) = self.services.get_mut(name) else { return };
         apply_verdict(svc, verdict, &tx);
@@ -177,7 +178,7 @@ impl Supervisor {
     /// each service's group leader is adopted, its configuration unknown (the next `up`
     /// restarts it with the manifest's).
     fn take_over_process_table(&mut self) {
-        let mut leaders: HashMap<String, i32> = HashMap::new();
+        let mut leaders: HashMap<String, Pid> = HashMap::new();
         for (pid, service) in process::marked(&self.project_id) {
             if !is_service_name(&service) {
                 say!(
@@ -185,13 +186,12 @@ impl Supervisor {
                 );
                 continue;
             }
-            let leads = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).is_ok_and(|g| g.as_raw() == pid);
-            if leads {
+            if process::group_of(pid) == Some(pid) {
                 leaders.insert(service, pid);
             }
         }
         for (name, pid) in leaders {
-            let Some(identity) = Identity::of(pid) else { continue };
+            let Some(identity) = process::identity_of(pid) else { continue };
             let mut svc = Svc::new(&name, unknown_config(&self.paths.root), String::new(), None);
             svc.unrecorded = true;
             svc.desired = Desired::Up;
@@ -206,7 +206,7 @@ impl Supervisor {
 /// A name from outside the manifest (the state file, a process's marker) that may name a
 /// service: by the manifest's rules, and not orch's own. Anything else never reaches a path.
 fn is_service_name(name: &str) -> bool {
-    crate::manifest::is_valid_name(name) && name != crate::manifest::RESERVED_NAME
+    crate::model::names::is_valid_name(name) && name != crate::model::names::RESERVED_NAME
 }
 
 /// A recorded phase with no process behind it, as it stands after a restart of orch.
@@ -226,6 +226,6 @@ fn since_epoch(ms: u64) -> (Instant, SystemTime) {
 
 /// What orch knows of a process found without a record: enough to stop it.
 fn unknown_config(root: &std::path::Path) -> Service {
-    let cmd = Command::Shell("(adopted: not recorded)".into());
+    let cmd = CommandLine::Shell("(adopted: not recorded)".into());
     Service { restart: RestartPolicy::No, ..Service::new(cmd, root.to_path_buf()) }
 }

@@ -5,12 +5,13 @@ use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::core::Supervisor;
-use super::lifecycle::Phase;
 use super::process;
 use super::reconcile::{Scope, watched_files};
 use super::service::Svc;
 use super::waiters::{Waiter, WaiterKind};
-use crate::ipc::{Adhoc, Origin, Refusal, Reply, Request};
+use crate::ipc::{Origin, Refusal, Reply, Request};
+use crate::manifest::Adhoc;
+use crate::model::{Phase, Pid};
 use crate::plan::{Action, Force, config_hash};
 use crate::state::Desired;
 
@@ -31,7 +32,7 @@ impl Supervisor {
         let result = match request {
             Request::Hello => {
                 let version = env!("CARGO_PKG_VERSION").to_owned();
-                let _ = reply.send(Reply::Hello { pid: std::process::id(), version });
+                let _ = reply.send(Reply::Hello { pid: process::own_pid(), version });
                 return;
             }
             Request::Ps { services } => {
@@ -58,7 +59,7 @@ impl Supervisor {
                 let mut all: Vec<&str> = also.iter().map(|s| s.as_str()).collect();
                 let more: Vec<&str> = self.services.keys().map(String::as_str).filter(|n| !all.contains(n)).collect();
                 all.extend(more);
-                Err(Refusal::usage(crate::ipc::unknown_service(name, &all)))
+                Err(Refusal::unknown_service(name, &all))
             }
             None => Ok(()),
         }
@@ -67,10 +68,10 @@ impl Supervisor {
     /// Brings the named services (all when none) and their dependencies in line with the
     /// manifest: what changed restarts, what is new or not running starts.
     pub(super) fn up(&mut self, up: Up, reply: UnboundedSender<Reply>) -> Result<(), Refusal> {
-        let Some(loaded) = self.load_spec(&up.origin)? else { return Err(Refusal::usage("no manifest to bring up")) };
+        let Some(loaded) = self.load_spec(&up.origin)? else { return Err(Refusal::invalid("no manifest to bring up")) };
         if let Some(name) = up.services.iter().find(|n| !loaded.spec.services.contains_key(*n)) {
             let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
-            return Err(Refusal::usage(crate::ipc::unknown_service(name, &known)));
+            return Err(Refusal::unknown_service(name, &known));
         }
         let force = match up.force {
             None => Force::Nothing,
@@ -85,7 +86,7 @@ impl Supervisor {
         self.exit_when_stopped = false;
         self.watch_requested = up.watch;
         self.watch_enabled = up.watch && loaded.spec.watch;
-        self.base_env = up.origin.env.clone();
+        self.base_env.clone_from(&up.origin.env);
         self.origin = Some(up.origin);
         self.reload_error = None;
         let files = watched_files(&loaded);
@@ -143,7 +144,7 @@ impl Supervisor {
         self.check_names(names, &manifest)?;
         self.exit_when_stopped = false;
         if let Some(loaded) = loaded {
-            self.base_env = origin.env.clone();
+            self.base_env.clone_from(&origin.env);
             // What is restarted anyway takes the manifest as it is now.
             let plan = self.plan_for(&loaded, &Force::Nothing);
             self.apply(loaded, &plan, Scope::Targets(names));
@@ -196,22 +197,22 @@ impl Supervisor {
             self.spec = Some(loaded.spec);
             self.graph = Some(loaded.graph);
         }
-        if adhoc.name == crate::manifest::RESERVED_NAME {
-            return Err(Refusal::usage(format!("`{}` is reserved for orch's own lines in `orch logs`", adhoc.name)));
+        if adhoc.name == crate::model::names::RESERVED_NAME {
+            return Err(Refusal::invalid(format!("`{}` is reserved for orch's own lines in `orch logs`", adhoc.name)));
         }
-        if !crate::manifest::is_valid_name(&adhoc.name) {
-            return Err(Refusal::usage(format!(
+        if !crate::model::names::is_valid_name(&adhoc.name) {
+            return Err(Refusal::invalid(format!(
                 "`{}` is not a valid service name (use letters, digits, `-` and `_`)",
                 adhoc.name
             )));
         }
         let in_manifest = self.spec.as_ref().is_some_and(|s| s.services.contains_key(&adhoc.name));
-        if let Some(problem) = adhoc_env_problem(&adhoc) {
-            return Err(Refusal::usage(problem));
+        if let Some(problem) = adhoc.problem() {
+            return Err(Refusal::invalid(problem));
         }
         let of_manifest = in_manifest || self.services.get(&adhoc.name).is_some_and(|s| s.adhoc.is_none());
         if of_manifest {
-            return Err(Refusal::usage(format!(
+            return Err(Refusal::conflict(format!(
                 "`{}` is a service of the manifest; use `orch start {}` without a command",
                 adhoc.name, adhoc.name
             )));
@@ -219,7 +220,11 @@ impl Supervisor {
         if let Some(svc) = self.services.get(&adhoc.name)
             && (svc.phase.has_process() || svc.phase.is_transient())
         {
-            return Err(Refusal::usage(format!("`{}` is already {}; stop it first", adhoc.name, svc.phase.as_str())));
+            return Err(Refusal::conflict(format!(
+                "`{}` is already {}; stop it first",
+                adhoc.name,
+                svc.phase.as_str()
+            )));
         }
         let global = self.spec.as_ref().map(|s| s.env.clone()).unwrap_or_default();
         let config = adhoc.to_service(&global);
@@ -241,7 +246,7 @@ impl Supervisor {
         if let Err(refusal) = self.check_names(names, &manifest) {
             return refusal.into_reply();
         }
-        let pgids: Vec<i32> = self.services.values().filter_map(Svc::pgid).collect();
+        let pgids: Vec<Pid> = self.services.values().filter_map(Svc::pgid).collect();
         let usage = process::group_usage(&pgids);
         let now = Instant::now();
         let mut rows = Vec::new();
@@ -283,21 +288,4 @@ impl Supervisor {
             }
         }
     }
-}
-
-/// What in an ad-hoc service's command or variables could change what execve sees: a key that
-/// is no variable name (`SNEAK=HOME`), a NUL anywhere. A client checks this too; the
-/// supervisor does not take it on trust.
-fn adhoc_env_problem(adhoc: &Adhoc) -> Option<String> {
-    if let Some((key, _)) = adhoc.env.iter().find(|(key, _)| !crate::manifest::is_valid_env_key(key)) {
-        return Some(format!(
-            "`{}` is not a variable name (letters, digits, `_` and `.`, not starting with a digit)",
-            key.escape_debug()
-        ));
-    }
-    if let Some((key, _)) = adhoc.env.iter().find(|(_, value)| value.contains('\0')) {
-        return Some(format!("the value of `{key}` holds a NUL byte"));
-    }
-    let argv = adhoc.cmd.argv();
-    argv.iter().any(|arg| arg.contains('\0')).then(|| "the command holds a NUL byte".to_owned())
 }

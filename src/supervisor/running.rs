@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use indexmap::IndexMap;
@@ -14,15 +14,16 @@ use tokio::sync::oneshot;
 use tokio::time::sleep;
 
 use super::core::{Msg, Supervisor};
-use super::lifecycle::Phase;
 use super::notify;
 use super::outcomes::exec_failure;
 use super::output::Output;
 use super::probe::{self, ProbeContext};
-use super::process::{self, Exit, SpawnRequest};
+use super::process::{self, SpawnRequest};
 use crate::logs::record::Stream;
 use crate::logs::writer::{Episode, LogWriter, pump};
 use crate::manifest::Ready;
+use crate::model::Phase;
+use crate::model::{Pid, ProcessExit};
 
 impl Supervisor {
     pub(super) fn spawn(&mut self, name: &str) {
@@ -148,7 +149,7 @@ impl Supervisor {
         let Some(svc) = self.services.get(name) else { return };
         let Some(identity) = svc.process.clone() else { return };
         let generation = svc.generation;
-        self.leaders.lock().unwrap_or_else(|e| e.into_inner()).insert(identity.pid);
+        self.leaders.lock().unwrap_or_else(PoisonError::into_inner).insert(identity.pid);
         let log_check = match &svc.config.ready {
             Some(Ready::Log(pattern)) => regex::bytes::Regex::new(pattern).ok(),
             _ => None,
@@ -177,10 +178,10 @@ impl Supervisor {
         let (tx, service) = (self.tx.clone(), name.to_owned());
         tokio::spawn(async move {
             let exit = match exit {
-                ExitWait::Child(rx) => rx.await.unwrap_or(Exit::Unknown),
+                ExitWait::Child(rx) => rx.await.unwrap_or(ProcessExit::Unknown),
                 ExitWait::Adopted => {
                     process::wait_not_child(&identity).await;
-                    Exit::Unknown
+                    ProcessExit::Unknown
                 }
             };
             let killed = cleanup.run().await;
@@ -282,7 +283,7 @@ fn pinned_port_taken(config: &crate::manifest::Service) -> Option<String> {
 /// How the end of a service's process is learnt.
 pub(super) enum ExitWait {
     /// Our child: the reaper hands over its exit status.
-    Child(oneshot::Receiver<Exit>),
+    Child(oneshot::Receiver<ProcessExit>),
     /// Started by an earlier supervisor: only that it ended (through a pidfd).
     Adopted,
 }
@@ -309,7 +310,8 @@ impl LineSink {
                 &format!("cannot write its log ({error}); its lines are dropped, and counted, until it can"),
             ),
             Episode::Ended { dropped } => {
-                output.notice(&service, &format!("its log is written again; {dropped} bytes of its lines were dropped"))
+                output
+                    .notice(&service, &format!("its log is written again; {dropped} bytes of its lines were dropped"));
             }
         }
     }
@@ -330,10 +332,10 @@ impl LineSink {
 struct Cleanup {
     project: String,
     service: String,
-    pgid: i32,
+    pgid: Pid,
     signal: Signal,
     timeout: Duration,
-    leaders: Arc<Mutex<HashSet<i32>>>,
+    leaders: Arc<Mutex<HashSet<Pid>>>,
 }
 
 impl Cleanup {
@@ -341,13 +343,13 @@ impl Cleanup {
     async fn run(self) -> bool {
         let mut killed = stop_group(self.pgid, self.signal, self.timeout).await;
         let escaped = {
-            let mut leaders = self.leaders.lock().unwrap_or_else(|e| e.into_inner());
+            let mut leaders = self.leaders.lock().unwrap_or_else(PoisonError::into_inner);
             leaders.remove(&self.pgid);
             process::escaped(&self.project, &self.service, self.pgid, &leaders)
         };
         for pid in escaped {
             // Each escaped process leads a group of its own (it called setsid).
-            let group = nix::unistd::getpgid(Some(nix::unistd::Pid::from_raw(pid))).map_or(pid, |g| g.as_raw());
+            let group = process::group_of(pid).unwrap_or(pid);
             killed |= stop_group(group, self.signal, self.timeout).await;
             process::signal_process(pid, Signal::SIGKILL);
         }
@@ -357,7 +359,7 @@ impl Cleanup {
 
 /// Signals a group and waits until it is empty, SIGKILL after `timeout`; true when SIGKILL was
 /// needed.
-async fn stop_group(pgid: i32, signal: Signal, timeout: Duration) -> bool {
+async fn stop_group(pgid: Pid, signal: Signal, timeout: Duration) -> bool {
     if !process::group_alive(pgid) {
         return false;
     }
@@ -388,7 +390,7 @@ fn missing_cwd(config: &crate::manifest::Service) -> Option<String> {
 /// Polls (5 ms, doubling to 50 ms) until the group is empty; false if `limit` passed first.
 /// After the first 100 ms, zombies no longer count: a zombie whose parent is not the supervisor
 /// (an adopted service's) may linger, but it has ended.
-async fn wait_group_empty(pgid: i32, limit: Duration) -> bool {
+async fn wait_group_empty(pgid: Pid, limit: Duration) -> bool {
     let start = Instant::now();
     let deadline = start + limit;
     let mut pause = Duration::from_millis(5);

@@ -11,19 +11,19 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::core::Msg;
-use crate::ipc::{Envelope, PROTOCOL_VERSION, Refusal, Reply, Request};
+use crate::ipc::{Envelope, PROTOCOL_VERSION, Refusal, Reply, Request, VersionOnly, version_mismatch_line};
 
 /// Held while a request is being answered, so that the supervisor can wait for the last
 /// replies to be written before it exits.
-pub type Busy = Arc<()>;
+pub(crate) type Busy = Arc<()>;
 
 /// The longest pause between tries when `accept` keeps failing.
 const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
 /// How long without a failed `accept` ends an episode of them.
-const ACCEPT_EPISODE: Duration = Duration::from_secs(60);
+const ACCEPT_EPISODE: Duration = Duration::from_mins(1);
 
-pub async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy) {
+pub(crate) async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy: Busy) {
     let uid = nix::unistd::getuid().as_raw();
     let mut pause = Duration::ZERO;
     let mut last_failure: Option<Instant> = None;
@@ -73,18 +73,22 @@ async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Weak<()>
 }
 
 async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHalf) -> io::Result<()> {
+    // The version first: a client of another version may send what this one cannot read, and
+    // it is the version it must be told about, in a shape it can read.
+    if let Ok(VersionOnly { v }) = serde_json::from_str(line)
+        && v != PROTOCOL_VERSION
+    {
+        return write.write_all(&version_mismatch_line(v)).await;
+    }
     let (reply_tx, mut reply_rx) = unbounded_channel();
     // The sender is moved in every arm, so the replies below end with the request's last one.
-    let refuse = |reply_tx: UnboundedSender<Reply>, message| drop(reply_tx.send(Refusal::usage(message).into_reply()));
+    let refuse = |reply_tx: UnboundedSender<Reply>, refusal: Refusal| drop(reply_tx.send(refusal.into_reply()));
     match serde_json::from_str::<Envelope<Request>>(line) {
-        Ok(envelope) if envelope.v == PROTOCOL_VERSION => match bad_name(&envelope.body) {
-            Some(message) => refuse(reply_tx, message),
+        Ok(envelope) => match bad_name(&envelope.body) {
+            Some(refusal) => refuse(reply_tx, refusal),
             None => drop(tx.send(Msg::Request(envelope.body, reply_tx))),
         },
-        Ok(envelope) => {
-            refuse(reply_tx, format!("this supervisor speaks protocol {PROTOCOL_VERSION}, the client {}", envelope.v))
-        }
-        Err(e) => refuse(reply_tx, format!("unreadable request: {e}")),
+        Err(e) => refuse(reply_tx, Refusal::invalid(format!("unreadable request: {e}"))),
     }
     while let Some(reply) = reply_rx.recv().await {
         let mut bytes = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: reply })?;
@@ -96,13 +100,13 @@ async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHal
 
 /// A name in the request that the manifest's rules would not allow: such a name never
 /// reaches the supervisor, let alone a path.
-fn bad_name(request: &Request) -> Option<String> {
-    let name = request.names().into_iter().find(|n| !crate::manifest::is_valid_name(n))?;
-    Some(format!("{name:?} is not a valid service name (use letters, digits, `-` and `_`)"))
+fn bad_name(request: &Request) -> Option<Refusal> {
+    let name = request.names().into_iter().find(|n| !crate::model::names::is_valid_name(n))?;
+    Some(Refusal::invalid(format!("{name:?} is not a valid service name (use letters, digits, `-` and `_`)")))
 }
 
 /// Waits (at most a second) until every connection has written its last reply.
-pub async fn drain(busy: Busy) {
+pub(crate) async fn drain(busy: Busy) {
     let deadline = Instant::now() + Duration::from_secs(1);
     while Arc::strong_count(&busy) > 1 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(1)).await;

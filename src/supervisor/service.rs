@@ -2,76 +2,77 @@
 //! in its lifecycle, and its running process.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::AbortHandle;
 
-use super::lifecycle::{Phase, Policy};
+use super::lifecycle::Policy;
 use super::probe;
-use super::process::{Exit, Identity};
-use crate::ipc::{Adhoc, ServiceStatus};
+use crate::ipc::ServiceStatus;
 use crate::logs::writer::LogWriter;
-use crate::manifest::Service;
+use crate::manifest::{Adhoc, Service};
+use crate::model::{Identity, Phase, Pid, ProcessExit};
 use crate::state::{Desired, ServiceRecord};
 
-pub struct Svc {
-    pub name: String,
-    pub config: Service,
-    pub config_hash: String,
+#[expect(clippy::struct_excessive_bools, reason = "until its flags become per-state data (issue 11, point 5)")]
+pub(crate) struct Svc {
+    pub(crate) name: String,
+    pub(crate) config: Service,
+    pub(crate) config_hash: String,
     /// Set for a service that is not in the manifest.
-    pub adhoc: Option<Adhoc>,
+    pub(crate) adhoc: Option<Adhoc>,
     /// No longer in the manifest: stopping, then forgotten.
-    pub removed: bool,
+    pub(crate) removed: bool,
     /// Its process was started by an earlier supervisor (until it is restarted).
-    pub adopted: bool,
+    pub(crate) adopted: bool,
     /// Found in the process table with no record of its configuration.
-    pub unrecorded: bool,
-    pub desired: Desired,
-    pub phase: Phase,
-    pub reason: Option<String>,
+    pub(crate) unrecorded: bool,
+    pub(crate) desired: Desired,
+    pub(crate) phase: Phase,
+    pub(crate) reason: Option<String>,
     /// Bumped at every spawn and every cancelled wait, so that a late event about an earlier
     /// process or timer is recognised and ignored.
-    pub generation: u64,
-    pub process: Option<Identity>,
-    pub started: Option<(Instant, SystemTime)>,
-    pub ready_after: Option<Duration>,
-    pub restarts: u32,
-    pub last_exit: Option<Exit>,
+    pub(crate) generation: u64,
+    pub(crate) process: Option<Identity>,
+    pub(crate) started: Option<(Instant, SystemTime)>,
+    pub(crate) ready_after: Option<Duration>,
+    pub(crate) restarts: u32,
+    pub(crate) last_exit: Option<ProcessExit>,
     /// A failed start (a readiness timeout) whose group is being stopped; once it is, the
     /// service is `failed` (or, for a restart the policy made, the policy decides again).
-    pub failed_start: Option<String>,
+    pub(crate) failed_start: Option<String>,
     /// The current process has shown it started: it passed its readiness check, or (with no
     /// check) stayed up `min_uptime`. Until then an exit is a failed start.
-    pub confirmed: bool,
+    pub(crate) confirmed: bool,
     /// This start is a restart made by the restart policy (or a `restart = true` edge), not one
     /// a user asked for: a failed start goes back to the policy instead of ending in `failed`.
-    pub policy_start: bool,
+    pub(crate) policy_start: bool,
     /// Spawns so far; a dependent records the count of each `restart = true` dependency when it
     /// starts (`seen_runs`), and restarts when that dependency is confirmed in a later run.
-    pub runs: u64,
-    pub seen_runs: HashMap<String, u64>,
+    pub(crate) runs: u64,
+    pub(crate) seen_runs: HashMap<String, u64>,
     /// The stop of the current process needed SIGKILL.
-    pub killed: bool,
+    pub(crate) killed: bool,
     /// The dependency a pending service waits for, in words: `db to be ready`.
-    pub pending_on: Option<String>,
+    pub(crate) pending_on: Option<String>,
     /// What its readiness check last saw (`connection refused`, `404 Not Found`).
-    pub probe_saw: Option<String>,
+    pub(crate) probe_saw: Option<String>,
     /// The notify socket, for `ready = { notify = true }`: its path and its reader.
-    pub notify: Option<(std::path::PathBuf, AbortHandle)>,
+    pub(crate) notify: Option<(std::path::PathBuf, AbortHandle)>,
     /// The last `STATUS=` the service sent on it.
-    pub status: Option<String>,
+    pub(crate) status: Option<String>,
     /// When the next start is due, in `backoff`.
-    pub backoff_until: Option<Instant>,
+    pub(crate) backoff_until: Option<Instant>,
     /// Probes and timers of the current process, aborted when it goes.
-    pub tasks: Vec<AbortHandle>,
-    pub log: Option<Arc<Mutex<LogWriter>>>,
+    pub(crate) tasks: Vec<AbortHandle>,
+    pub(crate) log: Option<Arc<Mutex<LogWriter>>>,
     /// The last cpu sample, for `ps`'s cpu%: when, and the group's cpu seconds then.
-    pub cpu_sample: Option<(Instant, f64)>,
+    pub(crate) cpu_sample: Option<(Instant, f64)>,
 }
 
 impl Svc {
-    pub fn new(name: &str, config: Service, config_hash: String, adhoc: Option<Adhoc>) -> Self {
+    pub(crate) fn new(name: &str, config: Service, config_hash: String, adhoc: Option<Adhoc>) -> Self {
         Self {
             name: name.to_owned(),
             config,
@@ -107,27 +108,27 @@ impl Svc {
     }
 
     /// A new configuration, recorded as known.
-    pub fn set_config(&mut self, config: Service) {
+    pub(crate) fn set_config(&mut self, config: Service) {
         self.config_hash = crate::plan::config_hash(&config);
         self.config = config;
         self.unrecorded = false;
     }
 
-    pub fn policy(&self) -> Policy {
+    pub(crate) fn policy(&self) -> Policy {
         Policy { oneshot: self.config.oneshot, restart: self.config.restart, max_restarts: self.config.max_restarts }
     }
 
-    pub fn pgid(&self) -> Option<i32> {
+    pub(crate) fn pgid(&self) -> Option<Pid> {
         self.process.as_ref().map(|p| p.pid)
     }
 
-    pub fn uptime(&self) -> Duration {
+    pub(crate) fn uptime(&self) -> Duration {
         self.started.map(|(at, _)| at.elapsed()).unwrap_or_default()
     }
 
     /// Moves to a new phase; a move the lifecycle table does not allow is a bug, reported in
     /// the supervisor's log rather than crashing it.
-    pub fn set_phase(&mut self, phase: Phase, reason: Option<String>) {
+    pub(crate) fn set_phase(&mut self, phase: Phase, reason: Option<String>) {
         if !self.phase.can_become(phase) {
             say!("orch: bug: {} went {} → {}", self.name, self.phase.as_str(), phase.as_str());
         }
@@ -141,7 +142,7 @@ impl Svc {
     }
 
     /// Forgets the current process's probes and timers.
-    pub fn cancel_tasks(&mut self) {
+    pub(crate) fn cancel_tasks(&mut self) {
         for task in self.tasks.drain(..) {
             task.abort();
         }
@@ -149,14 +150,14 @@ impl Svc {
 
     /// Bytes of its output its log could not take since it was opened, and why it cannot now,
     /// while it cannot (a full disk).
-    pub fn log_health(&self) -> (u64, Option<String>) {
+    pub(crate) fn log_health(&self) -> (u64, Option<String>) {
         let Some(log) = &self.log else { return (0, None) };
-        let log = log.lock().unwrap_or_else(|e| e.into_inner());
+        let log = log.lock().unwrap_or_else(PoisonError::into_inner);
         let (dropped, error) = log.health();
         (dropped, error.map(str::to_owned))
     }
 
-    pub fn record(&self) -> ServiceRecord {
+    pub(crate) fn record(&self) -> ServiceRecord {
         ServiceRecord {
             desired: self.desired,
             state: self.phase,
@@ -164,7 +165,7 @@ impl Svc {
             process: self.process.clone(),
             pgid: self.pgid(),
             started_at_ms: self.started.map(|(_, at)| millis_since_epoch(at)),
-            ready_after_ms: self.ready_after.map(|d| d.as_millis() as u64),
+            ready_after_ms: self.ready_after.map(millis),
             config_hash: self.config_hash.clone(),
             restarts: self.restarts,
             last_exit: self.last_exit,
@@ -173,7 +174,7 @@ impl Svc {
         }
     }
 
-    pub fn status(&self, cpu_percent: Option<f64>, mem_bytes: Option<u64>) -> ServiceStatus {
+    pub(crate) fn status(&self, cpu_percent: Option<f64>, mem_bytes: Option<u64>) -> ServiceStatus {
         let live = self.phase.has_process();
         let reason = match (self.phase, self.backoff_until) {
             (Phase::Backoff, Some(at)) => {
@@ -192,7 +193,7 @@ impl Svc {
             uptime_secs: live.then(|| self.uptime().as_secs_f64()),
             restarts: self.restarts,
             ready_check: self.config.ready.as_ref().map(probe::describe),
-            ready_after_ms: self.ready_after.map(|d| d.as_millis() as u64),
+            ready_after_ms: self.ready_after.map(millis),
             cpu_percent,
             mem_bytes,
             reason,
@@ -206,14 +207,14 @@ impl Svc {
     }
 
     /// A user asked for this start: a failed start is final, and the restarts count anew.
-    pub fn requested_start(&mut self) {
+    pub(crate) fn requested_start(&mut self) {
         self.policy_start = false;
         self.restarts = 0;
     }
 
     /// Forgotten now: removed from the manifest and stopped; an ad-hoc service that was
     /// stopped, or whose start failed (the client that started it was told).
-    pub fn is_gone(&self) -> bool {
+    pub(crate) fn is_gone(&self) -> bool {
         let stopped = self.phase == Phase::Stopped;
         let adhoc_done = self.adhoc.is_some()
             && ((stopped && self.desired == Desired::Down) || (self.phase == Phase::Failed && !self.confirmed));
@@ -221,7 +222,7 @@ impl Svc {
     }
 
     /// What it waits for now, in words, for the clients' progress lines.
-    pub fn waiting(&self) -> Option<String> {
+    pub(crate) fn waiting(&self) -> Option<String> {
         match self.phase {
             Phase::Pending => self.pending_on.clone(),
             Phase::Starting => self.config.ready.as_ref().map(|check| match &self.probe_saw {
@@ -235,7 +236,7 @@ impl Svc {
 
     /// Whether `advance` may move it: pending and wanted up, or wanted down and not (yet)
     /// stopping.
-    pub fn may_move(&self) -> bool {
+    pub(crate) fn may_move(&self) -> bool {
         match self.desired {
             Desired::Up => self.phase == Phase::Pending,
             Desired::Down => !matches!(self.phase, Phase::Stopped | Phase::Stopping),
@@ -243,7 +244,7 @@ impl Svc {
     }
 
     /// Up as a request waits for it: ready, completed, or running and confirmed.
-    pub fn is_settled_up(&self) -> bool {
+    pub(crate) fn is_settled_up(&self) -> bool {
         match self.phase {
             Phase::Ready | Phase::Completed => true,
             Phase::Running => self.confirmed,
@@ -252,6 +253,11 @@ impl Svc {
     }
 }
 
-pub fn millis_since_epoch(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or_default()
+pub(crate) fn millis_since_epoch(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).map(millis).unwrap_or_default()
+}
+
+/// A duration in whole milliseconds (saturating: u64 milliseconds last 584 million years).
+pub(crate) fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }

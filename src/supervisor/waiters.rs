@@ -6,10 +6,10 @@ use std::collections::{HashMap, HashSet};
 use indexmap::IndexMap;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::lifecycle::Phase;
 use super::service::Svc;
 use crate::ipc::{Event, Outcome, Reply};
 use crate::logs::reader;
+use crate::model::Phase;
 use crate::paths::ProjectPaths;
 use crate::sanitize::strip_controls;
 
@@ -17,7 +17,7 @@ use crate::sanitize::strip_controls;
 const LAST_LINES: usize = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WaiterKind {
+pub(crate) enum WaiterKind {
     /// Settled when every service is up (or failed to come up).
     Up,
     /// Settled when every service is stopped.
@@ -26,7 +26,7 @@ pub enum WaiterKind {
     Accepted,
 }
 
-pub struct Waiter {
+pub(crate) struct Waiter {
     targets: Vec<String>,
     kind: WaiterKind,
     reply: UnboundedSender<Reply>,
@@ -40,7 +40,7 @@ pub struct Waiter {
 }
 
 impl Waiter {
-    pub fn new(
+    pub(crate) fn new(
         targets: Vec<String>,
         kind: WaiterKind,
         reply: UnboundedSender<Reply>,
@@ -55,14 +55,14 @@ impl Waiter {
         Self { targets, kind, reply, seen: HashMap::new(), up_before, unsettled: HashSet::new() }
     }
 
-    pub fn is_down(&self) -> bool {
+    pub(crate) fn is_down(&self) -> bool {
         self.kind == WaiterKind::Down
     }
 
     /// Sends what changed; once every target settled, the outcome. `changed`: the services
     /// that may have changed since the last look (all when None). False when the waiter is done
     /// (or its client went away).
-    pub fn update(
+    pub(crate) fn update(
         &mut self,
         services: &IndexMap<String, Svc>,
         paths: &ProjectPaths,
@@ -139,7 +139,7 @@ fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
         service: svc.name.clone(),
         phase: svc.phase,
         reason: svc.reason.clone(),
-        elapsed_ms: svc.ready_after.map(|d| d.as_millis() as u64),
+        elapsed_ms: svc.ready_after.map(super::service::millis),
         last_lines,
         unchanged: false,
     }

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
@@ -19,21 +19,21 @@ use super::core::Msg;
 const DEBOUNCE: Duration = Duration::from_millis(50);
 
 /// How long after the last batch of changes a reload happens: a burst of saves gives one.
-pub const QUIET: Duration = Duration::from_millis(60);
+pub(super) const QUIET: Duration = Duration::from_millis(60);
 
-pub struct Watch {
+pub(super) struct Watch {
     debouncer: Debouncer<RecommendedWatcher, RecommendedCache>,
     files: Arc<Mutex<HashSet<PathBuf>>>,
     folders: HashSet<PathBuf>,
 }
 
 impl Watch {
-    pub fn start(tx: UnboundedSender<Msg>) -> notify_debouncer_full::notify::Result<Self> {
+    pub(super) fn start(tx: UnboundedSender<Msg>) -> notify_debouncer_full::notify::Result<Self> {
         let files: Arc<Mutex<HashSet<PathBuf>>> = Arc::default();
         let watched = files.clone();
         let handler = move |result: DebounceEventResult| {
             let Ok(events) = result else { return };
-            let files = watched.lock().unwrap_or_else(|e| e.into_inner());
+            let files = watched.lock().unwrap_or_else(PoisonError::into_inner);
             // Opening and reading a file (as the supervisor itself does to reload) is no edit.
             let edited = events
                 .iter()
@@ -49,7 +49,7 @@ impl Watch {
     }
 
     /// Watches exactly these files (from now on), through their folders.
-    pub fn set_files(&mut self, files: impl IntoIterator<Item = PathBuf>) {
+    pub(super) fn set_files(&mut self, files: impl IntoIterator<Item = PathBuf>) {
         let files: HashSet<PathBuf> = files.into_iter().collect();
         let folders: HashSet<PathBuf> = files.iter().filter_map(|f| f.parent().map(Path::to_path_buf)).collect();
         for gone in self.folders.difference(&folders) {
@@ -61,6 +61,6 @@ impl Watch {
             }
         }
         self.folders = folders;
-        *self.files.lock().unwrap_or_else(|e| e.into_inner()) = files;
+        *self.files.lock().unwrap_or_else(PoisonError::into_inner) = files;
     }
 }

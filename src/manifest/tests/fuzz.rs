@@ -164,7 +164,7 @@ fn a_file_that_is_not_utf8_is_an_error_at_its_line() {
     let path = dir.path().join("procs.toml");
     std::fs::write(&path, b"[services.web]\ncmd = \"caf\xe9\"\n").unwrap();
     std::fs::write(dir.path().join(".env"), b"A=1\nB=\xff\n").unwrap();
-    let options = LoadOptions::new(Default::default(), dir.path().to_path_buf());
+    let options = LoadOptions::new(crate::manifest::BaseEnv::default(), dir.path().to_path_buf());
     let problems = load(&path, &options).unwrap_err();
     assert_eq!(problems.0.len(), 1);
     assert_eq!(problems.0[0].one_line().split(" (").next(), Some("procs.toml:2:11: procs.toml is not UTF-8 text"));

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::manifest::{LoadOptions, Loaded, Problems, load};
+use crate::manifest::{LoadOptions, Loaded, Problem, Problems, load};
 
 /// Loads `manifest` (procs.toml, or a Procfile when `name` says so) with `dotenv` beside it.
 fn load_files(name: &str, manifest: &str, dotenv: Option<&str>) -> Result<Loaded, Problems> {
@@ -23,7 +23,7 @@ fn errors(manifest: &str) -> Vec<String> {
 
 fn errors_with(manifest: &str, dotenv: Option<&str>) -> Vec<String> {
     let problems = load_files("procs.toml", manifest, dotenv).expect_err("the manifest is refused");
-    problems.0.iter().filter(|p| p.is_error()).map(|p| p.one_line()).collect()
+    problems.0.iter().filter(|p| p.is_error()).map(Problem::one_line).collect()
 }
 
 #[test]
@@ -157,7 +157,7 @@ fn copies_of_a_big_dotenv_for_many_services_are_bounded() {
     let dotenv = format!("B={}\n", "z".repeat(120 * 1024));
     let procfile: String = (0..400).map(|i| format!("s{i}: x\n")).collect();
     let problems = load_files("Procfile", &procfile, Some(&dotenv)).expect_err("refused");
-    let errors: Vec<String> = problems.0.iter().map(|p| p.one_line()).collect();
+    let errors: Vec<String> = problems.0.iter().map(Problem::one_line).collect();
     assert_eq!(errors.len(), 1, "{errors:#?}");
     assert!(errors[0].contains("add up to more than 16 MiB"), "{errors:#?}");
 }

@@ -238,7 +238,7 @@ proptest! {
                 procfile::Finding::Duplicate { name, line, first_line, .. } => {
                     Ok((name.clone(), *line, *first_line))
                 }
-                other => Err(other.clone()),
+                other @ procfile::Finding::Skipped { .. } => Err(other.clone()),
             })
             .collect();
         prop_assert_eq!(got_duplicates, duplicates.into_iter().map(Ok).collect::<Vec<_>>());
@@ -767,7 +767,7 @@ fn a_broken_service_is_not_reported_as_unknown_by_its_dependents() {
          [services.web]\ncmd = \"./web\"\ndepends_on = [\"db\"]\n",
     )
     .unwrap();
-    let options = LoadOptions::new(Default::default(), dir.path().to_path_buf());
+    let options = LoadOptions::new(crate::manifest::BaseEnv::default(), dir.path().to_path_buf());
     let problems = load(&path, &options).unwrap_err();
     let messages: Vec<&str> = problems.0.iter().map(|p| p.message.as_str()).collect();
     assert_eq!(messages, ["service `db`: unknown signal `SIGTREM`"]);

@@ -79,10 +79,10 @@ fn a_socket_request_with_a_bad_name_is_refused() {
         reader.read_line(&mut reply).unwrap();
         serde_json::from_str::<serde_json::Value>(&reply).unwrap()
     };
-    assert_eq!(ask(serde_json::json!({"v": 2, "request": "hello"}))["reply"], "hello");
+    assert_eq!(ask(serde_json::json!({"v": 3, "request": "hello"}))["reply"], "hello");
     for request in ["down", "ps"] {
-        let reply = ask(serde_json::json!({"v": 2, "request": request, "services": ["../../x"]}));
-        assert_eq!(reply["reply"], "error", "{reply}");
+        let reply = ask(serde_json::json!({"v": 3, "request": request, "services": ["../../x"]}));
+        assert_eq!((&reply["reply"], &reply["kind"]), (&"error".into(), &"invalid".into()), "{reply}");
         assert!(reply["message"].as_str().unwrap().contains("\"../../x\" is not a valid service name"), "{reply}");
     }
     assert!(!wait_until(std::time::Duration::from_millis(300), || !is_alive(web)), "web was stopped");
@@ -105,14 +105,14 @@ fn a_socket_start_with_a_key_that_is_no_variable_name_is_refused() {
         reader.read_line(&mut reply).unwrap();
         serde_json::from_str::<serde_json::Value>(&reply).unwrap()
     };
-    assert_eq!(ask(serde_json::json!({"v": 2, "request": "hello"}))["reply"], "hello");
+    assert_eq!(ask(serde_json::json!({"v": 3, "request": "hello"}))["reply"], "hello");
     let cwd = project.path().display().to_string();
     for (env, words) in [
         (serde_json::json!([["SNEAK=HOME", "x"]]), "is not a variable name"),
         (serde_json::json!([["OK", "a\u{0}b"]]), "NUL"),
     ] {
         let request = serde_json::json!({
-            "v": 2, "request": "start_adhoc",
+            "v": 3, "request": "start_adhoc",
             "origin": { "manifest": null, "env": {} },
             "adhoc": { "name": "sneaky", "cmd": "sleep 1000", "cwd": cwd, "env": env },
         });

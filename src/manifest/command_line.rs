@@ -1,4 +1,6 @@
-//! A service's command: a string runs under `sh -c`, an array is exec'd as argv.
+//! A service's command line (`cmd`, and `exec` readiness checks): a string runs under `sh -c`,
+//! an array is exec'd as argv. (Named so, not `Command`, to be told from std's and from clap's
+//! verbs.)
 
 use std::fmt;
 
@@ -7,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
-pub enum Command {
+pub(crate) enum CommandLine {
     Shell(String),
     Argv(Vec<String>),
 }
@@ -19,10 +21,10 @@ const NOT_EXECABLE: [&str; 23] = [
     ".", "source", "eval", "exit", "return", "alias", "read",
 ];
 
-impl Command {
+impl CommandLine {
     /// A string, run under `sh -c`.
-    pub fn is_shell(&self) -> bool {
-        matches!(self, Command::Shell(_))
+    pub(crate) fn is_shell(&self) -> bool {
+        matches!(self, CommandLine::Shell(_))
     }
 
     /// The argv to exec. A string runs as `sh -c "exec CMD"` when CMD is a simple command (no
@@ -30,10 +32,10 @@ impl Command {
     /// the stop signal reaches the real program and not only the shell; else as `sh -c CMD`.
     /// Leading `VAR=value` words stay in front of `exec` (`PORT=3000 exec bundle …`), where the
     /// shell reads them as assignments for the program, as foreman and honcho run such lines.
-    pub fn argv(&self) -> Vec<String> {
+    pub(crate) fn argv(&self) -> Vec<String> {
         match self {
-            Command::Argv(argv) => argv.clone(),
-            Command::Shell(script) => {
+            CommandLine::Argv(argv) => argv.clone(),
+            CommandLine::Shell(script) => {
                 vec!["sh".into(), "-c".into(), exec_form(script).unwrap_or_else(|| script.clone())]
             }
         }
@@ -87,11 +89,11 @@ fn assignment_word(text: &str) -> Option<usize> {
     quote.is_none().then_some(text.len())
 }
 
-impl fmt::Display for Command {
+impl fmt::Display for CommandLine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Command::Shell(s) => f.write_str(s),
-            Command::Argv(argv) => f.write_str(&argv.join(" ")),
+            CommandLine::Shell(s) => f.write_str(s),
+            CommandLine::Argv(argv) => f.write_str(&argv.join(" ")),
         }
     }
 }
@@ -99,11 +101,11 @@ impl fmt::Display for Command {
 /// A process's arguments end at their first NUL, so a command holding one could never run.
 const NUL: &str = "the command holds a NUL character; remove it: a process's arguments end at their first NUL";
 
-impl<'de> Deserialize<'de> for Command {
+impl<'de> Deserialize<'de> for CommandLine {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
         impl<'de> Visitor<'de> for V {
-            type Value = Command;
+            type Value = CommandLine;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a command: a string for `sh -c`, or an array of arguments")
             }
@@ -114,7 +116,7 @@ impl<'de> Deserialize<'de> for Command {
                 if v.contains('\0') {
                     return Err(E::custom(NUL));
                 }
-                Ok(Command::Shell(v.to_owned()))
+                Ok(CommandLine::Shell(v.to_owned()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 let mut argv = Vec::new();
@@ -127,7 +129,7 @@ impl<'de> Deserialize<'de> for Command {
                     Some(program) if program.trim().is_empty() => {
                         Err(de::Error::custom("the program (first element) is empty"))
                     }
-                    Some(_) => Ok(Command::Argv(argv)),
+                    Some(_) => Ok(CommandLine::Argv(argv)),
                 }
             }
         }
@@ -135,8 +137,9 @@ impl<'de> Deserialize<'de> for Command {
     }
 }
 
-impl schemars::JsonSchema for Command {
+impl schemars::JsonSchema for CommandLine {
     fn schema_name() -> std::borrow::Cow<'static, str> {
+        // The schema's name for it, as published in procs.schema.json.
         "Command".into()
     }
 
@@ -150,7 +153,7 @@ mod tests {
     use super::*;
 
     fn shell(s: &str) -> String {
-        Command::Shell(s.into()).argv().join(" ")
+        CommandLine::Shell(s.into()).argv().join(" ")
     }
 
     #[test]
@@ -187,7 +190,7 @@ mod tests {
 
     #[test]
     fn a_nul_in_a_command_is_refused() {
-        let read = |toml: &str| toml::from_str::<std::collections::HashMap<String, Command>>(toml).map(drop);
+        let read = |toml: &str| toml::from_str::<std::collections::HashMap<String, CommandLine>>(toml).map(drop);
         assert!(read("cmd = \"a\\u0000b\"").unwrap_err().message().contains("NUL"));
         assert!(read("cmd = [\"a\", \"\\u0000\"]").unwrap_err().message().contains("NUL"));
         assert!(read("cmd = \"ab\"").is_ok());
@@ -195,6 +198,6 @@ mod tests {
 
     #[test]
     fn argv_is_kept() {
-        assert_eq!(Command::Argv(vec!["a".into(), "b c".into()]).argv(), ["a", "b c"]);
+        assert_eq!(CommandLine::Argv(vec!["a".into(), "b c".into()]).argv(), ["a", "b c"]);
     }
 }
