@@ -34,8 +34,10 @@ min_uptime = "0s"
 fn assert_web_followed_db(project: &Project, web_before: i32) {
     let web = wait_replaced(project, "web", web_before);
     assert_eq!(starts(project, "web").len(), 2, "web restarted more than once: {:?}", starts(project, "web"));
-    let ready = stamps(&project.read("db.ready").unwrap_or_default());
-    let started = stamps(&project.read("web.started").unwrap_or_default());
+    // The new web's pid shows before its shell has written its stamp: wait for the stamp.
+    let stamped = |file: &str| stamps(&project.read(file).unwrap_or_default());
+    wait_until(TIMEOUT, || stamped("web.started").len() >= 2);
+    let (ready, started) = (stamped("db.ready"), stamped("web.started"));
     assert_eq!((ready.len(), started.len()), (2, 2), "db ready at {ready:?}, web started at {started:?}");
     assert!(started[1] > ready[1], "web started again before db was ready again: {started:?} {ready:?}");
     let said = wait_until(TIMEOUT, || project.orch_lines().iter().any(|l| l == "web: restarting (db restarted)"));
