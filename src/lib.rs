@@ -22,4 +22,3 @@ mod safe_fs;
 mod sanitize;
 mod state;
 mod supervisor;
-mod trust;

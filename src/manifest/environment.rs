@@ -273,8 +273,8 @@ pub(super) fn env_key_problem(key: &str) -> Option<Problem> {
 }
 
 /// Reads a file that a manifest names, as a source for problems to point into; only if its
-/// owner may say what runs (see [`crate::trust`]).
+/// owner may say what runs (see [`super::trust`]).
 pub(super) fn read_source(path: &Path, display: &str, env: &BaseEnv) -> std::io::Result<SourceFile> {
-    let text = crate::trust::read_trusted(path, env)?;
+    let text = super::trust::read_trusted(path, env)?;
     Ok(SourceFile::new(display, text))
 }

@@ -18,6 +18,7 @@ mod service_table;
 mod signal;
 mod size;
 mod spec;
+mod trust;
 
 use std::path::{Path, PathBuf};
 

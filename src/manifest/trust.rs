@@ -16,7 +16,7 @@ use std::io::{self, Read};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::manifest::BaseEnv;
+use super::BaseEnv;
 
 /// The variable that names trusted folders.
 pub(crate) const TRUSTED_VAR: &str = "ORCH_TRUSTED";
