@@ -41,7 +41,7 @@ const ALLOWED: &[(Phase, &[Phase])] = &[
 ];
 
 impl Phase {
-    const ALL: [Phase; 11] =
+    pub(crate) const ALL: [Phase; 11] =
         [Pending, Starting, Ready, Running, Stopping, Stopped, Completed, Failed, Backoff, Fatal, Blocked];
 
     /// The phase of its name, as `as_str` writes it.
