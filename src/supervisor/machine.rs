@@ -175,10 +175,11 @@ fn decide(unit: &Unit, input: Input, at: Instant, ctx: &Ctx) -> Option<Move> {
             let pending = S::Pending { waiting_on: None, by_policy };
             Some(Move::to(wanted(with(pending), by_policy), vec![Effect::Forget]))
         }
-        (S::Stopping { run, then, killed }, Input::RestartWanted { by_policy }) => {
-            let run = Run { by_policy, ..run.clone() };
-            let stopping = S::Stopping { run, then: then.clone(), killed: *killed };
-            Some(Move::to(wanted(with(stopping), by_policy), Vec::new()))
+        // A process is there already: only who asked for it changes.
+        (state @ S::Stopping { .. }, Input::StartWanted { by_policy } | Input::RestartWanted { by_policy })
+        | (state @ (S::Starting { .. } | S::Ready { .. } | S::Running { .. }), Input::StartWanted { by_policy }) => {
+            let run = Run { by_policy, ..state.run()?.clone() };
+            Some(Move::to(wanted(with(state.with_run(run)), by_policy), Vec::new()))
         }
         (state, Input::RestartWanted { by_policy }) => {
             let run = Run { by_policy, ..state.run()?.clone() };

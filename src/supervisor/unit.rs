@@ -120,6 +120,19 @@ impl UnitState {
         }
     }
 
+    /// The same state with its run replaced (a run's `by_policy` changes when a user asks).
+    pub(crate) fn with_run(&self, run: Run) -> UnitState {
+        match self {
+            UnitState::Starting { probe_saw, .. } => UnitState::Starting { run, probe_saw: probe_saw.clone() },
+            UnitState::Ready { .. } => UnitState::Ready { run },
+            UnitState::Running { confirmed, .. } => UnitState::Running { run, confirmed: *confirmed },
+            UnitState::Stopping { then, killed, .. } => {
+                UnitState::Stopping { run, then: then.clone(), killed: *killed }
+            }
+            other => other.clone(),
+        }
+    }
+
     /// The current process has shown it started: it passed its readiness check, or stayed up
     /// `min_uptime`.
     pub(crate) fn is_confirmed(&self) -> bool {

@@ -173,7 +173,7 @@ fn a_crash_loop_backs_off_and_ends_fatal() {
         sim.wait(MIN_UPTIME);
         sim.exit(ProcessExit::Code(1));
         if sim.phase() == Phase::Backoff {
-            delays.push(sim.timers.iter().map(|(due, _)| (*due - sim.now).as_millis()).sum::<u128>());
+            delays.push(sim.timers.iter().map(|(due, _)| due.saturating_sub(sim.now).as_millis()).sum::<u128>());
             sim.wait(Duration::from_secs(1));
             // The restart is the policy's: an exit before min_uptime would go back to it too.
             assert_eq!(sim.phase(), Phase::Running);
@@ -350,7 +350,7 @@ fn a_command_that_cannot_run_fails_for_good() {
 /// A unit a state file recorded as running, whose process has been up for ten minutes.
 fn adopted(phase: Phase, config: Service) -> Sim {
     let mut sim = Sim::new(config);
-    sim.now = Duration::from_secs(600);
+    sim.now = Duration::from_mins(10);
     let run = Run { pid: Some(pid(42)), since: sim.t0, by_policy: false };
     sim.unit.state = UnitState::restored(phase, None, Some(run));
     sim.wanted_up = true;
