@@ -1,7 +1,8 @@
 //! The supervisor's state machine executor: one task that owns every service and reacts to
 //! events (a request, a child's exit, a probe's result, a timer) — never polling. Each event
-//! handler records what happened; `advance` then starts what may start and stops what should
-//! stop, in dependency order, until nothing more can move.
+//! about a service is an input to its lifecycle machine (`machine::step`, through `drive` in
+//! outcomes.rs); `advance` then offers a start to what is pending and a stop to what is wanted
+//! down, in dependency order, until nothing more can move.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -447,3 +447,56 @@ fn an_input_that_means_nothing_in_a_state_changes_nothing() {
     assert_eq!(sim.unit, before);
     assert!(sim.said.is_empty() && sim.signals.is_empty());
 }
+
+#[test]
+fn a_users_restart_counts_the_restarts_anew_and_its_failed_start_is_final() {
+    let mut sim = Sim::new(service());
+    sim.up();
+    for _ in 0..2 {
+        sim.wait(MIN_UPTIME);
+        sim.exit(ProcessExit::Code(1));
+        sim.wait(Duration::from_secs(1));
+    }
+    assert_eq!(sim.unit.restarts, 2);
+    sim.feed(Input::RestartWanted { by_policy: false });
+    assert_eq!(sim.unit.restarts, 0);
+    sim.exit(ProcessExit::Signal(15));
+    assert_eq!(sim.phase(), Phase::Running);
+    sim.exit(ProcessExit::Code(1));
+    assert_eq!(sim.phase(), Phase::Failed);
+}
+
+#[test]
+fn a_down_in_backoff_settles_at_once_and_forgets_the_timer() {
+    let mut sim = Sim::new(service());
+    sim.up();
+    sim.wait(MIN_UPTIME);
+    sim.exit(ProcessExit::Code(1));
+    assert_eq!(sim.phase(), Phase::Backoff);
+    sim.down();
+    assert_eq!((sim.phase(), sim.reason()), (Phase::Stopped, None));
+    assert!(sim.timers.is_empty());
+    sim.wait(Duration::from_secs(1));
+    assert_eq!((sim.phase(), sim.spawns), (Phase::Stopped, 1));
+}
+
+#[test]
+fn a_spawn_that_fails_is_final_for_a_user_and_the_policys_call_after_a_crash() {
+    let sim = Sim::new(service());
+    // Pending with a spawn asked for: the executor answers that it could not.
+    let (unit, _) = step(
+        &Unit { state: UnitState::Pending { waiting_on: None, by_policy: false }, ..Unit::new() },
+        Input::SpawnFailed { reason: "port 80 is already in use".into(), kind: SpawnFailure::Retry },
+        sim.t0,
+        &Ctx { config: &sim.config, wanted_up: true, deps: &[] },
+    );
+    assert_eq!((unit.phase(), unit.state.reason()), (Phase::Failed, Some("port 80 is already in use")));
+    let (unit, effects) = step(
+        &Unit { state: UnitState::Pending { waiting_on: None, by_policy: true }, restarts: 1, ..Unit::new() },
+        Input::SpawnFailed { reason: "port 80 is already in use".into(), kind: SpawnFailure::Retry },
+        sim.t0,
+        &Ctx { config: &sim.config, wanted_up: true, deps: &[] },
+    );
+    assert_eq!((unit.phase(), unit.restarts), (Phase::Backoff, 2));
+    assert!(effects.contains(&Effect::StartTimer { kind: Timer::Backoff, after: Duration::from_millis(200) }));
+}
