@@ -101,6 +101,9 @@ pub(crate) enum Effect {
     Say(String),
     /// The current start is confirmed: dependents with a `restart = true` edge may restart.
     Confirmed,
+    /// Record the state now rather than with the next batch: a new pid, which a supervisor
+    /// taking over after a crash must know so that nothing runs twice.
+    Save,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,7 +203,8 @@ fn decide(unit: &Unit, input: Input, at: Instant, ctx: &Ctx) -> Option<Move> {
         (S::Pending { by_policy, .. }, Input::Spawned { pid }) => {
             let run = Run { pid: Some(pid), since: at, by_policy: *by_policy };
             let unit = Unit { ready_after: None, ..with(S::Starting { run: run.clone(), probe_saw: None }) };
-            Some(arm_readiness(unit, run, vec![Effect::Say(format!("started (pid {pid})"))], at, ctx))
+            let effects = vec![Effect::Save, Effect::Say(format!("started (pid {pid})"))];
+            Some(arm_readiness(unit, run, effects, at, ctx))
         }
         (S::Pending { by_policy, .. }, Input::SpawnFailed { reason, kind }) => Some(match kind {
             SpawnFailure::Retry => start_failed(unit, reason, Duration::ZERO, *by_policy, at, ctx),

@@ -75,6 +75,7 @@ impl Supervisor {
             Effect::StartProbe => self.start_probe(name),
             Effect::Say(line) => self.output.notice(name, &line),
             Effect::Confirmed => self.confirmed(name),
+            Effect::Save => self.urgent = true,
         }
     }
 

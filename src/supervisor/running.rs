@@ -66,7 +66,6 @@ impl Supervisor {
         svc.adopted = false;
         svc.runs += 1;
         svc.seen_runs = seen_runs;
-        self.urgent = true;
         self.drive(name, Input::Spawned { pid });
         let pipes = [(Stream::Out, spawned.stdout), (Stream::Err, spawned.stderr)];
         let pipes = pipes.into_iter().filter_map(|(stream, pipe)| pipe.map(|p| (stream, p))).collect();

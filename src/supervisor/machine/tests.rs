@@ -36,6 +36,7 @@ struct Sim {
     said: Vec<String>,
     spawns: u32,
     confirmations: u32,
+    saves: u32,
 }
 
 impl Sim {
@@ -54,6 +55,7 @@ impl Sim {
             said: Vec::new(),
             spawns: 0,
             confirmations: 0,
+            saves: 0,
         }
     }
 
@@ -110,6 +112,7 @@ impl Sim {
                     Effect::StartProbe => self.probing = true,
                     Effect::Say(line) => self.said.push(line),
                     Effect::Confirmed => self.confirmations += 1,
+                    Effect::Save => self.saves += 1,
                 }
             }
             if queue.is_empty() && !was_deps && self.wanted_up && self.phase() == Phase::Pending {
@@ -144,7 +147,7 @@ impl Sim {
 fn a_start_with_no_check_runs_and_is_confirmed_after_min_uptime() {
     let mut sim = Sim::new(service());
     sim.up();
-    assert_eq!((sim.phase(), sim.spawns), (Phase::Running, 1));
+    assert_eq!((sim.phase(), sim.spawns, sim.saves), (Phase::Running, 1, 1));
     assert!(sim.said("started (pid 101)"));
     assert!(!sim.unit.state.is_confirmed());
     sim.wait(MIN_UPTIME);
