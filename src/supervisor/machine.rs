@@ -41,6 +41,11 @@ pub(crate) enum Input {
     StopWanted,
     /// It is pending and something about its dependencies may have changed.
     DepsChanged,
+    /// A dependency's new run was confirmed: through a `restart = true` edge, a process that
+    /// started against an earlier run of it restarts.
+    DependencyConfirmed {
+        name: String,
+    },
     Spawned {
         pid: Pid,
     },
@@ -120,6 +125,11 @@ pub(crate) struct Dep {
     pub(crate) condition: Condition,
     pub(crate) phase: Phase,
     pub(crate) wanted_up: bool,
+    /// `restart = true`: the service restarts whenever this dependency does.
+    pub(crate) restart_edge: bool,
+    /// The dependency's spawns so far, and how many it had when the service's process started.
+    pub(crate) runs: u64,
+    pub(crate) seen_runs: Option<u64>,
 }
 
 /// What the machine knows besides the unit.
@@ -187,6 +197,13 @@ fn decide(unit: &Unit, input: Input, at: Instant, ctx: &Ctx) -> Option<Move> {
         (state, Input::RestartWanted { by_policy }) => {
             let run = Run { by_policy, ..state.run()?.clone() };
             Some(begin_stop(wanted(unit.clone(), by_policy), run, AfterStop::Settle, Vec::new(), ctx))
+        }
+        (state, Input::DependencyConfirmed { name })
+            if ctx.wanted_up && state.run().is_some() && restart_edge_due(ctx.deps, &name) =>
+        {
+            let mut restart = decide(unit, Input::RestartWanted { by_policy: true }, at, ctx)?;
+            restart.effects.insert(0, Effect::Say(format!("restarting ({name} restarted)")));
+            Some(restart)
         }
         (S::Stopping { .. } | S::Stopped { .. }, Input::StopWanted) => None,
         (state, Input::StopWanted) => match state.run() {
@@ -397,6 +414,12 @@ fn apply_verdict(unit: &Unit, verdict: Verdict, at_start: bool, mut effects: Vec
 fn policy(ctx: &Ctx) -> super::lifecycle::Policy {
     let config = ctx.config;
     super::lifecycle::Policy { oneshot: config.oneshot, restart: config.restart, max_restarts: config.max_restarts }
+}
+
+/// The dependency has run again since the service's process started, over a `restart = true`
+/// edge.
+fn restart_edge_due(deps: &[Dep], name: &str) -> bool {
+    deps.iter().any(|d| d.name == name && d.restart_edge && d.seen_runs.is_some_and(|seen| seen < d.runs))
 }
 
 enum DepCheck {

@@ -49,6 +49,9 @@ impl Supervisor {
                     condition: edge.condition,
                     phase: d.phase(),
                     wanted_up: d.desired == Desired::Up,
+                    restart_edge: edge.restart,
+                    runs: d.runs,
+                    seen_runs: svc.seen_runs.get(dep).copied(),
                 })
             })
             .collect()
@@ -105,20 +108,12 @@ impl Supervisor {
         }
     }
 
-    /// The current process has shown it started; the dependents whose `restart = true` edge
-    /// points at it, and which started against an earlier run of it, restart now.
+    /// The current process has shown it started: its dependents' machines decide whether
+    /// they restart (a `restart = true` edge, a process that started against an earlier run).
     fn confirmed(&mut self, name: &str) {
-        let Some(svc) = self.services.get(name) else { return };
-        let runs = svc.runs;
         let dependents = self.graph.as_ref().map(|g| g.dependents(name)).unwrap_or_default();
         for dependent in dependents {
-            let Some(other) = self.services.get(&dependent) else { continue };
-            let edge = other.config.depends_on.get(name).is_some_and(|e| e.restart);
-            let behind = other.seen_runs.get(name).is_some_and(|seen| *seen < runs);
-            if edge && behind && other.desired == Desired::Up && other.phase().has_process() {
-                self.output.notice(&dependent, &format!("restarting ({name} restarted)"));
-                self.drive(&dependent, Input::RestartWanted { by_policy: true });
-            }
+            self.drive(&dependent, Input::DependencyConfirmed { name: name.to_owned() });
         }
     }
 

@@ -265,7 +265,15 @@ fn a_stop_that_times_out_ends_in_sigkill() {
 #[test]
 fn a_failed_dependency_blocks_and_a_coming_one_is_waited_for() {
     let mut sim = Sim::new(service());
-    let db = |phase| Dep { name: "db".into(), condition: Condition::Ready, phase, wanted_up: true };
+    let db = |phase| Dep {
+        name: "db".into(),
+        condition: Condition::Ready,
+        phase,
+        wanted_up: true,
+        restart_edge: false,
+        runs: 1,
+        seen_runs: None,
+    };
     sim.deps = vec![db(Phase::Starting)];
     sim.up();
     assert_eq!(sim.phase(), Phase::Pending);
@@ -282,9 +290,26 @@ fn a_failed_dependency_blocks_and_a_coming_one_is_waited_for() {
 #[test]
 fn a_restart_edge_restarts_by_policy() {
     let mut sim = Sim::new(service());
+    let db = |runs, restart_edge| Dep {
+        name: "db".into(),
+        condition: Condition::Ready,
+        phase: Phase::Ready,
+        wanted_up: true,
+        restart_edge,
+        runs,
+        seen_runs: Some(1),
+    };
+    sim.deps = vec![db(1, true)];
     sim.up();
     sim.wait(MIN_UPTIME);
-    sim.feed(Input::RestartWanted { by_policy: true });
+    // The run it started against: nothing to do; an edge without `restart = true`: neither.
+    sim.feed(Input::DependencyConfirmed { name: "db".into() });
+    sim.deps = vec![db(2, false)];
+    sim.feed(Input::DependencyConfirmed { name: "db".into() });
+    assert_eq!(sim.phase(), Phase::Running);
+    sim.deps = vec![db(2, true)];
+    sim.feed(Input::DependencyConfirmed { name: "db".into() });
+    assert!(sim.said("restarting (db restarted)"));
     assert_eq!(sim.phase(), Phase::Stopping);
     assert_eq!(sim.signals, [(pid(101), Signal::SIGTERM)]);
     sim.exit(ProcessExit::Signal(15));
