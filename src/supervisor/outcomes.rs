@@ -25,7 +25,7 @@ impl Supervisor {
         let Some(svc) = self.services.get(name) else { return false };
         let deps = self.dep_views(name);
         let ctx = Ctx { config: &svc.config, wanted_up: svc.desired == Desired::Up, deps: &deps };
-        let (unit, effects) = machine::step(&svc.unit, input, Instant::now(), &ctx);
+        let (unit, effects) = machine::step(svc.unit(), input, Instant::now(), &ctx);
         let moved = unit.phase() != svc.phase() || !effects.is_empty();
         if let Some(svc) = self.services.get_mut(name) {
             svc.enter(unit);

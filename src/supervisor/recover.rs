@@ -115,12 +115,12 @@ impl Supervisor {
             since: svc.started.map_or_else(Instant::now, |(at, _)| at),
             by_policy: false,
         });
-        svc.unit = Unit {
+        svc.restore(Unit {
             state: UnitState::restored(record.state, record.reason.clone(), run),
             restarts: record.restarts,
             last_exit: record.last_exit,
             ready_after: record.ready_after_ms.map(Duration::from_millis),
-        };
+        });
         self.services.insert(name.to_owned(), svc);
         match live {
             Some(identity) => self.adopt(name, identity),
@@ -184,7 +184,7 @@ impl Supervisor {
             svc.desired = Desired::Up;
             svc.started = Some((Instant::now(), SystemTime::now()));
             let run = Run { pid: Some(pid), since: Instant::now(), by_policy: false };
-            svc.unit.state = UnitState::restored(Phase::Running, None, Some(run));
+            svc.restore(Unit { state: UnitState::restored(Phase::Running, None, Some(run)), ..Unit::new() });
             self.services.insert(name.clone(), svc);
             self.adopt(&name, identity);
         }

@@ -28,8 +28,9 @@ pub(crate) struct Svc {
     /// Found in the process table with no record of its configuration.
     pub(crate) unrecorded: bool,
     pub(crate) desired: Desired,
-    /// Where it is in its lifecycle; only the machine moves it (`Supervisor::drive`).
-    pub(crate) unit: Unit,
+    /// Where it is in its lifecycle: only the machine moves it (`Supervisor::drive` calls
+    /// `enter` with what `machine::step` returned); recovery begins it (`restore`).
+    unit: Unit,
     /// Bumped at every spawn and every cancelled wait, so that a late event about an earlier
     /// process or timer is recognised and ignored.
     pub(crate) generation: u64,
@@ -90,6 +91,16 @@ impl Svc {
 
     pub(crate) fn uptime(&self) -> Duration {
         self.started.map(|(at, _)| at.elapsed()).unwrap_or_default()
+    }
+
+    pub(crate) fn unit(&self) -> &Unit {
+        &self.unit
+    }
+
+    /// Where a service taken over from a state file (or the process table) begins: not a
+    /// transition, so it does not go through the machine.
+    pub(crate) fn restore(&mut self, unit: Unit) {
+        self.unit = unit;
     }
 
     pub(crate) fn phase(&self) -> Phase {

@@ -109,7 +109,7 @@ impl Waiter {
     fn settles(&self, svc: &Svc) -> bool {
         match self.kind {
             WaiterKind::Up => {
-                !svc.phase().is_transient() && (svc.phase() != Phase::Running || svc.unit.state.is_confirmed())
+                !svc.phase().is_transient() && (svc.phase() != Phase::Running || svc.unit().state.is_confirmed())
             }
             WaiterKind::Down => svc.phase() == Phase::Stopped,
             WaiterKind::Accepted => true,
@@ -141,7 +141,7 @@ fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
         service: svc.name.clone(),
         phase: svc.phase(),
         reason: svc.reason().map(str::to_owned),
-        elapsed_ms: svc.unit.ready_after.map(super::service::millis),
+        elapsed_ms: svc.unit().ready_after.map(super::service::millis),
         last_lines,
         unchanged: false,
     }
