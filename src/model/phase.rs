@@ -25,7 +25,8 @@ pub(crate) enum Phase {
 
 use Phase::{Backoff, Blocked, Completed, Failed, Fatal, Pending, Ready, Running, Starting, Stopped, Stopping};
 
-/// Every transition the supervisor may make; anything else is a bug.
+/// Every transition a service may make. The lifecycle machine (`supervisor::machine::step`)
+/// enforces it: a move not listed here leaves the service as it was.
 const ALLOWED: &[(Phase, &[Phase])] = &[
     (Pending, &[Starting, Blocked, Stopped, Failed, Backoff, Fatal]),
     (Starting, &[Ready, Running, Completed, Failed, Backoff, Fatal, Stopping, Stopped]),
@@ -41,7 +42,8 @@ const ALLOWED: &[(Phase, &[Phase])] = &[
 ];
 
 impl Phase {
-    const ALL: [Phase; 11] =
+    /// Every phase, for tests that go through the table.
+    pub(crate) const ALL: [Phase; 11] =
         [Pending, Starting, Ready, Running, Stopping, Stopped, Completed, Failed, Backoff, Fatal, Blocked];
 
     /// The phase of its name, as `as_str` writes it.

@@ -1,16 +1,17 @@
 //! The supervisor's state machine executor: one task that owns every service and reacts to
 //! events (a request, a child's exit, a probe's result, a timer) — never polling. Each event
-//! handler records what happened; `advance` then starts what may start and stops what should
-//! stop, in dependency order, until nothing more can move.
+//! about a service is an input to its lifecycle machine (`machine::step`, through `drive` in
+//! outcomes.rs); `advance` then offers a start to what is pending and a stop to what is wanted
+//! down, in dependency order, until nothing more can move.
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
-use nix::sys::signal::Signal;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::health::Health;
+use super::machine::Input;
 use super::output::Output;
 use super::process::{self, Reaper};
 use super::service::Svc;
@@ -18,7 +19,7 @@ use super::waiters::Waiter;
 use super::watch::Watch;
 use crate::graph::Graph;
 use crate::ipc::{Origin, Reply, Request};
-use crate::manifest::{BaseEnv, Condition, Spec};
+use crate::manifest::{BaseEnv, Spec};
 use crate::model::{Phase, Pid, ProcessExit};
 use crate::paths::ProjectPaths;
 use crate::state::{Desired, State};
@@ -208,7 +209,9 @@ impl Supervisor {
     }
 
     pub(super) fn should_exit(&self) -> bool {
-        self.exit_when_stopped && self.deferred.is_empty() && self.services.values().all(|s| s.phase == Phase::Stopped)
+        self.exit_when_stopped
+            && self.deferred.is_empty()
+            && self.services.values().all(|s| s.phase() == Phase::Stopped)
     }
 
     /// A request that starts services, sent while a `down` or `stop` is under way, waits for
@@ -280,25 +283,17 @@ impl Supervisor {
             Msg::Request(request, reply) if self.defers(&request) => self.deferred.push_back((request, reply)),
             Msg::Request(request, reply) => self.request(request, reply),
             Msg::Exited { service, generation, exit, killed } => self.on_exit(&service, generation, exit, killed),
-            Msg::Ready { service, generation } => self.on_ready(&service, generation),
-            Msg::ReadyTimeout { service, generation } => self.on_ready_timeout(&service, generation),
-            Msg::ProbeSaw { service, generation, saw } => self.on_probe_saw(&service, generation, saw),
-            Msg::Confirmed { service, generation } => self.on_min_uptime(&service, generation),
-            Msg::StopTimeout { service, generation } => {
-                if let Some(svc) = self.current_mut(&service, generation)
-                    && svc.phase == Phase::Stopping
-                    && let Some(pgid) = svc.pgid()
-                {
-                    svc.killed = true;
-                    let _ = process::signal_group(pgid, Signal::SIGKILL);
-                }
+            Msg::Ready { service, generation } => self.drive_current(&service, generation, Input::Ready),
+            Msg::ReadyTimeout { service, generation } => self.drive_current(&service, generation, Input::ReadyTimeout),
+            Msg::ProbeSaw { service, generation, saw } => {
+                self.drive_current(&service, generation, Input::ProbeSaw(saw));
             }
+            Msg::Confirmed { service, generation } => {
+                self.drive_current(&service, generation, Input::MinUptimePassed);
+            }
+            Msg::StopTimeout { service, generation } => self.drive_current(&service, generation, Input::StopTimeout),
             Msg::BackoffDone { service, generation } => {
-                if let Some(svc) = self.current_mut(&service, generation)
-                    && svc.phase == Phase::Backoff
-                {
-                    svc.set_phase(Phase::Pending, None);
-                }
+                self.drive_current(&service, generation, Input::BackoffElapsed);
             }
             Msg::FilesChanged => self.files_changed(),
             Msg::Reload { generation } => {
@@ -456,93 +451,38 @@ impl Supervisor {
         order
     }
 
+    /// A pending service wanted up: its machine starts it, blocks it or has it wait.
     fn advance_start(&mut self, name: &str) -> bool {
         let Some(svc) = self.services.get(name) else {
             return false;
         };
-        if svc.desired != Desired::Up || svc.phase != Phase::Pending {
+        if svc.desired != Desired::Up || svc.phase() != Phase::Pending {
             return false;
         }
-        match self.dependencies_allow(svc) {
-            DepCheck::Wait(on) => {
-                if let Some(svc) = self.services.get_mut(name) {
-                    svc.pending_on = Some(on);
-                }
-                false
-            }
-            DepCheck::Go => {
-                self.spawn(name);
-                true
-            }
-            DepCheck::Blocked(reason) => {
-                if let Some(svc) = self.services.get_mut(name) {
-                    svc.set_phase(Phase::Blocked, Some(reason));
-                }
-                true
-            }
-        }
-    }
-
-    fn dependencies_allow(&self, svc: &Svc) -> DepCheck {
-        let mut check = DepCheck::Go;
-        for (dep, edge) in &svc.config.depends_on {
-            let Some(d) = self.services.get(dep) else {
-                continue;
-            };
-            if edge.condition.is_met_by(d.phase) {
-                continue;
-            }
-            if d.phase.is_failure() || (d.phase == Phase::Stopped && d.desired == Desired::Up) {
-                let what = match d.phase {
-                    Phase::Blocked => "is blocked",
-                    Phase::Stopped => "stopped",
-                    _ => "failed",
-                };
-                return DepCheck::Blocked(format!("{dep} {what}"));
-            }
-            if d.desired == Desired::Down && !d.phase.is_transient() {
-                return DepCheck::Blocked(format!("{dep} is stopped"));
-            }
-            if edge.condition == Condition::Completed && d.phase == Phase::Stopped {
-                return DepCheck::Blocked(format!("{dep} did not complete"));
-            }
-            if matches!(check, DepCheck::Go) {
-                let what = match edge.condition {
-                    Condition::Started => "to start",
-                    Condition::Ready => "to be ready",
-                    Condition::Completed => "to complete",
-                };
-                check = DepCheck::Wait(format!("{dep} {what}"));
-            }
-        }
-        check
+        self.drive(name, Input::DepsChanged)
     }
 
     fn advance_stop(&mut self, name: &str, removed: &[String]) -> bool {
         let Some(svc) = self.services.get(name) else {
             return false;
         };
-        if svc.desired != Desired::Down || svc.phase == Phase::Stopped || svc.phase == Phase::Stopping {
+        if svc.desired != Desired::Down || matches!(svc.phase(), Phase::Stopped | Phase::Stopping) {
             return false;
         }
-        if !svc.phase.has_process() {
-            let svc = &mut self.services[name];
-            svc.generation += 1;
-            svc.cancel_tasks();
-            svc.set_phase(Phase::Stopped, None);
-            return true;
+        if svc.phase().has_process() {
+            // Dependents first: wait while anything that depends on it still runs.
+            let mut dependents = self.graph.as_ref().map(|g| g.dependents(name)).unwrap_or_default();
+            dependents.extend(removed.iter().cloned());
+            let dependents_live = dependents.iter().filter_map(|d| self.services.get(d)).any(|other| {
+                other.config.depends_on.contains_key(name)
+                    && other.phase().has_process()
+                    && other.desired == Desired::Down
+            });
+            if dependents_live {
+                return false;
+            }
         }
-        // Dependents first: wait while anything that depends on it still runs.
-        let mut dependents = self.graph.as_ref().map(|g| g.dependents(name)).unwrap_or_default();
-        dependents.extend(removed.iter().cloned());
-        let dependents_live = dependents.iter().filter_map(|d| self.services.get(d)).any(|other| {
-            other.config.depends_on.contains_key(name) && other.phase.has_process() && other.desired == Desired::Down
-        });
-        if dependents_live {
-            return false;
-        }
-        self.begin_stop(name);
-        true
+        self.drive(name, Input::StopWanted)
     }
 }
 
@@ -551,11 +491,4 @@ fn append_missing<'a>(list: &mut Vec<String>, names: impl Iterator<Item = &'a St
     let present: HashSet<&String> = list.iter().collect();
     let missing: Vec<String> = names.filter(|n| !present.contains(n)).cloned().collect();
     list.extend(missing);
-}
-
-enum DepCheck {
-    Go,
-    /// Waiting for a dependency, in words: `db to be ready`.
-    Wait(String),
-    Blocked(String),
 }

@@ -7,8 +7,8 @@ use std::io;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::core::Supervisor;
+use super::machine::SpawnFailure;
 use super::process;
-use crate::model::Phase;
 
 /// The troubles that last.
 #[derive(Debug, Default)]
@@ -40,7 +40,7 @@ impl Supervisor {
         let Some(svc) = self.services.get_mut(name) else { return };
         let reason = format!("not started: orch is out of file descriptors (its limit is {limit}; raise `ulimit -n`)");
         svc.started = Some((Instant::now(), SystemTime::now()));
-        svc.set_phase(Phase::Failed, Some(reason));
+        self.spawn_failed(name, reason, SpawnFailure::OutOfFds);
     }
 
     /// Takes note of a save of the state file: a failure is said once, and the save is tried

@@ -1,7 +1,8 @@
 //! The restart policy as pure functions: what follows an exit or a failed start (a restart
 //! after a backoff, `fatal` after the limit, `failed`, `completed`), over the phases and the
-//! table of allowed transitions in [`crate::model::Phase`]. The supervisor executes these
-//! decisions; it never invents one.
+//! table of allowed transitions in [`crate::model::Phase`]. The lifecycle machine
+//! (`supervisor::machine::step`) asks it after every exit and failed start; the supervisor only
+//! carries out what the machine decided.
 
 use std::time::Duration;
 

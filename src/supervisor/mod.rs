@@ -15,6 +15,7 @@ pub(crate) mod core;
 mod health;
 pub(crate) mod lifecycle;
 pub(crate) mod lock;
+mod machine;
 mod notify;
 mod outcomes;
 pub(crate) mod output;
@@ -26,6 +27,7 @@ mod requests;
 mod running;
 pub(crate) mod server;
 pub(crate) mod service;
+mod unit;
 pub(crate) mod waiters;
 mod watch;
 

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use indexmap::IndexMap;
 
 use super::core::{Msg, Supervisor};
+use super::machine::Input;
 use super::service::Svc;
 use super::watch::Watch;
 use crate::ipc::{Origin, Refusal};
@@ -47,7 +48,7 @@ impl Supervisor {
         let recorded: HashMap<String, (u16, bool)> = self
             .services
             .iter()
-            .filter_map(|(name, s)| s.config.port_number().map(|p| (name.clone(), (p, s.phase.has_process()))))
+            .filter_map(|(name, s)| s.config.port_number().map(|p| (name.clone(), (p, s.phase().has_process()))))
             .collect();
         let root = self.project_id.clone();
         Box::new(move |service: &str| match recorded.get(service) {
@@ -66,7 +67,7 @@ impl Supervisor {
     pub(super) fn observed(&self) -> IndexMap<String, Observed> {
         let up = |s: &Svc| {
             s.desired == Desired::Up
-                && !matches!(s.phase, Phase::Stopped | Phase::Failed | Phase::Fatal | Phase::Blocked)
+                && !matches!(s.phase(), Phase::Stopped | Phase::Failed | Phase::Fatal | Phase::Blocked)
         };
         self.services
             .iter()
@@ -113,7 +114,7 @@ impl Supervisor {
                     svc.set_config(config.clone());
                     if reload && step.reason == Reason::New {
                         svc.desired = Desired::Up;
-                        svc.set_phase(Phase::Pending, None);
+                        self.drive(name, Input::StartWanted { by_policy: false });
                     } else if reload {
                         continue;
                     }
@@ -137,14 +138,11 @@ impl Supervisor {
     fn replace(&mut self, name: &str, config: manifest::Service) {
         let Some(svc) = self.services.get_mut(name) else { return };
         svc.set_config(config);
-        svc.requested_start();
-        if svc.phase.has_process() {
+        if svc.phase().has_process() {
             svc.desired = Desired::Up;
-            self.begin_stop(name);
+            self.drive(name, Input::RestartWanted { by_policy: false });
         } else if svc.desired == Desired::Up {
-            svc.generation += 1;
-            svc.cancel_tasks();
-            svc.set_phase(Phase::Pending, None);
+            self.drive(name, Input::StartWanted { by_policy: false });
         }
     }
 

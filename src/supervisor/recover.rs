@@ -11,16 +11,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use indexmap::IndexMap;
 
 use super::core::Supervisor;
-use super::lifecycle::after_exit;
-use super::outcomes::apply_verdict;
+use super::machine::Input;
 use super::process;
 use super::reconcile::watched_files;
 use super::running::ExitWait;
 use super::service::Svc;
+use super::unit::{Run, Unit, UnitState};
 use crate::ipc::Origin;
 use crate::logs::record::Stream;
 use crate::manifest::{CommandLine, RestartPolicy, Service};
-use crate::model::{Identity, Phase, Pid, ProcessExit};
+use crate::model::{Identity, Phase, Pid};
 use crate::state::{Desired, ServiceRecord, State};
 
 impl Supervisor {
@@ -102,18 +102,25 @@ impl Supervisor {
         let mut svc = Svc::new(name, config, record.config_hash.clone(), record.adhoc.clone());
         svc.unrecorded = unrecorded;
         svc.desired = record.desired;
-        svc.restarts = record.restarts;
-        svc.last_exit = record.last_exit;
-        svc.ready_after = record.ready_after_ms.map(Duration::from_millis);
-        svc.reason.clone_from(&record.reason);
         let live = record.process.clone().filter(|p| record.state.has_process() && process::is_alive(p));
         if let Some(owner) =
             record.process.as_ref().filter(|_| live.is_none()).and_then(|p| process::foreign_owner(p.pid))
         {
             say!("orch: {name}: the recorded pid now runs as {owner}, not as you: not adopted, never signalled");
         }
-        svc.phase = if live.is_some() || record.state.has_process() { record.state } else { settled(record.state) };
         svc.started = record.started_at_ms.map(since_epoch);
+        // The recorded run, still running (adopted) or gone (its machine learns it ended).
+        let run = record.state.has_process().then(|| Run {
+            pid: record.process.as_ref().map(|p| p.pid),
+            since: svc.started.map_or_else(Instant::now, |(at, _)| at),
+            by_policy: false,
+        });
+        svc.restore(Unit {
+            state: UnitState::restored(record.state, record.reason.clone(), run),
+            restarts: record.restarts,
+            last_exit: record.last_exit,
+            ready_after: record.ready_after_ms.map(Duration::from_millis),
+        });
         self.services.insert(name.to_owned(), svc);
         match live {
             Some(identity) => self.adopt(name, identity),
@@ -129,10 +136,7 @@ impl Supervisor {
         svc.generation += 1;
         svc.process = Some(identity);
         svc.adopted = true;
-        // It has been up for a while already; a dependent started against this run of it.
-        svc.confirmed = matches!(svc.phase, Phase::Ready | Phase::Running);
         svc.runs = 1;
-        let phase = svc.phase;
         let writer = match self.log_writer(name) {
             Ok(writer) => Some(writer),
             Err(e) => {
@@ -147,31 +151,14 @@ impl Supervisor {
         if let Some(writer) = writer {
             self.watch_process(name, writer, pipes, ExitWait::Adopted);
         }
-        self.output.notice(name, &format!("adopted (pid {pid})"));
-        match phase {
-            Phase::Starting => {
-                let env = self.child_env(name);
-                self.arm_readiness(name, env);
-            }
-            Phase::Stopping => self.begin_stop(name),
-            _ => {}
-        }
+        self.drive(name, Input::Adopted);
     }
 
     /// A service whose process ended while no supervisor watched: as if it exited just now.
     fn gone_unseen(&mut self, name: &str) {
-        let tx = self.tx.clone();
         let Some(svc) = self.services.get_mut(name) else { return };
         svc.process = None;
-        if svc.desired == Desired::Down {
-            svc.set_phase(Phase::Stopped, None);
-            return;
-        }
-        let uptime = svc.started.map(|(at, _)| at.elapsed()).unwrap_or_default();
-        let verdict = after_exit(svc.policy(), svc.restarts, uptime, Some(ProcessExit::Unknown), None);
-        self.output.notice(name, "ended while no supervisor was running");
-        let Some(svc) = self.services.get_mut(name) else { return };
-        apply_verdict(svc, verdict, &tx);
+        self.drive(name, Input::Vanished);
     }
 
     /// With no readable record, the processes that carry the project's marker are what runs:
@@ -195,8 +182,9 @@ impl Supervisor {
             let mut svc = Svc::new(&name, unknown_config(&self.paths.root), String::new(), None);
             svc.unrecorded = true;
             svc.desired = Desired::Up;
-            svc.phase = Phase::Running;
             svc.started = Some((Instant::now(), SystemTime::now()));
+            let run = Run { pid: Some(pid), since: Instant::now(), by_policy: false };
+            svc.restore(Unit { state: UnitState::restored(Phase::Running, None, Some(run)), ..Unit::new() });
             self.services.insert(name.clone(), svc);
             self.adopt(&name, identity);
         }
@@ -207,14 +195,6 @@ impl Supervisor {
 /// service: by the manifest's rules, and not orch's own. Anything else never reaches a path.
 fn is_service_name(name: &str) -> bool {
     crate::model::names::is_valid_name(name) && name != crate::model::names::RESERVED_NAME
-}
-
-/// A recorded phase with no process behind it, as it stands after a restart of orch.
-fn settled(phase: Phase) -> Phase {
-    match phase {
-        Phase::Backoff => Phase::Pending,
-        other => other,
-    }
 }
 
 /// An Instant for a wall-clock time in the past (Instants cannot be made from one directly).

@@ -5,6 +5,7 @@ use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::core::Supervisor;
+use super::machine::Input;
 use super::process;
 use super::reconcile::{Scope, watched_files};
 use super::service::Svc;
@@ -102,15 +103,14 @@ impl Supervisor {
             let explicit = up.services.contains(name);
             let Some(svc) = self.services.get_mut(name) else { continue };
             svc.desired = Desired::Up;
-            let rerun = match svc.phase {
+            let rerun = match svc.phase() {
                 Phase::Stopped | Phase::Failed | Phase::Fatal | Phase::Blocked => true,
                 // A oneshot that already did its work is done, unless it is asked for by name.
                 Phase::Completed => explicit,
                 _ => false,
             };
             if rerun {
-                svc.requested_start();
-                svc.set_phase(Phase::Pending, None);
+                self.drive(name, Input::StartWanted { by_policy: false });
             }
         }
         self.wait_for(targets, WaiterKind::Up, up.wait, reply);
@@ -156,14 +156,11 @@ impl Supervisor {
                 continue;
             };
             svc.desired = Desired::Up;
-            svc.requested_start();
-            if svc.phase.has_process() {
+            if svc.phase().has_process() {
                 self.output.notice(name, "restarting");
-                self.begin_stop(name);
-            } else if svc.phase != Phase::Pending {
-                svc.generation += 1;
-                svc.cancel_tasks();
-                svc.set_phase(Phase::Pending, None);
+                self.drive(name, Input::RestartWanted { by_policy: false });
+            } else {
+                self.drive(name, Input::StartWanted { by_policy: false });
             }
         }
         // Dependencies of what restarts must be up too.
@@ -173,10 +170,7 @@ impl Supervisor {
                 && svc.desired == Desired::Down
             {
                 svc.desired = Desired::Up;
-                svc.requested_start();
-                if !svc.phase.has_process() {
-                    svc.set_phase(Phase::Pending, None);
-                }
+                self.drive(name, Input::StartWanted { by_policy: false });
             }
         }
         self.wait_for(targets, WaiterKind::Up, true, reply);
@@ -218,25 +212,25 @@ impl Supervisor {
             )));
         }
         if let Some(svc) = self.services.get(&adhoc.name)
-            && (svc.phase.has_process() || svc.phase.is_transient())
+            && (svc.phase().has_process() || svc.phase().is_transient())
         {
             return Err(Refusal::conflict(format!(
                 "`{}` is already {}; stop it first",
                 adhoc.name,
-                svc.phase.as_str()
+                svc.phase().as_str()
             )));
         }
         let global = self.spec.as_ref().map(|s| s.env.clone()).unwrap_or_default();
         let config = adhoc.to_service(&global);
         let mut svc = Svc::new(&adhoc.name, config.clone(), config_hash(&config), Some(adhoc.clone()));
         svc.desired = Desired::Up;
-        svc.set_phase(Phase::Pending, None);
         if self.base_env.is_empty() {
             self.base_env = origin.env;
         }
         let name = adhoc.name.clone();
         self.services.shift_remove(&name);
         self.services.insert(name.clone(), svc);
+        self.drive(&name, Input::StartWanted { by_policy: false });
         self.wait_for(vec![name], WaiterKind::Up, true, reply);
         Ok(())
     }
@@ -254,7 +248,7 @@ impl Supervisor {
             if !names.is_empty() && !names.contains(&svc.name) {
                 continue;
             }
-            let sample = svc.pgid().filter(|_| svc.phase.has_process()).and_then(|pgid| usage.get(&pgid)).copied();
+            let sample = svc.pgid().filter(|_| svc.phase().has_process()).and_then(|pgid| usage.get(&pgid)).copied();
             let cpu = sample.map(|u| {
                 // Since the last `ps`, or since the start for the first one.
                 let (since, before) = svc.cpu_sample.unwrap_or((svc.started.map_or(now, |(at, _)| at), 0.0));

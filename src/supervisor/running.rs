@@ -14,6 +14,7 @@ use tokio::sync::oneshot;
 use tokio::time::sleep;
 
 use super::core::{Msg, Supervisor};
+use super::machine::{Input, SpawnFailure};
 use super::notify;
 use super::outcomes::exec_failure;
 use super::output::Output;
@@ -22,19 +23,20 @@ use super::process::{self, SpawnRequest};
 use crate::logs::record::Stream;
 use crate::logs::writer::{Episode, LogWriter, pump};
 use crate::manifest::Ready;
-use crate::model::Phase;
 use crate::model::{Pid, ProcessExit};
 
 impl Supervisor {
+    /// Starts the service's process, with its log pumps and exit watcher; its machine learns
+    /// the pid (and arms the readiness check), or why there is none.
     pub(super) fn spawn(&mut self, name: &str) {
         if let Err(e) = self.ensure_notify_socket(name) {
             return self.fail_start_io(name, "cannot create its notify socket", e);
         }
         if let Some(reason) = self.services.get(name).and_then(|s| pinned_port_taken(&s.config)) {
-            return self.start_failed(name, reason, Duration::ZERO);
+            return self.spawn_failed(name, reason, SpawnFailure::Retry);
         }
         if let Some(reason) = self.services.get(name).and_then(|s| missing_cwd(&s.config)) {
-            return self.start_failed(name, reason, Duration::ZERO);
+            return self.spawn_failed(name, reason, SpawnFailure::Retry);
         }
         let env = self.child_env(name);
         let writer = match self.log_writer(name) {
@@ -51,7 +53,7 @@ impl Supervisor {
             Ok(spawned) => spawned,
             Err(e) => {
                 return match exec_failure(&argv, &e) {
-                    Some(reason) => self.fail_for_good(name, reason),
+                    Some(reason) => self.spawn_failed(name, reason, SpawnFailure::Never),
                     None => self.fail_start_io(name, &format!("cannot start `{}`", argv.join(" ")), e),
                 };
             }
@@ -61,21 +63,13 @@ impl Supervisor {
         let exit = ExitWait::Child(self.reaper.watch(pid));
         svc.process = Some(spawned.identity);
         svc.started = Some((Instant::now(), SystemTime::now()));
-        svc.ready_after = None;
-        svc.failed_start = None;
         svc.adopted = false;
-        svc.confirmed = false;
-        svc.killed = false;
-        svc.probe_saw = None;
         svc.runs += 1;
         svc.seen_runs = seen_runs;
-        svc.set_phase(Phase::Starting, None);
-        self.urgent = true;
-        self.output.notice(name, &format!("started (pid {pid})"));
+        self.drive(name, Input::Spawned { pid });
         let pipes = [(Stream::Out, spawned.stdout), (Stream::Err, spawned.stderr)];
         let pipes = pipes.into_iter().filter_map(|(stream, pipe)| pipe.map(|p| (stream, p))).collect();
         self.watch_process(name, writer, pipes, exit);
-        self.arm_readiness(name, env);
     }
 
     /// How many times each `restart = true` dependency has run, as this service starts.
@@ -109,8 +103,7 @@ impl Supervisor {
         if let Some(status) = line.strip_prefix("STATUS=") {
             svc.status = Some(crate::sanitize::strip_controls(status));
         } else if line == "READY=1" && matches!(svc.config.ready, Some(Ready::Notify(_))) {
-            let generation = svc.generation;
-            self.on_ready(name, generation);
+            self.drive(name, Input::Ready);
         }
     }
 
@@ -120,7 +113,7 @@ impl Supervisor {
         if process::out_of_fds(&error) {
             return self.out_of_fds(name);
         }
-        self.start_failed(name, format!("{what}: {error}"), Duration::ZERO);
+        self.spawn_failed(name, format!("{what}: {error}"), SpawnFailure::Retry);
     }
 
     /// The service's log file, opened once and kept across restarts.
@@ -193,46 +186,28 @@ impl Supervisor {
         });
     }
 
-    /// Starts the readiness check of a process in `starting`. With no check, it is `running` at
-    /// once, and confirmed once it has stayed up `min_uptime`.
-    pub(super) fn arm_readiness(&mut self, name: &str, env: Vec<(String, String)>) {
+    /// Starts the readiness check of the current process, bounded by its ready_timeout.
+    pub(super) fn start_probe(&mut self, name: &str) {
+        let env = self.child_env(name);
         let (tx, reaper) = (self.tx.clone(), self.reaper.clone());
         let wants_http = self.services.get(name).is_some_and(|s| matches!(s.config.ready, Some(Ready::Http(_))));
         let http = wants_http.then(|| self.http.get_or_init(probe::http_client).clone());
         let Some(svc) = self.services.get_mut(name) else { return };
-        let generation = svc.generation;
-        let service = name.to_owned();
-        match svc.config.ready.clone() {
-            None if svc.config.oneshot => {}
-            None => {
-                svc.ready_after = Some(Duration::ZERO);
-                svc.set_phase(Phase::Running, None);
-                let left = svc.config.min_uptime.0.saturating_sub(svc.uptime());
-                if left.is_zero() {
-                    return self.confirm(name);
-                }
-                let timer = tokio::spawn(async move {
-                    sleep(left).await;
-                    let _ = tx.send(Msg::Confirmed { service, generation });
-                });
-                svc.tasks.push(timer.abort_handle());
-            }
-            Some(check) => {
-                let ctx = ProbeContext { cwd: svc.config.cwd.clone(), env, reaper, http };
-                let timeout = svc.config.ready_timeout.0;
-                let probe = tokio::spawn(async move {
-                    let report = |saw| {
-                        let _ = tx.send(Msg::ProbeSaw { service: service.clone(), generation, saw });
-                    };
-                    let msg = match tokio::time::timeout(timeout, probe::wait_until_ready(&check, &ctx, report)).await {
-                        Ok(()) => Msg::Ready { service: service.clone(), generation },
-                        Err(_) => Msg::ReadyTimeout { service: service.clone(), generation },
-                    };
-                    let _ = tx.send(msg);
-                });
-                svc.tasks.push(probe.abort_handle());
-            }
-        }
+        let Some(check) = svc.config.ready.clone() else { return };
+        let (service, generation) = (name.to_owned(), svc.generation);
+        let ctx = ProbeContext { cwd: svc.config.cwd.clone(), env, reaper, http };
+        let timeout = svc.config.ready_timeout.0;
+        let probe = tokio::spawn(async move {
+            let report = |saw| {
+                let _ = tx.send(Msg::ProbeSaw { service: service.clone(), generation, saw });
+            };
+            let msg = match tokio::time::timeout(timeout, probe::wait_until_ready(&check, &ctx, report)).await {
+                Ok(()) => Msg::Ready { service: service.clone(), generation },
+                Err(_) => Msg::ReadyTimeout { service: service.clone(), generation },
+            };
+            let _ = tx.send(msg);
+        });
+        svc.tasks.push(probe.abort_handle());
     }
 
     /// orch's environment (as the client that sent the manifest had it), the service's
@@ -248,24 +223,6 @@ impl Supervisor {
         env.insert(process::PROJECT_VAR.into(), self.project_id.clone());
         env.insert(process::SERVICE_VAR.into(), name.to_owned());
         env.into_iter().collect()
-    }
-
-    pub(super) fn begin_stop(&mut self, name: &str) {
-        let tx = self.tx.clone();
-        let Some(svc) = self.services.get_mut(name) else {
-            return;
-        };
-        svc.cancel_tasks();
-        let reason = svc.failed_start.clone();
-        svc.set_phase(Phase::Stopping, reason);
-        let Some(pgid) = svc.pgid() else { return };
-        let _ = process::signal_group(pgid, svc.config.stop_signal.0);
-        let (service, generation, timeout) = (name.to_owned(), svc.generation, svc.config.stop_timeout.0);
-        let timer = tokio::spawn(async move {
-            sleep(timeout).await;
-            let _ = tx.send(Msg::StopTimeout { service, generation });
-        });
-        svc.tasks.push(timer.abort_handle());
     }
 }
 

@@ -7,15 +7,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::AbortHandle;
 
-use super::lifecycle::Policy;
 use super::probe;
+use super::unit::{Unit, UnitState};
 use crate::ipc::ServiceStatus;
 use crate::logs::writer::LogWriter;
 use crate::manifest::{Adhoc, Service};
-use crate::model::{Identity, Phase, Pid, ProcessExit};
+use crate::model::{Identity, Phase, Pid};
 use crate::state::{Desired, ServiceRecord};
 
-#[expect(clippy::struct_excessive_bools, reason = "until its flags become per-state data (issue 11, point 5)")]
 pub(crate) struct Svc {
     pub(crate) name: String,
     pub(crate) config: Service,
@@ -29,41 +28,24 @@ pub(crate) struct Svc {
     /// Found in the process table with no record of its configuration.
     pub(crate) unrecorded: bool,
     pub(crate) desired: Desired,
-    pub(crate) phase: Phase,
-    pub(crate) reason: Option<String>,
+    /// Where it is in its lifecycle: only the machine moves it (`Supervisor::drive` calls
+    /// `enter` with what `machine::step` returned); recovery begins it (`restore`).
+    unit: Unit,
     /// Bumped at every spawn and every cancelled wait, so that a late event about an earlier
     /// process or timer is recognised and ignored.
     pub(crate) generation: u64,
+    /// The current process as the state file records it (with its start time and boot id).
     pub(crate) process: Option<Identity>,
+    /// When its last start was, for `ps`, the record and the last lines of a failure.
     pub(crate) started: Option<(Instant, SystemTime)>,
-    pub(crate) ready_after: Option<Duration>,
-    pub(crate) restarts: u32,
-    pub(crate) last_exit: Option<ProcessExit>,
-    /// A failed start (a readiness timeout) whose group is being stopped; once it is, the
-    /// service is `failed` (or, for a restart the policy made, the policy decides again).
-    pub(crate) failed_start: Option<String>,
-    /// The current process has shown it started: it passed its readiness check, or (with no
-    /// check) stayed up `min_uptime`. Until then an exit is a failed start.
-    pub(crate) confirmed: bool,
-    /// This start is a restart made by the restart policy (or a `restart = true` edge), not one
-    /// a user asked for: a failed start goes back to the policy instead of ending in `failed`.
-    pub(crate) policy_start: bool,
     /// Spawns so far; a dependent records the count of each `restart = true` dependency when it
     /// starts (`seen_runs`), and restarts when that dependency is confirmed in a later run.
     pub(crate) runs: u64,
     pub(crate) seen_runs: HashMap<String, u64>,
-    /// The stop of the current process needed SIGKILL.
-    pub(crate) killed: bool,
-    /// The dependency a pending service waits for, in words: `db to be ready`.
-    pub(crate) pending_on: Option<String>,
-    /// What its readiness check last saw (`connection refused`, `404 Not Found`).
-    pub(crate) probe_saw: Option<String>,
     /// The notify socket, for `ready = { notify = true }`: its path and its reader.
     pub(crate) notify: Option<(std::path::PathBuf, AbortHandle)>,
     /// The last `STATUS=` the service sent on it.
     pub(crate) status: Option<String>,
-    /// When the next start is due, in `backoff`.
-    pub(crate) backoff_until: Option<Instant>,
     /// Probes and timers of the current process, aborted when it goes.
     pub(crate) tasks: Vec<AbortHandle>,
     pub(crate) log: Option<Arc<Mutex<LogWriter>>>,
@@ -82,23 +64,12 @@ impl Svc {
             adopted: false,
             unrecorded: false,
             desired: Desired::Down,
-            phase: Phase::Stopped,
-            reason: None,
+            unit: Unit::new(),
             generation: 0,
             process: None,
             started: None,
-            ready_after: None,
-            restarts: 0,
-            last_exit: None,
-            failed_start: None,
-            confirmed: false,
-            policy_start: false,
             runs: 0,
             seen_runs: HashMap::new(),
-            killed: false,
-            pending_on: None,
-            probe_saw: None,
-            backoff_until: None,
             notify: None,
             status: None,
             tasks: Vec::new(),
@@ -114,10 +85,6 @@ impl Svc {
         self.unrecorded = false;
     }
 
-    pub(crate) fn policy(&self) -> Policy {
-        Policy { oneshot: self.config.oneshot, restart: self.config.restart, max_restarts: self.config.max_restarts }
-    }
-
     pub(crate) fn pgid(&self) -> Option<Pid> {
         self.process.as_ref().map(|p| p.pid)
     }
@@ -126,17 +93,29 @@ impl Svc {
         self.started.map(|(at, _)| at.elapsed()).unwrap_or_default()
     }
 
-    /// Moves to a new phase; a move the lifecycle table does not allow is a bug, reported in
-    /// the supervisor's log rather than crashing it.
-    pub(crate) fn set_phase(&mut self, phase: Phase, reason: Option<String>) {
-        if !self.phase.can_become(phase) {
-            say!("orch: bug: {} went {} → {}", self.name, self.phase.as_str(), phase.as_str());
-        }
-        self.phase = phase;
-        self.reason = reason;
-        // Settled with no process: its log is closed (a deleted log then frees its space); the
-        // next start opens it again.
-        if matches!(phase, Phase::Stopped | Phase::Completed | Phase::Failed | Phase::Fatal | Phase::Blocked) {
+    pub(crate) fn unit(&self) -> &Unit {
+        &self.unit
+    }
+
+    /// Where a service taken over from a state file (or the process table) begins: not a
+    /// transition, so it does not go through the machine.
+    pub(crate) fn restore(&mut self, unit: Unit) {
+        self.unit = unit;
+    }
+
+    pub(crate) fn phase(&self) -> Phase {
+        self.unit.phase()
+    }
+
+    pub(crate) fn reason(&self) -> Option<&str> {
+        self.unit.state.reason()
+    }
+
+    /// Takes the machine's next unit. Settled with no process, its log is closed (a deleted log
+    /// then frees its space); the next start opens it again.
+    pub(crate) fn enter(&mut self, unit: Unit) {
+        self.unit = unit;
+        if matches!(self.phase(), Phase::Stopped | Phase::Completed | Phase::Failed | Phase::Fatal | Phase::Blocked) {
             self.log = None;
         }
     }
@@ -160,44 +139,44 @@ impl Svc {
     pub(crate) fn record(&self) -> ServiceRecord {
         ServiceRecord {
             desired: self.desired,
-            state: self.phase,
-            reason: self.reason.clone(),
+            state: self.phase(),
+            reason: self.reason().map(str::to_owned),
             process: self.process.clone(),
             pgid: self.pgid(),
             started_at_ms: self.started.map(|(_, at)| millis_since_epoch(at)),
-            ready_after_ms: self.ready_after.map(millis),
+            ready_after_ms: self.unit.ready_after.map(millis),
             config_hash: self.config_hash.clone(),
-            restarts: self.restarts,
-            last_exit: self.last_exit,
+            restarts: self.unit.restarts,
+            last_exit: self.unit.last_exit,
             adhoc: self.adhoc.clone(),
             config: (!self.unrecorded).then(|| self.config.clone()),
         }
     }
 
     pub(crate) fn status(&self, cpu_percent: Option<f64>, mem_bytes: Option<u64>) -> ServiceStatus {
-        let live = self.phase.has_process();
-        let reason = match (self.phase, self.backoff_until) {
-            (Phase::Backoff, Some(at)) => {
-                let next = format!("next try in {:.1}s", at.saturating_duration_since(Instant::now()).as_secs_f64());
-                Some(self.reason.as_ref().map_or(next.clone(), |r| format!("{r}; {next}")))
+        let live = self.phase().has_process();
+        let reason = match &self.unit.state {
+            UnitState::Backoff { until, reason } => {
+                let next = format!("next try in {:.1}s", until.saturating_duration_since(Instant::now()).as_secs_f64());
+                Some(reason.as_ref().map_or(next.clone(), |r| format!("{r}; {next}")))
             }
-            _ => self.reason.clone(),
+            state => state.reason().map(str::to_owned),
         };
         let (log_dropped_bytes, log_error) = self.log_health();
         ServiceStatus {
             log_dropped_bytes,
             log_error,
             name: self.name.clone(),
-            state: self.phase.as_str().to_owned(),
+            state: self.phase().as_str().to_owned(),
             pid: self.process.as_ref().map(|p| p.pid),
             uptime_secs: live.then(|| self.uptime().as_secs_f64()),
-            restarts: self.restarts,
+            restarts: self.unit.restarts,
             ready_check: self.config.ready.as_ref().map(probe::describe),
-            ready_after_ms: self.ready_after.map(millis),
+            ready_after_ms: self.unit.ready_after.map(millis),
             cpu_percent,
             mem_bytes,
             reason,
-            last_exit: self.last_exit.map(|e| e.to_string()),
+            last_exit: self.unit.last_exit.map(|e| e.to_string()),
             adhoc: self.adhoc.is_some(),
             adopted: self.adopted,
             status: self.status.clone(),
@@ -206,30 +185,26 @@ impl Svc {
         }
     }
 
-    /// A user asked for this start: a failed start is final, and the restarts count anew.
-    pub(crate) fn requested_start(&mut self) {
-        self.policy_start = false;
-        self.restarts = 0;
-    }
-
     /// Forgotten now: removed from the manifest and stopped; an ad-hoc service that was
     /// stopped, or whose start failed (the client that started it was told).
     pub(crate) fn is_gone(&self) -> bool {
-        let stopped = self.phase == Phase::Stopped;
-        let adhoc_done = self.adhoc.is_some()
-            && ((stopped && self.desired == Desired::Down) || (self.phase == Phase::Failed && !self.confirmed));
+        let stopped = self.phase() == Phase::Stopped;
+        let failed_start = matches!(self.unit.state, UnitState::Failed { at_start: true, .. });
+        let adhoc_done = self.adhoc.is_some() && ((stopped && self.desired == Desired::Down) || failed_start);
         (self.removed && stopped) || adhoc_done
     }
 
     /// What it waits for now, in words, for the clients' progress lines.
     pub(crate) fn waiting(&self) -> Option<String> {
-        match self.phase {
-            Phase::Pending => self.pending_on.clone(),
-            Phase::Starting => self.config.ready.as_ref().map(|check| match &self.probe_saw {
+        match &self.unit.state {
+            UnitState::Pending { waiting_on, .. } => waiting_on.clone(),
+            UnitState::Starting { probe_saw, .. } => self.config.ready.as_ref().map(|check| match probe_saw {
                 Some(saw) => format!("{}: {saw}", probe::describe(check)),
                 None => probe::describe(check),
             }),
-            Phase::Running if !self.confirmed => Some(format!("it to stay up {} (min_uptime)", self.config.min_uptime)),
+            UnitState::Running { confirmed: false, .. } => {
+                Some(format!("it to stay up {} (min_uptime)", self.config.min_uptime))
+            }
             _ => None,
         }
     }
@@ -238,18 +213,14 @@ impl Svc {
     /// stopping.
     pub(crate) fn may_move(&self) -> bool {
         match self.desired {
-            Desired::Up => self.phase == Phase::Pending,
-            Desired::Down => !matches!(self.phase, Phase::Stopped | Phase::Stopping),
+            Desired::Up => self.phase() == Phase::Pending,
+            Desired::Down => !matches!(self.phase(), Phase::Stopped | Phase::Stopping),
         }
     }
 
     /// Up as a request waits for it: ready, completed, or running and confirmed.
     pub(crate) fn is_settled_up(&self) -> bool {
-        match self.phase {
-            Phase::Ready | Phase::Completed => true,
-            Phase::Running => self.confirmed,
-            _ => false,
-        }
+        self.phase() == Phase::Completed || self.unit.state.is_confirmed()
     }
 }
 

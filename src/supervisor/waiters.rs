@@ -86,14 +86,14 @@ impl Waiter {
                 self.unsettled.insert(name.clone());
             }
             let waiting = svc.waiting();
-            let same = self
-                .seen
-                .get(name)
-                .is_some_and(|seen| seen.phase == svc.phase && seen.reason == svc.reason && seen.waiting == waiting);
+            let same = self.seen.get(name).is_some_and(|seen| {
+                seen.phase == svc.phase() && seen.reason.as_deref() == svc.reason() && seen.waiting == waiting
+            });
             if same {
                 continue;
             }
-            let event = Event { service: name.clone(), phase: svc.phase, reason: svc.reason.clone(), waiting };
+            let event =
+                Event { service: name.clone(), phase: svc.phase(), reason: svc.reason().map(str::to_owned), waiting };
             self.seen.insert(name.clone(), event.clone());
             if self.reply.send(Reply::Event(event)).is_err() {
                 return false;
@@ -108,8 +108,10 @@ impl Waiter {
 
     fn settles(&self, svc: &Svc) -> bool {
         match self.kind {
-            WaiterKind::Up => !svc.phase.is_transient() && (svc.phase != Phase::Running || svc.confirmed),
-            WaiterKind::Down => svc.phase == Phase::Stopped,
+            WaiterKind::Up => {
+                !svc.phase().is_transient() && (svc.phase() != Phase::Running || svc.unit().state.is_confirmed())
+            }
+            WaiterKind::Down => svc.phase() == Phase::Stopped,
             WaiterKind::Accepted => true,
         }
     }
@@ -130,16 +132,16 @@ impl Waiter {
 
 fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
     let failed = match kind {
-        WaiterKind::Up => svc.phase.is_failure() || svc.phase == Phase::Stopped,
-        WaiterKind::Accepted => svc.phase.is_failure(),
+        WaiterKind::Up => svc.phase().is_failure() || svc.phase() == Phase::Stopped,
+        WaiterKind::Accepted => svc.phase().is_failure(),
         WaiterKind::Down => false,
     };
-    let last_lines = if failed && svc.phase != Phase::Blocked { last_lines(paths, svc) } else { Vec::new() };
+    let last_lines = if failed && svc.phase() != Phase::Blocked { last_lines(paths, svc) } else { Vec::new() };
     Outcome {
         service: svc.name.clone(),
-        phase: svc.phase,
-        reason: svc.reason.clone(),
-        elapsed_ms: svc.ready_after.map(super::service::millis),
+        phase: svc.phase(),
+        reason: svc.reason().map(str::to_owned),
+        elapsed_ms: svc.unit().ready_after.map(super::service::millis),
         last_lines,
         unchanged: false,
     }
