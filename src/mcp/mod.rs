@@ -27,16 +27,10 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 
+use crate::client::Place;
+
 pub(crate) use actions::{Answer, ToolResult};
 pub(crate) use args::{DownArgs, LogsArgs, NameArgs, PsArgs, StartArgs, UpArgs};
-
-/// Where the project is, as the command line said (`-C DIR`, `-f FILE`); each tool call finds
-/// the project from it again, so that a manifest created or edited meanwhile is seen.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Place {
-    pub(crate) file: Option<PathBuf>,
-    pub(crate) directory: Option<PathBuf>,
-}
 
 /// The MCP server of one project.
 #[derive(Clone)]

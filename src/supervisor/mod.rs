@@ -26,6 +26,7 @@ mod requests;
 mod running;
 pub(crate) mod server;
 pub(crate) mod service;
+pub(crate) mod subscribers;
 pub(crate) mod waiters;
 mod watch;
 

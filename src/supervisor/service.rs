@@ -134,6 +134,7 @@ impl Svc {
         }
         self.phase = phase;
         self.reason = reason;
+        super::subscribers::phase(&self.name, phase, self.pgid(), self.reason.as_deref());
         // Settled with no process: its log is closed (a deleted log then frees its space); the
         // next start opens it again.
         if matches!(phase, Phase::Stopped | Phase::Completed | Phase::Failed | Phase::Fatal | Phase::Blocked) {

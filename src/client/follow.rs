@@ -1,0 +1,124 @@
+//! Following a request through: its replies (targets, events, the outcome) are handed to the
+//! front end as [`Notice`]s until the supervisor says it is done, the deadline passes, or the
+//! front end's interrupt flag is raised. The success test of a request lives here, once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use indexmap::IndexMap;
+
+use super::error::lost;
+use super::{ClientError, Notice};
+use crate::ipc::client::{Connection, is_timeout};
+use crate::ipc::{Event, Outcome, Reply};
+use crate::model::Phase;
+
+/// How often a wait looks up from the socket (for the interrupt flag and the deadline).
+const TICK: Duration = Duration::from_millis(100);
+
+/// What a request's outcome is measured against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Expect {
+    /// Every service ready, running or completed.
+    Up,
+    /// Every service taken (`--no-wait`): anything but a failure.
+    Accepted,
+    /// Every service stopped.
+    Stopped,
+}
+
+impl Expect {
+    pub(crate) fn met_by(self, outcome: &Outcome) -> bool {
+        match self {
+            Expect::Up => outcome.succeeded(),
+            Expect::Accepted => !outcome.phase.is_failure(),
+            Expect::Stopped => outcome.phase == Phase::Stopped,
+        }
+    }
+}
+
+/// How long to wait, and what may stop the wait early.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Wait<'a> {
+    pub(crate) deadline: Option<Instant>,
+    /// Set (by a signal handler, say) to stop waiting; the request goes on without the client.
+    pub(crate) interrupted: Option<&'a AtomicBool>,
+}
+
+/// The outcome of every service a request waited on, and what it was measured against.
+#[derive(Clone, Debug)]
+pub(crate) struct Report {
+    pub(crate) outcomes: Vec<Outcome>,
+    pub(crate) expect: Expect,
+    /// The supervisor exits now (a full `down`).
+    pub(crate) exiting: bool,
+}
+
+impl Report {
+    /// Whether every service ended as expected.
+    pub(crate) fn ok(&self) -> bool {
+        self.outcomes.iter().all(|o| self.expect.met_by(o))
+    }
+
+    pub(crate) fn met(&self, outcome: &Outcome) -> bool {
+        self.expect.met_by(outcome)
+    }
+}
+
+/// How following a request ended.
+#[derive(Debug)]
+pub(crate) enum Ending {
+    Done(Report),
+    /// The deadline passed; the services that had not settled, with their last event.
+    TimedOut {
+        waiting: Vec<Event>,
+    },
+    /// The interrupt flag was raised; likewise.
+    Interrupted {
+        waiting: Vec<Event>,
+    },
+}
+
+/// Reads a request's replies until it is done, handing each to `on`.
+pub(crate) fn follow(
+    conn: &mut Connection,
+    expect: Expect,
+    wait: Wait,
+    on: &mut dyn FnMut(Notice),
+) -> Result<Ending, ClientError> {
+    let mut last: IndexMap<String, Event> = IndexMap::new();
+    conn.set_timeout(Some(TICK)).map_err(lost)?;
+    loop {
+        if wait.interrupted.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
+            return Ok(Ending::Interrupted { waiting: unsettled(&last) });
+        }
+        if wait.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(Ending::TimedOut { waiting: unsettled(&last) });
+        }
+        let reply = match conn.next_reply() {
+            Ok(Some(reply)) => reply,
+            Ok(None) => return Err(ClientError::Failed("the supervisor closed the connection early".into())),
+            Err(e) if is_timeout(&e) => continue,
+            Err(e) => return Err(lost(e)),
+        };
+        match reply {
+            Reply::Targets { services } => on(Notice::Targets(&services)),
+            Reply::Event(event) => {
+                on(Notice::Event(&event));
+                last.insert(event.service.clone(), event);
+            }
+            Reply::Done { outcomes, exiting } => return Ok(Ending::Done(Report { outcomes, expect, exiting })),
+            Reply::Error(refusal) => return Err(ClientError::Refused(refusal)),
+            other => return Err(unexpected(&other)),
+        }
+    }
+}
+
+/// The services whose last event says they have not settled.
+fn unsettled(last: &IndexMap<String, Event>) -> Vec<Event> {
+    last.values().filter(|e| e.phase.is_transient() || e.waiting.is_some()).cloned().collect()
+}
+
+pub(crate) fn unexpected(reply: &Reply) -> ClientError {
+    ClientError::Failed(format!("unexpected reply from the supervisor: {reply:?}"))
+}
