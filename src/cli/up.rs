@@ -9,10 +9,10 @@ use tokio::sync::mpsc::unbounded_channel;
 use super::Global;
 use super::follow::{catch_sigint, conclude};
 use super::progress::Progress;
-use crate::client::follow::{Expect, Wait};
+use crate::client::follow::{Expect, Report, Wait};
 use crate::client::{ClientError, Session, ops};
 use crate::exit::Exit;
-use crate::ipc::{Outcome, Reply, Request};
+use crate::ipc::{Reply, Request};
 use crate::manifest::HumanDuration;
 use crate::supervisor::{self, lock::Lock, output::Output};
 
@@ -93,8 +93,8 @@ fn foreground(session: &Session, request: Request) -> Result<Exit, ClientError> 
     let watcher = std::thread::spawn(move || {
         let mut ok = true;
         while let Some(reply) = reply_rx.blocking_recv() {
-            if let Reply::Done { outcomes, .. } = reply {
-                ok = outcomes.iter().all(Outcome::succeeded);
+            if let Reply::Done { outcomes, exiting } = reply {
+                ok = Report { outcomes, expect: Expect::Up, exiting }.ok();
             }
         }
         ok

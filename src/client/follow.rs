@@ -13,7 +13,7 @@ use crate::ipc::client::{Connection, is_timeout};
 use crate::ipc::{Event, Outcome, Reply};
 use crate::model::Phase;
 
-/// How often a wait looks up from the socket (for the interrupt flag and the deadline).
+/// How often a wait that can be interrupted looks at its flag.
 const TICK: Duration = Duration::from_millis(100);
 
 /// What a request's outcome is measured against.
@@ -43,6 +43,19 @@ pub(crate) struct Wait<'a> {
     pub(crate) deadline: Option<Instant>,
     /// Set (by a signal handler, say) to stop waiting; the request goes on without the client.
     pub(crate) interrupted: Option<&'a AtomicBool>,
+}
+
+impl Wait<'_> {
+    /// How long one read may block: until the deadline, and no longer than a tick while an
+    /// interrupt flag is to be looked at (a signal does not end a read); for ever otherwise.
+    fn read_timeout(&self) -> Option<Duration> {
+        let left = self.deadline.map(|d| d.saturating_duration_since(Instant::now()).max(Duration::from_millis(1)));
+        match (left, self.interrupted) {
+            (Some(left), Some(_)) => Some(left.min(TICK)),
+            (None, Some(_)) => Some(TICK),
+            (left, None) => left,
+        }
+    }
 }
 
 /// The outcome of every service a request waited on, and what it was measured against.
@@ -87,7 +100,6 @@ pub(crate) fn follow(
     on: &mut dyn FnMut(Notice),
 ) -> Result<Ending, ClientError> {
     let mut last: IndexMap<String, Event> = IndexMap::new();
-    conn.set_timeout(Some(TICK)).map_err(lost)?;
     loop {
         if wait.interrupted.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
             return Ok(Ending::Interrupted { waiting: unsettled(&last) });
@@ -95,6 +107,7 @@ pub(crate) fn follow(
         if wait.deadline.is_some_and(|d| Instant::now() >= d) {
             return Ok(Ending::TimedOut { waiting: unsettled(&last) });
         }
+        conn.set_timeout(wait.read_timeout()).map_err(lost)?;
         let reply = match conn.next_reply() {
             Ok(Some(reply)) => reply,
             Ok(None) => return Err(ClientError::Failed("the supervisor closed the connection early".into())),

@@ -1,9 +1,9 @@
 //! `orch mcp`: the client's verbs as Model Context Protocol tools, for coding agents. JSON-RPC
 //! 2.0 over the process's stdin and stdout (one message a line, at most 4 MiB), served with the
 //! official SDK (`rmcp`) once [`framing`] has answered every line rmcp would drop in silence;
-//! nothing listens on a network port. An adapter with no logic of its own: each tool
-//! opens the project as the CLI does and sends the supervisor the CLI's request (see
-//! [`actions`]); only protocol messages are written to stdout.
+//! nothing listens on a network port. An adapter with no logic of its own: each tool is an
+//! operation of the client library ([`crate::client::ops`]), the same the CLI renders, worded
+//! for an agent (see [`actions`]); only protocol messages are written to stdout.
 //!
 //! Protocol versions: rmcp's own negotiation, which does what MCP asks (tests/cli/mcp.rs checks
 //! it): `initialize` is answered with the client's version when it is one that has an
