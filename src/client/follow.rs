@@ -135,3 +135,41 @@ fn unsettled(last: &IndexMap<String, Event>) -> Vec<Event> {
 pub(crate) fn unexpected(reply: &Reply) -> ClientError {
     ClientError::Failed(format!("unexpected reply from the supervisor: {reply:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(phase: Phase) -> Outcome {
+        Outcome {
+            service: "web".into(),
+            phase,
+            reason: None,
+            elapsed_ms: None,
+            last_lines: Vec::new(),
+            unchanged: false,
+        }
+    }
+
+    #[test]
+    fn each_request_is_measured_against_what_it_asked() {
+        let met = |expect: Expect, phase| Report { outcomes: vec![outcome(phase)], expect, exiting: false }.ok();
+        assert!(met(Expect::Up, Phase::Ready) && met(Expect::Up, Phase::Completed) && met(Expect::Up, Phase::Running));
+        assert!(!met(Expect::Up, Phase::Starting) && !met(Expect::Up, Phase::Failed));
+        assert!(met(Expect::Accepted, Phase::Starting) && !met(Expect::Accepted, Phase::Fatal));
+        assert!(met(Expect::Stopped, Phase::Stopped) && !met(Expect::Stopped, Phase::Running));
+        assert!(Report { outcomes: Vec::new(), expect: Expect::Up, exiting: false }.ok(), "nothing to do is success");
+    }
+
+    #[test]
+    fn a_wait_blocks_on_the_socket_unless_a_flag_must_be_looked_at() {
+        let flag = AtomicBool::new(false);
+        assert_eq!(Wait::default().read_timeout(), None);
+        assert_eq!(Wait { deadline: None, interrupted: Some(&flag) }.read_timeout(), Some(TICK));
+        let far = Some(Instant::now() + Duration::from_mins(1));
+        assert!(Wait { deadline: far, interrupted: None }.read_timeout().is_some_and(|t| t > TICK));
+        assert_eq!(Wait { deadline: far, interrupted: Some(&flag) }.read_timeout(), Some(TICK));
+        let past = Some(Instant::now().checked_sub(Duration::from_secs(1)).unwrap_or_else(Instant::now));
+        assert_eq!(Wait { deadline: past, interrupted: None }.read_timeout(), Some(Duration::from_millis(1)));
+    }
+}

@@ -125,4 +125,26 @@ mod tests {
         phase("web", Phase::Stopped, None, None);
         assert_eq!(COUNT.load(Ordering::Relaxed), 0);
     }
+
+    #[test]
+    fn only_a_subscribe_of_this_version_is_one() {
+        assert!(is_subscribe(r#"{"v":3,"request":"subscribe"}"#));
+        assert!(!is_subscribe(r#"{"v":2,"request":"subscribe"}"#));
+        assert!(!is_subscribe(r#"{"v":3,"request":"ps","services":["subscribe"]}"#));
+        assert!(!is_subscribe("subscribe"));
+    }
+
+    #[test]
+    fn an_update_on_the_wire() {
+        let wire =
+            |update| serde_json::to_value(Envelope { v: PROTOCOL_VERSION, body: Reply::Update(update) }).unwrap();
+        let phase = Update::Phase { service: "web".into(), phase: Phase::Running, pid: Pid::new(42), reason: None };
+        let expected = serde_json::json!({"v": 3, "reply": "update", "update": "phase", "service": "web", "phase": "running", "pid": 42});
+        assert_eq!(wire(phase), expected);
+        let line = Update::Line { service: "web".into(), stream: Stream::Err, text: "oops".into() };
+        let expected = serde_json::json!({"v": 3, "reply": "update", "update": "line", "service": "web", "stream": "err", "text": "oops"});
+        assert_eq!(wire(line.clone()), expected);
+        let back: Envelope<Reply> = serde_json::from_value(expected).unwrap();
+        assert!(matches!(back.body, Reply::Update(read) if read == line));
+    }
 }
