@@ -194,30 +194,19 @@ mod tests {
     use crate::client::follow::Expect;
     use crate::plan::{Action, Plan, Reason, Step};
 
-    fn outcome(service: &str, phase: Phase) -> Outcome {
-        Outcome {
-            service: service.into(),
-            phase,
-            reason: None,
-            elapsed_ms: None,
-            last_lines: Vec::new(),
-            unchanged: false,
-        }
-    }
-
     #[test]
     fn up_outcome_lines() {
         let report = Report {
             outcomes: vec![
-                Outcome { elapsed_ms: Some(12), ..outcome("db", Phase::Ready) },
-                Outcome { elapsed_ms: Some(1830), ..outcome("migrate", Phase::Completed) },
-                Outcome { unchanged: true, ..outcome("cache", Phase::Running) },
+                Outcome { elapsed_ms: Some(12), ..Outcome::bare("db", Phase::Ready) },
+                Outcome { elapsed_ms: Some(1830), ..Outcome::bare("migrate", Phase::Completed) },
+                Outcome { unchanged: true, ..Outcome::bare("cache", Phase::Running) },
                 Outcome {
                     reason: Some("exited with 1".into()),
                     last_lines: vec!["listening on :8080".into(), "panic: no database".into()],
-                    ..outcome("web", Phase::Failed)
+                    ..Outcome::bare("web", Phase::Failed)
                 },
-                Outcome { reason: Some("web failed".into()), ..outcome("worker", Phase::Blocked) },
+                Outcome { reason: Some("web failed".into()), ..Outcome::bare("worker", Phase::Blocked) },
             ],
             expect: Expect::Up,
             exiting: false,
@@ -230,8 +219,8 @@ mod tests {
     fn down_outcome_lines() {
         let report = Report {
             outcomes: vec![
-                outcome("web", Phase::Stopped),
-                Outcome { reason: Some("killed by SIGKILL after 10s".into()), ..outcome("db", Phase::Stopped) },
+                Outcome::bare("web", Phase::Stopped),
+                Outcome { reason: Some("killed by SIGKILL after 10s".into()), ..Outcome::bare("db", Phase::Stopped) },
             ],
             expect: Expect::Stopped,
             exiting: true,

@@ -140,20 +140,10 @@ pub(crate) fn unexpected(reply: &Reply) -> ClientError {
 mod tests {
     use super::*;
 
-    fn outcome(phase: Phase) -> Outcome {
-        Outcome {
-            service: "web".into(),
-            phase,
-            reason: None,
-            elapsed_ms: None,
-            last_lines: Vec::new(),
-            unchanged: false,
-        }
-    }
-
     #[test]
     fn each_request_is_measured_against_what_it_asked() {
-        let met = |expect: Expect, phase| Report { outcomes: vec![outcome(phase)], expect, exiting: false }.ok();
+        let met =
+            |expect: Expect, phase| Report { outcomes: vec![Outcome::bare("web", phase)], expect, exiting: false }.ok();
         assert!(met(Expect::Up, Phase::Ready) && met(Expect::Up, Phase::Completed) && met(Expect::Up, Phase::Running));
         assert!(!met(Expect::Up, Phase::Starting) && !met(Expect::Up, Phase::Failed));
         assert!(met(Expect::Accepted, Phase::Starting) && !met(Expect::Accepted, Phase::Fatal));

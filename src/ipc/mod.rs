@@ -216,6 +216,19 @@ impl Reply {
 }
 
 impl Outcome {
+    /// Only a service and its phase, for the tests to add to.
+    #[cfg(test)]
+    pub(crate) fn bare(service: &str, phase: Phase) -> Self {
+        Self {
+            service: service.into(),
+            phase,
+            reason: None,
+            elapsed_ms: None,
+            last_lines: Vec::new(),
+            unchanged: false,
+        }
+    }
+
     pub(crate) fn succeeded(&self) -> bool {
         matches!(self.phase, Phase::Ready | Phase::Running | Phase::Completed)
     }
