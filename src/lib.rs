@@ -5,6 +5,7 @@
 //! line, [`cli::main`] and [`cli::supervise`] to run it; everything else is the crate's own.
 
 pub mod cli;
+mod client;
 mod exit;
 mod graph;
 mod hash;

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     }
 }
 
-/// `orch __supervise ROOT`, exactly as `cli::session` launches it.
+/// `orch __supervise ROOT`, exactly as `client::launch` launches it.
 fn supervise_args() -> Option<cli::SuperviseArgs> {
     let mut args = std::env::args_os().skip(1);
     let (command, root, rest) = (args.next()?, args.next()?, args.next());

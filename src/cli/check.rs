@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{CliError, Global, display_path, load_manifest};
+use super::{ClientError, Global, display_path, load_manifest};
 use crate::exit::Exit;
 use crate::manifest::Problem;
 use crate::render;
@@ -14,17 +14,17 @@ pub(crate) struct CheckArgs {
     pub(crate) json: bool,
 }
 
-pub(super) fn run(global: &Global, args: CheckArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: CheckArgs) -> Result<Exit, ClientError> {
     let loaded = match load_manifest(global) {
         Ok(loaded) => loaded,
         // A script asked: it gets the problems as JSON too (people still get them on stderr).
         Err(error) if args.json => {
             let problems = match &error {
-                CliError::Manifest(problems) => problems.0.iter().map(Problem::to_json).collect(),
+                ClientError::Manifest(problems) => problems.0.iter().map(Problem::to_json).collect(),
                 other => vec![Problem::error(other.to_string()).to_json()],
             };
             println!("{}", serde_json::json!({ "valid": false, "problems": problems }));
-            error.report();
+            super::report(&error);
             return Ok(error.exit());
         }
         Err(error) => return Err(error),

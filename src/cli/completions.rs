@@ -6,7 +6,7 @@
 use clap::{Args, ValueEnum};
 use clap_complete::env::Shells;
 
-use super::{CliError, Global};
+use super::{ClientError, Global};
 use crate::exit::Exit;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -23,7 +23,7 @@ pub(crate) struct CompletionsArgs {
     pub(crate) shell: Shell,
 }
 
-pub(super) fn run(_global: &Global, args: CompletionsArgs) -> Result<Exit, CliError> {
+pub(super) fn run(_global: &Global, args: CompletionsArgs) -> Result<Exit, ClientError> {
     let name = match args.shell {
         Shell::Bash => "bash",
         Shell::Zsh => "zsh",
@@ -32,11 +32,11 @@ pub(super) fn run(_global: &Global, args: CompletionsArgs) -> Result<Exit, CliEr
         Shell::Powershell => "powershell",
     };
     let shells = Shells::builtins();
-    let shell = shells.completer(name).ok_or_else(|| CliError::Usage(format!("no completions for {name}")))?;
+    let shell = shells.completer(name).ok_or_else(|| ClientError::Usage(format!("no completions for {name}")))?;
     let mut out = std::io::stdout().lock();
     shell
         .write_registration("COMPLETE", "orch", "orch", "orch", &mut out)
-        .map_err(|e| CliError::Failed(format!("cannot write the completions: {e}")))?;
+        .map_err(|e| ClientError::Failed(format!("cannot write the completions: {e}")))?;
     Ok(Exit::Success)
 }
 

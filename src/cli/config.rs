@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::{CliError, Global, load_manifest};
+use super::{ClientError, Global, load_manifest};
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
@@ -13,15 +13,15 @@ pub(crate) struct ConfigArgs {
     pub(crate) json: bool,
 }
 
-pub(super) fn run(global: &Global, args: ConfigArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: ConfigArgs) -> Result<Exit, ClientError> {
     let loaded = load_manifest(global)?;
     crate::render::problems(&loaded.warnings);
     let text = if args.json {
-        serde_json::to_string_pretty(&loaded.spec).map(|s| s + "\n").map_err(|e| CliError::Failed(e.to_string()))?
+        serde_json::to_string_pretty(&loaded.spec).map(|s| s + "\n").map_err(|e| ClientError::Failed(e.to_string()))?
     } else {
-        let mut value = toml::Value::try_from(&loaded.spec).map_err(|e| CliError::Failed(e.to_string()))?;
+        let mut value = toml::Value::try_from(&loaded.spec).map_err(|e| ClientError::Failed(e.to_string()))?;
         drop_empty_tables(&mut value);
-        toml::to_string(&value).map_err(|e| CliError::Failed(e.to_string()))?
+        toml::to_string(&value).map_err(|e| ClientError::Failed(e.to_string()))?
     };
     print!("{text}");
     Ok(Exit::Success)

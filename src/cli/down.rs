@@ -1,22 +1,16 @@
 //! `orch down [SVC…]`: stop the services and their dependents (all, ad-hoc ones included,
-//! when none are named), dependents first; the supervisor exits when nothing is left. After a
-//! supervisor died, a new one is started to adopt what still runs and stop it: `down` says
-//! "nothing is running" only when nothing of the project is.
-
-use std::time::{Duration, Instant};
+//! when none are named), dependents first; the supervisor exits when nothing is left, and
+//! `down` returns once it has (see [`crate::client::ops::down`]).
 
 use clap::Args;
 
-use super::follow::Follow;
-use super::progress::{Expect, Progress};
-use super::session::{Session, lost};
-use super::{CliError, Global};
+use super::Global;
+use super::follow::conclude;
+use super::progress::Progress;
+use crate::client::follow::Expect;
+use crate::client::ops::{self, Down};
+use crate::client::{ClientError, Session};
 use crate::exit::Exit;
-use crate::ipc::Request;
-use crate::supervisor::lock;
-
-/// How long `down` waits for the supervisor to exit once it said it would.
-const EXIT_WAIT: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Args)]
 pub(crate) struct DownArgs {
@@ -25,31 +19,22 @@ pub(crate) struct DownArgs {
     pub(crate) services: Vec<String>,
 }
 
-pub(super) fn run(global: &Global, args: DownArgs) -> Result<Exit, CliError> {
-    let session = Session::open_lenient(global)?;
-    stop(&session, args.services)
+pub(super) fn run(global: &Global, args: DownArgs) -> Result<Exit, ClientError> {
+    let session = Session::open_lenient(&global.place())?;
+    stop(&session, &args.services)
 }
 
-/// Sends a Down for these services (all when empty) and shows it through.
-pub(super) fn stop(session: &Session, services: Vec<String>) -> Result<Exit, CliError> {
-    let Some(mut conn) = session.connect_or_adopt(true)? else {
-        session.check_known(&services)?;
-        match services.as_slice() {
-            [] => eprintln!("orch: nothing is running here ({})", session.paths.root.display()),
-            names => eprintln!("orch: not running: {}", names.join(", ")),
+/// Stops these services (all when none) and shows it through.
+pub(super) fn stop(session: &Session, services: &[String]) -> Result<Exit, ClientError> {
+    let mut progress = Progress::new(services, Expect::Stopped);
+    match ops::down(session, services, &mut |n| progress.notice(n))? {
+        Down::NotRunning => {
+            match services {
+                [] => eprintln!("orch: nothing is running here ({})", session.paths.root.display()),
+                names => eprintln!("orch: not running: {}", names.join(", ")),
+            }
+            Ok(Exit::Success)
         }
-        return Ok(Exit::Success);
-    };
-    conn.send(Request::Down { services: services.clone() }).map_err(lost)?;
-    let follow = Follow { requested: &services, expect: Expect::Stopped, deadline: None, interruptible: false };
-    let (exit, exiting) = follow.run_until_done(&mut conn, Progress::new(&services))?;
-    // Once the supervisor said it exits, wait for that too: nothing of the project runs once
-    // `down` returns.
-    if exiting {
-        let deadline = Instant::now() + EXIT_WAIT;
-        while lock::holder_pid(&session.paths).is_some() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        Down::Followed(ending) => conclude(ending, &mut progress),
     }
-    Ok(exit)
 }

@@ -7,8 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
-use super::session::{Session, leftovers_run};
-use super::{CliError, Global};
+use super::Global;
+use crate::client::session::leftovers_run;
+use crate::client::{ClientError, Session, ops};
 use crate::exit::Exit;
 use crate::logs::{self, Follower, Record};
 use crate::manifest::HumanDuration;
@@ -17,7 +18,7 @@ use crate::model::names::RESERVED_NAME as ORCH;
 use crate::render::{self, Speaker};
 use crate::supervisor::lock;
 
-/// How often `logs -f` looks whether the supervisor is still there.
+/// How long `logs -f` waits for new lines before it looks whether the supervisor is gone.
 const FOLLOW_TICK: Duration = Duration::from_millis(250);
 
 #[derive(Debug, Args)]
@@ -42,34 +43,19 @@ pub(super) struct LogsArgs {
     pub(crate) no_prefix: bool,
 }
 
-pub(super) fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
-    let session = Session::open_lenient(global)?;
+pub(super) fn run(global: &Global, args: LogsArgs) -> Result<Exit, ClientError> {
+    let session = Session::open_lenient(&global.place())?;
     let dir = session.paths.logs();
-    let mut known: Vec<String> =
-        session.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default();
-    for service in logs::services_in(&dir) {
-        if !known.contains(&service) && service != ORCH {
-            known.push(service);
-        }
-    }
-    // orch's own lines can be asked for before there are any.
-    if let Some(unknown) = args.services.iter().find(|s| !known.contains(s) && *s != ORCH) {
-        let names: Vec<&str> = known.iter().map(String::as_str).collect();
-        let mut message = crate::ipc::unknown_service(unknown, &names);
-        // `orch logs -f Procfile.dev`: in logs, as in docker compose, -f is --follow.
-        if args.follow && std::path::Path::new(unknown).is_file() {
-            message.push_str(&format!(
-                "; after `logs`, -f means --follow: name the manifest with `orch -f {unknown} logs` or `orch logs --file {unknown}`"
-            ));
-        }
-        return Err(CliError::Usage(message));
+    let known = ops::logs::services(&session);
+    if let Err(error) = ops::logs::check(&session, &args.services) {
+        return Err(with_follow_hint(error, &args));
     }
     let filter = OrchLines::new(&args, &known);
     let files = filter.files(&args.services);
     let since = args.since.map(|d| SystemTime::now() - d.0);
     let history = filter
         .history(&dir, &args.services, since, args.lines)
-        .map_err(|e| CliError::Failed(format!("cannot read the logs in {}: {e}", dir.display())))?;
+        .map_err(|e| ClientError::Failed(format!("cannot read the logs in {}: {e}", dir.display())))?;
     let records = history.records;
     let mut shown = if args.services.is_empty() { known.clone() } else { args.services.clone() };
     if filter.any() && !shown.iter().any(|s| s == ORCH) {
@@ -82,25 +68,43 @@ pub(super) fn run(global: &Global, args: LogsArgs) -> Result<Exit, CliError> {
     if !args.follow {
         return Ok(Exit::Success);
     }
-    let Some(mut supervisor) = lock::holder_pid(&session.paths) else {
+    let subscription = crate::client::subscribe::subscribe(&session)?;
+    let (Some(supervisor), Some(subscription)) = (lock::holder_pid(&session.paths), subscription) else {
         eprintln!("orch: nothing is running here, so there is nothing to follow");
         return Ok(Exit::Success);
     };
+    let gone = subscription.end_flag();
     let follow_files = if args.services.is_empty() { Vec::new() } else { files };
     let mut follower = Follower::from_positions(&dir, follow_files, &history.positions)
-        .map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+        .map_err(|e| ClientError::Failed(format!("cannot follow the logs: {e}")))?;
     loop {
-        let batch =
-            follower.next_batch(FOLLOW_TICK).map_err(|e| CliError::Failed(format!("cannot follow the logs: {e}")))?;
+        let batch = follower
+            .next_batch(FOLLOW_TICK)
+            .map_err(|e| ClientError::Failed(format!("cannot follow the logs: {e}")))?;
         let batch: Vec<Record> = batch.into_iter().filter(|r| filter.shows(r)).collect();
         // A closed pipe (`orch logs -f | head`) ends the command quietly.
         if printer.print(&batch).is_err() {
             return Ok(Exit::Success);
         }
-        match lock::holder_pid(&session.paths) {
-            Some(pid) => supervisor = pid,
-            None => return Ok(printer.end(&mut follower, &filter, supervisor, &session)),
+        // The files are the record; the end comes from the subscription.
+        if gone.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(printer.end(&mut follower, &filter, supervisor, &session));
         }
+    }
+}
+
+/// `orch logs -f Procfile.dev`: in logs, as in docker compose, -f is --follow; an unknown
+/// service that is a file says so.
+fn with_follow_hint(error: ClientError, args: &LogsArgs) -> ClientError {
+    match &error {
+        ClientError::Refused(crate::ipc::Refusal::UnknownService { name, .. })
+            if args.follow && std::path::Path::new(name).is_file() =>
+        {
+            ClientError::Usage(format!(
+                "{error}; after `logs`, -f means --follow: name the manifest with `orch -f {name} logs` or `orch logs --file {name}`"
+            ))
+        }
+        _ => error,
     }
 }
 

@@ -2,15 +2,15 @@
 
 use clap::{Args, CommandFactory};
 
-use super::{Cli, CliError, Global};
+use super::{Cli, ClientError, Global};
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
 pub(crate) struct ManArgs {}
 
-pub(super) fn run(_global: &Global, _args: ManArgs) -> Result<Exit, CliError> {
+pub(super) fn run(_global: &Global, _args: ManArgs) -> Result<Exit, ClientError> {
     let man = clap_mangen::Man::new(Cli::command());
     man.render(&mut std::io::stdout().lock())
-        .map_err(|e| CliError::Failed(format!("cannot write the man page: {e}")))?;
+        .map_err(|e| ClientError::Failed(format!("cannot write the man page: {e}")))?;
     Ok(Exit::Success)
 }

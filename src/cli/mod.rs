@@ -8,11 +8,10 @@ mod follow;
 mod logs;
 mod man;
 mod mcp;
-pub(crate) mod progress;
-pub(crate) mod ps;
+mod progress;
+mod ps;
 mod restart;
 mod schema;
-pub(crate) mod session;
 mod start;
 mod stop;
 mod supervise;
@@ -23,10 +22,11 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::client::{ClientError, Place};
 use crate::exit::Exit;
 use crate::ipc::{ProblemReport, Refusal};
-use crate::manifest::{self, LoadOptions, Loaded, Problem, Problems};
-use crate::project::{self, DiscoverError};
+use crate::manifest::{self, LoadOptions, Loaded, Problem};
+use crate::project;
 use crate::render;
 
 #[derive(Debug, Parser)]
@@ -56,11 +56,11 @@ pub fn supervise(args: SuperviseArgs) -> ExitCode {
     conclude(supervise::run(args))
 }
 
-fn conclude(outcome: Result<Exit, CliError>) -> ExitCode {
+fn conclude(outcome: Result<Exit, ClientError>) -> ExitCode {
     match outcome {
         Ok(exit) => exit.into(),
         Err(error) => {
-            error.report();
+            report(&error);
             error.exit().into()
         }
     }
@@ -79,6 +79,11 @@ pub(crate) struct Global {
 }
 
 impl Global {
+    /// Where the project is, for the client.
+    pub(crate) fn place(&self) -> Place {
+        Place { file: self.file.clone(), directory: self.directory.clone() }
+    }
+
     /// These, with what was given after the command over them.
     pub(crate) fn with(&self, after: Global) -> Global {
         Global {
@@ -146,53 +151,18 @@ pub(crate) enum Verb {
     Supervise(supervise::SuperviseArgs),
 }
 
-/// Why a command failed; each kind maps to one exit code.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum CliError {
-    #[error(transparent)]
-    Discover(#[from] DiscoverError),
-    #[error("the manifest is invalid")]
-    Manifest(Problems),
-    /// Bad usage: an unknown service, a wrong combination of arguments.
-    #[error("{0}")]
-    Usage(String),
-    /// Something did not work: a service, the supervisor, the system.
-    #[error("{0}")]
-    Failed(String),
-    /// The supervisor refused the request; its kind decides the exit code.
-    #[error(transparent)]
-    Refused(Refusal),
-}
-
-impl CliError {
-    pub(crate) fn exit(&self) -> Exit {
-        match self {
-            CliError::Discover(_)
-            | CliError::Manifest(_)
-            | CliError::Usage(_)
-            | CliError::Refused(
-                Refusal::UnknownService { .. }
-                | Refusal::BadManifest { .. }
-                | Refusal::Invalid { .. }
-                | Refusal::Conflict { .. },
-            ) => Exit::Usage,
-            CliError::Failed(_) | CliError::Refused(Refusal::Internal { .. }) => Exit::ServiceFailed,
+/// Prints a failed command's error to stderr: a bad manifest as the compiler-style report.
+fn report(error: &ClientError) {
+    match error {
+        ClientError::Manifest(problems) => render::problems(&problems.0),
+        ClientError::Refused(Refusal::BadManifest { problems }) => {
+            render::problems(&problems.iter().map(ProblemReport::to_problem).collect::<Vec<_>>());
         }
-    }
-
-    /// Prints the error to stderr.
-    pub(crate) fn report(&self) {
-        match self {
-            CliError::Manifest(problems) => render::problems(&problems.0),
-            CliError::Refused(Refusal::BadManifest { problems }) => {
-                render::problems(&problems.iter().map(ProblemReport::to_problem).collect::<Vec<_>>());
-            }
-            other => eprintln!("orch: {other}"),
-        }
+        other => eprintln!("orch: {other}"),
     }
 }
 
-pub(crate) fn run(cli: Cli) -> Result<Exit, CliError> {
+pub(crate) fn run(cli: Cli) -> Result<Exit, ClientError> {
     let global = cli.global;
     match cli.verb {
         Verb::Check(s) => check::run(&global.with(s.place), s.args),
@@ -214,10 +184,10 @@ pub(crate) fn run(cli: Cli) -> Result<Exit, CliError> {
 
 /// Finds and loads the project's manifest; its warnings (and a note on which manifest, when
 /// there was a choice) are in `warnings`, for the command to show.
-pub(crate) fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
+pub(crate) fn load_manifest(global: &Global) -> Result<Loaded, ClientError> {
     let options = LoadOptions::from_process();
     let found = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
-    let mut loaded = manifest::load(&found.path, &options).map_err(CliError::Manifest)?;
+    let mut loaded = manifest::load(&found.path, &options).map_err(ClientError::Manifest)?;
     loaded.warnings.splice(0..0, found.note.map(Problem::note));
     Ok(loaded)
 }
@@ -226,19 +196,4 @@ pub(crate) fn load_manifest(global: &Global) -> Result<Loaded, CliError> {
 pub(crate) fn display_path(path: &Path) -> String {
     let cwd = std::env::current_dir().unwrap_or_default();
     path.strip_prefix(&cwd).unwrap_or(path).display().to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_refusal_is_exit_2_unless_the_supervisor_failed() {
-        let exit = |refusal| CliError::Refused(refusal).exit();
-        assert_eq!(exit(Refusal::unknown_service("x", &["web"])), Exit::Usage);
-        assert_eq!(exit(Refusal::BadManifest { problems: Vec::new() }), Exit::Usage);
-        assert_eq!(exit(Refusal::invalid("no manifest to bring up")), Exit::Usage);
-        assert_eq!(exit(Refusal::conflict("`web` is already running; stop it first")), Exit::Usage);
-        assert_eq!(exit(Refusal::Internal { message: "it broke".into() }), Exit::ServiceFailed);
-    }
 }

@@ -2,38 +2,18 @@
 //! spinner line per service (indicatif) that says what it waits for (`web  starting, waiting
 //! for http …/health: 404 Not Found`) and turns into `✓ web  ready in 312ms`; elsewhere, plain
 //! lines once services settle. Services the request did not touch read `= db  running
-//! (unchanged)`.
+//! (unchanged)`. It renders the client's [`Notice`]s and [`Report`]; it decides nothing.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use indexmap::IndexMap;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::ipc::{Event, Outcome};
+use crate::client::Notice;
+use crate::client::follow::{Expect, Report};
+use crate::ipc::Event;
 use crate::model::Phase;
 use crate::render::{self, Tone, paint};
-
-/// What a request's outcome is measured against.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Expect {
-    /// Every service ready, running or completed.
-    Up,
-    /// Every service taken (`--no-wait`): anything but a failure.
-    Accepted,
-    /// Every service stopped.
-    Stopped,
-}
-
-impl Expect {
-    pub(crate) fn met_by(self, outcome: &Outcome) -> bool {
-        match self {
-            Expect::Up => outcome.succeeded(),
-            Expect::Accepted => !outcome.phase.is_failure(),
-            Expect::Stopped => outcome.phase == Phase::Stopped,
-        }
-    }
-}
 
 pub(crate) struct Progress {
     /// One JSON object per line on stdout instead (`up --json`).
@@ -43,39 +23,66 @@ pub(crate) struct Progress {
     width: usize,
     /// Colour on stdout, where the outcomes go.
     color: bool,
-    /// The last event of each service, for what a timeout or Ctrl-C leaves waiting.
-    last: IndexMap<String, Event>,
+    /// The services asked for, and what they are measured against: for a stop of some, the
+    /// others it takes in are named first.
+    requested: Vec<String>,
+    expect: Expect,
 }
 
 impl Progress {
-    /// `names`: the services expected, to align the columns.
-    pub(crate) fn new<'a>(names: impl IntoIterator<Item = &'a String>) -> Self {
+    /// `requested`: the services asked for, which align the columns.
+    pub(crate) fn new(requested: &[String], expect: Expect) -> Self {
         // Spinners need a terminal to redraw on; colour is another matter (NO_COLOR).
         let spinners = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let multi = spinners.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        let width = names.into_iter().map(String::len).max().unwrap_or(0);
-        Self { json: false, multi, bars: HashMap::new(), width, color: render::stdout_color(), last: IndexMap::new() }
+        let width = requested.iter().map(String::len).max().unwrap_or(0);
+        Self {
+            json: false,
+            multi,
+            bars: HashMap::new(),
+            width,
+            color: render::stdout_color(),
+            requested: requested.to_vec(),
+            expect,
+        }
+    }
+
+    /// Columns as wide as these names (all the manifest's, for `up`).
+    pub(crate) fn aligned_to(mut self, names: &[String]) -> Self {
+        self.width = names.iter().map(String::len).fold(self.width, usize::max);
+        self
     }
 
     /// Events and outcomes as JSON lines: `{"event":"ready","service":"web"}` for each change,
     /// then `{"event":"done","ok":true,"outcomes":[…]}`.
-    pub(crate) fn json() -> Self {
-        Self { json: true, multi: None, bars: HashMap::new(), width: 0, color: false, last: IndexMap::new() }
+    pub(crate) fn json(expect: Expect) -> Self {
+        let mut progress = Self::new(&[], expect);
+        progress.json = true;
+        progress.multi = None;
+        progress.color = false;
+        progress
+    }
+
+    pub(crate) fn notice(&mut self, notice: Notice) {
+        match notice {
+            Notice::Note(note) => eprintln!("orch: {note}"),
+            Notice::Targets(targets) => self.targets(targets),
+            Notice::Event(event) => self.event(event),
+        }
     }
 
     /// The services the request takes in; for a stop, those not asked for are named first:
     /// `also stopping: api, worker`.
-    pub(crate) fn targets(&mut self, requested: &[String], targets: &[String], expect: Expect) {
+    fn targets(&mut self, targets: &[String]) {
         self.width = targets.iter().map(String::len).fold(self.width, usize::max);
-        let also: Vec<&str> = targets.iter().filter(|t| !requested.contains(t)).map(String::as_str).collect();
-        if self.json || requested.is_empty() || also.is_empty() || expect != Expect::Stopped {
+        let also: Vec<&str> = targets.iter().filter(|t| !self.requested.contains(t)).map(String::as_str).collect();
+        if self.json || self.requested.is_empty() || also.is_empty() || self.expect != Expect::Stopped {
             return;
         }
-        println!("also stopping: {} (they depend on {})", also.join(", "), requested.join(", "));
+        println!("also stopping: {} (they depend on {})", also.join(", "), self.requested.join(", "));
     }
 
-    pub(crate) fn event(&mut self, event: &Event) {
-        self.last.insert(event.service.clone(), event.clone());
+    fn event(&mut self, event: &Event) {
         if self.json {
             let line = serde_json::json!({
                 "event": event.phase, "service": event.service, "reason": event.reason, "waiting": event.waiting,
@@ -99,40 +106,29 @@ impl Progress {
     }
 
     /// Clears the spinners and prints the outcome of every service (the failures with their
-    /// last log lines) on stdout; true when all met what was expected.
-    pub(crate) fn done(&mut self, outcomes: &[Outcome], expect: Expect) -> bool {
+    /// last log lines) on stdout.
+    pub(crate) fn done(&mut self, report: &Report) {
         self.clear();
-        let ok = outcomes.iter().all(|o| expect.met_by(o));
         if self.json {
-            println!("{}", serde_json::json!({ "event": "done", "ok": ok, "outcomes": outcomes }));
-            return ok;
+            println!("{}", serde_json::json!({ "event": "done", "ok": report.ok(), "outcomes": report.outcomes }));
+            return;
         }
-        for outcome in outcomes {
-            println!("{}", self.line(outcome, expect.met_by(outcome)));
-            for line in &outcome.last_lines {
-                println!("    | {line}");
-            }
-        }
-        ok
+        print!("{}", render::outcomes(report, self.width, self.color));
     }
 
     /// The request stopped waiting (a timeout, Ctrl-C): every service that had not settled, and
-    /// what it was waiting for. Returns their names.
-    pub(crate) fn unsettled(&mut self) -> Vec<String> {
+    /// what it was waiting for.
+    pub(crate) fn unsettled(&mut self, waiting: &[Event]) {
         self.clear();
-        let waiting: Vec<&Event> =
-            self.last.values().filter(|e| e.phase.is_transient() || e.waiting.is_some()).collect();
-        let names = waiting.iter().map(|e| e.service.clone()).collect();
         if self.json {
             println!("{}", serde_json::json!({ "event": "timeout", "ok": false, "waiting": waiting }));
-            return names;
+            return;
         }
         let width = self.width;
         for event in waiting {
             let mark = paint("…", Tone::Busy, self.color);
             println!("{mark} {:<width$}  {}", event.service, doing(event));
         }
-        names
     }
 
     fn clear(&mut self) {
@@ -142,18 +138,6 @@ impl Progress {
         if let Some(multi) = &self.multi {
             let _ = multi.clear();
         }
-    }
-
-    fn line(&self, outcome: &Outcome, success: bool) -> String {
-        let width = self.width;
-        let name = &outcome.service;
-        if outcome.unchanged {
-            let mark = paint("=", Tone::Quiet, self.color);
-            return format!("{mark} {name:<width$}  {} (unchanged)", outcome.phase.as_str());
-        }
-        let (mark, tone) = if success { ("✓", Tone::Good) } else { ("✗", Tone::Bad) };
-        let what = paint(&describe(outcome), render::phase_tone(outcome.phase), self.color);
-        format!("{} {name:<width$}  {what}", paint(mark, tone, self.color))
     }
 }
 
@@ -166,26 +150,4 @@ fn doing(event: &Event) -> String {
         (phase, Some(reason), None) if phase.is_failure() => format!("{}: {reason}", phase.as_str()),
         (phase, _, None) => phase.as_str().to_owned(),
     }
-}
-
-/// `ready in 312ms`, `running`, `completed in 20ms`, `exited with 1`, `blocked: db failed`.
-pub(crate) fn describe(outcome: &Outcome) -> String {
-    let took = |what: &str| match outcome.elapsed_ms {
-        Some(ms) => format!("{what} in {}", human_ms(ms)),
-        None => what.to_owned(),
-    };
-    match (outcome.phase, &outcome.reason) {
-        (Phase::Ready, _) => took("ready"),
-        (Phase::Completed, _) => took("completed"),
-        (Phase::Running, _) => "running".to_owned(),
-        (Phase::Stopped, Some(reason)) => format!("stopped: {reason}"),
-        (Phase::Stopped, None) => "stopped".to_owned(),
-        (Phase::Failed, Some(reason)) => reason.clone(),
-        (phase, Some(reason)) => format!("{}: {reason}", phase.as_str()),
-        (phase, None) => phase.as_str().to_owned(),
-    }
-}
-
-pub(crate) fn human_ms(ms: u64) -> String {
-    if ms < 1000 { format!("{ms}ms") } else { format!("{:.1}s", ms as f64 / 1000.0) }
 }

@@ -8,14 +8,12 @@
 
 use clap::Args;
 
-use super::progress::human_ms;
-use super::session::{Session, lost};
-use super::{CliError, Global};
+use super::Global;
+use crate::client::{ClientError, Notice, Session, ops};
 use crate::exit::Exit;
-use crate::ipc::{Reply, Request, ServiceStatus};
+use crate::ipc::ServiceStatus;
 use crate::model::Phase;
-use crate::render::{self, Tone, paint};
-use crate::state::{ServiceRecord, State};
+use crate::render::{self, Tone, human_ms, paint};
 
 #[derive(Debug, Args)]
 pub(crate) struct PsArgs {
@@ -27,79 +25,23 @@ pub(crate) struct PsArgs {
     pub(crate) json: bool,
 }
 
-pub(crate) fn run(global: &Global, args: PsArgs) -> Result<Exit, CliError> {
-    let session = Session::open_lenient(global)?;
-    let rows = match session.connect_or_adopt(false)? {
-        Some(mut conn) => {
-            let replies = super::session::request(&mut conn, Request::Ps { services: args.services.clone() })?;
-            match replies.into_iter().next() {
-                Some(Reply::Ps { services, notes }) => {
-                    for note in notes {
-                        eprintln!("orch: {note}");
-                    }
-                    services
-                }
-                Some(Reply::Error(refusal)) => return Err(CliError::Refused(refusal)),
-                _ => return Err(lost(std::io::Error::other("no answer to ps"))),
-            }
+pub(crate) fn run(global: &Global, args: PsArgs) -> Result<Exit, ClientError> {
+    let session = Session::open_lenient(&global.place())?;
+    let listing = ops::ps(&session, &args.services, &mut |notice| {
+        if let Notice::Note(note) = notice {
+            eprintln!("orch: {note}");
         }
-        None => {
-            session.check_known(&args.services)?;
-            recorded(&session, &args.services)
-        }
-    };
+    })?;
+    for note in &listing.notes {
+        eprintln!("orch: {note}");
+    }
     if args.json {
-        let json = serde_json::to_string_pretty(&rows).map_err(|e| CliError::Failed(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&listing.rows).map_err(|e| ClientError::Failed(e.to_string()))?;
         println!("{json}");
     } else {
-        print!("{}", table(&rows, render::terminal_width(), render::stdout_color()));
+        print!("{}", table(&listing.rows, render::terminal_width(), render::stdout_color()));
     }
     Ok(Exit::Success)
-}
-
-/// What state.json last recorded, said to be only that on stderr.
-fn recorded(session: &Session, names: &[String]) -> Vec<ServiceStatus> {
-    let state = match State::load(&session.paths.state()) {
-        Ok(state) => state,
-        Err(e) => {
-            eprintln!("orch: no supervisor is running here, and {e}");
-            return Vec::new();
-        }
-    };
-    let Some(state) = state else {
-        eprintln!("orch: no supervisor is running here, and nothing was recorded");
-        return Vec::new();
-    };
-    eprintln!("orch: no supervisor is running here; this is what .orch/state.json last recorded");
-    state
-        .services
-        .iter()
-        .filter(|(name, _)| names.is_empty() || names.contains(name))
-        .map(|(name, record)| from_record(name, record))
-        .collect()
-}
-
-/// A recorded service as `ps` shows it with no supervisor. Nothing recorded runs (else a
-/// supervisor would have been started to adopt it), so a recorded live state is told as ended.
-pub(crate) fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
-    let (state, reason) = if r.state.has_process() {
-        (Phase::Stopped, Some("ended while no supervisor was running".to_owned()))
-    } else {
-        (r.state, r.reason.clone())
-    };
-    ServiceStatus {
-        name: name.to_owned(),
-        state: state.as_str().to_owned(),
-        restarts: r.restarts,
-        ready_after_ms: r.ready_after_ms,
-        reason,
-        last_exit: r.last_exit.map(|e| e.to_string()),
-        adhoc: r.adhoc.is_some(),
-        port: r.config.as_ref().and_then(crate::manifest::Service::port_shown),
-        command: r.adhoc.as_ref().map(|a| a.cmd.to_string()),
-        ready_check: r.config.as_ref().and_then(|c| c.ready.as_ref()).map(crate::supervisor::probe::describe),
-        ..ServiceStatus::default()
-    }
 }
 
 const HEADERS: [&str; 9] = ["NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "READY", "CPU", "MEM"];

@@ -4,12 +4,12 @@
 
 use clap::Args;
 
-use super::follow::Follow;
-use super::progress::{Expect, Progress};
-use super::session::{Session, lost};
-use super::{CliError, Global};
+use super::Global;
+use super::follow::conclude;
+use super::progress::Progress;
+use crate::client::follow::Expect;
+use crate::client::{ClientError, Session, ops};
 use crate::exit::Exit;
-use crate::ipc::Request;
 
 #[derive(Debug, Args)]
 pub(crate) struct RestartArgs {
@@ -18,23 +18,9 @@ pub(crate) struct RestartArgs {
     pub(crate) services: Vec<String>,
 }
 
-pub(super) fn run(global: &Global, args: RestartArgs) -> Result<Exit, CliError> {
-    let session = Session::open_any(global)?;
-    let mut conn = match session.connect()? {
-        Some(conn) => conn,
-        None => {
-            // No supervisor to ask: the names are checked here, before one is started for them.
-            session.check_known(&args.services)?;
-            if session.loaded.is_none() && args.services.is_empty() {
-                return Err(CliError::Usage(format!(
-                    "nothing to restart: no procs.toml or Procfile in {} and nothing running",
-                    session.paths.root.display()
-                )));
-            }
-            session.connect_or_launch()?
-        }
-    };
-    conn.send(Request::Restart { origin: session.origin(), services: args.services.clone() }).map_err(lost)?;
-    let follow = Follow { requested: &args.services, expect: Expect::Up, deadline: None, interruptible: false };
-    follow.run(&mut conn, Progress::new(&args.services))
+pub(super) fn run(global: &Global, args: RestartArgs) -> Result<Exit, ClientError> {
+    let session = Session::open_any(&global.place())?;
+    let mut progress = Progress::new(&args.services, Expect::Up);
+    let ending = ops::restart(&session, &args.services, &mut |n| progress.notice(n))?;
+    conclude(ending, &mut progress)
 }

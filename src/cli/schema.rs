@@ -3,14 +3,15 @@
 
 use clap::Args;
 
-use super::{CliError, Global};
+use super::{ClientError, Global};
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
 pub(crate) struct SchemaArgs {}
 
-pub(super) fn run(_global: &Global, _args: SchemaArgs) -> Result<Exit, CliError> {
-    let text = serde_json::to_string_pretty(&crate::manifest::schema()).map_err(|e| CliError::Failed(e.to_string()))?;
+pub(super) fn run(_global: &Global, _args: SchemaArgs) -> Result<Exit, ClientError> {
+    let text =
+        serde_json::to_string_pretty(&crate::manifest::schema()).map_err(|e| ClientError::Failed(e.to_string()))?;
     println!("{text}");
     Ok(Exit::Success)
 }

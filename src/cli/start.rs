@@ -2,17 +2,18 @@
 //! `orch start NAME -- CMD…`: an ad-hoc service the manifest does not know, kept until
 //! `stop` or `down` — a server a script or an agent wants for a while.
 
-use clap::Args;
-
-use super::follow::Follow;
-use super::progress::{Expect, Progress};
-use super::session::{Session, lost};
-use super::{CliError, Global};
-use crate::exit::Exit;
-use crate::ipc::Request;
 use std::path::PathBuf;
 
-use crate::manifest::{Adhoc, CommandLine, HumanDuration, Ready, RestartPolicy, is_valid_env_key};
+use clap::Args;
+
+use super::Global;
+use super::follow::conclude;
+use super::progress::Progress;
+use crate::client::follow::{Expect, Wait};
+use crate::client::ops::{self, AdhocStart};
+use crate::client::{ClientError, Session};
+use crate::exit::Exit;
+use crate::manifest::{CommandLine, HumanDuration, Ready, RestartPolicy, is_valid_env_key};
 
 #[derive(Debug, Args)]
 pub(crate) struct StartArgs {
@@ -59,57 +60,40 @@ fn parse_policy(text: &str) -> Result<RestartPolicy, String> {
     }
 }
 
-pub(super) fn run(global: &Global, args: StartArgs) -> Result<Exit, CliError> {
+pub(super) fn run(global: &Global, args: StartArgs) -> Result<Exit, ClientError> {
     let adhoc_only = args.ready.is_some() || args.cwd.is_some() || !args.env.is_empty() || args.restart.is_some();
     // (--ready-timeout needs --ready, so it is covered.)
     if args.command.is_empty() && adhoc_only {
-        return Err(CliError::Usage(
+        return Err(ClientError::Usage(
             "--ready, --ready-timeout, --cwd, -e and --restart are for an ad-hoc service: orch start NAME [OPTIONS] -- CMD…".into(),
         ));
     }
+    let mut progress = Progress::new(&args.services, Expect::Up);
     if args.command.is_empty() {
-        let session = Session::open(global)?;
-        session.check_names(&args.services)?;
-        let mut conn = session.connect_or_launch()?;
-        let request = Request::Up {
-            origin: session.origin(),
-            services: args.services.clone(),
-            wait: true,
-            force: None,
-            watch: true,
-            dry_run: false,
-        };
-        conn.send(request).map_err(lost)?;
-        let follow = Follow { requested: &args.services, expect: Expect::Up, deadline: None, interruptible: false };
-        return follow.run(&mut conn, Progress::new(&args.services));
+        let session = Session::open(&global.place())?;
+        let up = ops::Up { services: args.services.clone(), ..ops::Up::default() };
+        let ending = ops::up(&session, &up, Wait::default(), &mut |n| progress.notice(n))?;
+        return conclude(ending, &mut progress);
     }
     let [name] = args.services.as_slice() else {
-        return Err(CliError::Usage("an ad-hoc service takes one name: orch start NAME -- CMD…".into()));
+        return Err(ClientError::Usage("an ad-hoc service takes one name: orch start NAME -- CMD…".into()));
     };
-    let session = Session::open_any(global)?;
+    let session = Session::open_any(&global.place())?;
     let cmd = match args.command.as_slice() {
         [script] => CommandLine::Shell(script.clone()),
         argv => CommandLine::Argv(argv.to_vec()),
     };
-    let here = std::env::current_dir().map_err(|e| CliError::Failed(format!("cannot read the current folder: {e}")))?;
-    let cwd = match args.cwd {
-        Some(dir) => here.join(dir),
-        None => here,
-    };
-    if !cwd.is_dir() {
-        return Err(CliError::Usage(format!("--cwd {} is not a folder", cwd.display())));
-    }
-    let adhoc = Adhoc {
+    let here =
+        std::env::current_dir().map_err(|e| ClientError::Failed(format!("cannot read the current folder: {e}")))?;
+    let start = AdhocStart {
         name: name.clone(),
         cmd,
-        cwd,
+        cwd: args.cwd,
         env: args.env,
         ready: args.ready,
         ready_timeout: args.ready_timeout,
         restart: args.restart,
     };
-    let mut conn = session.connect_or_launch()?;
-    conn.send(Request::StartAdhoc { origin: session.origin(), adhoc }).map_err(lost)?;
-    let follow = Follow { requested: &args.services, expect: Expect::Up, deadline: None, interruptible: false };
-    follow.run(&mut conn, Progress::new(&args.services))
+    let ending = ops::start_adhoc(&session, start, &here, &mut |n| progress.notice(n))?;
+    conclude(ending, &mut progress)
 }

@@ -3,9 +3,8 @@
 
 use clap::Args;
 
-use super::down;
-use super::session::Session;
-use super::{CliError, Global};
+use super::{Global, down};
+use crate::client::{ClientError, Session};
 use crate::exit::Exit;
 
 #[derive(Debug, Args)]
@@ -16,7 +15,7 @@ pub(crate) struct StopArgs {
     pub(crate) services: Vec<String>,
 }
 
-pub(super) fn run(global: &Global, args: StopArgs) -> Result<Exit, CliError> {
-    let session = Session::open_lenient(global)?;
-    down::stop(&session, args.services)
+pub(super) fn run(global: &Global, args: StopArgs) -> Result<Exit, ClientError> {
+    let session = Session::open_lenient(&global.place())?;
+    down::stop(&session, &args.services)
 }

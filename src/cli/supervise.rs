@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::CliError;
+use super::ClientError;
 use crate::exit::Exit;
 use crate::paths::ProjectPaths;
 use crate::supervisor::{self, lock::Lock, output::Output};
@@ -16,9 +16,9 @@ pub struct SuperviseArgs {
     pub root: PathBuf,
 }
 
-pub(super) fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
+pub(super) fn run(args: SuperviseArgs) -> Result<Exit, ClientError> {
     let paths = ProjectPaths::new(&args.root);
-    let lock = Lock::try_acquire(&paths).map_err(|e| CliError::Failed(format!("cannot lock the project: {e}")))?;
+    let lock = Lock::try_acquire(&paths).map_err(|e| ClientError::Failed(format!("cannot lock the project: {e}")))?;
     let Some(lock) = lock else {
         // Another supervisor holds the lock: it serves the project, this one is not needed.
         return Ok(Exit::Success);
@@ -32,7 +32,7 @@ pub(super) fn run(args: SuperviseArgs) -> Result<Exit, CliError> {
         crate::supervisor::process::own_pid()
     );
     supervisor::run(&paths, lock, Output::background(&paths), None)
-        .map_err(|e| CliError::Failed(format!("supervisor: {e}")))?;
+        .map_err(|e| ClientError::Failed(format!("supervisor: {e}")))?;
     let _ = writeln!(io::stderr(), "{} orch supervisor exits: nothing left to supervise", now());
     Ok(Exit::Success)
 }

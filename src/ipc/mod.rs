@@ -11,12 +11,13 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::logs::Stream;
 use crate::manifest::{Adhoc, BaseEnv};
 use crate::model::{Phase, Pid};
 use crate::plan::Plan;
 
 pub(crate) use problem_report::ProblemReport;
-pub(crate) use refusal::{Refusal, unknown_service};
+pub(crate) use refusal::Refusal;
 
 /// Version 3: a refusal carries its kind with its data (see [`Refusal`]).
 pub(crate) const PROTOCOL_VERSION: u32 = 3;
@@ -100,13 +101,17 @@ pub(crate) enum Request {
     Ps {
         services: Vec<String>,
     },
+    /// Tell me what happens, until I hang up: answered with `Subscribed`, then an `Update` for
+    /// every change of a service's phase and every line a service writes. Served by the socket
+    /// itself, never queued behind the supervisor's work.
+    Subscribe,
 }
 
 impl Request {
     /// The service names the request carries, to be checked before any is used.
     pub(crate) fn names(&self) -> Vec<&str> {
         let list = match self {
-            Request::Hello => return Vec::new(),
+            Request::Hello | Request::Subscribe => return Vec::new(),
             Request::StartAdhoc { adhoc, .. } => return vec![adhoc.name.as_str()],
             Request::Up { services, force, .. } => {
                 return services.iter().chain(force.iter().flatten()).map(String::as_str).collect();
@@ -148,6 +153,30 @@ pub(crate) enum Reply {
     /// The request was refused: a kind with its data, which words it and decides the client's
     /// exit code.
     Error(Refusal),
+    /// The subscription is in place: every update from now on comes.
+    Subscribed,
+    /// Something happened, told to a subscriber.
+    Update(Update),
+}
+
+/// What a subscriber is told. A subscriber that does not keep up is not waited for: what did
+/// not fit its queue is counted and told as `Lost` before the next update it gets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "update", rename_all = "snake_case")]
+pub(crate) enum Update {
+    /// A service moved to a new phase.
+    Phase {
+        service: String,
+        phase: Phase,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<Pid>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A service wrote a line (as it went to its log; not valid UTF-8 is replaced).
+    Line { service: String, stream: Stream, text: String },
+    /// This many updates did not fit the subscriber's queue and were dropped.
+    Lost { updates: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -182,11 +211,24 @@ pub(crate) struct Outcome {
 impl Reply {
     /// The last reply to a request (everything but a progress event).
     pub(crate) fn is_final(&self) -> bool {
-        !matches!(self, Reply::Event(_))
+        !matches!(self, Reply::Event(_) | Reply::Update(_))
     }
 }
 
 impl Outcome {
+    /// Only a service and its phase, for the tests to add to.
+    #[cfg(test)]
+    pub(crate) fn bare(service: &str, phase: Phase) -> Self {
+        Self {
+            service: service.into(),
+            phase,
+            reason: None,
+            elapsed_ms: None,
+            last_lines: Vec::new(),
+            unchanged: false,
+        }
+    }
+
     pub(crate) fn succeeded(&self) -> bool {
         matches!(self.phase, Phase::Ready | Phase::Running | Phase::Completed)
     }

@@ -1,5 +1,5 @@
 //! Why the supervisor refused a request, with what a client needs to word it and to choose its
-//! exit code (see `CliError::exit`): the kind crosses the socket with its data, not as a string.
+//! exit code (see `ClientError::exit`): the kind crosses the socket with its data, not as a string.
 
 use serde::{Deserialize, Serialize};
 
@@ -50,12 +50,13 @@ impl Refusal {
     }
 }
 
-/// The one wording of "there is no such service", with the names there are.
-pub(crate) fn unknown_service<S: AsRef<str>>(name: &str, known: &[S]) -> String {
+/// The one wording of "there is no such service", with the names there are (every front end
+/// says it so: the CLI, the MCP tools, the supervisor's refusal).
+fn unknown_service<S: AsRef<str>>(name: &str, known: &[S]) -> String {
     match known {
         [] => format!("no service named `{name}`: there are no services here"),
         names => {
-            let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+            let names: Vec<String> = names.iter().map(|n| format!("`{}`", n.as_ref())).collect();
             format!("no service named `{name}` (services: {})", names.join(", "))
         }
     }
@@ -110,6 +111,6 @@ mod tests {
     #[test]
     fn one_wording_of_an_unknown_service() {
         assert_eq!(Refusal::unknown_service("x", &[]).to_string(), "no service named `x`: there are no services here");
-        assert_eq!(unknown_service("x", &["a", "b"]), "no service named `x` (services: a, b)");
+        assert_eq!(unknown_service("x", &["a", "b"]), "no service named `x` (services: `a`, `b`)");
     }
 }

@@ -1,9 +1,9 @@
 //! `orch mcp`: the client's verbs as Model Context Protocol tools, for coding agents. JSON-RPC
 //! 2.0 over the process's stdin and stdout (one message a line, at most 4 MiB), served with the
 //! official SDK (`rmcp`) once [`framing`] has answered every line rmcp would drop in silence;
-//! nothing listens on a network port. An adapter with no logic of its own: each tool
-//! opens the project as the CLI does and sends the supervisor the CLI's request (see
-//! [`actions`]); only protocol messages are written to stdout.
+//! nothing listens on a network port. An adapter with no logic of its own: each tool is an
+//! operation of the client library ([`crate::client::ops`]), the same the CLI renders, worded
+//! for an agent (see [`actions`]); only protocol messages are written to stdout.
 //!
 //! Protocol versions: rmcp's own negotiation, which does what MCP asks (tests/cli/mcp.rs checks
 //! it): `initialize` is answered with the client's version when it is one that has an
@@ -27,16 +27,10 @@ use rmcp::model::{
 use rmcp::service::{RequestContext, ServerInitializeError};
 use rmcp::{ErrorData, RoleServer, ServerHandler, ServiceExt, tool, tool_handler, tool_router};
 
+use crate::client::Place;
+
 pub(crate) use actions::{Answer, ToolResult};
 pub(crate) use args::{DownArgs, LogsArgs, NameArgs, PsArgs, StartArgs, UpArgs};
-
-/// Where the project is, as the command line said (`-C DIR`, `-f FILE`); each tool call finds
-/// the project from it again, so that a manifest created or edited meanwhile is seen.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Place {
-    pub(crate) file: Option<PathBuf>,
-    pub(crate) directory: Option<PathBuf>,
-}
 
 /// The MCP server of one project.
 #[derive(Clone)]

@@ -27,6 +27,7 @@ mod requests;
 mod running;
 pub(crate) mod server;
 pub(crate) mod service;
+pub(crate) mod subscribers;
 mod unit;
 pub(crate) mod waiters;
 mod watch;

@@ -40,6 +40,8 @@ impl Supervisor {
                 let _ = reply.send(self.ps(&services));
                 return;
             }
+            // Served by the socket (see subscribers.rs), never queued here.
+            Request::Subscribe => return,
             Request::Up { origin, services, wait, force, watch, dry_run } => {
                 self.up(Up { origin, services, wait, force, watch, dry_run }, reply.clone())
             }

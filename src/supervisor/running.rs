@@ -157,7 +157,7 @@ impl Supervisor {
         let pumps: Vec<_> = pipes
             .into_iter()
             .map(|(stream, pipe)| {
-                tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn(), sink.episodes()))
+                tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn(stream), sink.episodes()))
             })
             .collect();
         let cleanup = Cleanup {
@@ -273,9 +273,10 @@ impl LineSink {
         }
     }
 
-    fn into_fn(mut self) -> impl FnMut(&[u8]) + Send + 'static {
+    fn into_fn(mut self, stream: Stream) -> impl FnMut(&[u8]) + Send + 'static {
         move |line: &[u8]| {
             self.output.line(&self.service, line);
+            super::subscribers::line(&self.service, stream, line);
             if self.ready.as_ref().is_some_and(|re| re.is_match(line)) {
                 self.ready = None;
                 let _ = self.tx.send(Msg::Ready { service: self.service.clone(), generation: self.generation });

@@ -65,6 +65,10 @@ async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Weak<()>
         if read.read_line(&mut line).await? == 0 {
             return Ok(());
         }
+        // A subscription is not an answer: it does not hold the supervisor's exit up.
+        if super::subscribers::is_subscribe(&line) {
+            return super::subscribers::serve(read, &mut write).await;
+        }
         // Busy while answering only: a client that keeps the connection open and says nothing
         // does not hold the supervisor's exit up.
         let _answering = busy.upgrade();

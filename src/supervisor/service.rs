@@ -114,7 +114,12 @@ impl Svc {
     /// Takes the machine's next unit. Settled with no process, its log is closed (a deleted log
     /// then frees its space); the next start opens it again.
     pub(crate) fn enter(&mut self, unit: Unit) {
+        let moved = self.unit.state != unit.state;
         self.unit = unit;
+        if moved {
+            let pid = self.unit.state.run().and_then(|run| run.pid);
+            super::subscribers::phase(&self.name, self.phase(), pid, self.reason());
+        }
         if matches!(self.phase(), Phase::Stopped | Phase::Completed | Phase::Failed | Phase::Fatal | Phase::Blocked) {
             self.log = None;
         }

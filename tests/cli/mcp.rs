@@ -537,3 +537,27 @@ fn every_malformed_line_gets_the_spec_error_and_the_server_keeps_serving() {
     }
     assert!(mcp.close().success());
 }
+
+/// Point 4: the tools' answers as an agent reads them (pids, times and the folder redacted).
+#[test]
+fn answers_as_an_agent_reads_them() {
+    let project = Project::toml(
+        "[services.db]\ncmd = \"echo db up; exec sleep 1000\"\nmin_uptime = \"0s\"\n\
+         [services.web]\ncmd = \"echo web up; exec sleep 1000\"\nmin_uptime = \"0s\"\ndepends_on = { db = \"started\" }\n",
+    );
+    let root = project.path();
+    let mut mcp = Mcp::spawn(&root, &[]);
+    mcp.initialize("2025-06-18");
+    let shown = |result: &Value| {
+        let verdict = if is_error(result) { "isError" } else { "ok" };
+        crate::architecture::redact(&format!("{verdict}\n{}", text(result)), &root)
+    };
+    insta::assert_snapshot!("mcp_up", shown(&mcp.call("up", json!({}))));
+    insta::assert_snapshot!("mcp_ps", shown(&mcp.call("ps", json!({ "services": ["web"] }))));
+    assert!(wait_until(5 * SECOND, || project.log_file("web").ends_with(b"web up\n")), "web wrote nothing");
+    insta::assert_snapshot!("mcp_logs", shown(&mcp.call("logs", json!({ "service": "web" }))));
+    insta::assert_snapshot!("mcp_unknown", shown(&mcp.call("stop", json!({ "name": "wbe" }))));
+    insta::assert_snapshot!("mcp_down", shown(&mcp.call("down", json!({}))));
+    insta::assert_snapshot!("mcp_down_again", shown(&mcp.call("down", json!({}))));
+    assert_eq!(mcp.close().code(), Some(0), "stderr:\n{}", mcp.stderr());
+}

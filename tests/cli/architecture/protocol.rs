@@ -34,7 +34,7 @@ fn an_unknown_service_comes_with_the_names_there_are() {
         json!({"v": 3, "reply": "error", "kind": "unknown_service", "name": "wbe", "known": ["web", "db"]})
     );
     let run = project.run(&["stop", "wbe"]).expect_code(2);
-    assert_eq!(run.stderr(), "orch: no service named `wbe` (services: web, db)\n");
+    assert_eq!(run.stderr(), "orch: no service named `wbe` (services: `web`, `db`)\n");
 }
 
 #[test]

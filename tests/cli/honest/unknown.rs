@@ -13,7 +13,7 @@ fn manifest() -> Project {
 fn restart_of_an_unknown_service_starts_nothing() {
     let project = manifest();
     let restart = project.run(&["restart", "nosuch"]).expect_code(2);
-    insta::assert_snapshot!(restart.stderr(), @"orch: no service named `nosuch` (services: web)");
+    insta::assert_snapshot!(restart.stderr(), @"orch: no service named `nosuch` (services: `web`)");
     assert_eq!(supervisor_pids(&project.path()), NO_PIDS, "restart nosuch started a supervisor");
     assert!(!project.exists(".orch"), "restart nosuch created .orch/");
 

@@ -1,14 +1,13 @@
 //! The client's side of a running project: which project this is, and a connection to its
-//! supervisor, started on demand (`orch` re-executed in its own session).
+//! supervisor, started on demand (see [`super::launch`]).
 
 use std::collections::HashMap;
-use std::io;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::{CliError, Global};
+use super::error::lost;
+use super::launch::launch;
+use super::{ClientError, Notice};
 use crate::ipc::client::Connection;
 use crate::ipc::locate::{self, Found, LocateError};
 use crate::ipc::{Origin, Reply, Request};
@@ -16,7 +15,6 @@ use crate::manifest::{self, LoadOptions, Loaded, PortPicker, Problem};
 use crate::paths::ProjectPaths;
 use crate::project::{self, DiscoverError};
 use crate::state::State;
-use crate::supervisor::SUPERVISOR_VAR;
 
 /// How often a client that waits for a supervisor launches one again.
 const RELAUNCH: Duration = Duration::from_millis(300);
@@ -26,6 +24,14 @@ const LAUNCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Between launches, how long the client gives a supervisor that holds the lock to answer.
 const LAUNCH_PATIENCE: Duration = Duration::from_millis(100);
+
+/// Where the project is, as the user said it (`-f FILE`, `-C DIR`); found from the current
+/// folder when neither is given.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Place {
+    pub(crate) file: Option<PathBuf>,
+    pub(crate) directory: Option<PathBuf>,
+}
 
 pub(crate) struct Session {
     pub(crate) paths: ProjectPaths,
@@ -38,23 +44,28 @@ pub(crate) struct Session {
 impl Session {
     /// The project of the manifest found from where the user stands; its problems are errors
     /// (exit 2), its warnings kept in `loaded` for the commands that show them (`up`).
-    pub(crate) fn open(global: &Global) -> Result<Self, CliError> {
-        Self::open_with(global, false)
+    pub(crate) fn open(place: &Place) -> Result<Self, ClientError> {
+        Self::open_with(place, false)
     }
 
     /// Like `open`, but a folder with no manifest is a project too (for ad-hoc services).
-    pub(crate) fn open_any(global: &Global) -> Result<Self, CliError> {
-        Self::open_with(global, true)
+    pub(crate) fn open_any(place: &Place) -> Result<Self, ClientError> {
+        Self::open_with(place, true)
+    }
+
+    /// The services of the manifest (none without one, or with a broken one).
+    pub(crate) fn manifest_names(&self) -> Vec<String> {
+        self.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default()
     }
 
     /// The project, for commands that only look at what runs (`ps`, `logs`, `stop`, `down`):
     /// they must work while the manifest is broken, so its problems are not theirs to report.
-    pub(crate) fn open_lenient(global: &Global) -> Result<Self, CliError> {
-        match Self::open_with(global, true) {
-            Err(CliError::Manifest(_)) => {
+    pub(crate) fn open_lenient(place: &Place) -> Result<Self, ClientError> {
+        match Self::open_with(place, true) {
+            Err(ClientError::Manifest(_)) => {
                 let options = LoadOptions::from_process();
-                let dir = global.directory.as_deref();
-                let path = project::discover(&options.display_base, dir, global.file.as_deref())?.path;
+                let dir = place.directory.as_deref();
+                let path = project::discover(&options.display_base, dir, place.file.as_deref())?.path;
                 let root = path.parent().map(PathBuf::from).unwrap_or_default();
                 Ok(Self { paths: ProjectPaths::new(&root), loaded: None, options, manifest: Some(path) })
             }
@@ -62,9 +73,9 @@ impl Session {
         }
     }
 
-    fn open_with(global: &Global, allow_missing: bool) -> Result<Self, CliError> {
+    fn open_with(place: &Place, allow_missing: bool) -> Result<Self, ClientError> {
         let options = LoadOptions::from_process();
-        let found = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref());
+        let found = project::discover(&options.display_base, place.directory.as_deref(), place.file.as_deref());
         let (manifest, note) = match found {
             Ok(found) => (Some(found.path), found.note),
             Err(DiscoverError::NotFound(start)) if allow_missing => {
@@ -75,7 +86,7 @@ impl Session {
         let path = manifest.clone().unwrap_or_default();
         let root = path.parent().map(PathBuf::from).unwrap_or_default();
         let options = options.with_ports(recorded_ports(&ProjectPaths::new(&root)));
-        let mut loaded = manifest::load(&path, &options).map_err(CliError::Manifest)?;
+        let mut loaded = manifest::load(&path, &options).map_err(ClientError::Manifest)?;
         loaded.warnings.splice(0..0, note.map(Problem::note));
         let paths = ProjectPaths::new(&loaded.spec.root);
         Ok(Self { paths, loaded: Some(loaded), options, manifest })
@@ -85,38 +96,9 @@ impl Session {
         Origin { manifest: self.manifest.clone(), env: self.options.env.clone() }
     }
 
-    /// Names that are not services of the manifest are a usage error (exit 2).
-    pub(crate) fn check_names(&self, names: &[String]) -> Result<(), CliError> {
-        let Some(loaded) = &self.loaded else {
-            return Ok(());
-        };
-        let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
-        match names.iter().find(|n| !known.contains(&n.as_str())) {
-            Some(name) => Err(CliError::Usage(crate::ipc::unknown_service(name, &known))),
-            None => Ok(()),
-        }
-    }
-
-    /// With no supervisor to ask, names must be services of the manifest or recorded in
-    /// state.json (ad-hoc ones); anything else is a usage error (exit 2).
-    pub(crate) fn check_known(&self, names: &[String]) -> Result<(), CliError> {
-        let mut known: Vec<String> =
-            self.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default();
-        if let Ok(Some(state)) = State::load(&self.paths.state()) {
-            known.extend(state.services.into_keys().filter(|n| !known.contains(n)).collect::<Vec<_>>());
-        }
-        match names.iter().find(|n| !known.contains(n)) {
-            Some(name) => {
-                let known: Vec<&str> = known.iter().map(String::as_str).collect();
-                Err(CliError::Usage(crate::ipc::unknown_service(name, &known)))
-            }
-            None => Ok(()),
-        }
-    }
-
     /// A connection to the running supervisor; None when none runs. A supervisor that holds
     /// the lock but does not answer is an error, never "nothing runs".
-    pub(crate) fn connect(&self) -> Result<Option<Connection>, CliError> {
+    pub(crate) fn connect(&self) -> Result<Option<Connection>, ClientError> {
         match locate::find(&self.paths, locate::PATIENCE).map_err(located)? {
             Found::Connected(conn) => Ok(Some(conn)),
             Found::NotRunning => Ok(None),
@@ -127,20 +109,27 @@ impl Session {
     /// does (its supervisor died), to a new one that adopts what runs; None when nothing runs.
     /// What runs is what state.json records, and with `markers` also any process carrying the
     /// project's marker (for `down`, which must leave nothing even when the record is lost).
-    pub(crate) fn connect_or_adopt(&self, markers: bool) -> Result<Option<Connection>, CliError> {
+    pub(crate) fn connect_or_adopt(
+        &self,
+        markers: bool,
+        on: &mut dyn FnMut(Notice),
+    ) -> Result<Option<Connection>, ClientError> {
         match self.connect()? {
             Some(conn) => Ok(Some(conn)),
-            None if leftovers_run(&self.paths, markers) => self.connect_or_launch().map(Some),
+            None if leftovers_run(&self.paths, markers) => self.connect_or_launch(on).map(Some),
             None => Ok(None),
         }
     }
 
     /// A connection to the supervisor, starting one when none runs.
-    pub(crate) fn connect_or_launch(&self) -> Result<Connection, CliError> {
+    pub(crate) fn connect_or_launch(&self, on: &mut dyn FnMut(Notice)) -> Result<Connection, ClientError> {
         if let Some(conn) = self.connect()? {
             return Ok(conn);
         }
         self.prepare_launch()?;
+        if let Some(note) = &self.paths.runtime_note {
+            on(Notice::Note(note));
+        }
         let deadline = Instant::now() + LAUNCH_TIMEOUT;
         let mut launched: Option<Instant> = None;
         loop {
@@ -148,7 +137,7 @@ impl Session {
             // a supervisor on its way out (after a `down` that came first, or a SIGKILL), and
             // left. Extra ones find the lock taken and leave at once.
             if launched.is_none_or(|at| at.elapsed() >= RELAUNCH) {
-                launch(&self.paths).map_err(|e| CliError::Failed(format!("cannot start the supervisor: {e}")))?;
+                launch(&self.paths).map_err(|e| ClientError::Failed(format!("cannot start the supervisor: {e}")))?;
                 launched = Some(Instant::now());
             }
             match locate::find(&self.paths, LAUNCH_PATIENCE) {
@@ -158,7 +147,7 @@ impl Session {
                 Err(e) => return Err(located(e)),
             }
             if Instant::now() >= deadline {
-                return Err(CliError::Failed(format!(
+                return Err(ClientError::Failed(format!(
                     "the supervisor did not start listening within {}s; see {}",
                     LAUNCH_TIMEOUT.as_secs(),
                     self.paths.supervisor_log().display()
@@ -169,24 +158,23 @@ impl Session {
 
     /// What a supervisor needs before it can start, checked here so a problem is told with
     /// the folder it is about (not as a supervisor that never listens).
-    fn prepare_launch(&self) -> Result<(), CliError> {
+    fn prepare_launch(&self) -> Result<(), ClientError> {
         self.paths.create_dirs().map_err(|e| {
             // The error may name the folder already (`/p/.orch: Permission denied`).
             let folder = self.paths.dir.display().to_string();
             let detail = e.to_string();
             let detail = detail.strip_prefix(&format!("{folder}: ")).unwrap_or(&detail);
-            CliError::Failed(format!("cannot create {folder}: {detail}"))
+            ClientError::Failed(format!("cannot create {folder}: {detail}"))
         })?;
-        self.paths.create_runtime_dir().map_err(|e| CliError::Failed(format!("cannot use the socket folder: {e}")))?;
-        if let Some(note) = &self.paths.runtime_note {
-            eprintln!("orch: {note}");
-        }
+        self.paths
+            .create_runtime_dir()
+            .map_err(|e| ClientError::Failed(format!("cannot use the socket folder: {e}")))?;
         Ok(())
     }
 }
 
 /// Sends a request and returns its replies, through the final one.
-pub(crate) fn request(conn: &mut Connection, request: Request) -> Result<Vec<Reply>, CliError> {
+pub(crate) fn request(conn: &mut Connection, request: Request) -> Result<Vec<Reply>, ClientError> {
     conn.send(request).map_err(lost)?;
     let mut replies = Vec::new();
     while let Some(reply) = conn.next_reply().map_err(lost)? {
@@ -210,8 +198,8 @@ pub(crate) fn leftovers_run(paths: &ProjectPaths, markers: bool) -> bool {
     markers && !crate::supervisor::process::marked(&paths.root.display().to_string()).is_empty()
 }
 
-fn located(e: LocateError) -> CliError {
-    CliError::Failed(e.to_string())
+fn located(e: LocateError) -> ClientError {
+    ClientError::Failed(e.to_string())
 }
 
 /// Ports as the supervisor recorded them, so that `config`, `check` and `up --dry-run` show the
@@ -229,40 +217,4 @@ fn recorded_ports(paths: &ProjectPaths) -> PortPicker {
         })
         .unwrap_or_default();
     Box::new(move |service: &str| recorded.get(service).copied().unwrap_or_else(crate::ports::any_free))
-}
-
-pub(crate) fn lost(e: io::Error) -> CliError {
-    CliError::Failed(format!("lost the supervisor: {e}"))
-}
-
-/// Starts `orch __supervise` for the project: a new session, stdin from /dev/null, output to
-/// `.orch/supervisor.log`. It takes the lock itself; if another one won the race it just exits.
-fn launch(paths: &ProjectPaths) -> io::Result<()> {
-    let dir = paths.create_dirs()?;
-    // A planted lock is refused here, with its reason, not later in the supervisor's log.
-    dir.open("supervisor.lock", crate::safe_fs::Access::ReadWrite)?;
-    let log = dir.open("supervisor.log", crate::safe_fs::Access::Append)?;
-    let exe = std::env::current_exe()?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("__supervise")
-        .arg(&paths.root)
-        .current_dir(&paths.root)
-        .env(SUPERVISOR_VAR, &paths.root)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log);
-    // SAFETY: setsid and close_range are async-signal-safe system calls and touch no memory
-    // of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map_err(io::Error::from)?;
-            // Whatever this client inherited without close-on-exec (a terminal's pipe, a test
-            // harness's descriptors) is not the supervisor's, nor its services': close it at the
-            // exec. Best effort: kernels before 5.11 lack close_range.
-            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
-            Ok(())
-        });
-    }
-    // Not waited for: it outlives this client, and is reparented when the client exits.
-    cmd.spawn().map(drop)
 }

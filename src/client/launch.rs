@@ -1,0 +1,41 @@
+//! Starting the project's supervisor: `orch __supervise ROOT` re-executed in a session of
+//! its own, detached from the client, its output in `.orch/supervisor.log`.
+
+use std::io;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+
+use crate::paths::ProjectPaths;
+use crate::supervisor::SUPERVISOR_VAR;
+
+/// Starts `orch __supervise` for the project: a new session, stdin from /dev/null, output to
+/// `.orch/supervisor.log`. It takes the lock itself; if another one won the race it just exits.
+pub(super) fn launch(paths: &ProjectPaths) -> io::Result<()> {
+    let dir = paths.create_dirs()?;
+    // A planted lock is refused here, with its reason, not later in the supervisor's log.
+    dir.open("supervisor.lock", crate::safe_fs::Access::ReadWrite)?;
+    let log = dir.open("supervisor.log", crate::safe_fs::Access::Append)?;
+    let exe = std::env::current_exe()?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("__supervise")
+        .arg(&paths.root)
+        .current_dir(&paths.root)
+        .env(SUPERVISOR_VAR, &paths.root)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // SAFETY: setsid and close_range are async-signal-safe system calls and touch no memory
+    // of the parent.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(io::Error::from)?;
+            // Whatever this client inherited without close-on-exec (a terminal's pipe, a test
+            // harness's descriptors) is not the supervisor's, nor its services': close it at the
+            // exec. Best effort: kernels before 5.11 lack close_range.
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
+            Ok(())
+        });
+    }
+    // Not waited for: it outlives this client, and is reparented when the client exits.
+    cmd.spawn().map(drop)
+}

@@ -1,0 +1,41 @@
+//! `logs`: which services have logs, and their last lines, read straight from `.orch/logs/`
+//! (the files are the record, with or without a supervisor).
+
+use std::time::SystemTime;
+
+use crate::client::{ClientError, Session, names};
+use crate::logs::{self, History};
+use crate::model::names::RESERVED_NAME as ORCH;
+
+/// The services whose logs can be asked for: the manifest's, and every one with a log file
+/// (orch's own lines, `orch`, not among them).
+pub(crate) fn services(session: &Session) -> Vec<String> {
+    let mut known = session.manifest_names();
+    for service in logs::services_in(&session.paths.logs()) {
+        if !known.contains(&service) && service != ORCH {
+            known.push(service);
+        }
+    }
+    known
+}
+
+/// Every name must be a service whose logs can be asked for, or orch itself (its lines can
+/// be asked for before there are any).
+pub(crate) fn check(session: &Session, names: &[String]) -> Result<(), ClientError> {
+    let mut also = services(session);
+    also.push(ORCH.to_owned());
+    names::check_known(session, names, &also)
+}
+
+/// The last `tail` lines of these services (all when none), from `since` on, merged in time
+/// order, and where each file was read to (to follow on from there).
+pub(crate) fn history(
+    session: &Session,
+    services: &[String],
+    since: Option<SystemTime>,
+    tail: Option<usize>,
+) -> Result<History, ClientError> {
+    let dir = session.paths.logs();
+    logs::read_history(&dir, services, since, tail)
+        .map_err(|e| ClientError::Failed(format!("cannot read the logs in {}: {e}", dir.display())))
+}
