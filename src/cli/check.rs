@@ -5,7 +5,7 @@ use clap::Args;
 use super::{ClientError, Global, display_path, load_manifest};
 use crate::exit::Exit;
 use crate::manifest::Problem;
-use crate::render;
+use crate::terminal;
 
 #[derive(Debug, Args)]
 pub(crate) struct CheckArgs {
@@ -29,7 +29,7 @@ pub(super) fn run(global: &Global, args: CheckArgs) -> Result<Exit, ClientError>
         }
         Err(error) => return Err(error),
     };
-    render::problems(&loaded.warnings);
+    terminal::problems(&loaded.warnings);
     let file = display_path(&loaded.spec.file);
     let levels = loaded.graph.levels();
     if args.json {

@@ -15,7 +15,7 @@ pub(crate) struct ConfigArgs {
 
 pub(super) fn run(global: &Global, args: ConfigArgs) -> Result<Exit, ClientError> {
     let loaded = load_manifest(global)?;
-    crate::render::problems(&loaded.warnings);
+    crate::terminal::problems(&loaded.warnings);
     let text = if args.json {
         serde_json::to_string_pretty(&loaded.spec).map(|s| s + "\n").map_err(|e| ClientError::Failed(e.to_string()))?
     } else {

@@ -11,12 +11,12 @@ use super::Global;
 use crate::client::session::leftovers_run;
 use crate::client::{ClientError, Session, ops};
 use crate::exit::Exit;
+use crate::lock;
 use crate::logs::{self, Follower, Record};
 use crate::manifest::HumanDuration;
 use crate::model::Pid;
 use crate::model::names::RESERVED_NAME as ORCH;
-use crate::render::{self, Speaker};
-use crate::supervisor::lock;
+use crate::terminal::{self, Speaker};
 
 /// How long `logs -f` waits for new lines before it looks whether the supervisor is gone.
 const FOLLOW_TICK: Duration = Duration::from_millis(250);
@@ -207,7 +207,7 @@ struct Printer {
 
 impl Printer {
     fn new(names: &[String], args: &LogsArgs) -> Self {
-        let color = render::stdout_color();
+        let color = terminal::stdout_color();
         let width = names.iter().map(String::len).max().unwrap_or(0);
         Self { names: names.to_vec(), width, color, prefix: !args.no_prefix, timestamps: args.timestamps }
     }
@@ -252,7 +252,7 @@ impl Printer {
                 Some(index) => Speaker::Service(index),
                 None => Speaker::Service(0),
             };
-            render::line_prefix(buf, &record.service, self.width, speaker, self.color);
+            terminal::line_prefix(buf, &record.service, self.width, speaker, self.color);
         }
         if self.timestamps {
             buf.extend_from_slice(format!("{} ", humantime::format_rfc3339_micros(record.time)).as_bytes());

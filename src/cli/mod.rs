@@ -27,7 +27,7 @@ use crate::exit::Exit;
 use crate::ipc::{ProblemReport, Refusal};
 use crate::manifest::{self, LoadOptions, Loaded, Problem};
 use crate::project;
-use crate::render;
+use crate::terminal;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -154,9 +154,9 @@ pub(crate) enum Verb {
 /// Prints a failed command's error to stderr: a bad manifest as the compiler-style report.
 fn report(error: &ClientError) {
     match error {
-        ClientError::Manifest(problems) => render::problems(&problems.0),
+        ClientError::Manifest(problems) => terminal::problems(&problems.0),
         ClientError::Refused(Refusal::BadManifest { problems }) => {
-            render::problems(&problems.iter().map(ProblemReport::to_problem).collect::<Vec<_>>());
+            terminal::problems(&problems.iter().map(ProblemReport::to_problem).collect::<Vec<_>>());
         }
         other => eprintln!("orch: {other}"),
     }

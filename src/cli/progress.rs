@@ -13,7 +13,8 @@ use crate::client::Notice;
 use crate::client::follow::{Expect, Report};
 use crate::ipc::Event;
 use crate::model::Phase;
-use crate::render::{self, Tone, paint};
+use crate::render;
+use crate::terminal::{self, Tone, paint};
 
 pub(crate) struct Progress {
     /// One JSON object per line on stdout instead (`up --json`).
@@ -41,7 +42,7 @@ impl Progress {
             multi,
             bars: HashMap::new(),
             width,
-            color: render::stdout_color(),
+            color: terminal::stdout_color(),
             requested: requested.to_vec(),
             expect,
         }

@@ -13,7 +13,8 @@ use crate::client::{ClientError, Notice, Session, ops};
 use crate::exit::Exit;
 use crate::ipc::ServiceStatus;
 use crate::model::Phase;
-use crate::render::{self, Tone, human_ms, paint};
+use crate::render::human_ms;
+use crate::terminal::{self, Tone, paint};
 
 #[derive(Debug, Args)]
 pub(crate) struct PsArgs {
@@ -39,7 +40,7 @@ pub(crate) fn run(global: &Global, args: PsArgs) -> Result<Exit, ClientError> {
         let json = serde_json::to_string_pretty(&listing.rows).map_err(|e| ClientError::Failed(e.to_string()))?;
         println!("{json}");
     } else {
-        print!("{}", table(&listing.rows, render::terminal_width(), render::stdout_color()));
+        print!("{}", table(&listing.rows, terminal::terminal_width(), terminal::stdout_color()));
     }
     Ok(Exit::Success)
 }
@@ -78,7 +79,7 @@ pub(crate) fn table(rows: &[ServiceStatus], width: Option<usize>, color: bool) -
     };
     let mut out = line(HEADERS, None);
     for (status, cell) in rows.iter().zip(&cells) {
-        let tone = Phase::parse(&status.state).map(render::phase_tone);
+        let tone = Phase::parse(&status.state).map(terminal::phase_tone);
         out.push_str(&line(cell.each_ref().map(String::as_str), tone));
         let indent = " ".repeat(widths[0] + 2);
         for detail in details(status) {

@@ -7,8 +7,9 @@ use clap::Args;
 
 use super::ClientError;
 use crate::exit::Exit;
+use crate::lock::Lock;
 use crate::paths::ProjectPaths;
-use crate::supervisor::{self, lock::Lock, output::Output};
+use crate::supervisor::{self, output::Output};
 
 #[derive(Debug, Args)]
 pub struct SuperviseArgs {

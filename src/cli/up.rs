@@ -13,8 +13,9 @@ use crate::client::follow::{Expect, Report, Wait};
 use crate::client::{ClientError, Session, ops};
 use crate::exit::Exit;
 use crate::ipc::{Reply, Request};
+use crate::lock::Lock;
 use crate::manifest::HumanDuration;
-use crate::supervisor::{self, lock::Lock, output::Output};
+use crate::supervisor::{self, output::Output};
 
 #[derive(Debug, Args)]
 #[expect(clippy::struct_excessive_bools, reason = "command-line flags are booleans")]
@@ -49,7 +50,7 @@ pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, ClientError> {
     let session = Session::open(&global.place())?;
     // Of the commands that read the manifest, check, config and up say what is odd in it.
     if let Some(loaded) = &session.loaded {
-        crate::render::problems(&loaded.warnings);
+        crate::terminal::problems(&loaded.warnings);
     }
     let up = ops::Up {
         services: args.services.clone(),

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::client::{ConnectError, Connection, VersionMismatch};
+use crate::lock::{self, Lock};
 use crate::model::Pid;
 use crate::paths::{self, ProjectPaths};
-use crate::supervisor::lock::{self, Lock};
 
 /// How long a supervisor that holds the lock may take to answer a client's hello.
 pub(crate) const PATIENCE: Duration = Duration::from_secs(2);

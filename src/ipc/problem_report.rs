@@ -144,6 +144,6 @@ mod tests {
     }
 
     fn render_plain(problem: &Problem) -> String {
-        crate::render::problem(problem, false)
+        crate::terminal::problem(problem, false)
     }
 }

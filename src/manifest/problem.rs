@@ -294,7 +294,7 @@ mod tests {
         let f = SourceFile::excerpt("x", "ab\ncd", 41);
         assert_eq!((f.line_col(0), f.line_col(4)), ((41, 1), (42, 2)));
         assert_eq!((f.line_span(42), f.line_span(40)), (3..5, 5..5));
-        let shown = crate::render::problem(&Problem::error("bad").at(&f, 3..5, "here"), false);
+        let shown = crate::terminal::problem(&Problem::error("bad").at(&f, 3..5, "here"), false);
         assert!(shown.contains("[x:42:1]") && shown.contains("42 │ cd"), "{shown}");
     }
 

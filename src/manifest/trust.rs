@@ -156,6 +156,6 @@ mod tests {
         let error = untrusted(Path::new("/srv/shared/app/.env"), 4242, &env(&[("HOME", "/home/me")]));
         // As `orch check` shows it (the manifest loader says which file it could not read).
         let problem = crate::manifest::Problem::error(format!("cannot read .env: {error}"));
-        insta::assert_snapshot!(crate::render::problem(&problem, false));
+        insta::assert_snapshot!(crate::terminal::problem(&problem, false));
     }
 }

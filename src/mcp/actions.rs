@@ -14,6 +14,7 @@ use crate::client::{ClientError, Place, Session, quiet};
 use crate::ipc::{ProblemReport, Refusal};
 use crate::manifest::{CommandLine, HumanDuration, Ready};
 use crate::render;
+use crate::terminal;
 
 /// A tool's result: text blocks for the agent to read, optionally the same as a JSON object,
 /// and whether the call failed (`isError`).
@@ -68,7 +69,7 @@ fn describe_error(error: ClientError) -> String {
         }
         other => return other.to_string(),
     };
-    let reports: Vec<String> = problems.iter().filter(|p| p.is_error()).map(|p| render::problem(p, false)).collect();
+    let reports: Vec<String> = problems.iter().filter(|p| p.is_error()).map(|p| terminal::problem(p, false)).collect();
     format!("the manifest is invalid:\n{}", reports.join("\n"))
 }
 

@@ -14,7 +14,7 @@ macro_rules! say {
 pub(crate) mod core;
 mod health;
 pub(crate) mod lifecycle;
-pub(crate) mod lock;
+
 mod machine;
 mod notify;
 mod outcomes;
@@ -41,10 +41,10 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use self::core::{Msg, Supervisor};
-use self::lock::Lock;
 use self::output::Output;
 use self::process::Reaper;
 use crate::ipc::{Reply, Request};
+use crate::lock::Lock;
 use crate::paths::ProjectPaths;
 
 /// Environment variable set on the background supervisor: the project root it serves.

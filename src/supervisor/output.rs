@@ -14,7 +14,7 @@ use crate::logs::writer::LogWriter;
 use crate::manifest::LogConfig;
 use crate::model::names::RESERVED_NAME;
 use crate::paths::ProjectPaths;
-use crate::render::Speaker;
+use crate::terminal::Speaker;
 
 #[derive(Clone)]
 pub(crate) struct Output {
@@ -46,7 +46,7 @@ impl Output {
     }
 
     pub(crate) fn foreground(paths: &ProjectPaths, names: &[String]) -> Self {
-        let color = crate::render::color(std::io::stdout().is_terminal());
+        let color = crate::terminal::color(std::io::stdout().is_terminal());
         let width = names.iter().map(String::len).max().unwrap_or(0).max(RESERVED_NAME.len());
         let names = Names { width, order: names.to_vec() };
         let foreground = Foreground { color, inner: Mutex::new(names) };
@@ -124,7 +124,7 @@ impl Foreground {
         };
         let mut out = Vec::with_capacity(line.len() + width + 16);
         let speaker = if service.is_some() { Speaker::Service(index) } else { Speaker::Orch };
-        crate::render::line_prefix(&mut out, name, width, speaker, self.color);
+        crate::terminal::line_prefix(&mut out, name, width, speaker, self.color);
         out.extend_from_slice(line);
         out.push(b'\n');
         // One write per line, so lines of different services never interleave mid-line.

@@ -37,7 +37,7 @@ impl Lock {
             Err((_, e)) => return Err(e.into()),
         };
         let holder = Holder {
-            pid: super::process::own_pid(),
+            pid: crate::supervisor::process::own_pid(),
             socket: paths.socket().display().to_string(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -104,7 +104,7 @@ mod tests {
         let paths = ProjectPaths::new(dir.path());
         assert_eq!(holder_pid(&paths), None);
         let lock = Lock::try_acquire(&paths).unwrap().expect("the lock");
-        assert_eq!(holder_pid(&paths), Some(super::super::process::own_pid()));
+        assert_eq!(holder_pid(&paths), Some(crate::supervisor::process::own_pid()));
         drop(lock);
         assert_eq!(holder_pid(&paths), None);
     }
