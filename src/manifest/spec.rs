@@ -154,6 +154,20 @@ pub(crate) enum Ready {
     Notify(bool),
 }
 
+/// How a check reads in `ps` and in messages: `tcp 127.0.0.1:5432`.
+impl std::fmt::Display for Ready {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Ready::Tcp(t) => write!(f, "tcp {t}"),
+            Ready::Http(u) => write!(f, "http {u}"),
+            Ready::Exec(c) => write!(f, "exec {c}"),
+            Ready::Log(r) => write!(f, "log /{r}/"),
+            Ready::Delay(d) => write!(f, "delay {d}"),
+            Ready::Notify(_) => f.write_str("notify"),
+        }
+    }
+}
+
 impl Ready {
     #[cfg(test)]
     pub(crate) fn kind(&self) -> &'static str {

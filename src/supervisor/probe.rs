@@ -133,15 +133,3 @@ async fn exec_passes(argv: &[String], cwd: &Path, env: &[(String, String)], reap
         }
     }
 }
-
-/// How a check reads in `ps` and in messages: `tcp 127.0.0.1:5432`.
-pub(crate) fn describe(check: &Ready) -> String {
-    match check {
-        Ready::Tcp(t) => format!("tcp {t}"),
-        Ready::Http(u) => format!("http {u}"),
-        Ready::Exec(c) => format!("exec {c}"),
-        Ready::Log(r) => format!("log /{r}/"),
-        Ready::Delay(d) => format!("delay {d}"),
-        Ready::Notify(_) => "notify".to_owned(),
-    }
-}

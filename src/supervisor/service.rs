@@ -7,7 +7,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::task::AbortHandle;
 
-use super::probe;
 use super::unit::{Unit, UnitState};
 use crate::ipc::ServiceStatus;
 use crate::logs::writer::LogWriter;
@@ -176,7 +175,7 @@ impl Svc {
             pid: self.process.as_ref().map(|p| p.pid),
             uptime_secs: live.then(|| self.uptime().as_secs_f64()),
             restarts: self.unit.restarts,
-            ready_check: self.config.ready.as_ref().map(probe::describe),
+            ready_check: self.config.ready.as_ref().map(ToString::to_string),
             ready_after_ms: self.unit.ready_after.map(millis),
             cpu_percent,
             mem_bytes,
@@ -204,8 +203,8 @@ impl Svc {
         match &self.unit.state {
             UnitState::Pending { waiting_on, .. } => waiting_on.clone(),
             UnitState::Starting { probe_saw, .. } => self.config.ready.as_ref().map(|check| match probe_saw {
-                Some(saw) => format!("{}: {saw}", probe::describe(check)),
-                None => probe::describe(check),
+                Some(saw) => format!("{check}: {saw}"),
+                None => check.to_string(),
             }),
             UnitState::Running { confirmed: false, .. } => {
                 Some(format!("it to stay up {} (min_uptime)", self.config.min_uptime))

@@ -6,7 +6,6 @@ use std::time::Duration;
 use crate::manifest::Service;
 use crate::model::{Phase, ProcessExit};
 use crate::supervisor::lifecycle::Verdict;
-use crate::supervisor::probe;
 
 /// Why a process that ended before it was confirmed failed to start.
 pub(super) fn early_exit(config: &Service, exit: ProcessExit, uptime: Duration) -> String {
@@ -19,7 +18,7 @@ pub(super) fn early_exit(config: &Service, exit: ProcessExit, uptime: Duration) 
 
 /// `ready check tcp 127.0.0.1:1 did not pass within 1s (last: connection refused)`.
 pub(super) fn ready_timeout(config: &Service, saw: Option<&str>) -> String {
-    let check = config.ready.as_ref().map(probe::describe).unwrap_or_default();
+    let check = config.ready.as_ref().map(ToString::to_string).unwrap_or_default();
     let last = saw.map(|saw| format!(" (last: {saw})")).unwrap_or_default();
     format!("ready check {check} did not pass within {}{last}", config.ready_timeout)
 }
