@@ -22,4 +22,5 @@ mod safe_fs;
 mod sanitize;
 mod state;
 mod supervisor;
+mod sys;
 mod trust;

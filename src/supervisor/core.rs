@@ -7,12 +7,10 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
-use nix::sys::signal::Signal;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::health::Health;
 use super::output::Output;
-use super::process::{self, Reaper};
 use super::service::Svc;
 use super::waiters::Waiter;
 use super::watch::Watch;
@@ -22,6 +20,7 @@ use crate::manifest::{BaseEnv, Condition, Spec};
 use crate::model::{Phase, Pid, ProcessExit};
 use crate::paths::ProjectPaths;
 use crate::state::{Desired, State};
+use crate::sys::{Os, Signal};
 
 /// What reaches the supervisor's task.
 pub(crate) enum Msg {
@@ -111,7 +110,8 @@ pub(crate) struct Supervisor {
     pub(super) base_env: BaseEnv,
     pub(super) services: IndexMap<String, Svc>,
     pub(super) tx: UnboundedSender<Msg>,
-    pub(super) reaper: Arc<Reaper>,
+    /// Every process the supervisor starts, signals or reads about goes through it.
+    pub(super) os: Arc<dyn Os>,
     /// Made at the first http check: most projects have none, and a client costs memory.
     pub(super) http: std::sync::OnceLock<reqwest::Client>,
     /// Pids of the live group leaders, so the search for escaped processes skips them.
@@ -147,7 +147,7 @@ pub(crate) struct Supervisor {
 }
 
 impl Supervisor {
-    pub(crate) fn new(paths: ProjectPaths, tx: UnboundedSender<Msg>, reaper: Arc<Reaper>, output: Output) -> Self {
+    pub(crate) fn new(paths: ProjectPaths, tx: UnboundedSender<Msg>, os: Arc<dyn Os>, output: Output) -> Self {
         Self {
             project_id: paths.root.display().to_string(),
             paths,
@@ -157,7 +157,7 @@ impl Supervisor {
             base_env: std::env::vars().filter(|(k, _)| k != super::SUPERVISOR_VAR).collect(),
             services: IndexMap::new(),
             tx,
-            reaper,
+            os,
             http: std::sync::OnceLock::new(),
             leaders: Arc::default(),
             waiters: Vec::new(),
@@ -260,7 +260,7 @@ impl Supervisor {
         self.urgent = false;
         self.last_save = Some(std::time::Instant::now());
         let mut state = State::new();
-        state.supervisor = process::identity_of(process::own_pid());
+        state.supervisor = self.os.identity_of(self.os.own_pid());
         state.manifest = self.origin.as_ref().and_then(|o| o.manifest.clone());
         state.watch = Some(self.watch_requested);
         state.services = self.services.iter().map(|(n, s)| (n.clone(), s.record())).collect();
@@ -290,7 +290,7 @@ impl Supervisor {
                     && let Some(pgid) = svc.pgid()
                 {
                     svc.killed = true;
-                    let _ = process::signal_group(pgid, Signal::SIGKILL);
+                    let _ = self.os.signal_group(pgid, Signal::SIGKILL);
                 }
             }
             Msg::BackoffDone { service, generation } => {

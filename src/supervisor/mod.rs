@@ -16,6 +16,8 @@ mod health;
 pub(crate) mod lifecycle;
 pub(crate) mod lock;
 mod notify;
+#[cfg(test)]
+mod os_tests;
 mod outcomes;
 pub(crate) mod output;
 pub(crate) mod probe;
@@ -31,7 +33,6 @@ mod watch;
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::sync::Arc;
 
 use tokio::net::UnixListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -40,9 +41,9 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use self::core::{Msg, Supervisor};
 use self::lock::Lock;
 use self::output::Output;
-use self::process::Reaper;
 use crate::ipc::{Reply, Request};
 use crate::paths::ProjectPaths;
+use crate::sys::linux::Linux;
 
 /// Environment variable set on the background supervisor: the project root it serves.
 pub(crate) const SUPERVISOR_VAR: &str = "ORCH_SUPERVISOR";
@@ -58,19 +59,16 @@ pub(crate) fn run(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let foreground = output.is_foreground();
     let result = runtime.block_on(async {
-        process::become_subreaper()?;
-        process::raise_fd_limit();
+        let os = Linux::start()?;
         let listener = bind(paths)?;
         let (tx, rx) = unbounded_channel();
-        let reaper = Arc::new(Reaper::default());
-        tokio::spawn(reaper.clone().run());
         let busy = server::Busy::default();
         let accepting = tokio::spawn(server::serve(listener, tx.clone(), busy.clone()));
         tokio::spawn(shutdown_on_signals(tx.clone(), foreground));
         if let Some((request, reply)) = first {
             let _ = tx.send(Msg::Request(request, reply));
         }
-        let mut supervisor = Supervisor::new(paths.clone(), tx, reaper, output);
+        let mut supervisor = Supervisor::new(paths.clone(), tx, os, output);
         supervisor.recover();
         supervisor.run(rx).await;
         accepting.abort();

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use indexmap::IndexMap;
-use nix::sys::signal::Signal;
 use tokio::net::unix::pipe::Receiver;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
@@ -18,12 +17,12 @@ use super::notify;
 use super::outcomes::exec_failure;
 use super::output::Output;
 use super::probe::{self, ProbeContext};
-use super::process::{self, SpawnRequest};
 use crate::logs::record::Stream;
 use crate::logs::writer::{Episode, LogWriter, pump};
 use crate::manifest::Ready;
 use crate::model::Phase;
 use crate::model::{Pid, ProcessExit};
+use crate::sys::{Os, Signal, SpawnRequest};
 
 impl Supervisor {
     pub(super) fn spawn(&mut self, name: &str) {
@@ -47,7 +46,7 @@ impl Supervisor {
         svc.cancel_tasks();
         let argv = svc.config.cmd.argv();
         let request = SpawnRequest { argv: &argv, cwd: &svc.config.cwd, env: &env, capture: true };
-        let spawned = match process::spawn(&request) {
+        let spawned = match self.os.spawn(&request) {
             Ok(spawned) => spawned,
             Err(e) => {
                 return match exec_failure(&argv, &e) {
@@ -58,7 +57,7 @@ impl Supervisor {
         };
         let pid = spawned.identity.pid;
         // Registered before any await, so the reaper cannot take the exit unseen.
-        let exit = ExitWait::Child(self.reaper.watch(pid));
+        let exit = ExitWait::Child(self.os.watch_exit(pid));
         svc.process = Some(spawned.identity);
         svc.started = Some((Instant::now(), SystemTime::now()));
         svc.ready_after = None;
@@ -117,7 +116,7 @@ impl Supervisor {
     /// A start that failed for an OS error: as any failed start, unless orch itself is out of
     /// file descriptors, which no retry of the service mends.
     fn fail_start_io(&mut self, name: &str, what: &str, error: io::Error) {
-        if process::out_of_fds(&error) {
+        if crate::sys::out_of_fds(&error) {
             return self.out_of_fds(name);
         }
         self.start_failed(name, format!("{what}: {error}"), Duration::ZERO);
@@ -168,6 +167,7 @@ impl Supervisor {
             })
             .collect();
         let cleanup = Cleanup {
+            os: self.os.clone(),
             project: self.project_id.clone(),
             service: name.to_owned(),
             pgid: identity.pid,
@@ -176,11 +176,14 @@ impl Supervisor {
             leaders: self.leaders.clone(),
         };
         let (tx, service) = (self.tx.clone(), name.to_owned());
+        let adopted_end = matches!(exit, ExitWait::Adopted).then(|| self.os.wait_not_child(&identity));
         tokio::spawn(async move {
-            let exit = match exit {
-                ExitWait::Child(rx) => rx.await.unwrap_or(ProcessExit::Unknown),
-                ExitWait::Adopted => {
-                    process::wait_not_child(&identity).await;
+            let exit = match (exit, adopted_end) {
+                (ExitWait::Child(rx), _) => rx.await.unwrap_or(ProcessExit::Unknown),
+                (ExitWait::Adopted, ended) => {
+                    if let Some(ended) = ended {
+                        ended.await;
+                    }
                     ProcessExit::Unknown
                 }
             };
@@ -196,7 +199,7 @@ impl Supervisor {
     /// Starts the readiness check of a process in `starting`. With no check, it is `running` at
     /// once, and confirmed once it has stayed up `min_uptime`.
     pub(super) fn arm_readiness(&mut self, name: &str, env: Vec<(String, String)>) {
-        let (tx, reaper) = (self.tx.clone(), self.reaper.clone());
+        let (tx, os) = (self.tx.clone(), self.os.clone());
         let wants_http = self.services.get(name).is_some_and(|s| matches!(s.config.ready, Some(Ready::Http(_))));
         let http = wants_http.then(|| self.http.get_or_init(probe::http_client).clone());
         let Some(svc) = self.services.get_mut(name) else { return };
@@ -218,7 +221,7 @@ impl Supervisor {
                 svc.tasks.push(timer.abort_handle());
             }
             Some(check) => {
-                let ctx = ProbeContext { cwd: svc.config.cwd.clone(), env, reaper, http };
+                let ctx = ProbeContext { cwd: svc.config.cwd.clone(), env, os, http };
                 let timeout = svc.config.ready_timeout.0;
                 let probe = tokio::spawn(async move {
                     let report = |saw| {
@@ -245,8 +248,8 @@ impl Supervisor {
         if let Some((path, _)) = self.services.get(name).and_then(|s| s.notify.as_ref()) {
             env.insert("NOTIFY_SOCKET".into(), path.display().to_string());
         }
-        env.insert(process::PROJECT_VAR.into(), self.project_id.clone());
-        env.insert(process::SERVICE_VAR.into(), name.to_owned());
+        env.insert(crate::sys::PROJECT_VAR.into(), self.project_id.clone());
+        env.insert(crate::sys::SERVICE_VAR.into(), name.to_owned());
         env.into_iter().collect()
     }
 
@@ -259,7 +262,7 @@ impl Supervisor {
         let reason = svc.failed_start.clone();
         svc.set_phase(Phase::Stopping, reason);
         let Some(pgid) = svc.pgid() else { return };
-        let _ = process::signal_group(pgid, svc.config.stop_signal.0);
+        let _ = self.os.signal_group(pgid, svc.config.stop_signal.0);
         let (service, generation, timeout) = (name.to_owned(), svc.generation, svc.config.stop_timeout.0);
         let timer = tokio::spawn(async move {
             sleep(timeout).await;
@@ -330,6 +333,7 @@ impl LineSink {
 /// After a service's leader ended: the rest of its process group, and any process of the
 /// service that escaped the group, get the stop signal and then SIGKILL, so nothing is left.
 struct Cleanup {
+    os: Arc<dyn Os>,
     project: String,
     service: String,
     pgid: Pid,
@@ -341,17 +345,18 @@ struct Cleanup {
 impl Cleanup {
     /// True when something had to be SIGKILLed.
     async fn run(self) -> bool {
-        let mut killed = stop_group(self.pgid, self.signal, self.timeout).await;
+        let os = &*self.os;
+        let mut killed = stop_group(os, self.pgid, self.signal, self.timeout).await;
         let escaped = {
             let mut leaders = self.leaders.lock().unwrap_or_else(PoisonError::into_inner);
             leaders.remove(&self.pgid);
-            process::escaped(&self.project, &self.service, self.pgid, &leaders)
+            os.escaped(&self.project, &self.service, self.pgid, &leaders)
         };
         for pid in escaped {
             // Each escaped process leads a group of its own (it called setsid).
-            let group = process::group_of(pid).unwrap_or(pid);
-            killed |= stop_group(group, self.signal, self.timeout).await;
-            process::signal_process(pid, Signal::SIGKILL);
+            let group = os.group_of(pid).unwrap_or(pid);
+            killed |= stop_group(os, group, self.signal, self.timeout).await;
+            os.signal_process(pid, Signal::SIGKILL);
         }
         killed
     }
@@ -359,16 +364,16 @@ impl Cleanup {
 
 /// Signals a group and waits until it is empty, SIGKILL after `timeout`; true when SIGKILL was
 /// needed.
-async fn stop_group(pgid: Pid, signal: Signal, timeout: Duration) -> bool {
-    if !process::group_alive(pgid) {
+async fn stop_group(os: &dyn Os, pgid: Pid, signal: Signal, timeout: Duration) -> bool {
+    if !os.group_alive(pgid) {
         return false;
     }
-    let _ = process::signal_group(pgid, signal);
-    if wait_group_empty(pgid, timeout).await {
+    let _ = os.signal_group(pgid, signal);
+    if wait_group_empty(os, pgid, timeout).await {
         return false;
     }
-    let _ = process::signal_group(pgid, Signal::SIGKILL);
-    wait_group_empty(pgid, Duration::from_secs(5)).await;
+    let _ = os.signal_group(pgid, Signal::SIGKILL);
+    wait_group_empty(os, pgid, Duration::from_secs(5)).await;
     true
 }
 
@@ -387,22 +392,38 @@ fn missing_cwd(config: &crate::manifest::Service) -> Option<String> {
     (!config.cwd.is_dir()).then(|| format!("its folder {} does not exist", config.cwd.display()))
 }
 
-/// Polls (5 ms, doubling to 50 ms) until the group is empty; false if `limit` passed first.
-/// After the first 100 ms, zombies no longer count: a zombie whose parent is not the supervisor
-/// (an adopted service's) may linger, but it has ended.
-async fn wait_group_empty(pgid: Pid, limit: Duration) -> bool {
-    let start = Instant::now();
+/// How long a wait for a group to empty goes without looking again when nothing woke it: for
+/// what no exit is told of (a process that joined the group after the wait began).
+const GROUP_RECHECK: Duration = Duration::from_millis(500);
+
+/// For this long, a group with only zombies left counts as alive: the reaper collects the
+/// supervisor's own children within it. A zombie whose parent is not the supervisor (an
+/// adopted service's) may linger, but it has ended, so after it zombies no longer count.
+const ZOMBIE_GRACE: Duration = Duration::from_millis(100);
+
+/// Waits until the group is empty; false if `limit` passed first. Not a poll: it looks again
+/// when the OS says a process may have left the group (a child reaped, an adopted member's
+/// pidfd), at the end of the zombie grace, and every `GROUP_RECHECK` as a fallback.
+async fn wait_group_empty(os: &dyn Os, pgid: Pid, limit: Duration) -> bool {
+    let start = tokio::time::Instant::now();
     let deadline = start + limit;
-    let mut pause = Duration::from_millis(5);
-    let alive = |since: Duration| {
-        process::group_alive(pgid) && (since < Duration::from_millis(100) || process::group_has_live_member(pgid))
-    };
-    while alive(start.elapsed()) {
-        if Instant::now() >= deadline {
+    // Taken before the first look, so an exit between the look and the wait still wakes it.
+    let mut waker = os.group_waker(pgid);
+    loop {
+        let since = start.elapsed();
+        let alive = os.group_alive(pgid) && (since < ZOMBIE_GRACE || os.group_has_live_member(pgid));
+        if !alive {
+            return true;
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
             return false;
         }
-        sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
+        let grace_left = ZOMBIE_GRACE.checked_sub(since).filter(|d| !d.is_zero());
+        let pause = grace_left.unwrap_or(GROUP_RECHECK).min(deadline - now);
+        tokio::select! {
+            () = waker.changed() => {}
+            () = sleep(pause) => {}
+        }
     }
-    true
 }
