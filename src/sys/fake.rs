@@ -42,6 +42,8 @@ struct Proc {
     argv: Vec<String>,
     env: Vec<(String, String)>,
     alive: bool,
+    /// Planted by `escape`: what the supervisor's search for escaped processes finds.
+    escaped: bool,
 }
 
 impl Proc {
@@ -89,7 +91,12 @@ impl Fake {
     /// a group of its own, and carries the service's marker.
     pub(crate) fn escape(&self, project: &str, service: &str) -> Pid {
         let env = vec![(PROJECT_VAR.to_owned(), project.to_owned()), (SERVICE_VAR.to_owned(), service.to_owned())];
-        new_proc(&mut self.table(), vec!["escaped".to_owned()], env)
+        let mut table = self.table();
+        let pid = new_proc(&mut table, vec!["escaped".to_owned()], env);
+        if let Some(proc) = table.procs.get_mut(&pid) {
+            proc.escaped = true;
+        }
+        pid
     }
 
     /// Adds a process to a group (a child the leader forked), and returns its pid.
@@ -141,7 +148,7 @@ fn alive_in(table: &Mutex<Table>, pid: Pid) -> bool {
 fn new_proc(table: &mut Table, argv: Vec<String>, env: Vec<(String, String)>) -> Pid {
     let pid = Pid::new(table.next_pid).expect("the fake's pids are positive");
     table.next_pid += 1;
-    table.procs.insert(pid, Proc { pgid: pid, argv, env, alive: true });
+    table.procs.insert(pid, Proc { pgid: pid, argv, env, alive: true, escaped: false });
     pid
 }
 
@@ -249,7 +256,7 @@ impl Os for Fake {
             .iter()
             .filter(|(pid, p)| p.alive && p.pgid != pgid && !leaders.contains(pid))
             .filter(|(_, p)| p.marker(PROJECT_VAR) == Some(project) && p.marker(SERVICE_VAR) == Some(service))
-            .filter(|(_, p)| p.argv == ["escaped"])
+            .filter(|(_, p)| p.escaped)
             .map(|(pid, _)| *pid)
             .collect();
         out.sort();
