@@ -24,4 +24,5 @@ mod safe_fs;
 mod sanitize;
 mod state;
 mod supervisor;
+mod sys;
 mod terminal;

@@ -37,7 +37,7 @@ impl Lock {
             Err((_, e)) => return Err(e.into()),
         };
         let holder = Holder {
-            pid: crate::supervisor::process::own_pid(),
+            pid: crate::sys::linux::own_pid(),
             socket: paths.socket().display().to_string(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             started_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
@@ -61,7 +61,7 @@ pub(crate) fn holder_pid(paths: &ProjectPaths) -> Option<Pid> {
     let meta = std::fs::symlink_metadata(paths.lock()).ok()?;
     match std::fs::read_to_string("/proc/locks") {
         Ok(locks) => flock_holder(&locks, meta.dev(), meta.ino()),
-        Err(_) => Lock::holder(paths).map(|h| h.pid).filter(|pid| process_alive(*pid)),
+        Err(_) => Lock::holder(paths).map(|h| h.pid).filter(|pid| crate::sys::linux::pid_exists(*pid)),
     }
 }
 
@@ -77,10 +77,6 @@ fn flock_holder(locks: &str, dev: u64, ino: u64) -> Option<Pid> {
             _ => None,
         }
     })
-}
-
-fn process_alive(pid: Pid) -> bool {
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid.get()), None).is_ok()
 }
 
 #[cfg(test)]
@@ -104,7 +100,7 @@ mod tests {
         let paths = ProjectPaths::new(dir.path());
         assert_eq!(holder_pid(&paths), None);
         let lock = Lock::try_acquire(&paths).unwrap().expect("the lock");
-        assert_eq!(holder_pid(&paths), Some(crate::supervisor::process::own_pid()));
+        assert_eq!(holder_pid(&paths), Some(crate::sys::linux::own_pid()));
         drop(lock);
         assert_eq!(holder_pid(&paths), None);
     }

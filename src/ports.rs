@@ -91,30 +91,7 @@ impl Registry {
 
 /// Who listens on a port, when it can be found: `pid 123 (python3)`.
 pub(crate) fn holder_of(port: u16) -> Option<String> {
-    let inode = listening_inode(port)?;
-    let target = format!("socket:[{inode}]");
-    for process in procfs::process::all_processes().ok()?.filter_map(Result::ok) {
-        let Ok(fds) = process.fd() else { continue };
-        let holds = fds.filter_map(Result::ok).any(|fd| match fd.target {
-            procfs::process::FDTarget::Socket(i) => i == inode,
-            _ => false,
-        });
-        if holds {
-            let name = process.stat().map(|s| s.comm).unwrap_or_default();
-            return Some(format!("pid {} ({name})", process.pid));
-        }
-    }
-    let _ = target;
-    None
-}
-
-fn listening_inode(port: u16) -> Option<u64> {
-    let mut entries = procfs::net::tcp().unwrap_or_default();
-    entries.extend(procfs::net::tcp6().unwrap_or_default());
-    entries
-        .into_iter()
-        .find(|e| e.local_address.port() == port && e.state == procfs::net::TcpState::Listen)
-        .map(|e| e.inode)
+    crate::sys::linux::port_holder(port)
 }
 
 #[cfg(test)]
@@ -143,7 +120,7 @@ mod tests {
         // Bound, so no one else gets the port meanwhile, but not listening: nothing connects,
         // and the kernel lists no listener on it.
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
-        assert_eq!(listening_inode(port), None);
+        assert_eq!(crate::sys::linux::listening_inode(port), None);
         drop(socket);
         assert!(is_free(port));
         let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();

@@ -30,7 +30,7 @@ pub(super) fn run(args: SuperviseArgs) -> Result<Exit, ClientError> {
         "{} orch supervisor {} started (pid {})",
         now(),
         env!("CARGO_PKG_VERSION"),
-        crate::supervisor::process::own_pid()
+        crate::sys::linux::own_pid()
     );
     supervisor::run(&paths, lock, Output::background(&paths), None)
         .map_err(|e| ClientError::Failed(format!("supervisor: {e}")))?;

@@ -191,11 +191,11 @@ pub(crate) fn request(conn: &mut Connection, request: Request) -> Result<Vec<Rep
 /// that is still the same process, or (with `markers`) one carrying the project's marker.
 pub(crate) fn leftovers_run(paths: &ProjectPaths, markers: bool) -> bool {
     if let Ok(Some(state)) = State::load(&paths.state())
-        && state.services.values().any(|r| r.process.as_ref().is_some_and(crate::supervisor::process::is_alive))
+        && state.services.values().any(|r| r.process.as_ref().is_some_and(crate::sys::linux::is_alive))
     {
         return true;
     }
-    markers && !crate::supervisor::process::marked(&paths.root.display().to_string()).is_empty()
+    markers && !crate::sys::linux::marked(&paths.root.display().to_string()).is_empty()
 }
 
 fn located(e: LocateError) -> ClientError {

@@ -1,6 +1,6 @@
 //! Who a process is, beyond its pid: a pid is trusted only if its start time and the boot id
 //! still match, so a pid reused after a crash or a reboot is never signalled. Reading one from
-//! /proc is the OS layer's (`supervisor::process::identity_of`); this is the record and the
+//! /proc is the OS layer's (`sys::linux`); this is the record and the
 //! comparison.
 
 use serde::{Deserialize, Serialize};

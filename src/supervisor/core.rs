@@ -13,7 +13,6 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use super::health::Health;
 use super::machine::Input;
 use super::output::Output;
-use super::process::{self, Reaper};
 use super::service::Svc;
 use super::waiters::Waiter;
 use super::watch::Watch;
@@ -23,6 +22,7 @@ use crate::manifest::{BaseEnv, Spec};
 use crate::model::{Phase, Pid, ProcessExit};
 use crate::paths::ProjectPaths;
 use crate::state::{Desired, State};
+use crate::sys::Os;
 
 /// What reaches the supervisor's task.
 pub(crate) enum Msg {
@@ -112,7 +112,8 @@ pub(crate) struct Supervisor {
     pub(super) base_env: BaseEnv,
     pub(super) services: IndexMap<String, Svc>,
     pub(super) tx: UnboundedSender<Msg>,
-    pub(super) reaper: Arc<Reaper>,
+    /// Every process the supervisor starts, signals or reads about goes through it.
+    pub(super) os: Arc<dyn Os>,
     /// Made at the first http check: most projects have none, and a client costs memory.
     pub(super) http: std::sync::OnceLock<reqwest::Client>,
     /// Pids of the live group leaders, so the search for escaped processes skips them.
@@ -148,7 +149,7 @@ pub(crate) struct Supervisor {
 }
 
 impl Supervisor {
-    pub(crate) fn new(paths: ProjectPaths, tx: UnboundedSender<Msg>, reaper: Arc<Reaper>, output: Output) -> Self {
+    pub(crate) fn new(paths: ProjectPaths, tx: UnboundedSender<Msg>, os: Arc<dyn Os>, output: Output) -> Self {
         Self {
             project_id: paths.root.display().to_string(),
             paths,
@@ -158,7 +159,7 @@ impl Supervisor {
             base_env: std::env::vars().filter(|(k, _)| k != super::SUPERVISOR_VAR).collect(),
             services: IndexMap::new(),
             tx,
-            reaper,
+            os,
             http: std::sync::OnceLock::new(),
             leaders: Arc::default(),
             waiters: Vec::new(),
@@ -263,7 +264,7 @@ impl Supervisor {
         self.urgent = false;
         self.last_save = Some(std::time::Instant::now());
         let mut state = State::new();
-        state.supervisor = process::identity_of(process::own_pid());
+        state.supervisor = self.os.identity_of(self.os.own_pid());
         state.manifest = self.origin.as_ref().and_then(|o| o.manifest.clone());
         state.watch = Some(self.watch_requested);
         state.services = self.services.iter().map(|(n, s)| (n.clone(), s.record())).collect();

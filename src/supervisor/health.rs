@@ -8,7 +8,6 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::core::Supervisor;
 use super::machine::SpawnFailure;
-use super::process;
 
 /// The troubles that last.
 #[derive(Debug, Default)]
@@ -28,7 +27,7 @@ impl Supervisor {
     /// with a reason that says so (a retry would not help while the others run), and
     /// supervisor.log says it once per episode, not once a service.
     pub(super) fn out_of_fds(&mut self, name: &str) {
-        let limit = process::fd_limit();
+        let limit = self.os.fd_limit();
         let quiet = self.health.out_of_fds.is_none_or(|at| at.elapsed() > FDS_EPISODE);
         self.health.out_of_fds = Some(Instant::now());
         if quiet {

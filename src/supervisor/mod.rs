@@ -17,10 +17,11 @@ pub(crate) mod lifecycle;
 
 mod machine;
 mod notify;
+#[cfg(test)]
+mod os_tests;
 mod outcomes;
 pub(crate) mod output;
 pub(crate) mod probe;
-pub(crate) mod process;
 mod reconcile;
 mod recover;
 mod requests;
@@ -34,7 +35,6 @@ mod watch;
 
 use std::io;
 use std::os::unix::fs::PermissionsExt;
-use std::sync::Arc;
 
 use tokio::net::UnixListener;
 use tokio::signal::unix::{SignalKind, signal};
@@ -42,10 +42,10 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use self::core::{Msg, Supervisor};
 use self::output::Output;
-use self::process::Reaper;
 use crate::ipc::{Reply, Request};
 use crate::lock::Lock;
 use crate::paths::ProjectPaths;
+use crate::sys::linux::Linux;
 
 /// Environment variable set on the background supervisor: the project root it serves.
 pub(crate) const SUPERVISOR_VAR: &str = "ORCH_SUPERVISOR";
@@ -61,19 +61,16 @@ pub(crate) fn run(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let foreground = output.is_foreground();
     let result = runtime.block_on(async {
-        process::become_subreaper()?;
-        process::raise_fd_limit();
+        let os = Linux::start()?;
         let listener = bind(paths)?;
         let (tx, rx) = unbounded_channel();
-        let reaper = Arc::new(Reaper::default());
-        tokio::spawn(reaper.clone().run());
         let busy = server::Busy::default();
         let accepting = tokio::spawn(server::serve(listener, tx.clone(), busy.clone()));
         tokio::spawn(shutdown_on_signals(tx.clone(), foreground));
         if let Some((request, reply)) = first {
             let _ = tx.send(Msg::Request(request, reply));
         }
-        let mut supervisor = Supervisor::new(paths.clone(), tx, reaper, output);
+        let mut supervisor = Supervisor::new(paths.clone(), tx, os, output);
         supervisor.recover();
         supervisor.run(rx).await;
         accepting.abort();

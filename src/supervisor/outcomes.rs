@@ -10,7 +10,6 @@ use tokio::time::sleep;
 
 use super::core::{Msg, Supervisor};
 use super::machine::{self, Ctx, Dep, Effect, Input, Timer};
-use super::process;
 use crate::logs::reader;
 use crate::model::ProcessExit;
 use crate::state::Desired;
@@ -61,7 +60,7 @@ impl Supervisor {
         match effect {
             Effect::Spawn => self.spawn(name),
             Effect::Signal { group, signal } => {
-                let _ = process::signal_group(group, signal);
+                let _ = self.os.signal_group(group, signal);
             }
             Effect::StartTimer { kind, after } => self.start_timer(name, kind, after),
             Effect::CancelTimers => {

@@ -11,12 +11,11 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nix::sys::signal::Signal;
 use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout};
 
-use super::process::{self, Reaper, SpawnRequest};
 use crate::manifest::Ready;
+use crate::sys::{Os, Signal, SpawnRequest};
 
 const FIRST_RETRY: Duration = Duration::from_millis(10);
 const MAX_RETRY_TCP: Duration = Duration::from_millis(10);
@@ -29,7 +28,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct ProbeContext {
     pub(crate) cwd: std::path::PathBuf,
     pub(crate) env: Vec<(String, String)>,
-    pub(crate) reaper: Arc<Reaper>,
+    pub(crate) os: Arc<dyn Os>,
     /// For http checks only.
     pub(crate) http: Option<reqwest::Client>,
 }
@@ -87,7 +86,7 @@ async fn attempt(check: &Ready, ctx: &ProbeContext) -> Result<(), String> {
             },
             None => Err("no HTTP client".to_owned()),
         },
-        Ready::Exec(cmd) => exec_passes(&cmd.argv(), &ctx.cwd, &ctx.env, &ctx.reaper).await,
+        Ready::Exec(cmd) => exec_passes(&cmd.argv(), &ctx.cwd, &ctx.env, &*ctx.os).await,
         Ready::Log(_) | Ready::Delay(_) | Ready::Notify(_) => Err(String::new()),
     }
 }
@@ -118,17 +117,17 @@ fn http_error_words(e: &reqwest::Error) -> String {
 
 /// Runs the command in its own process group; passes on exit 0. A hung command is killed
 /// with its group after ATTEMPT_TIMEOUT.
-async fn exec_passes(argv: &[String], cwd: &Path, env: &[(String, String)], reaper: &Reaper) -> Result<(), String> {
+async fn exec_passes(argv: &[String], cwd: &Path, env: &[(String, String)], os: &dyn Os) -> Result<(), String> {
     let req = SpawnRequest { argv, cwd, env, capture: false };
-    let spawned = process::spawn(&req).map_err(|e| format!("cannot run it: {}", io_error_words(&e)))?;
+    let spawned = os.spawn(&req).map_err(|e| format!("cannot run it: {}", io_error_words(&e)))?;
     let pid = spawned.identity.pid;
-    let exit = reaper.watch(pid);
+    let exit = os.watch_exit(pid);
     match timeout(ATTEMPT_TIMEOUT, exit).await {
         Ok(Ok(exit)) if exit.success() => Ok(()),
         Ok(Ok(exit)) => Err(exit.to_string()),
         Ok(Err(_)) => Err("ended unseen".to_owned()),
         Err(_) => {
-            let _ = process::signal_group(pid, Signal::SIGKILL);
+            let _ = os.signal_group(pid, Signal::SIGKILL);
             Err(format!("still running after {}s", ATTEMPT_TIMEOUT.as_secs()))
         }
     }

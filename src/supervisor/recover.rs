@@ -12,7 +12,6 @@ use indexmap::IndexMap;
 
 use super::core::Supervisor;
 use super::machine::Input;
-use super::process;
 use super::reconcile::watched_files;
 use super::running::ExitWait;
 use super::service::Svc;
@@ -102,9 +101,9 @@ impl Supervisor {
         let mut svc = Svc::new(name, config, record.config_hash.clone(), record.adhoc.clone());
         svc.unrecorded = unrecorded;
         svc.desired = record.desired;
-        let live = record.process.clone().filter(|p| record.state.has_process() && process::is_alive(p));
+        let live = record.process.clone().filter(|p| record.state.has_process() && self.os.is_alive(p));
         if let Some(owner) =
-            record.process.as_ref().filter(|_| live.is_none()).and_then(|p| process::foreign_owner(p.pid))
+            record.process.as_ref().filter(|_| live.is_none()).and_then(|p| self.os.foreign_owner(p.pid))
         {
             say!("orch: {name}: the recorded pid now runs as {owner}, not as you: not adopted, never signalled");
         }
@@ -144,7 +143,9 @@ impl Supervisor {
                 None
             }
         };
-        let pipes = process::reopen_output(pid)
+        let pipes = self
+            .os
+            .reopen_output(pid)
             .into_iter()
             .map(|(fd, pipe)| (if fd == 2 { Stream::Err } else { Stream::Out }, pipe))
             .collect();
@@ -166,19 +167,19 @@ impl Supervisor {
     /// restarts it with the manifest's).
     fn take_over_process_table(&mut self) {
         let mut leaders: HashMap<String, Pid> = HashMap::new();
-        for (pid, service) in process::marked(&self.project_id) {
+        for (pid, service) in self.os.marked(&self.project_id) {
             if !is_service_name(&service) {
                 say!(
                     "orch: pid {pid} says it belongs to a service named {service:?}, which is no service name; left alone"
                 );
                 continue;
             }
-            if process::group_of(pid) == Some(pid) {
+            if self.os.group_of(pid) == Some(pid) {
                 leaders.insert(service, pid);
             }
         }
         for (name, pid) in leaders {
-            let Some(identity) = process::identity_of(pid) else { continue };
+            let Some(identity) = self.os.identity_of(pid) else { continue };
             let mut svc = Svc::new(&name, unknown_config(&self.paths.root), String::new(), None);
             svc.unrecorded = true;
             svc.desired = Desired::Up;

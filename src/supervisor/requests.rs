@@ -6,7 +6,6 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::core::Supervisor;
 use super::machine::Input;
-use super::process;
 use super::reconcile::{Scope, watched_files};
 use super::service::Svc;
 use super::waiters::{Waiter, WaiterKind};
@@ -33,7 +32,7 @@ impl Supervisor {
         let result = match request {
             Request::Hello => {
                 let version = env!("CARGO_PKG_VERSION").to_owned();
-                let _ = reply.send(Reply::Hello { pid: process::own_pid(), version });
+                let _ = reply.send(Reply::Hello { pid: self.os.own_pid(), version });
                 return;
             }
             Request::Ps { services } => {
@@ -243,7 +242,7 @@ impl Supervisor {
             return refusal.into_reply();
         }
         let pgids: Vec<Pid> = self.services.values().filter_map(Svc::pgid).collect();
-        let usage = process::group_usage(&pgids);
+        let usage = self.os.group_usage(&pgids);
         let now = Instant::now();
         let mut rows = Vec::new();
         for svc in self.services.values_mut() {

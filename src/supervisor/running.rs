@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 use indexmap::IndexMap;
-use nix::sys::signal::Signal;
 use tokio::net::unix::pipe::Receiver;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
@@ -19,11 +18,11 @@ use super::notify;
 use super::outcomes::exec_failure;
 use super::output::Output;
 use super::probe::{self, ProbeContext};
-use super::process::{self, SpawnRequest};
 use crate::logs::record::Stream;
 use crate::logs::writer::{Episode, LogWriter, pump};
 use crate::manifest::Ready;
 use crate::model::{Pid, ProcessExit};
+use crate::sys::{Os, Signal, SpawnRequest};
 
 impl Supervisor {
     /// Starts the service's process, with its log pumps and exit watcher; its machine learns
@@ -49,7 +48,7 @@ impl Supervisor {
         svc.cancel_tasks();
         let argv = svc.config.cmd.argv();
         let request = SpawnRequest { argv: &argv, cwd: &svc.config.cwd, env: &env, capture: true };
-        let spawned = match process::spawn(&request) {
+        let spawned = match self.os.spawn(&request) {
             Ok(spawned) => spawned,
             Err(e) => {
                 return match exec_failure(&argv, &e) {
@@ -60,7 +59,7 @@ impl Supervisor {
         };
         let pid = spawned.identity.pid;
         // Registered before any await, so the reaper cannot take the exit unseen.
-        let exit = ExitWait::Child(self.reaper.watch(pid));
+        let exit = ExitWait::Child(self.os.watch_exit(pid));
         svc.process = Some(spawned.identity);
         svc.started = Some((Instant::now(), SystemTime::now()));
         svc.adopted = false;
@@ -110,7 +109,7 @@ impl Supervisor {
     /// A start that failed for an OS error: as any failed start, unless orch itself is out of
     /// file descriptors, which no retry of the service mends.
     fn fail_start_io(&mut self, name: &str, what: &str, error: io::Error) {
-        if process::out_of_fds(&error) {
+        if crate::sys::out_of_fds(&error) {
             return self.out_of_fds(name);
         }
         self.spawn_failed(name, format!("{what}: {error}"), SpawnFailure::Retry);
@@ -161,6 +160,7 @@ impl Supervisor {
             })
             .collect();
         let cleanup = Cleanup {
+            os: self.os.clone(),
             project: self.project_id.clone(),
             service: name.to_owned(),
             pgid: identity.pid,
@@ -169,11 +169,14 @@ impl Supervisor {
             leaders: self.leaders.clone(),
         };
         let (tx, service) = (self.tx.clone(), name.to_owned());
+        let adopted_end = matches!(exit, ExitWait::Adopted).then(|| self.os.wait_not_child(&identity));
         tokio::spawn(async move {
-            let exit = match exit {
-                ExitWait::Child(rx) => rx.await.unwrap_or(ProcessExit::Unknown),
-                ExitWait::Adopted => {
-                    process::wait_not_child(&identity).await;
+            let exit = match (exit, adopted_end) {
+                (ExitWait::Child(rx), _) => rx.await.unwrap_or(ProcessExit::Unknown),
+                (ExitWait::Adopted, ended) => {
+                    if let Some(ended) = ended {
+                        ended.await;
+                    }
                     ProcessExit::Unknown
                 }
             };
@@ -189,13 +192,13 @@ impl Supervisor {
     /// Starts the readiness check of the current process, bounded by its ready_timeout.
     pub(super) fn start_probe(&mut self, name: &str) {
         let env = self.child_env(name);
-        let (tx, reaper) = (self.tx.clone(), self.reaper.clone());
+        let (tx, os) = (self.tx.clone(), self.os.clone());
         let wants_http = self.services.get(name).is_some_and(|s| matches!(s.config.ready, Some(Ready::Http(_))));
         let http = wants_http.then(|| self.http.get_or_init(probe::http_client).clone());
         let Some(svc) = self.services.get_mut(name) else { return };
         let Some(check) = svc.config.ready.clone() else { return };
         let (service, generation) = (name.to_owned(), svc.generation);
-        let ctx = ProbeContext { cwd: svc.config.cwd.clone(), env, reaper, http };
+        let ctx = ProbeContext { cwd: svc.config.cwd.clone(), env, os, http };
         let timeout = svc.config.ready_timeout.0;
         let probe = tokio::spawn(async move {
             let report = |saw| {
@@ -220,8 +223,8 @@ impl Supervisor {
         if let Some((path, _)) = self.services.get(name).and_then(|s| s.notify.as_ref()) {
             env.insert("NOTIFY_SOCKET".into(), path.display().to_string());
         }
-        env.insert(process::PROJECT_VAR.into(), self.project_id.clone());
-        env.insert(process::SERVICE_VAR.into(), name.to_owned());
+        env.insert(crate::sys::PROJECT_VAR.into(), self.project_id.clone());
+        env.insert(crate::sys::SERVICE_VAR.into(), name.to_owned());
         env.into_iter().collect()
     }
 }
@@ -288,6 +291,7 @@ impl LineSink {
 /// After a service's leader ended: the rest of its process group, and any process of the
 /// service that escaped the group, get the stop signal and then SIGKILL, so nothing is left.
 struct Cleanup {
+    os: Arc<dyn Os>,
     project: String,
     service: String,
     pgid: Pid,
@@ -299,17 +303,18 @@ struct Cleanup {
 impl Cleanup {
     /// True when something had to be SIGKILLed.
     async fn run(self) -> bool {
-        let mut killed = stop_group(self.pgid, self.signal, self.timeout).await;
+        let os = &*self.os;
+        let mut killed = stop_group(os, self.pgid, self.signal, self.timeout).await;
         let escaped = {
             let mut leaders = self.leaders.lock().unwrap_or_else(PoisonError::into_inner);
             leaders.remove(&self.pgid);
-            process::escaped(&self.project, &self.service, self.pgid, &leaders)
+            os.escaped(&self.project, &self.service, self.pgid, &leaders)
         };
         for pid in escaped {
             // Each escaped process leads a group of its own (it called setsid).
-            let group = process::group_of(pid).unwrap_or(pid);
-            killed |= stop_group(group, self.signal, self.timeout).await;
-            process::signal_process(pid, Signal::SIGKILL);
+            let group = os.group_of(pid).unwrap_or(pid);
+            killed |= stop_group(os, group, self.signal, self.timeout).await;
+            os.signal_process(pid, Signal::SIGKILL);
         }
         killed
     }
@@ -317,16 +322,16 @@ impl Cleanup {
 
 /// Signals a group and waits until it is empty, SIGKILL after `timeout`; true when SIGKILL was
 /// needed.
-async fn stop_group(pgid: Pid, signal: Signal, timeout: Duration) -> bool {
-    if !process::group_alive(pgid) {
+async fn stop_group(os: &dyn Os, pgid: Pid, signal: Signal, timeout: Duration) -> bool {
+    if !os.group_alive(pgid) {
         return false;
     }
-    let _ = process::signal_group(pgid, signal);
-    if wait_group_empty(pgid, timeout).await {
+    let _ = os.signal_group(pgid, signal);
+    if wait_group_empty(os, pgid, timeout).await {
         return false;
     }
-    let _ = process::signal_group(pgid, Signal::SIGKILL);
-    wait_group_empty(pgid, Duration::from_secs(5)).await;
+    let _ = os.signal_group(pgid, Signal::SIGKILL);
+    wait_group_empty(os, pgid, Duration::from_secs(5)).await;
     true
 }
 
@@ -345,22 +350,38 @@ fn missing_cwd(config: &crate::manifest::Service) -> Option<String> {
     (!config.cwd.is_dir()).then(|| format!("its folder {} does not exist", config.cwd.display()))
 }
 
-/// Polls (5 ms, doubling to 50 ms) until the group is empty; false if `limit` passed first.
-/// After the first 100 ms, zombies no longer count: a zombie whose parent is not the supervisor
-/// (an adopted service's) may linger, but it has ended.
-async fn wait_group_empty(pgid: Pid, limit: Duration) -> bool {
-    let start = Instant::now();
+/// How long a wait for a group to empty goes without looking again when nothing woke it: for
+/// what no exit is told of (a process that joined the group after the wait began).
+const GROUP_RECHECK: Duration = Duration::from_millis(500);
+
+/// For this long, a group with only zombies left counts as alive: the reaper collects the
+/// supervisor's own children within it. A zombie whose parent is not the supervisor (an
+/// adopted service's) may linger, but it has ended, so after it zombies no longer count.
+const ZOMBIE_GRACE: Duration = Duration::from_millis(100);
+
+/// Waits until the group is empty; false if `limit` passed first. Not a poll: it looks again
+/// when the OS says a process may have left the group (a child reaped, an adopted member's
+/// pidfd), at the end of the zombie grace, and every `GROUP_RECHECK` as a fallback.
+async fn wait_group_empty(os: &dyn Os, pgid: Pid, limit: Duration) -> bool {
+    let start = tokio::time::Instant::now();
     let deadline = start + limit;
-    let mut pause = Duration::from_millis(5);
-    let alive = |since: Duration| {
-        process::group_alive(pgid) && (since < Duration::from_millis(100) || process::group_has_live_member(pgid))
-    };
-    while alive(start.elapsed()) {
-        if Instant::now() >= deadline {
+    // Taken before the first look, so an exit between the look and the wait still wakes it.
+    let mut waker = os.group_waker(pgid);
+    loop {
+        let since = start.elapsed();
+        let alive = os.group_alive(pgid) && (since < ZOMBIE_GRACE || os.group_has_live_member(pgid));
+        if !alive {
+            return true;
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
             return false;
         }
-        sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
+        let grace_left = ZOMBIE_GRACE.checked_sub(since).filter(|d| !d.is_zero());
+        let pause = grace_left.unwrap_or(GROUP_RECHECK).min(deadline - now);
+        tokio::select! {
+            () = waker.changed() => {}
+            () = sleep(pause) => {}
+        }
     }
-    true
 }

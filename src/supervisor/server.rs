@@ -2,20 +2,45 @@
 //! answered with a stream of replies until the request is finished.
 
 use std::io;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::watch;
 
 use super::core::Msg;
 use crate::ipc::{Envelope, PROTOCOL_VERSION, Refusal, Reply, Request, VersionOnly, version_mismatch_line};
 
-/// Held while a request is being answered, so that the supervisor can wait for the last
-/// replies to be written before it exits.
-pub(crate) type Busy = Arc<()>;
+/// Counts the requests being answered, so that the supervisor can wait for the last replies
+/// to be written before it exits, woken when the last one is (not by looking every so often).
+#[derive(Clone)]
+pub(crate) struct Busy(Arc<watch::Sender<usize>>);
+
+impl Default for Busy {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(0)))
+    }
+}
+
+impl Busy {
+    /// Busy until the guard is dropped.
+    fn answering(&self) -> Answering {
+        self.0.send_modify(|n| *n += 1);
+        Answering(self.0.clone())
+    }
+}
+
+/// One request being answered (see [`Busy`]).
+struct Answering(Arc<watch::Sender<usize>>);
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
 
 /// The longest pause between tries when `accept` keeps failing.
 const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
@@ -50,13 +75,13 @@ pub(crate) async fn serve(listener: UnixListener, tx: UnboundedSender<Msg>, busy
         if !same_user {
             continue;
         }
-        tokio::spawn(connection(stream, tx.clone(), Arc::downgrade(&busy)));
+        tokio::spawn(connection(stream, tx.clone(), busy.clone()));
     }
 }
 
 /// Requests one after the other (a client's hello, then its request), each answered in full
 /// before the next is read.
-async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Weak<()>) -> io::Result<()> {
+async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Busy) -> io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
     let mut line = String::new();
@@ -71,7 +96,7 @@ async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Weak<()>
         }
         // Busy while answering only: a client that keeps the connection open and says nothing
         // does not hold the supervisor's exit up.
-        let _answering = busy.upgrade();
+        let _answering = busy.answering();
         answer(&line, &tx, &mut write).await?;
     }
 }
@@ -111,8 +136,6 @@ fn bad_name(request: &Request) -> Option<Refusal> {
 
 /// Waits (at most a second) until every connection has written its last reply.
 pub(crate) async fn drain(busy: Busy) {
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while Arc::strong_count(&busy) > 1 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    let mut count = busy.0.subscribe();
+    let _ = tokio::time::timeout(Duration::from_secs(1), count.wait_for(|n| *n == 0)).await;
 }

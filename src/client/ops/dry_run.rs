@@ -29,7 +29,7 @@ fn offline_plan(session: &Session) -> Result<Plan, ClientError> {
         .into_iter()
         .filter(|(_, r)| r.adhoc.is_none())
         .map(|(name, r)| {
-            let up = r.process.as_ref().is_some_and(crate::supervisor::process::is_alive);
+            let up = r.process.as_ref().is_some_and(crate::sys::linux::is_alive);
             (name, Observed { config: r.config, up })
         })
         .collect();

@@ -1,0 +1,197 @@
+//! What /proc says: a process's identity (start time and boot id) and owner, the processes
+//! that carry a project's marker, the cpu and memory of process groups, and who listens on a
+//! TCP port.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
+
+use procfs::process::Process;
+
+use crate::model::{Identity, Pid};
+use crate::sys::{PROJECT_VAR, SERVICE_VAR, Usage};
+
+/// The identity of a running process of this user; None when it is gone, a zombie (it has
+/// ended; only its parent has not collected it yet), or another user's.
+pub(crate) fn identity_of(pid: Pid) -> Option<Identity> {
+    let process = Process::new(pid.get()).ok()?;
+    let stat = process.stat().ok()?;
+    if stat.state == 'Z' || !is_own(&process) {
+        return None;
+    }
+    Some(Identity { pid, start_time: stat.starttime, boot_id: boot_id() })
+}
+
+/// The process still runs, is the same one (not a reused pid), and is this user's.
+pub(crate) fn is_alive(identity: &Identity) -> bool {
+    identity_of(identity.pid).is_some_and(|now| identity.is_same_process(&now))
+}
+
+/// This process's pid.
+pub(crate) fn own_pid() -> Pid {
+    Pid::new(nix::unistd::getpid().as_raw()).expect("getpid(2) returns a positive pid")
+}
+
+/// Whether a process runs as this user: its real and effective uid are ours.
+fn is_own(process: &Process) -> bool {
+    process.status().is_ok_and(|status| runs_as_me(&status))
+}
+
+fn runs_as_me(status: &procfs::process::Status) -> bool {
+    let me = nix::unistd::getuid().as_raw();
+    status.ruid == me && status.euid == me
+}
+
+/// The owner of a process, when it is not this user: `bob (uid 1001)`.
+pub(crate) fn foreign_owner(pid: Pid) -> Option<String> {
+    let status = Process::new(pid.get()).ok()?.status().ok()?;
+    (!runs_as_me(&status)).then(|| crate::safe_fs::owner_name(status.ruid))
+}
+
+pub(crate) fn boot_id() -> String {
+    procfs::sys::kernel::random::boot_id().map(|s| s.trim().to_owned()).unwrap_or_default()
+}
+
+/// Processes that carry a service's marker but are no longer in its process group: what a
+/// daemonising child (`setsid` + double fork) leaves behind. Such an orphan is reparented to
+/// the supervisor (a subreaper), so only the supervisor's own children are looked at, less the
+/// group leaders it knows (`leaders`): one small read in the common case where there is none.
+pub(crate) fn escaped(project: &str, service: &str, pgid: Pid, leaders: &HashSet<Pid>) -> Vec<Pid> {
+    own_children()
+        .into_iter()
+        .filter(|pid| !leaders.contains(pid))
+        .filter(|pid| {
+            Process::new(pid.get())
+                .is_ok_and(|p| p.stat().is_ok_and(|s| s.pgrp != pgid.get()) && has_marker(&p, project, Some(service)))
+        })
+        .collect()
+}
+
+/// The children of every thread of this process.
+fn own_children() -> Vec<Pid> {
+    let Ok(me) = Process::myself() else {
+        return Vec::new();
+    };
+    let Ok(tasks) = me.tasks() else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| t.children().ok())
+        .flatten()
+        .filter_map(|pid| Pid::try_from(pid).ok())
+        .collect()
+}
+
+/// Every process of this user that carries the project's marker, whatever its service.
+/// Another user's process may carry the same marker; it is no service of ours.
+pub(crate) fn marked(project: &str) -> Vec<(Pid, String)> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    all.filter_map(Result::ok)
+        .filter(is_own)
+        .filter_map(|p| {
+            let env = p.environ().ok()?;
+            let same_project = env.get(OsStr::new(PROJECT_VAR)).is_some_and(|v| v == project);
+            let service = env.get(OsStr::new(SERVICE_VAR))?.to_string_lossy().into_owned();
+            same_project.then_some((Pid::new(p.pid)?, service))
+        })
+        .collect()
+}
+
+fn has_marker(p: &Process, project: &str, service: Option<&str>) -> bool {
+    let Ok(env) = p.environ() else { return false };
+    let project_ok = env.get(OsStr::new(PROJECT_VAR)).is_some_and(|v| v == project);
+    let service_ok = service.is_none_or(|s| env.get(OsStr::new(SERVICE_VAR)).is_some_and(|v| v == s));
+    project_ok && service_ok
+}
+
+/// Whether a group has a member that is not a zombie: one pass over /proc. None when /proc
+/// cannot be read.
+pub(crate) fn group_has_live_member(pgid: Pid) -> Option<bool> {
+    let all = procfs::process::all_processes().ok()?;
+    Some(all.filter_map(Result::ok).filter_map(|p| p.stat().ok()).any(|s| s.pgrp == pgid.get() && s.state != 'Z'))
+}
+
+/// The live members of a group whose parent is not this process: their exits are never
+/// reaped (nor told) here, so a wait for the group watches each through a pidfd.
+pub(crate) fn members_not_ours(pgid: Pid) -> Vec<Pid> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    let me = own_pid().get();
+    all.filter_map(Result::ok)
+        .filter_map(|p| p.stat().ok())
+        .filter(|s| s.pgrp == pgid.get() && s.state != 'Z' && s.ppid != me)
+        .filter_map(|s| Pid::new(s.pid))
+        .collect()
+}
+
+/// One pass over /proc for all the groups asked about.
+pub(crate) fn group_usage(pgids: &[Pid]) -> HashMap<Pid, Usage> {
+    let mut usage: HashMap<Pid, Usage> = HashMap::new();
+    let Ok(all) = procfs::process::all_processes() else {
+        return usage;
+    };
+    let ticks = procfs::ticks_per_second() as f64;
+    let page = procfs::page_size();
+    for stat in all.filter_map(Result::ok).filter_map(|p| p.stat().ok()) {
+        let Some(pgid) = pgids.iter().find(|p| p.get() == stat.pgrp) else { continue };
+        let u = usage.entry(*pgid).or_default();
+        u.cpu_secs += (stat.utime + stat.stime) as f64 / ticks;
+        u.rss_bytes += stat.rss * page;
+    }
+    usage
+}
+
+/// Who listens on a TCP port, when it can be found: `pid 123 (python3)`.
+pub(crate) fn port_holder(port: u16) -> Option<String> {
+    let inode = listening_inode(port)?;
+    for process in procfs::process::all_processes().ok()?.filter_map(Result::ok) {
+        let Ok(fds) = process.fd() else { continue };
+        let holds = fds.filter_map(Result::ok).any(|fd| match fd.target {
+            procfs::process::FDTarget::Socket(i) => i == inode,
+            _ => false,
+        });
+        if holds {
+            let name = process.stat().map(|s| s.comm).unwrap_or_default();
+            return Some(format!("pid {} ({name})", process.pid));
+        }
+    }
+    None
+}
+
+/// The inode of the socket listening on a TCP port (v4 or v6), if one does.
+pub(crate) fn listening_inode(port: u16) -> Option<u64> {
+    let mut entries = procfs::net::tcp().unwrap_or_default();
+    entries.extend(procfs::net::tcp6().unwrap_or_default());
+    entries
+        .into_iter()
+        .find(|e| e.local_address.port() == port && e.state == procfs::net::TcpState::Listen)
+        .map(|e| e.inode)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_of_self_is_alive_and_a_changed_start_time_is_not() {
+        let me = identity_of(own_pid()).expect("own identity");
+        assert!(is_alive(&me));
+        let other = Identity { start_time: me.start_time + 1, ..me.clone() };
+        assert!(!is_alive(&other));
+        let rebooted = Identity { boot_id: "another boot".into(), ..me };
+        assert!(!is_alive(&rebooted));
+    }
+
+    #[test]
+    fn a_listener_is_found_with_its_holder() {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert!(listening_inode(port).is_some());
+        assert!(port_holder(port).is_some_and(|h| h.contains(&std::process::id().to_string())));
+        drop(listener);
+        assert_eq!(listening_inode(port), None);
+    }
+}
