@@ -315,10 +315,12 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--only", choices=sorted(CASES))
+    parser.add_argument("--orch", help="the orch binary to time (default: target/release/orch)")
     parser.add_argument("--baseline-orch", help="another orch binary to time the same cases with")
     args = parser.parse_args()
-    global BASELINE_ORCH
+    global BASELINE_ORCH, ORCH
     BASELINE_ORCH = args.baseline_orch
+    ORCH = args.orch or ORCH
     if not Path(ORCH).exists():
         sys.exit("build first: cargo build --release")
     print(f"orch benchmarks, {args.runs} runs each, {os.cpu_count()} cores")

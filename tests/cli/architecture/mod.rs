@@ -3,6 +3,7 @@
 //! of the first format that keeps loading; front ends over one client library, and a
 //! subscription to what happens.
 
+mod imports;
 mod layers;
 mod protocol;
 mod shown;
