@@ -188,6 +188,16 @@ fn decide(unit: &Unit, input: Input, at: Instant, ctx: &Ctx) -> Option<Move> {
             let pending = S::Pending { waiting_on: None, by_policy };
             Some(Move::to(wanted(with(pending), by_policy), vec![Effect::Forget]))
         }
+        // A user asks again while a failed start is being stopped: it starts anew once stopped,
+        // rather than ending in `failed`.
+        (
+            S::Stopping { run, then: AfterStop::FailStart { .. }, killed },
+            Input::StartWanted { by_policy: false } | Input::RestartWanted { by_policy: false },
+        ) => {
+            let run = Run { by_policy: false, ..run.clone() };
+            let stopping = S::Stopping { run, then: AfterStop::Settle, killed: *killed };
+            Some(Move::to(wanted(with(stopping), false), Vec::new()))
+        }
         // A process is there already: only who asked for it changes.
         (state @ S::Stopping { .. }, Input::StartWanted { by_policy } | Input::RestartWanted { by_policy })
         | (state @ (S::Starting { .. } | S::Ready { .. } | S::Running { .. }), Input::StartWanted { by_policy }) => {

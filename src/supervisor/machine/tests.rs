@@ -234,6 +234,18 @@ fn a_readiness_timeout_stops_the_process_and_fails_the_start() {
 }
 
 #[test]
+fn a_users_restart_while_a_failed_start_is_stopped_starts_it_anew() {
+    let mut sim = Sim::new(Service { ready: Some(Ready::Tcp("127.0.0.1:1".into())), ..service() });
+    sim.up();
+    sim.feed(Input::ReadyTimeout);
+    assert_eq!(sim.phase(), Phase::Stopping);
+    sim.feed(Input::RestartWanted { by_policy: false });
+    assert_eq!((sim.phase(), sim.reason()), (Phase::Stopping, None), "no longer a failed start");
+    sim.exit(ProcessExit::Signal(15));
+    assert_eq!((sim.phase(), sim.pid(), sim.spawns), (Phase::Starting, Some(pid(102)), 2));
+}
+
+#[test]
 fn a_ready_check_that_passes_confirms_the_start() {
     let mut sim = Sim::new(Service { ready: Some(Ready::Tcp("127.0.0.1:1".into())), ..service() });
     sim.up();
