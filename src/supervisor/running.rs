@@ -62,6 +62,8 @@ impl Supervisor {
         let exit = ExitWait::Child(self.os.watch_exit(pid));
         svc.process = Some(spawned.identity);
         svc.started = Some((Instant::now(), SystemTime::now()));
+        // A new process: its cpu% counts from its own start, not from the last one's sample.
+        svc.cpu_sample = None;
         svc.adopted = false;
         svc.runs += 1;
         svc.seen_runs = seen_runs;
