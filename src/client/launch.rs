@@ -36,6 +36,9 @@ pub(super) fn launch(paths: &ProjectPaths) -> io::Result<()> {
             Ok(())
         });
     }
-    // Not waited for: it outlives this client, and is reparented when the client exits.
-    cmd.spawn().map(drop)
+    // It outlives a command-line client, and is reparented when that exits. A long-lived
+    // client (`orch mcp`) reaps it when it ends, so no supervisor it started stays a zombie.
+    let mut child = cmd.spawn()?;
+    std::thread::spawn(move || child.wait());
+    Ok(())
 }
