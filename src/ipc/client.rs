@@ -1,12 +1,12 @@
 //! The client side of the socket: connect, make sure the other end is this user's supervisor,
 //! send one request, read the replies.
 
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
 
-use super::{Envelope, PROTOCOL_VERSION, Reply, Request, VersionOnly};
+use super::{Envelope, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Reply, Request, VersionOnly};
 
 pub(crate) struct Connection {
     reader: BufReader<UnixStream>,
@@ -74,8 +74,13 @@ impl Connection {
     /// first: a reply of another version is that (a [`VersionMismatch`]), not "unreadable".
     pub(crate) fn next_reply(&mut self) -> io::Result<Option<Reply>> {
         let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
+        let read = (&mut self.reader).take(MAX_MESSAGE_BYTES).read_line(&mut line)?;
+        if read == 0 {
             return Ok(None);
+        }
+        if !line.ends_with('\n') && read as u64 == MAX_MESSAGE_BYTES {
+            let too_long = format!("the supervisor sent a reply longer than {} MiB", MAX_MESSAGE_BYTES >> 20);
+            return Err(io::Error::new(io::ErrorKind::InvalidData, too_long));
         }
         let unreadable = |e: serde_json::Error| {
             io::Error::new(io::ErrorKind::InvalidData, format!("the supervisor sent something unreadable: {e}"))

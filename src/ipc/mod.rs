@@ -22,6 +22,11 @@ pub(crate) use refusal::Refusal;
 /// Version 3: a refusal carries its kind with its data (see [`Refusal`]).
 pub(crate) const PROTOCOL_VERSION: u32 = 3;
 
+/// The longest message either side reads, newline included: an `up` carries the client's
+/// whole environment (which the manifest's own bound keeps under 16 MiB) and a `ps` of
+/// thousands of services is a few MiB. A longer line is not orch's, and is not read on.
+pub(crate) const MAX_MESSAGE_BYTES: u64 = 64 * 1024 * 1024;
+
 fn yes() -> bool {
     true
 }

@@ -5,14 +5,16 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::sync::watch;
 
 use super::core::Msg;
-use crate::ipc::{Envelope, PROTOCOL_VERSION, Refusal, Reply, Request, VersionOnly, version_mismatch_line};
+use crate::ipc::{
+    Envelope, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Refusal, Reply, Request, VersionOnly, version_mismatch_line,
+};
 
 /// Counts the requests being answered, so that the supervisor can wait for the last replies
 /// to be written before it exits, woken when the last one is (not by looking every so often).
@@ -87,8 +89,13 @@ async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Busy) ->
     let mut line = String::new();
     loop {
         line.clear();
-        if read.read_line(&mut line).await? == 0 {
+        let read_bytes = (&mut read).take(MAX_MESSAGE_BYTES).read_line(&mut line).await?;
+        if read_bytes == 0 {
             return Ok(());
+        }
+        if !line.ends_with('\n') && read_bytes as u64 == MAX_MESSAGE_BYTES {
+            let refusal = Refusal::invalid(format!("a request longer than {} MiB", MAX_MESSAGE_BYTES >> 20));
+            return write_reply(&mut write, refusal.into_reply()).await;
         }
         // A subscription is not an answer: it does not hold the supervisor's exit up.
         if super::subscribers::is_subscribe(&line) {
@@ -120,11 +127,15 @@ async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHal
         Err(e) => refuse(reply_tx, Refusal::invalid(format!("unreadable request: {e}"))),
     }
     while let Some(reply) = reply_rx.recv().await {
-        let mut bytes = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: reply })?;
-        bytes.push(b'\n');
-        write.write_all(&bytes).await?;
+        write_reply(write, reply).await?;
     }
     Ok(())
+}
+
+async fn write_reply(write: &mut OwnedWriteHalf, reply: Reply) -> io::Result<()> {
+    let mut bytes = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: reply })?;
+    bytes.push(b'\n');
+    write.write_all(&bytes).await
 }
 
 /// A name in the request that the manifest's rules would not allow: such a name never

@@ -60,7 +60,12 @@ impl RawClient {
     pub fn ask(&mut self, message: &serde_json::Value) -> serde_json::Value {
         let mut line = message.to_string();
         line.push('\n');
-        self.stream.write_all(line.as_bytes()).expect("send a message");
+        self.ask_bytes(line.as_bytes())
+    }
+
+    /// Sends these bytes as they are and reads one line back, parsed.
+    pub fn ask_bytes(&mut self, bytes: &[u8]) -> serde_json::Value {
+        self.stream.write_all(bytes).expect("send a message");
         let mut reply = String::new();
         self.reader.read_line(&mut reply).expect("read a reply");
         serde_json::from_str(&reply).unwrap_or_else(|e| panic!("the reply is not JSON ({e}): {reply:?}"))

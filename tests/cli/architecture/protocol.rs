@@ -38,6 +38,17 @@ fn an_unknown_service_comes_with_the_names_there_are() {
 }
 
 #[test]
+fn a_request_line_past_the_bound_is_refused_and_the_supervisor_goes_on() {
+    let (project, mut client) = running(&sleeper("web"));
+    // 64 MiB with no newline: the supervisor stops reading there, it does not grow for ever.
+    let reply = client.ask_bytes(&vec![b' '; 64 << 20]);
+    assert_eq!(reply["kind"], "invalid", "{reply}");
+    assert!(reply["message"].as_str().unwrap_or_default().contains("longer than 64 MiB"), "{reply}");
+    let ps = project.run(&["ps", "--json"]).expect_code(0);
+    assert!(ps.stdout().contains("\"web\""), "{}", ps.stdout());
+}
+
+#[test]
 fn an_ad_hoc_name_that_the_manifest_uses_is_a_conflict() {
     let (project, mut client) = running(&sleeper("web"));
     let cwd = project.path().display().to_string();
