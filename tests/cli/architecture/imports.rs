@@ -1,7 +1,7 @@
 //! Point "the import graph of `src/` has no cycle between top-level modules", checked by reading
 //! the source as a reviewer would: every `crate::NAME` a file of module A mentions (in a `use`
-//! or a path) is an edge A → NAME. Comments and the test code at the end of a file (from its
-//! `#[cfg(test)]` on) do not count: a test may reach anywhere.
+//! or a path) is an edge A → NAME. Comments and the items under `#[cfg(test)]` do not count:
+//! a test may reach anywhere.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -28,13 +28,26 @@ fn top_module(src: &Path, file: &Path) -> Option<String> {
     (!matches!(name, "lib" | "main")).then(|| name.to_owned())
 }
 
-/// The code of a file before its tests, without comments.
-fn code_before_tests(text: &str) -> String {
-    text.lines()
-        .take_while(|l| l.trim() != "#[cfg(test)]")
-        .map(|l| l.split("//").next().unwrap_or_default())
-        .collect::<Vec<_>>()
-        .join("\n")
+/// The code of a file without its comments and its test items: an item under `#[cfg(test)]`
+/// (a `mod tests;` line, or a block up to its closing brace) is left out.
+fn code_without_tests(text: &str) -> String {
+    let mut kept = Vec::new();
+    let mut lines = text.lines().map(|l| l.split("//").next().unwrap_or_default());
+    while let Some(line) = lines.next() {
+        if line.trim() != "#[cfg(test)]" {
+            kept.push(line);
+            continue;
+        }
+        let mut depth = 0i64;
+        for item in lines.by_ref() {
+            depth += item.matches('{').count() as i64 - item.matches('}').count() as i64;
+            let opened = item.contains('{');
+            if depth <= 0 && (opened || item.trim_end().ends_with(';') || item.trim_end().ends_with('}')) {
+                break;
+            }
+        }
+    }
+    kept.join("\n")
 }
 
 /// Each `crate::NAME` in the code, and each NAME of a grouped `use crate::{A, B::c}`.
@@ -87,7 +100,7 @@ fn import_graph() -> Edges {
     for file in files {
         let Some(from) = top_module(&src, &file) else { continue };
         let text = std::fs::read_to_string(&file).expect("read a source file");
-        for to in crate_paths(&code_before_tests(&text)) {
+        for to in crate_paths(&code_without_tests(&text)) {
             if to != from {
                 edges.entry(from.clone()).or_default().entry(to).or_insert_with(|| file.clone());
             }
@@ -144,9 +157,11 @@ fn the_top_level_modules_of_src_import_each_other_without_a_cycle() {
 
 #[test]
 fn the_reader_sees_plain_and_grouped_paths_but_not_comments_or_tests() {
-    let code = code_before_tests(
-        "use crate::ipc::Reply;\nuse crate::{model::{Pid, Phase}, paths};\n// crate::cli\nlet x = crate::state::load();\n#[cfg(test)]\nuse crate::mcp;",
+    let code = code_without_tests(
+        "use crate::ipc::Reply;\n#[cfg(test)]\nmod tests;\nuse crate::{model::{Pid, Phase}, paths};\n// crate::cli\n\
+         #[cfg(test)]\nmod more {\n    use crate::mcp;\n    fn f() {\n    }\n}\nlet x = crate::state::load();\n\
+         #[cfg(test)]\nuse crate::client;\nuse crate::sys;",
     );
-    let expected: BTreeSet<String> = ["ipc", "model", "paths", "state"].map(String::from).into();
+    let expected: BTreeSet<String> = ["ipc", "model", "paths", "state", "sys"].map(String::from).into();
     assert_eq!(crate_paths(&code), expected);
 }
