@@ -1,7 +1,7 @@
 //! Which services there are, checked before a request is sent: a name that is none is told
 //! with every name there is (the manifest's, and those the supervisor or state.json knows:
 //! ad-hoc ones, and ones since removed from the manifest that may still run), in the one
-//! wording of [`crate::ipc::unknown_service`]. The names beyond the manifest's are looked up
+//! wording of [`crate::ipc::Refusal::unknown_service`]. The names beyond the manifest's are looked up
 //! only when a name is not the manifest's.
 
 use super::ops::ps;

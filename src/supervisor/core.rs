@@ -101,7 +101,10 @@ impl Msg {
 /// the record must hold, so that nothing runs twice after a crash) or a request is saved at once.
 const SAVE_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
-#[expect(clippy::struct_excessive_bools, reason = "until its flags become the machine's state (issue 11, point 5)")]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "the save and watch flags are independent of each other, not states of one thing"
+)]
 pub(crate) struct Supervisor {
     pub(super) paths: ProjectPaths,
     /// The value of ORCH_PROJECT on every child.
