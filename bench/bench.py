@@ -320,7 +320,7 @@ def main():
     args = parser.parse_args()
     global BASELINE_ORCH, ORCH
     BASELINE_ORCH = args.baseline_orch
-    ORCH = args.orch or ORCH
+    ORCH = str(Path(args.orch).resolve()) if args.orch else ORCH
     if not Path(ORCH).exists():
         sys.exit("build first: cargo build --release")
     print(f"orch benchmarks, {args.runs} runs each, {os.cpu_count()} cores")
