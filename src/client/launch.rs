@@ -2,7 +2,6 @@
 //! its own, detached from the client, its output in `.orch/supervisor.log`.
 
 use std::io;
-use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
 use crate::paths::ProjectPaths;
@@ -24,18 +23,7 @@ pub(super) fn launch(paths: &ProjectPaths) -> io::Result<()> {
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
-    // SAFETY: setsid and close_range are async-signal-safe system calls and touch no memory
-    // of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map_err(io::Error::from)?;
-            // Whatever this client inherited without close-on-exec (a terminal's pipe, a test
-            // harness's descriptors) is not the supervisor's, nor its services': close it at the
-            // exec. Best effort: kernels before 5.11 lack close_range.
-            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, libc::CLOSE_RANGE_CLOEXEC);
-            Ok(())
-        });
-    }
+    crate::sys::linux::detach(&mut cmd);
     // It outlives a command-line client, and is reparented when that exits. A long-lived
     // client (`orch mcp`) reaps it when it ends, so no supervisor it started stays a zombie.
     let mut child = cmd.spawn()?;

@@ -15,7 +15,7 @@ mod tests;
 
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
+use crate::sys::Signal;
 
 use super::lifecycle::{Verdict, after_exit};
 use super::unit::{AfterStop, Run, Unit, UnitState};

@@ -1,10 +1,11 @@
 //! The real [`Os`]: Linux, through nix, libc and /proc. One concern per file: starting a
-//! process ([`spawn`]), reaping children ([`reaper`]), groups and signals ([`group`]), and what
-//! /proc says ([`procfs`]).
+//! process ([`spawn`]), reaping children ([`reaper`]), groups and signals ([`group`]), what
+//! /proc says ([`procfs`]), and launching the supervisor detached ([`detach`]).
 //!
 //! The free functions are for the client side too (`orch up` asks whether a recorded process
 //! still runs, before any supervisor exists).
 
+mod detach;
 mod group;
 mod procfs;
 mod reaper;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use tokio::net::unix::pipe::Receiver;
 use tokio::sync::oneshot;
 
+pub(crate) use self::detach::detach;
 pub(crate) use self::group::pid_exists;
 #[cfg(test)]
 pub(crate) use self::procfs::listening_inode;
