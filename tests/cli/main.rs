@@ -13,6 +13,7 @@ mod compat;
 mod config;
 mod conventions;
 mod honest;
+mod idle;
 mod limits;
 mod mcp;
 mod procs;
