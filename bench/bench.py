@@ -11,6 +11,7 @@ import argparse
 import os
 import signal
 import socket
+import shutil
 import statistics
 import subprocess
 import sys
@@ -300,6 +301,31 @@ def bench_deep_chain(runs, depth=2000):
     report(f"down of a depends_on chain of {depth}", downs)
 
 
+def syscalls_over(pid, seconds):
+    """System calls every thread of pid makes over `seconds`, counted by `strace -c -f`."""
+    tasks = [t.name for t in Path(f"/proc/{pid}/task").iterdir()]
+    args = ["timeout", "-s", "INT", str(seconds), "strace", "-c", "-f"]
+    for task in tasks:
+        args += ["-p", task]
+    out = subprocess.run(args, capture_output=True, text=True).stderr
+    totals = [line.split()[3] for line in out.splitlines() if line.rstrip().endswith(" total")]
+    return int(totals[0]) if totals else 0
+
+
+def bench_idle(runs, seconds=5):
+    if shutil.which("strace") is None:
+        print("  idle: skipped (no strace)")
+        return
+    rates = []
+    for _ in range(runs):
+        with Project(many_sleepers(100)) as p:
+            orch(p, "up")
+            time.sleep(0.5)  # what up set going (a state save) lands before the window
+            rates.append(syscalls_over(supervisor_pid(p), seconds) / seconds)
+    print(f"  idle supervisor with 100 services: median {statistics.median(rates):.1f} system calls/s "
+          f"over {seconds} s (min {min(rates):.1f}, max {max(rates):.1f}); target 0")
+
+
 CASES = {
     "up100": bench_up_100,
     "min_uptime": bench_min_uptime,
@@ -308,6 +334,7 @@ CASES = {
     "chain": bench_chain,
     "reload": bench_reload,
     "adopt": bench_adoption,
+    "idle": bench_idle,
 }
 
 
