@@ -77,7 +77,10 @@ pub(crate) fn run(
         server::drain(busy).await;
         Ok::<_, io::Error>(())
     });
+    // The socket and its folder go while the lock is held, so that no supervisor started next
+    // can have made them anew yet. A folder something else still holds (a notify socket) stays.
     let _ = std::fs::remove_file(paths.socket());
+    let _ = std::fs::remove_dir(&paths.runtime_dir);
     drop(lock);
     // Pumps and timers still pending belong to processes that are gone.
     runtime.shutdown_background();

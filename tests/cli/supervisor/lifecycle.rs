@@ -240,3 +240,18 @@ fn what_the_client_inherited_reaches_neither_the_supervisor_nor_the_services() {
         assert!(!fd_targets(pid).contains(&leaked), "{who} holds the client's {leaked}: {:?}", fd_targets(pid));
     }
 }
+
+/// Issue 12, point 5: `down` leaves no empty socket folder behind (a runtime folder held 192).
+#[test]
+fn down_removes_the_socket_folder_it_made() {
+    let project = Project::toml("[services.web]\ncmd = \"sleep 1000\"\nmin_uptime = \"0s\"\n");
+    project.up().expect_code(0);
+    let socket = project.socket().expect("the socket in the lock");
+    let folder = socket.parent().expect("the socket's folder").to_path_buf();
+    assert!(folder.is_dir(), "{}", folder.display());
+    project.run(&["down"]).expect_code(0);
+    assert!(wait_until(5 * SECOND, || !folder.exists()), "{} is still there", folder.display());
+    // The next up makes it again.
+    project.up().expect_code(0);
+    assert!(project.socket().is_some_and(|s| s.exists()));
+}
