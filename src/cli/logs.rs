@@ -68,7 +68,8 @@ pub(super) fn run(global: &Global, args: LogsArgs) -> Result<Exit, ClientError> 
     if !args.follow {
         return Ok(Exit::Success);
     }
-    let subscription = crate::client::subscribe::subscribe(&session)?;
+    // The lines come from the files, the record: the subscription is only for its end.
+    let subscription = crate::client::subscribe::subscribe(&session, false)?;
     let (Some(supervisor), Some(subscription)) = (lock::holder_pid(&session.paths), subscription) else {
         eprintln!("orch: nothing is running here, so there is nothing to follow");
         return Ok(Exit::Success);

@@ -15,10 +15,11 @@ pub(crate) struct Subscription {
     conn: Connection,
 }
 
-/// Subscribes to the running supervisor; None when none runs (nothing happens to tell).
-pub(crate) fn subscribe(session: &Session) -> Result<Option<Subscription>, ClientError> {
+/// Subscribes to the running supervisor, to the services' lines too when `lines`; None when
+/// none runs (nothing happens to tell).
+pub(crate) fn subscribe(session: &Session, lines: bool) -> Result<Option<Subscription>, ClientError> {
     let Some(mut conn) = session.connect()? else { return Ok(None) };
-    conn.send(Request::Subscribe).map_err(lost)?;
+    conn.send(Request::Subscribe { lines }).map_err(lost)?;
     match conn.next_reply().map_err(lost)? {
         Some(Reply::Subscribed) => Ok(Some(Subscription { conn })),
         Some(Reply::Error(refusal)) => Err(ClientError::Refused(refusal)),

@@ -107,16 +107,19 @@ pub(crate) enum Request {
         services: Vec<String>,
     },
     /// Tell me what happens, until I hang up: answered with `Subscribed`, then an `Update` for
-    /// every change of a service's phase and every line a service writes. Served by the socket
-    /// itself, never queued behind the supervisor's work.
-    Subscribe,
+    /// every change of a service's phase and (with `lines`, the default) every line a service
+    /// writes. Served by the socket itself, never queued behind the supervisor's work.
+    Subscribe {
+        #[serde(default = "yes")]
+        lines: bool,
+    },
 }
 
 impl Request {
     /// The service names the request carries, to be checked before any is used.
     pub(crate) fn names(&self) -> Vec<&str> {
         let list = match self {
-            Request::Hello | Request::Subscribe => return Vec::new(),
+            Request::Hello | Request::Subscribe { .. } => return Vec::new(),
             Request::StartAdhoc { adhoc, .. } => return vec![adhoc.name.as_str()],
             Request::Up { services, force, .. } => {
                 return services.iter().chain(force.iter().flatten()).map(String::as_str).collect();

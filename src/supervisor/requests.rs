@@ -40,7 +40,7 @@ impl Supervisor {
                 return;
             }
             // Served by the socket (see subscribers.rs), never queued here.
-            Request::Subscribe => return,
+            Request::Subscribe { .. } => return,
             Request::Up { origin, services, wait, force, watch, dry_run } => {
                 self.up(Up { origin, services, wait, force, watch, dry_run }, reply.clone())
             }

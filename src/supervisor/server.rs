@@ -98,8 +98,8 @@ async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Busy) ->
             return write_reply(&mut write, refusal.into_reply()).await;
         }
         // A subscription is not an answer: it does not hold the supervisor's exit up.
-        if super::subscribers::is_subscribe(&line) {
-            return super::subscribers::serve(read, &mut write).await;
+        if let Some(lines) = super::subscribers::subscription(&line) {
+            return super::subscribers::serve(read, &mut write, lines).await;
         }
         // Busy while answering only: a client that keeps the connection open and says nothing
         // does not hold the supervisor's exit up.

@@ -25,37 +25,52 @@ const QUEUE: usize = 1024;
 
 struct Subscriber {
     tx: Sender<Update>,
+    /// It asked for the services' lines, not only their phases.
+    lines: bool,
     /// Updates that did not fit, since the last one it was told about.
     lost: Arc<AtomicU64>,
 }
 
 static SUBSCRIBERS: Mutex<Vec<Subscriber>> = Mutex::new(Vec::new());
 
-/// How many there are, read without the lock: with none, publishing costs nothing.
+/// How many there are, and how many want lines, read without the lock: with none, publishing
+/// costs nothing (a `logs -f` wants no lines: it reads the files).
 static COUNT: AtomicUsize = AtomicUsize::new(0);
+static WANT_LINES: AtomicUsize = AtomicUsize::new(0);
 
 /// A new subscriber: its queue, and its count of lost updates.
-fn subscribe() -> (Receiver<Update>, Arc<AtomicU64>) {
+fn subscribe(lines: bool) -> (Receiver<Update>, Arc<AtomicU64>) {
     let (tx, rx) = channel(QUEUE);
     let lost = Arc::new(AtomicU64::new(0));
     let mut list = SUBSCRIBERS.lock().unwrap_or_else(PoisonError::into_inner);
-    list.push(Subscriber { tx, lost: lost.clone() });
-    COUNT.store(list.len(), Ordering::Relaxed);
+    list.push(Subscriber { tx, lines, lost: lost.clone() });
+    count(&list);
     (rx, lost)
 }
 
-/// Hands the update to every subscriber that has room for it.
-pub(crate) fn publish(update: &Update) {
-    let mut list = SUBSCRIBERS.lock().unwrap_or_else(PoisonError::into_inner);
-    list.retain(|s| match s.tx.try_send(update.clone()) {
-        Ok(()) => true,
-        Err(TrySendError::Full(_)) => {
-            s.lost.fetch_add(1, Ordering::Relaxed);
-            true
-        }
-        Err(TrySendError::Closed(_)) => false,
-    });
+fn count(list: &[Subscriber]) {
     COUNT.store(list.len(), Ordering::Relaxed);
+    WANT_LINES.store(list.iter().filter(|s| s.lines).count(), Ordering::Relaxed);
+}
+
+/// Hands the update to every subscriber that wants it and has room for it.
+pub(crate) fn publish(update: &Update) {
+    let is_line = matches!(update, Update::Line { .. });
+    let mut list = SUBSCRIBERS.lock().unwrap_or_else(PoisonError::into_inner);
+    list.retain(|s| {
+        if is_line && !s.lines {
+            return !s.tx.is_closed();
+        }
+        match s.tx.try_send(update.clone()) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                s.lost.fetch_add(1, Ordering::Relaxed);
+                true
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    });
+    count(&list);
 }
 
 /// A service moved to `phase`.
@@ -68,23 +83,27 @@ pub(crate) fn phase(service: &str, phase: Phase, pid: Option<Pid>, reason: Optio
 
 /// A service wrote a line.
 pub(crate) fn line(service: &str, stream: Stream, line: &[u8]) {
-    if COUNT.load(Ordering::Relaxed) > 0 {
+    if WANT_LINES.load(Ordering::Relaxed) > 0 {
         let text = String::from_utf8_lossy(line).into_owned();
         publish(&Update::Line { service: service.to_owned(), stream, text });
     }
 }
 
-/// Whether a request line is a subscription (of this protocol version).
-pub(crate) fn is_subscribe(line: &str) -> bool {
-    line.contains("subscribe")
-        && serde_json::from_str::<Envelope<crate::ipc::Request>>(line)
-            .is_ok_and(|e| e.v == PROTOCOL_VERSION && matches!(e.body, crate::ipc::Request::Subscribe))
+/// Whether a request line is a subscription (of this protocol version), and to lines too.
+pub(crate) fn subscription(line: &str) -> Option<bool> {
+    if !line.contains("subscribe") {
+        return None;
+    }
+    match serde_json::from_str::<Envelope<crate::ipc::Request>>(line).ok()? {
+        Envelope { v: PROTOCOL_VERSION, body: crate::ipc::Request::Subscribe { lines } } => Some(lines),
+        _ => None,
+    }
 }
 
 /// Serves one subscriber until it hangs up (its end of the socket reads as closed) or the
 /// supervisor goes (the process ends, and with it the socket).
-pub(crate) async fn serve(mut read: impl AsyncRead + Unpin, write: &mut OwnedWriteHalf) -> io::Result<()> {
-    let (mut rx, lost) = subscribe();
+pub(crate) async fn serve(mut read: impl AsyncRead + Unpin, write: &mut OwnedWriteHalf, lines: bool) -> io::Result<()> {
+    let (mut rx, lost) = subscribe(lines);
     send(write, Reply::Subscribed).await?;
     let mut scratch = [0u8; 256];
     loop {
@@ -117,9 +136,13 @@ async fn send(write: &mut OwnedWriteHalf, reply: Reply) -> io::Result<()> {
 mod tests {
     use super::*;
 
+    /// The list is the process's: the tests that subscribe take turns.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
     #[test]
     fn a_full_queue_counts_what_it_lost_and_a_gone_subscriber_is_dropped() {
-        let (mut rx, lost) = subscribe();
+        let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut rx, lost) = subscribe(true);
         for _ in 0..QUEUE + 5 {
             line("web", Stream::Out, b"hello");
         }
@@ -133,11 +156,25 @@ mod tests {
     }
 
     #[test]
+    fn a_subscriber_without_lines_is_told_phases_only() {
+        let _turn = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
+        let (mut rx, _lost) = subscribe(false);
+        line("quiet-web", Stream::Out, b"hello");
+        phase("quiet-web", Phase::Stopped, None, None);
+        let queued: Vec<Update> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+        let ours = |u: &&Update| matches!(u, Update::Line { service, .. } | Update::Phase { service, .. } if service == "quiet-web");
+        let ours: Vec<&Update> = queued.iter().filter(ours).collect();
+        assert!(matches!(ours[..], [Update::Phase { .. }]), "{ours:?}");
+    }
+
+    #[test]
     fn only_a_subscribe_of_this_version_is_one() {
-        assert!(is_subscribe(r#"{"v":3,"request":"subscribe"}"#));
-        assert!(!is_subscribe(r#"{"v":2,"request":"subscribe"}"#));
-        assert!(!is_subscribe(r#"{"v":3,"request":"ps","services":["subscribe"]}"#));
-        assert!(!is_subscribe("subscribe"));
+        assert!(subscription(r#"{"v":3,"request":"subscribe"}"#).is_some());
+        assert!(subscription(r#"{"v":2,"request":"subscribe"}"#).is_none());
+        assert!(subscription(r#"{"v":3,"request":"ps","services":["subscribe"]}"#).is_none());
+        assert!(subscription("subscribe").is_none());
+        assert_eq!(subscription(r#"{"v":3,"request":"subscribe"}"#), Some(true), "lines by default");
+        assert_eq!(subscription(r#"{"v":3,"request":"subscribe","lines":false}"#), Some(false));
     }
 
     #[test]
