@@ -60,8 +60,10 @@ pub(crate) fn escaped(project: &str, service: &str, pgid: Pid, leaders: &HashSet
         .into_iter()
         .filter(|pid| !leaders.contains(pid))
         .filter(|pid| {
-            Process::new(pid.get())
-                .is_ok_and(|p| p.stat().is_ok_and(|s| s.pgrp != pgid.get()) && has_marker(&p, project, Some(service)))
+            Process::new(pid.get()).is_ok_and(|p| {
+                p.stat().is_ok_and(|s| s.pgrp != pgid.get())
+                    && service_marked(&p, project).is_some_and(|s| s == service)
+            })
         })
         .collect()
 }
@@ -90,20 +92,16 @@ pub(crate) fn marked(project: &str) -> Vec<(Pid, String)> {
     };
     all.filter_map(Result::ok)
         .filter(is_own)
-        .filter_map(|p| {
-            let env = p.environ().ok()?;
-            let same_project = env.get(OsStr::new(PROJECT_VAR)).is_some_and(|v| v == project);
-            let service = env.get(OsStr::new(SERVICE_VAR))?.to_string_lossy().into_owned();
-            same_project.then_some((Pid::new(p.pid)?, service))
-        })
+        .filter_map(|p| Some((Pid::new(p.pid)?, service_marked(&p, project)?)))
         .collect()
 }
 
-fn has_marker(p: &Process, project: &str, service: Option<&str>) -> bool {
-    let Ok(env) = p.environ() else { return false };
-    let project_ok = env.get(OsStr::new(PROJECT_VAR)).is_some_and(|v| v == project);
-    let service_ok = service.is_none_or(|s| env.get(OsStr::new(SERVICE_VAR)).is_some_and(|v| v == s));
-    project_ok && service_ok
+/// For a process carrying the project's marker, the service its marker names; None for any
+/// other process.
+fn service_marked(p: &Process, project: &str) -> Option<String> {
+    let env = p.environ().ok()?;
+    env.get(OsStr::new(PROJECT_VAR)).filter(|v| *v == project)?;
+    Some(env.get(OsStr::new(SERVICE_VAR))?.to_string_lossy().into_owned())
 }
 
 /// Whether a group has a member that is not a zombie: one pass over /proc. None when /proc
