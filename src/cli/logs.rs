@@ -53,9 +53,8 @@ pub(super) fn run(global: &Global, args: LogsArgs) -> Result<Exit, ClientError> 
     let filter = OrchLines::new(&args, &known);
     let files = filter.files(&args.services);
     let since = args.since.map(|d| SystemTime::now() - d.0);
-    let history = filter
-        .history(&dir, &args.services, since, args.lines)
-        .map_err(|e| ClientError::Failed(format!("cannot read the logs in {}: {e}", dir.display())))?;
+    let history =
+        filter.history(&dir, &args.services, since, args.lines).map_err(|e| ops::logs::unreadable(&dir, &e))?;
     let records = history.records;
     let mut shown = if args.services.is_empty() { known.clone() } else { args.services.clone() };
     if filter.any() && !shown.iter().any(|s| s == ORCH) {

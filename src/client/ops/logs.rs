@@ -36,6 +36,10 @@ pub(crate) fn history(
     tail: Option<usize>,
 ) -> Result<History, ClientError> {
     let dir = session.paths.logs();
-    logs::read_history(&dir, services, since, tail)
-        .map_err(|e| ClientError::Failed(format!("cannot read the logs in {}: {e}", dir.display())))
+    logs::read_history(&dir, services, since, tail).map_err(|e| unreadable(&dir, &e))
+}
+
+/// The logs folder could not be read: the one wording for every front end.
+pub(crate) fn unreadable(dir: &std::path::Path, error: &std::io::Error) -> ClientError {
+    ClientError::Failed(format!("cannot read the logs in {}: {error}", dir.display()))
 }
