@@ -6,12 +6,14 @@
 //! and `cut -d' ' -f3-` work on the files.
 //!
 //! - [`record`]: the record format, both ways.
-//! - [`writer`]: the supervisor side: splitting a child's pipe into lines and appending them,
-//!   rotating by size, without ever blocking the child for long.
+//! - [`writer`]: the supervisor side: splitting a child's output into lines and appending them,
+//!   rotating by size.
+//! - [`pump`]: a child's pipe into its writer, without ever blocking the child for long.
 //! - [`reader`]: the history of one or more services, merged in time order.
 //! - [`follow`]: `orch logs -f`: new records as they are appended, across rotations.
 
 pub(crate) mod follow;
+pub(crate) mod pump;
 pub(crate) mod reader;
 pub(crate) mod record;
 pub(crate) mod writer;

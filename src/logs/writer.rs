@@ -1,27 +1,19 @@
-//! The supervisor side: a child's pipe → lines → records appended to `<service>.log`,
+//! The supervisor side: a child's output cut into lines, and records appended to `<service>.log`,
 //! rotated by size.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::SystemTime;
-
-use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::live_path;
 use super::reader::rotated_numbers;
-use super::record::{Stream, push_record, record_prefix};
 use crate::manifest::LogConfig;
 use crate::safe_fs::{Access, PrivateDir};
 
 /// The longest line stored as one record; a longer line is cut into several records of at most
 /// this many bytes, so nothing is dropped and memory stays bounded.
 pub(crate) const MAX_LINE: usize = 1 << 20;
-
-/// How much of a pipe is read at once.
-const CHUNK: usize = 64 * 1024;
 
 /// Splits a pipe's bytes into lines, carrying a partial line across reads.
 ///
@@ -288,58 +280,6 @@ fn ignore_missing(result: io::Result<()>) -> io::Result<()> {
     }
 }
 
-/// Reads a child's pipe until EOF without ever blocking the child for long: reads chunks of
-/// 64 KiB, formats every complete line as a record stamped with the time of the read, and
-/// writes each chunk's records with one [`LogWriter::write_or_drop`]. `on_line` is called for
-/// every line (cut as by [`LineSplitter`]), `on_episode` when writes begin or stop failing.
-///
-/// A failing write (a full disk) does not stop the pump: it goes on draining the pipe, so the
-/// child never blocks on it, counts what it drops, and tries again with the next chunk. A read
-/// error returns at once.
-pub(crate) async fn pump<R: AsyncRead + Unpin>(
-    mut pipe: R,
-    stream: Stream,
-    writer: Arc<Mutex<LogWriter>>,
-    mut on_line: impl FnMut(&[u8]),
-    mut on_episode: impl FnMut(Episode),
-) -> io::Result<()> {
-    let mut splitter = LineSplitter::new();
-    let mut buf = vec![0u8; CHUNK];
-    let mut records = Vec::with_capacity(2 * CHUNK);
-    loop {
-        let n = pipe.read(&mut buf).await?;
-        let prefix = record_prefix(SystemTime::now(), stream);
-        let mut add = |line: &[u8]| {
-            push_record(&mut records, &prefix, line);
-            on_line(line);
-        };
-        if n == 0 {
-            splitter.finish(&mut add);
-        } else {
-            splitter.push(&buf[..n], &mut add);
-        }
-        if let Some(episode) = write_locked(&writer, &records) {
-            on_episode(episode);
-        }
-        records.clear();
-        // Give up the memory a burst of long lines may have taken.
-        records.shrink_to(2 * CHUNK);
-        if n == 0 {
-            return Ok(());
-        }
-    }
-}
-
-/// Writes under the lock shared by a service's stdout and stderr pumps. A panic in the other
-/// pump poisons the lock, but the writer's state stays usable, so it is taken anyway.
-fn write_locked(writer: &Mutex<LogWriter>, records: &[u8]) -> Option<Episode> {
-    if records.is_empty() {
-        return None;
-    }
-    let mut writer = writer.lock().unwrap_or_else(PoisonError::into_inner);
-    writer.write_or_drop(records)
-}
-
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -347,9 +287,9 @@ mod tests {
     use super::*;
     use crate::logs::Record;
     use crate::logs::reader::files_of;
+    use crate::logs::record::push_record;
     use crate::manifest::ByteSize;
     use crate::safe_fs::private;
-    use tokio::io::AsyncWriteExt;
 
     fn split(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
         let mut splitter = LineSplitter::new();
@@ -515,58 +455,5 @@ mod tests {
         write_numbered(&mut writer, 1..2);
         assert_eq!(numbers_in(&path), [0, 1]);
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-    }
-
-    #[tokio::test]
-    async fn pump_stores_100k_lines_in_order() {
-        let tmp = tempfile::tempdir().unwrap();
-        let writer = LogWriter::open(private(tmp.path()), "web", config(1 << 30, 2)).unwrap();
-        let writer = Arc::new(Mutex::new(writer));
-        let (mut child, pipe) = tokio::io::duplex(64 * 1024);
-        let feeder = tokio::spawn(async move {
-            let mut text = Vec::new();
-            for i in 0..100_000 {
-                text.extend_from_slice(format!("line {i}\n").as_bytes());
-            }
-            // Odd-sized writes so lines straddle reads.
-            for part in text.chunks(10_007) {
-                child.write_all(part).await.unwrap();
-            }
-            child.write_all(b"no newline").await.unwrap();
-        });
-        let mut seen = 0;
-        pump(pipe, Stream::Err, writer, |_| seen += 1, |_| {}).await.unwrap();
-        feeder.await.unwrap();
-        assert_eq!(seen, 100_001);
-        let text = fs::read(tmp.path().join("web.log")).unwrap();
-        let records: Vec<Record> =
-            text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| Record::parse("web", l).unwrap()).collect();
-        assert_eq!(records.len(), 100_001);
-        for (i, record) in records[..100_000].iter().enumerate() {
-            assert_eq!(record.line, format!("line {i}").as_bytes());
-            assert_eq!(record.stream, Stream::Err);
-        }
-        assert_eq!(records[100_000].line, b"no newline");
-        assert!(records.windows(2).all(|w| w[0].time <= w[1].time));
-    }
-
-    #[tokio::test]
-    async fn pump_reads_a_real_pipe() {
-        let tmp = tempfile::tempdir().unwrap();
-        let writer = LogWriter::open(private(tmp.path()), "web", config(1 << 20, 2)).unwrap();
-        let writer = Arc::new(Mutex::new(writer));
-        let (mut tx, rx) = tokio::net::unix::pipe::pipe().unwrap();
-        tx.write_all(b"one\r\ntwo\n").await.unwrap();
-        drop(tx);
-        let mut lines = Vec::new();
-        pump(rx, Stream::Out, writer, |l| lines.push(l.to_vec()), |_| {}).await.unwrap();
-        assert_eq!(lines, v(&[b"one\r", b"two"]));
-        let stored: Vec<Vec<u8>> = fs::read(tmp.path().join("web.log"))
-            .unwrap()
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(|l| Record::parse("web", l).unwrap().line)
-            .collect();
-        assert_eq!(stored, lines);
     }
 }
