@@ -103,10 +103,18 @@ impl State {
         serde_json::from_slice(&text).map(Some).map_err(|e| StateError::Corrupt { path: shown, detail: e.to_string() })
     }
 
-    /// Replaces the file atomically: readers see the old state or the new one, never a mix.
-    /// The folder must be a private one of this user (see [`PrivateDir`]); a link or a FIFO
+    /// The file's text: serialised whole, so that it is written with one write(2) (a writer on
+    /// the file would make one per JSON token, hundreds per service).
+    pub(crate) fn encode(&self) -> io::Result<Vec<u8>> {
+        let mut text = serde_json::to_vec_pretty(self)?;
+        text.push(b'\n');
+        Ok(text)
+    }
+
+    /// Replaces the file with `text` (from [`State::encode`]) atomically: readers see the old
+    /// state or the new one, never a mix. The folder must a private one of this user (see [`PrivateDir`]); a link or a FIFO
     /// left where the temp file goes is replaced, never written through.
-    pub(crate) fn save(&self, path: &Path) -> io::Result<()> {
+    pub(crate) fn write(path: &Path, text: &[u8]) -> io::Result<()> {
         let dir = PrivateDir::create(path.parent().unwrap_or(Path::new(".")))?;
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json");
         let tmp = format!(".{name}.{}.tmp", std::process::id());
@@ -114,12 +122,8 @@ impl State {
             Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
             _ => {}
         }
-        // Serialised whole first: a writer on the file would make one write(2) per JSON token
-        // (hundreds per service), and the state is saved after every batch of events.
-        let mut text = serde_json::to_vec_pretty(self)?;
-        text.push(b'\n');
         let mut file = dir.open(&tmp, Access::CreateNew)?;
-        file.write_all(&text)?;
+        file.write_all(text)?;
         file.sync_all()?;
         dir.rename(&tmp, name)?;
         dir.sync()
@@ -159,7 +163,7 @@ mod tests {
                 config: None,
             },
         );
-        state.save(&path).unwrap();
+        State::write(&path, &state.encode().unwrap()).unwrap();
         let back = State::load(&path).unwrap().unwrap();
         assert_eq!(back.services["web"].process.as_ref().unwrap().pid, pid(42));
         assert_eq!(back.services["web"].state, Phase::Ready);

@@ -96,6 +96,14 @@ impl Msg {
     }
 }
 
+/// A digest of the state file's text, to tell whether it changed (within one supervisor only).
+fn digest_of(text: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
 /// How often the state file is saved while only exits and phase changes happen: a stop of a
 /// deep chain is one exit after another, and each save writes every service. A spawn (a new pid
 /// the record must hold, so that nothing runs twice after a crash) or a request is saved at once.
@@ -127,6 +135,8 @@ pub(crate) struct Supervisor {
     /// What is unsaved must be saved now: a spawn, a request.
     pub(super) urgent: bool,
     pub(super) last_save: Option<std::time::Instant>,
+    /// A digest of the state file's text as last written, so an unchanged state is not written.
+    pub(super) saved_digest: Option<u64>,
     /// A `Msg::Save` is on its way.
     pub(super) save_due: bool,
     /// The services an event was about since the last `advance`: only they and their
@@ -170,6 +180,7 @@ impl Supervisor {
             dirty: true,
             urgent: true,
             last_save: None,
+            saved_digest: None,
             save_due: false,
             touched: HashSet::new(),
             full_scan: true,
@@ -271,7 +282,18 @@ impl Supervisor {
         state.manifest = self.origin.as_ref().and_then(|o| o.manifest.clone());
         state.watch = Some(self.watch_requested);
         state.services = self.services.iter().map(|(n, s)| (n.clone(), s.record())).collect();
-        self.saved(state.save(&self.paths.state()));
+        let text = match state.encode() {
+            Ok(text) => text,
+            Err(e) => return self.saved(Err(e)),
+        };
+        // What is on disk already (a `up` that changed nothing) is not written and fsynced again.
+        let digest = digest_of(&text);
+        if self.saved_digest == Some(digest) {
+            return;
+        }
+        let result = State::write(&self.paths.state(), &text);
+        self.saved_digest = result.is_ok().then_some(digest);
+        self.saved(result);
     }
 
     pub(super) fn handle(&mut self, msg: Msg) {

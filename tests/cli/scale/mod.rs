@@ -4,3 +4,4 @@
 
 mod idle;
 mod memory;
+mod state_writes;
