@@ -250,9 +250,15 @@ impl Supervisor {
     }
 
     /// Saves the state file if anything changed: at once when it is urgent, else at most every
-    /// `SAVE_EVERY` (a timer saves what is left).
+    /// `SAVE_EVERY` (a timer saves what is left), and after a stop rather than during it.
     pub(super) fn persist(&mut self) {
         if !self.dirty {
+            return;
+        }
+        // While a stop or down is under way, services are only stopping: a crash midway leaves
+        // records of processes that are gone, which recovery tells apart from those that run.
+        // So the file is written once when it is over, not a thousand services at a time.
+        if !self.urgent && self.waiters.iter().any(Waiter::is_down) {
             return;
         }
         let recent = self.last_save.is_some_and(|at| at.elapsed() < SAVE_EVERY);

@@ -68,20 +68,27 @@ pub(crate) fn escaped(project: &str, service: &str, pgid: Pid, leaders: &HashSet
         .collect()
 }
 
-/// The children of every thread of this process.
+/// The supervisor's children, read straight from the children files that can hold them: the
+/// calling thread's (the runtime's, which spawns every service) and the main thread's (the
+/// kernel hands orphans to a subreaper's first live thread). One small read each, not a walk
+/// of /proc/self/task, as this runs once for every service that stops.
 fn own_children() -> Vec<Pid> {
-    let Ok(me) = Process::myself() else {
-        return Vec::new();
-    };
-    let Ok(tasks) = me.tasks() else {
-        return Vec::new();
-    };
-    tasks
-        .filter_map(Result::ok)
-        .filter_map(|t| t.children().ok())
-        .flatten()
-        .filter_map(|pid| Pid::try_from(pid).ok())
+    let pid = nix::unistd::getpid().as_raw();
+    let tid = nix::unistd::gettid().as_raw();
+    let mut threads = vec![tid];
+    if pid != tid {
+        threads.push(pid);
+    }
+    threads
+        .into_iter()
+        .filter_map(|thread| std::fs::read_to_string(format!("/proc/self/task/{thread}/children")).ok())
+        .flat_map(|list| parse_children(&list))
         .collect()
+}
+
+/// The pids of a `children` file: decimal numbers separated by spaces. Anything else is skipped.
+fn parse_children(list: &str) -> Vec<Pid> {
+    list.split_ascii_whitespace().filter_map(|n| n.parse::<Pid>().ok()).collect()
 }
 
 /// Every process of this user that carries the project's marker, whatever its service.
@@ -181,6 +188,23 @@ mod tests {
         assert!(!is_alive(&other));
         let rebooted = Identity { boot_id: "another boot".into(), ..me };
         assert!(!is_alive(&rebooted));
+    }
+
+    #[test]
+    fn children_files_are_parsed_and_garbage_is_skipped() {
+        assert_eq!(parse_children("12 345 \n"), [Pid::new(12).unwrap(), Pid::new(345).unwrap()]);
+        assert_eq!(parse_children(""), []);
+        assert_eq!(parse_children("7 x -3 0 8"), [Pid::new(7).unwrap(), Pid::new(8).unwrap()]);
+    }
+
+    #[test]
+    fn own_children_finds_a_child_of_this_thread() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = Pid::new(i32::try_from(child.id()).unwrap()).unwrap();
+        let found = own_children().contains(&pid);
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(found, "the child {pid} is among this process's children");
     }
 
     #[test]
