@@ -3,6 +3,7 @@
 //! verbs.)
 
 use std::fmt;
+use std::path::PathBuf;
 
 use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -21,10 +22,46 @@ const NOT_EXECABLE: [&str; 23] = [
     ".", "source", "eval", "exit", "return", "alias", "read",
 ];
 
+/// The shell a string runs under, by its path: POSIX puts `sh` there, and a lookup along PATH
+/// would cost a failed exec for each folder before it.
+pub(crate) const SHELL: &str = "/bin/sh";
+
 impl CommandLine {
     /// A string, run under `sh -c`.
     pub(crate) fn is_shell(&self) -> bool {
         matches!(self, CommandLine::Shell(_))
+    }
+
+    /// The words to exec with no shell at all: an array as it is, or a string with no shell
+    /// syntax, split as `sh` would split it (see [`plain_words`]). None when only a shell can
+    /// run it.
+    pub(crate) fn words(&self) -> Option<Vec<String>> {
+        match self {
+            CommandLine::Argv(argv) => Some(argv.clone()),
+            CommandLine::Shell(script) => {
+                let words = plain_words(script)?;
+                let first = words.first()?;
+                (!NOT_EXECABLE.contains(&first.as_str()) && !first.contains('=')).then_some(words)
+            }
+        }
+    }
+
+    /// The file to exec and the argv it gets: the command's own words when it needs no shell
+    /// and `find` finds its program (an array always runs so: std then looks for its program
+    /// and tells it is missing), else `/bin/sh -c` with [`CommandLine::argv`]. A string whose
+    /// program is not found runs under the shell, so it fails as it always did, with sh's own
+    /// `not found` line and exit 127.
+    pub(crate) fn exec_with(&self, find: impl FnOnce(&str) -> Option<PathBuf>) -> (PathBuf, Vec<String>) {
+        if let Some(words) = self.words()
+            && let Some(program) = words.first()
+        {
+            match (find(program), self) {
+                (Some(found), _) => return (found, words),
+                (None, CommandLine::Argv(_)) => return (PathBuf::from(program), words),
+                (None, CommandLine::Shell(_)) => {}
+            }
+        }
+        (PathBuf::from(SHELL), self.argv())
     }
 
     /// The argv to exec. A string runs as `sh -c "exec CMD"` when CMD is a simple command (no
@@ -53,6 +90,36 @@ fn exec_form(script: &str) -> Option<String> {
         return None;
     }
     Some(if assignments.is_empty() { format!("exec {command}") } else { format!("{assignments} exec {command}") })
+}
+
+/// The words of a script that `sh` would run as one simple command with nothing expanded: blanks
+/// between words, quotes that only quote (`'…'`, and `"…"` without `$`, backquote or backslash
+/// inside), and outside quotes only characters with no meaning to the shell. None for anything
+/// else: a variable, a glob, a redirection, a comment, a `~`, an escape, a list or a pipeline.
+fn plain_words(script: &str) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = script.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' => words.extend(word.take()),
+            '\'' | '"' => {
+                let quoted = word.get_or_insert_with(String::new);
+                loop {
+                    match chars.next()? {
+                        end if end == c => break,
+                        '$' | '`' | '\\' if c == '"' => return None,
+                        inner => quoted.push(inner),
+                    }
+                }
+            }
+            c if c.is_ascii_alphanumeric() || "-_./:=@%+,^".contains(c) => word.get_or_insert_with(String::new).push(c),
+            c if !c.is_ascii() && !c.is_whitespace() => word.get_or_insert_with(String::new).push(c),
+            _ => return None,
+        }
+    }
+    words.extend(word);
+    (!words.is_empty()).then_some(words)
 }
 
 /// Splits `A=1 B="x y" prog args` into `A=1 B="x y"` and `prog args`.
@@ -194,6 +261,73 @@ mod tests {
         assert!(read("cmd = \"a\\u0000b\"").unwrap_err().message().contains("NUL"));
         assert!(read("cmd = [\"a\", \"\\u0000\"]").unwrap_err().message().contains("NUL"));
         assert!(read("cmd = \"ab\"").is_ok());
+    }
+
+    fn words(s: &str) -> Option<Vec<String>> {
+        CommandLine::Shell(s.into()).words()
+    }
+
+    #[test]
+    fn a_string_with_no_shell_syntax_is_split_into_words() {
+        assert_eq!(words("sleep 10").unwrap(), ["sleep", "10"]);
+        assert_eq!(words("  ./bin/server\t--port=3000  -v ").unwrap(), ["./bin/server", "--port=3000", "-v"]);
+        assert_eq!(words("echo 'a b' \"c d\" e'f'g \"\"").unwrap(), ["echo", "a b", "c d", "efg", ""]);
+        assert_eq!(words("printf 'it costs $5; `x` \\n'").unwrap(), ["printf", "it costs $5; `x` \\n"]);
+        assert_eq!(words("echo héllo").unwrap(), ["echo", "héllo"]);
+    }
+
+    #[test]
+    fn anything_the_shell_would_expand_or_interpret_keeps_the_shell() {
+        for script in [
+            "echo $HOME",
+            "echo \"$HOME\"",
+            "echo \"a\\b\"",
+            "ls *.rs",
+            "cat x?",
+            "ls [ab]",
+            "echo ~",
+            "server > out.log",
+            "server < in",
+            "a; b",
+            "a && b",
+            "a | b",
+            "echo `date`",
+            "(a)",
+            "echo a\\ b",
+            "echo 'open",
+            "server # a comment",
+            "echo {a,b}",
+            "a\nb",
+            "",
+            "   ",
+            // The first word: an assignment, a keyword or a builtin that exec would break.
+            "PORT=3000 server",
+            "cd web",
+            "exec sleep 1",
+            "if",
+        ] {
+            assert_eq!(words(script), None, "{script:?}");
+        }
+    }
+
+    #[test]
+    fn what_is_execed_is_the_words_when_found_else_the_shell() {
+        let found = |name: &str| Some(PathBuf::from(format!("/usr/bin/{name}")));
+        let none = |_: &str| None;
+        let plain = CommandLine::Shell("sleep 10".into());
+        assert_eq!(plain.exec_with(found), (PathBuf::from("/usr/bin/sleep"), vec!["sleep".into(), "10".into()]));
+        let (program, argv) = plain.exec_with(none);
+        assert_eq!((program.to_str(), argv.join(" ")), (Some("/bin/sh"), "sh -c exec sleep 10".into()));
+        let script = CommandLine::Shell("sleep $T".into());
+        assert_eq!(script.exec_with(found).0, PathBuf::from("/bin/sh"));
+        let array = CommandLine::Argv(vec!["pg_ctlx".into(), "-D".into()]);
+        assert_eq!(array.exec_with(none), (PathBuf::from("pg_ctlx"), vec!["pg_ctlx".into(), "-D".into()]));
+    }
+
+    #[test]
+    fn an_array_is_its_own_words() {
+        let argv = CommandLine::Argv(vec!["a".into(), "$b c".into()]);
+        assert_eq!(argv.words().unwrap(), ["a", "$b c"]);
     }
 
     #[test]

@@ -86,7 +86,10 @@ async fn attempt(check: &Ready, ctx: &ProbeContext) -> Result<(), String> {
             },
             None => Err("no HTTP client".to_owned()),
         },
-        Ready::Exec(cmd) => exec_passes(&cmd.argv(), &ctx.cwd, &ctx.env, &*ctx.os).await,
+        Ready::Exec(cmd) => {
+            let (program, argv) = cmd.exec_with(|name| crate::sys::linux::find_program(name, &ctx.env, &ctx.cwd));
+            exec_passes(&program, &argv, &ctx.cwd, &ctx.env, &*ctx.os).await
+        }
         Ready::Log(_) | Ready::Delay(_) | Ready::Notify(_) => Err(String::new()),
     }
 }
@@ -117,8 +120,14 @@ fn http_error_words(e: &reqwest::Error) -> String {
 
 /// Runs the command in its own process group; passes on exit 0. A hung command is killed
 /// with its group after ATTEMPT_TIMEOUT.
-async fn exec_passes(argv: &[String], cwd: &Path, env: &[(String, String)], os: &dyn Os) -> Result<(), String> {
-    let req = SpawnRequest { argv, cwd, env, capture: false };
+async fn exec_passes(
+    program: &Path,
+    argv: &[String],
+    cwd: &Path,
+    env: &[(String, String)],
+    os: &dyn Os,
+) -> Result<(), String> {
+    let req = SpawnRequest { program, argv, cwd, env, capture: false };
     let spawned = os.spawn(&req).map_err(|e| format!("cannot run it: {}", io_error_words(&e)))?;
     let pid = spawned.identity.pid;
     let exit = os.watch_exit(pid);

@@ -47,8 +47,9 @@ impl Supervisor {
         let Some(svc) = self.services.get_mut(name) else { return };
         svc.generation += 1;
         svc.cancel_tasks();
-        let argv = svc.config.cmd.argv();
-        let request = SpawnRequest { argv: &argv, cwd: &svc.config.cwd, env: &env, capture: true };
+        let cwd = &svc.config.cwd;
+        let (program, argv) = svc.config.cmd.exec_with(|name| crate::sys::linux::find_program(name, &env, cwd));
+        let request = SpawnRequest { program: &program, argv: &argv, cwd, env: &env, capture: true };
         let spawned = match self.os.spawn(&request) {
             Ok(spawned) => spawned,
             Err(e) => {

@@ -294,7 +294,8 @@ mod tests {
 
     fn spawn(fake: &Fake, env: &[(String, String)]) -> Pid {
         let argv = ["sleep".to_owned(), "100".to_owned()];
-        let request = SpawnRequest { argv: &argv, cwd: std::path::Path::new("/"), env, capture: true };
+        let root = std::path::Path::new("/");
+        let request = SpawnRequest { program: root, argv: &argv, cwd: root, env, capture: true };
         fake.spawn(&request).expect("the fake spawns").identity.pid
     }
 

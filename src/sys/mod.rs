@@ -103,6 +103,9 @@ pub(crate) trait GroupWaker: Send {
 
 /// What to run.
 pub(crate) struct SpawnRequest<'a> {
+    /// The file to exec: a path, or a name std looks up along the child's PATH.
+    pub(crate) program: &'a Path,
+    /// What the program is told it was run as: `argv[0]` and its arguments.
     pub(crate) argv: &'a [String],
     pub(crate) cwd: &'a Path,
     /// The whole environment of the child (nothing else is inherited).

@@ -1,6 +1,6 @@
 //! The real [`Os`]: Linux, through nix, libc and /proc. One concern per file: starting a
 //! process ([`spawn`]), reaping children ([`reaper`]), groups and signals ([`group`]), what
-//! /proc says ([`procfs`]), and launching the supervisor detached ([`detach`]).
+//! /proc says ([`procfs`]), finding a command's file ([`program`]), and launching the supervisor detached ([`detach`]).
 //!
 //! The free functions are for the client side too (`orch up` asks whether a recorded process
 //! still runs, before any supervisor exists).
@@ -8,6 +8,7 @@
 mod detach;
 mod group;
 mod procfs;
+mod program;
 mod reaper;
 mod spawn;
 
@@ -23,6 +24,7 @@ pub(crate) use self::group::pid_exists;
 #[cfg(test)]
 pub(crate) use self::procfs::listening_inode;
 pub(crate) use self::procfs::{is_alive, marked, own_pid, port_holder};
+pub(crate) use self::program::find_program;
 use self::reaper::Reaper;
 use super::{GroupWaker, Os, OsFuture, Signal, SpawnRequest, Spawned, Usage};
 use crate::model::{Identity, Pid, ProcessExit};

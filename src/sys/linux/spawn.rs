@@ -50,10 +50,11 @@ pub(crate) fn fd_limit() -> u64 {
 /// once the pipe is full, until a new supervisor adopts the child and opens the pipe again
 /// through /proc/<pid>/fd/1.
 pub(crate) fn spawn(req: &SpawnRequest) -> io::Result<Spawned> {
-    let (program, args) =
+    let (arg0, args) =
         req.argv.split_first().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
-    let mut cmd = std::process::Command::new(program);
-    cmd.args(args)
+    let mut cmd = std::process::Command::new(req.program);
+    cmd.arg0(arg0)
+        .args(args)
         .current_dir(req.cwd)
         .env_clear()
         .envs(req.env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))))

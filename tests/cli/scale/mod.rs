@@ -4,4 +4,5 @@
 
 mod idle;
 mod memory;
+mod spawn;
 mod state_writes;
