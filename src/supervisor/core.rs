@@ -158,6 +158,8 @@ pub(crate) struct Supervisor {
     /// Requests waiting for a `down` under way to finish (see `defers`).
     pub(super) deferred: VecDeque<(Request, UnboundedSender<Reply>)>,
     pub(super) watch: Option<Watch>,
+    /// The files the watch is to be aimed at, after the spawns now under way.
+    pub(super) watch_wanted: Option<Vec<std::path::PathBuf>>,
     pub(super) health: Health,
 }
 
@@ -192,6 +194,7 @@ impl Supervisor {
             changes: 0,
             deferred: VecDeque::new(),
             watch: None,
+            watch_wanted: None,
             health: Health::default(),
         }
     }
@@ -200,6 +203,7 @@ impl Supervisor {
     pub(crate) async fn run(mut self, mut rx: UnboundedReceiver<Msg>) {
         // What recovery left pending starts now, not at the first request.
         self.advance();
+        self.aim_watch();
         self.save_now();
         while let Some(msg) = rx.recv().await {
             self.handle(msg);
@@ -209,6 +213,7 @@ impl Supervisor {
             }
             self.advance();
             self.run_deferred();
+            self.aim_watch();
             self.persist();
             if self.should_exit() {
                 break;

@@ -184,8 +184,16 @@ impl Supervisor {
         }
     }
 
-    /// Starts, stops or re-aims the watch after a manifest was loaded.
+    /// Starts, stops or re-aims the watch after a manifest was loaded: once the services it
+    /// starts have been spawned (see [`Supervisor::aim_watch`]), as setting up a watch (a
+    /// thread, an inotify descriptor, a watch per folder) is no reason for them to wait.
     pub(super) fn watch_files(&mut self, files: Vec<PathBuf>) {
+        self.watch_wanted = Some(files);
+    }
+
+    /// The watch as the last loaded manifest wants it, when that changed.
+    pub(super) fn aim_watch(&mut self) {
+        let Some(files) = self.watch_wanted.take() else { return };
         if !self.watch_enabled {
             self.watch = None;
             return;
