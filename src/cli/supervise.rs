@@ -22,6 +22,7 @@ pub(super) fn run(args: SuperviseArgs) -> Result<Exit, ClientError> {
     let lock = Lock::try_acquire(&paths).map_err(|e| ClientError::Failed(format!("cannot lock the project: {e}")))?;
     let Some(lock) = lock else {
         // Another supervisor holds the lock: it serves the project, this one is not needed.
+        crate::supervisor::handoff::discard(&paths);
         return Ok(Exit::Success);
     };
     // Not eprintln!: it panics when the disk is full.

@@ -100,6 +100,7 @@ pub(crate) fn follow(
     on: &mut dyn FnMut(Notice),
 ) -> Result<Ending, ClientError> {
     let mut last: IndexMap<String, Event> = IndexMap::new();
+    let mut replied = false;
     loop {
         if wait.interrupted.is_some_and(|flag| flag.load(Ordering::SeqCst)) {
             return Ok(Ending::Interrupted { waiting: unsettled(&last) });
@@ -110,10 +111,13 @@ pub(crate) fn follow(
         conn.set_timeout(wait.read_timeout()).map_err(lost)?;
         let reply = match conn.next_reply() {
             Ok(Some(reply)) => reply,
+            // Before any reply, the request may not have been read at all (see `unanswered`).
+            Ok(None) if !replied => return Err(lost(std::io::ErrorKind::ConnectionAborted.into())),
             Ok(None) => return Err(ClientError::Failed("the supervisor closed the connection early".into())),
             Err(e) if is_timeout(&e) => continue,
             Err(e) => return Err(lost(e)),
         };
+        replied = true;
         match reply {
             Reply::Targets { services } => on(Notice::Targets(&services)),
             Reply::Event(event) => {
@@ -134,6 +138,13 @@ fn unsettled(last: &IndexMap<String, Event>) -> Vec<Event> {
 
 pub(crate) fn unexpected(reply: &Reply) -> ClientError {
     ClientError::Failed(format!("unexpected reply from the supervisor: {reply:?}"))
+}
+
+/// The connection ended before the supervisor answered the request: it was on its way out
+/// (a `down` came first) and may never have read it.
+pub(crate) fn unanswered(error: &ClientError) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+    matches!(error, ClientError::Lost(e) if matches!(e.kind(), BrokenPipe | ConnectionAborted | ConnectionReset))
 }
 
 #[cfg(test)]

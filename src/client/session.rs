@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::error::lost;
-use super::launch::launch;
+use super::launch::{Handoff, launch};
 use super::{ClientError, Notice};
-use crate::ipc::client::Connection;
+use crate::ipc::client::{ConnectError, Connection};
 use crate::ipc::locate::{self, Found, LocateError};
 use crate::ipc::{Origin, Reply, Request};
 use crate::manifest::{self, LoadOptions, Loaded, PortPicker, Problem};
@@ -130,6 +130,9 @@ impl Session {
         if let Some(note) = &self.paths.runtime_note {
             on(Notice::Note(note));
         }
+        if let Some(conn) = self.launch_handing_socket()? {
+            return Ok(conn);
+        }
         let deadline = Instant::now() + LAUNCH_TIMEOUT;
         let mut launched: Option<Instant> = None;
         loop {
@@ -137,7 +140,7 @@ impl Session {
             // a supervisor on its way out (after a `down` that came first, or a SIGKILL), and
             // left. Extra ones find the lock taken and leave at once.
             if launched.is_none_or(|at| at.elapsed() >= RELAUNCH) {
-                launch(&self.paths).map_err(|e| ClientError::Failed(format!("cannot start the supervisor: {e}")))?;
+                launch(&self.paths, None).map_err(cannot_start)?;
                 launched = Some(Instant::now());
             }
             match locate::find(&self.paths, LAUNCH_PATIENCE) {
@@ -147,13 +150,35 @@ impl Session {
                 Err(e) => return Err(located(e)),
             }
             if Instant::now() >= deadline {
-                return Err(ClientError::Failed(format!(
-                    "the supervisor did not start listening within {}s; see {}",
-                    LAUNCH_TIMEOUT.as_secs(),
-                    self.paths.supervisor_log().display()
-                )));
+                return Err(self.not_listening());
             }
         }
+    }
+
+    /// The first launch: the supervisor gets a socket this client is already connected to, so
+    /// the hello is answered as soon as it serves, with no connect retried. None when it does
+    /// not serve it (it found the lock held, by a supervisor starting or on its way out): then
+    /// the client looks for the one that does.
+    fn launch_handing_socket(&self) -> Result<Option<Connection>, ClientError> {
+        let Ok(handoff) = Handoff::bind(&self.paths) else { return Ok(None) };
+        launch(&self.paths, Some(&handoff)).map_err(cannot_start)?;
+        let path = handoff.path().to_path_buf();
+        match Connection::greet(handoff.into_stream(), &path, LAUNCH_TIMEOUT) {
+            Ok(conn) => Ok(Some(conn)),
+            Err(ConnectError::NoAnswer(_)) => Err(self.not_listening()),
+            Err(_) => {
+                let _ = std::fs::remove_file(&path);
+                Ok(None)
+            }
+        }
+    }
+
+    fn not_listening(&self) -> ClientError {
+        ClientError::Failed(format!(
+            "the supervisor did not start listening within {}s; see {}",
+            LAUNCH_TIMEOUT.as_secs(),
+            self.paths.supervisor_log().display()
+        ))
     }
 
     /// What a supervisor needs before it can start, checked here so a problem is told with
@@ -171,6 +196,10 @@ impl Session {
             .map_err(|e| ClientError::Failed(format!("cannot use the socket folder: {e}")))?;
         Ok(())
     }
+}
+
+fn cannot_start(e: std::io::Error) -> ClientError {
+    ClientError::Failed(format!("cannot start the supervisor: {e}"))
 }
 
 /// Sends a request and returns its replies, through the final one.

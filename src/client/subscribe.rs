@@ -19,13 +19,25 @@ pub(crate) struct Subscription {
 /// none runs (nothing happens to tell).
 pub(crate) fn subscribe(session: &Session, lines: bool) -> Result<Option<Subscription>, ClientError> {
     let Some(mut conn) = session.connect()? else { return Ok(None) };
-    conn.send(Request::Subscribe { lines }).map_err(lost)?;
-    match conn.next_reply().map_err(lost)? {
-        Some(Reply::Subscribed) => Ok(Some(Subscription { conn })),
-        Some(Reply::Error(refusal)) => Err(ClientError::Refused(refusal)),
-        Some(other) => Err(unexpected(&other)),
-        None => Ok(None),
+    // A supervisor on its way out (a `down` just served) answers the hello and then closes:
+    // that is no supervisor, not one lost.
+    match conn.send(Request::Subscribe { lines }) {
+        Err(e) if going_away(&e) => return Ok(None),
+        sent => sent.map_err(lost)?,
     }
+    match conn.next_reply() {
+        Ok(Some(Reply::Subscribed)) => Ok(Some(Subscription { conn })),
+        Ok(Some(Reply::Error(refusal))) => Err(ClientError::Refused(refusal)),
+        Ok(Some(other)) => Err(unexpected(&other)),
+        Ok(None) => Ok(None),
+        Err(e) if going_away(&e) => Ok(None),
+        Err(e) => Err(lost(e)),
+    }
+}
+
+/// The supervisor closed its end: it exited, or was killed.
+fn going_away(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset)
 }
 
 /// What the next wait for an update saw.
@@ -48,8 +60,7 @@ impl Subscription {
             Ok(Some(other)) => Err(unexpected(&other)),
             Ok(None) => Ok(Next::Ended),
             Err(e) if is_timeout(&e) => Ok(Next::Quiet),
-            // A reset is the supervisor going too.
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => Ok(Next::Ended),
+            Err(e) if going_away(&e) => Ok(Next::Ended),
             Err(e) => Err(lost(e)),
         }
     }

@@ -37,6 +37,11 @@ impl Connection {
     /// is not taken for a live one. Before anything is sent, the peer must be this user's.
     pub(crate) fn connect(socket: &Path, patience: Duration) -> Result<Self, ConnectError> {
         let stream = UnixStream::connect(socket).map_err(ConnectError::NotListening)?;
+        Self::greet(stream, socket, patience)
+    }
+
+    /// Says hello on a stream connected to `socket`, as [`Connection::connect`] does.
+    pub(crate) fn greet(stream: UnixStream, socket: &Path, patience: Duration) -> Result<Self, ConnectError> {
         check_peer(&stream, socket)?;
         let mut conn = Self { reader: BufReader::new(stream) };
         let patience = patience.max(Duration::from_millis(1));

@@ -12,6 +12,7 @@ macro_rules! say {
 }
 
 pub(crate) mod core;
+pub(crate) mod handoff;
 mod health;
 pub(crate) mod lifecycle;
 
@@ -87,10 +88,14 @@ pub(crate) fn run(
     result
 }
 
-/// Binds the project's socket (0600, in a 0700 folder), replacing a stale one: the lock is
-/// held, so no other supervisor can be using it.
+/// The project's socket: the one the client that launched this supervisor handed over, or one
+/// bound here (0600, in a 0700 folder), replacing a stale one: the lock is held, so no other
+/// supervisor can be using it.
 fn bind(paths: &ProjectPaths) -> io::Result<UnixListener> {
     paths.create_runtime_dir()?;
+    if let Some(handed) = handoff::take(paths) {
+        return UnixListener::from_std(handed);
+    }
     let socket = paths.socket();
     match std::fs::remove_file(&socket) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),

@@ -13,7 +13,7 @@ pub(crate) use ps::ps;
 pub(crate) use start::{AdhocStart, start_adhoc};
 
 use super::error::lost;
-use super::follow::{Ending, Expect, Wait, follow};
+use super::follow::{Ending, Expect, Wait, follow, unanswered};
 use super::{ClientError, Notice, Session, names};
 use crate::ipc::Request;
 
@@ -48,10 +48,19 @@ impl Up {
 /// with `no_wait`, taken).
 pub(crate) fn up(session: &Session, up: &Up, wait: Wait, on: &mut dyn FnMut(Notice)) -> Result<Ending, ClientError> {
     names::check_manifest_names(session, &up.services)?;
-    let mut conn = session.connect_or_launch(on)?;
-    conn.send(up.request(session, false)).map_err(lost)?;
     let expect = if up.no_wait { Expect::Accepted } else { Expect::Up };
-    follow(&mut conn, expect, wait, on)
+    // A supervisor that served a `down` first may leave between its hello and this request:
+    // the up then goes to the next one (an up sent twice is the same up).
+    let mut tries = 3;
+    loop {
+        let mut conn = session.connect_or_launch(on)?;
+        let result =
+            conn.send(up.request(session, false)).map_err(lost).and_then(|()| follow(&mut conn, expect, wait, on));
+        match result {
+            Err(e) if tries > 1 && unanswered(&e) => tries -= 1,
+            other => return other,
+        }
+    }
 }
 
 /// Stops the services (all when none) and starts them again, with what they depend on.

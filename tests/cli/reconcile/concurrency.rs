@@ -164,40 +164,19 @@ impl Drop for Client {
     }
 }
 
-/// Whether a process holds a connected Unix stream socket: the `orch up` client, connected to
-/// its supervisor (not the socket it makes for each try, before the connect fails).
-fn connected(pid: u32) -> bool {
-    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .into_iter()
-        .flatten()
-        .filter_map(Result::ok)
-        .filter_map(|fd| {
-            let target = std::fs::read_link(fd.path()).ok()?.to_string_lossy().into_owned();
-            Some(target.strip_prefix("socket:[")?.strip_suffix(']')?.to_owned())
-        })
-        .collect();
-    let table = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
-    table.lines().skip(1).any(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        // Num RefCount Protocol Flags Type St Inode [Path]: a stream (0001), connected (03).
-        fields.len() >= 7 && fields[4] == "0001" && fields[5] == "03" && inodes.iter().any(|i| i == fields[6])
-    })
-}
-
-/// Whether a Unix socket listens at `path` (from /proc/net/unix: flag __SO_ACCEPTCON), found
-/// without connecting to it.
+/// Whether a supervisor's socket is in place at `path`, found without connecting to it: it
+/// listens from the moment it is there (bound by the supervisor, or handed to it by its client
+/// and renamed into place once it holds the lock; /proc/net/unix still shows the name it was
+/// bound at).
 fn listens(path: &std::path::Path) -> bool {
-    let table = std::fs::read_to_string("/proc/net/unix").unwrap_or_default();
-    table.lines().any(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        fields.len() >= 8 && fields[3] == "00010000" && std::path::Path::new(fields[7]) == path
-    })
+    use std::os::unix::fs::FileTypeExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket())
 }
 
-/// The `up` client launched a supervisor and has not connected yet (it polls with a backoff;
-/// here it is held with SIGSTOP) when a `down` connects, finds nothing to stop, and the
-/// supervisor leaves. The `up` must still bring the project up, not wait for a supervisor that
-/// is gone until its launch timeout.
+/// The `up` client has launched a supervisor (and handed it the socket it is connected to),
+/// and is held with SIGSTOP before its request, when a `down` connects, finds nothing to stop,
+/// and the supervisor leaves. The `up` must still bring the project up (through a supervisor
+/// of its own), not fail as "lost" nor wait for one that is gone.
 #[test]
 fn an_up_whose_supervisor_served_a_down_first_still_comes_up() {
     use nix::sys::signal::{Signal, kill};
@@ -207,7 +186,6 @@ fn an_up_whose_supervisor_served_a_down_first_still_comes_up() {
     let root = project.path();
     project.up().expect_code(0);
     down_leaves_nothing(&project);
-    let mut arranged = None;
     for _ in 0..20 {
         let child = crate::support::orch_std()
             .current_dir(&root)
@@ -218,54 +196,44 @@ fn an_up_whose_supervisor_served_a_down_first_still_comes_up() {
             .spawn()
             .expect("spawn orch up");
         let mut client = Client(child);
+        let pid = Pid::from_raw(client.0.id() as i32);
         // Hold the client as soon as it has launched its supervisor (its child until it exits),
-        // polling its own children list without a pause: the client connects within
-        // milliseconds, and a scan of all of /proc is too slow on a busy machine.
+        // polling its own children list without a pause: a scan of all of /proc is too slow.
         let children = format!("/proc/{0}/task/{0}/children", client.0.id());
         let deadline = std::time::Instant::now() + TIMEOUT;
         while std::fs::read_to_string(&children).is_ok_and(|c| c.trim().is_empty())
             && std::time::Instant::now() < deadline
         {}
         // It may have finished already (its pid not yet reaped, so the signal is harmless).
-        let _ = kill(Pid::from_raw(client.0.id() as i32), Signal::SIGSTOP);
-        let running = client.0.try_wait().unwrap().is_none() && crate::procs::is_alive(client.0.id() as i32);
-        if running && !connected(client.0.id()) {
-            arranged = Some(client);
-            break;
+        let _ = kill(pid, Signal::SIGSTOP);
+        // The down must reach the supervisor: wait until it listens.
+        let listening = wait_until(TIMEOUT, || project.socket().is_some_and(|socket| listens(&socket)));
+        assert!(listening, "the supervisor does not listen: {:?}", project.lock_holder());
+        project.run(&["down"]).expect_code(0);
+        assert!(wait_until(TIMEOUT, || supervisor_pids(&root).is_empty()), "the supervisor stayed after down");
+        let _ = kill(pid, Signal::SIGCONT);
+        let started = std::time::Instant::now();
+        let mut status = None;
+        let returned = wait_until(Duration::from_secs(5), || {
+            status = client.0.try_wait().unwrap();
+            status.is_some()
+        });
+        let took = started.elapsed();
+        let mut said = String::new();
+        if returned {
+            use std::io::Read;
+            let _ = client.0.stdout.take().map(|mut out| out.read_to_string(&mut said));
+            let _ = client.0.stderr.take().map(|mut err| err.read_to_string(&mut said));
         }
-        // It connected already: let it finish, and try again. Once `try_wait` reaped it, its
-        // pid is no longer ours to signal.
-        if running {
-            let _ = kill(Pid::from_raw(client.0.id() as i32), Signal::SIGCONT);
-        }
-        assert!(wait_until(TIMEOUT, || client.0.try_wait().unwrap().is_some()), "`orch up` did not finish");
         drop(client);
+        assert!(returned, "`orch up` had not returned after {took:?}");
+        assert_eq!(status.and_then(|s| s.code()), Some(0), "`orch up` failed after {took:?}: {said}");
+        // Held too late (its up was served before the down, which then stopped db): again.
+        let arranged = pids_of(&root, "db").len() == 1;
         down_leaves_nothing(&project);
+        if arranged {
+            return;
+        }
     }
-    let mut client = arranged.expect("the up client always connected before it could be held");
-    // The down must reach the supervisor: wait until it listens.
-    let listening = wait_until(TIMEOUT, || project.socket().is_some_and(|socket| listens(&socket)));
-    assert!(listening, "the supervisor does not listen: {:?}", project.lock_holder());
-    project.run(&["down"]).expect_code(0);
-    assert!(wait_until(TIMEOUT, || supervisor_pids(&root).is_empty()), "the supervisor stayed after down");
-
-    kill(Pid::from_raw(client.0.id() as i32), Signal::SIGCONT).unwrap();
-    let started = std::time::Instant::now();
-    let mut status = None;
-    let returned = wait_until(Duration::from_secs(5), || {
-        status = client.0.try_wait().unwrap();
-        status.is_some()
-    });
-    let took = started.elapsed();
-    let mut said = String::new();
-    if returned {
-        use std::io::Read;
-        let _ = client.0.stdout.take().map(|mut out| out.read_to_string(&mut said));
-        let _ = client.0.stderr.take().map(|mut err| err.read_to_string(&mut said));
-    }
-    drop(client);
-    assert!(returned, "`orch up` had not returned after {took:?}");
-    assert_eq!(status.and_then(|s| s.code()), Some(0), "`orch up` failed after {took:?}: {said}");
-    assert_eq!(pids_of(&root, "db").len(), 1, "`orch up` said: {said}");
-    down_leaves_nothing(&project);
+    panic!("the up client was never held before its request reached the supervisor");
 }
