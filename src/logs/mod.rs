@@ -9,8 +9,11 @@
 //! - [`writer`]: the supervisor side: splitting a child's pipe into lines and appending them,
 //!   rotating by size, without ever blocking the child for long.
 //! - [`reader`]: the history of one or more services, merged in time order.
+//! - [`backwards`]: one file's last records, read from its end, and its records since a time,
+//!   found by bisection.
 //! - [`follow`]: `orch logs -f`: new records as they are appended, across rotations.
 
+mod backwards;
 pub(crate) mod follow;
 pub(crate) mod reader;
 pub(crate) mod record;

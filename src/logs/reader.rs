@@ -1,13 +1,14 @@
 //! Reading stored logs: which files and services there are, and the merged history.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fs::{self, File, Metadata};
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::backwards::LogFile;
 use super::live_path;
 use super::record::Record;
 
@@ -158,8 +159,8 @@ fn read_service(
     let mut position = Position { file: None, offset: 0 };
     let mut parts = Vec::new();
     let mut count = 0;
-    for (file, id, live) in open_newest_first(dir, service)? {
-        let (records, end) = read_records(file, service, since, tail)?;
+    for OpenLog { file, id, len, live } in open_newest_first(dir, service)? {
+        let (records, end) = read_records(&file, len, service, since, tail)?;
         if live {
             position = Position { file: Some(id), offset: end };
         }
@@ -174,10 +175,21 @@ fn read_service(
     Ok((records, position))
 }
 
-/// Opens all of a service's files at once, newest first, each with its identity and whether
-/// it is the live file. Opening them together keeps the window in which a rotation could
-/// shift names under the reader tiny, and a file seen twice (renamed in between) is read once.
-fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<(File, FileId, bool)>> {
+/// One of a service's files, opened for reading.
+struct OpenLog {
+    file: File,
+    /// Its identity, which a rotation keeps.
+    id: FileId,
+    /// Its size when opened: reading goes no further.
+    len: u64,
+    /// Whether it is the live file.
+    live: bool,
+}
+
+/// Opens all of a service's files at once, newest first. Opening them together keeps the
+/// window in which a rotation could shift names under the reader tiny, and a file seen twice
+/// (renamed in between) is read once.
+fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<OpenLog>> {
     let live = live_path(dir, service);
     let mut seen = HashSet::new();
     let mut files = Vec::new();
@@ -188,9 +200,10 @@ fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<(File, FileId,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let id = FileId::of(&file.metadata()?);
+        let meta = file.metadata()?;
+        let id = FileId::of(&meta);
         if seen.insert(id) {
-            files.push((file, id, path == live));
+            files.push(OpenLog { file, id, len: meta.len(), live: path == live });
         }
     }
     Ok(files)
@@ -198,35 +211,18 @@ fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<(File, FileId,
 
 /// The records of one file at or after `since` (the last `tail` of them when given), and the
 /// offset after its last whole line. An unterminated last line is a record still being
-/// written (or cut by a crash) and is left out.
+/// written (or cut by a crash) and is left out. Only the file's first `len` bytes (its size
+/// when opened) are looked at; `tail` is read backwards from their end and `since` found by
+/// bisection (see [`LogFile::records`]).
 fn read_records(
-    file: File,
+    file: &File,
+    len: u64,
     service: &str,
     since: Option<SystemTime>,
     tail: Option<usize>,
 ) -> io::Result<(Vec<Record>, u64)> {
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
-    let mut records = VecDeque::new();
-    let mut line = Vec::new();
-    let mut end = 0u64;
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            return Ok((records.into(), end));
-        }
-        end += n as u64;
-        let Some(record) = Record::parse(service, &line[..n - 1]) else {
-            continue;
-        };
-        if since.is_some_and(|since| record.time < since) {
-            continue;
-        }
-        records.push_back(record);
-        if tail.is_some_and(|t| records.len() > t) {
-            records.pop_front();
-        }
-    }
+    let log = LogFile::new(file, len)?;
+    Ok((log.records(service, since, tail)?, log.end()))
 }
 
 /// Drops all but the last `tail` records.
