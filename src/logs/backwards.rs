@@ -297,3 +297,284 @@ impl Read for At<'_> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::Stream;
+    use crate::logs::record::format_record;
+    use proptest::prelude::*;
+    use std::io::Write;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn at(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_795_592_529 + secs)
+    }
+
+    fn record(secs: u64, line: &[u8]) -> Vec<u8> {
+        let mut buf = Vec::new();
+        format_record(&mut buf, at(secs), Stream::Out, line);
+        buf
+    }
+
+    /// One record per (second, text).
+    fn records(list: &[(u64, &str)]) -> Vec<u8> {
+        list.iter().flat_map(|(secs, text)| record(*secs, text.as_bytes())).collect()
+    }
+
+    fn file_of(bytes: &[u8]) -> File {
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(bytes).unwrap();
+        file
+    }
+
+    /// The records and the end, as read from the end with blocks of `block` bytes.
+    fn read(bytes: &[u8], block: usize, since: Option<SystemTime>, tail: Option<usize>) -> (Vec<Record>, u64) {
+        let file = file_of(bytes);
+        let log = LogFile::with_block(&file, bytes.len() as u64, block).unwrap();
+        (log.records("web", since, tail).unwrap(), log.end())
+    }
+
+    /// What reading the whole file forwards gives (the reader before this one).
+    fn forwards(bytes: &[u8], since: Option<SystemTime>, tail: Option<usize>) -> (Vec<Record>, u64) {
+        let mut records = Vec::new();
+        let mut end = 0;
+        let mut rest = bytes;
+        while let Some(at) = rest.iter().position(|&b| b == b'\n') {
+            end += at + 1;
+            let record = Record::parse("web", &rest[..at]);
+            records.extend(record.filter(|r| since.is_none_or(|since| r.time >= since)));
+            rest = &rest[at + 1..];
+        }
+        if let Some(tail) = tail {
+            records.drain(..records.len().saturating_sub(tail));
+        }
+        (records, end as u64)
+    }
+
+    fn texts(records: &[Record]) -> Vec<String> {
+        records.iter().map(|r| r.text().into_owned()).collect()
+    }
+
+    /// Ten records a second apart, texts "r0" to "r9", 35 bytes each.
+    fn ten() -> Vec<u8> {
+        let list: Vec<(u64, String)> = (0..10).map(|i| (i, format!("r{i}"))).collect();
+        list.iter().flat_map(|(secs, text)| record(*secs, text.as_bytes())).collect()
+    }
+
+    #[test]
+    fn the_tail_is_read_across_block_boundaries() {
+        let bytes = ten();
+        assert_eq!(bytes.len(), 350);
+        for block in [1, 7, 34, 35, 36, 64, 350, 4096] {
+            let (tail, end) = read(&bytes, block, None, Some(4));
+            assert_eq!(texts(&tail), ["r6", "r7", "r8", "r9"], "block {block}");
+            assert_eq!(end, 350);
+            let (all, _) = read(&bytes, block, None, Some(100));
+            assert_eq!(all.len(), 10, "block {block}");
+            assert_eq!(read(&bytes, block, None, None).0, all);
+        }
+        assert!(read(&bytes, 16, None, Some(0)).0.is_empty());
+    }
+
+    #[test]
+    fn lines_longer_than_a_block_are_read_whole() {
+        let long = "x".repeat(1000);
+        let bytes = records(&[(0, "a"), (1, &long), (2, "b"), (3, &long), (4, &long)]);
+        let (tail, _) = read(&bytes, 64, None, Some(4));
+        assert_eq!(texts(&tail), [&long, "b", &long, &long]);
+        assert_eq!(read(&bytes, 64, None, None), forwards(&bytes, None, None));
+    }
+
+    #[test]
+    fn garbage_lines_are_skipped_and_not_counted() {
+        let mut bytes = record(0, b"a");
+        bytes.extend_from_slice(b"garbage\n\n\xff\xfe not a record\n");
+        bytes.extend(record(1, b"b"));
+        bytes.extend_from_slice(b"2026-11-25T07:42:09.123456Z bad stream\n");
+        for block in [3, 64] {
+            let (tail, end) = read(&bytes, block, None, Some(2));
+            assert_eq!(texts(&tail), ["a", "b"], "block {block}");
+            assert_eq!(end, bytes.len() as u64);
+        }
+    }
+
+    #[test]
+    fn an_unterminated_last_line_is_left_out_and_the_end_is_before_it() {
+        let mut bytes = ten();
+        let whole = bytes.len() as u64;
+        bytes.extend_from_slice(&record(10, b"still being written")[..20]);
+        for block in [5, 64, 4096] {
+            let (tail, end) = read(&bytes, block, None, Some(2));
+            assert_eq!(texts(&tail), ["r8", "r9"]);
+            assert_eq!(end, whole);
+            assert_eq!(read(&bytes, block, Some(at(9)), None).0.len(), 1);
+        }
+    }
+
+    #[test]
+    fn an_empty_file_and_one_without_a_newline_have_nothing() {
+        for bytes in [&b""[..], b"no newline at all", &record(0, b"x")[..30]] {
+            for block in [1, 4, 64] {
+                assert_eq!(read(bytes, block, None, Some(3)), (Vec::new(), 0));
+                assert_eq!(read(bytes, block, None, None), (Vec::new(), 0));
+                assert_eq!(read(bytes, block, Some(at(0)), Some(3)), (Vec::new(), 0));
+            }
+        }
+    }
+
+    #[test]
+    fn since_finds_the_first_of_equal_timestamps_at_the_boundary() {
+        // Many records at second 5, with earlier and later ones around them.
+        let mut list: Vec<(u64, String)> = (0..40).map(|i| (i / 8, format!("r{i}"))).collect();
+        list.extend((0..30).map(|i| (5, format!("e{i}"))));
+        list.sort_by_key(|(secs, _)| *secs);
+        let bytes: Vec<u8> = list.iter().flat_map(|(secs, text)| record(*secs, text.as_bytes())).collect();
+        for block in [1, 16, 35, 100, 4096] {
+            for secs in 0..7 {
+                let expected: Vec<String> =
+                    list.iter().filter(|(s, _)| *s >= secs).map(|(_, text)| text.clone()).collect();
+                let (found, _) = read(&bytes, block, Some(at(secs)), None);
+                assert_eq!(texts(&found), expected, "block {block}, since {secs}");
+            }
+            // Just after second 5: none of its records.
+            let (found, _) = read(&bytes, block, Some(at(5) + Duration::from_micros(1)), None);
+            assert!(found.iter().all(|r| r.time > at(5)), "block {block}");
+            assert_eq!(found.len(), list.iter().filter(|(s, _)| *s > 5).count());
+        }
+    }
+
+    #[test]
+    fn since_before_all_is_everything_and_after_all_is_nothing() {
+        let bytes = ten();
+        for block in [1, 16, 4096] {
+            let before = read(&bytes, block, Some(at(0) - Duration::from_mins(1)), None);
+            assert_eq!(before, read(&bytes, block, None, None));
+            assert_eq!(read(&bytes, block, Some(at(9)), None).0.len(), 1);
+            assert_eq!(read(&bytes, block, Some(at(10)), None), (Vec::new(), 350));
+            assert_eq!(read(&bytes, block, Some(at(10)), Some(5)), (Vec::new(), 350));
+        }
+    }
+
+    #[test]
+    fn since_with_tail_takes_the_later_start() {
+        let bytes = ten();
+        for block in [1, 16, 4096] {
+            // The tail is within since: the tail decides.
+            assert_eq!(texts(&read(&bytes, block, Some(at(2)), Some(3)).0), ["r7", "r8", "r9"]);
+            // Since is within the tail: since decides.
+            assert_eq!(texts(&read(&bytes, block, Some(at(8)), Some(5)).0), ["r8", "r9"]);
+        }
+    }
+
+    #[test]
+    fn a_clock_step_back_loses_at_most_records_before_the_start_found() {
+        // 0..20, then the clock steps back to 5 and runs on to 14.
+        let list: Vec<(u64, String)> = (0..20).chain(5..15).enumerate().map(|(i, s)| (s, format!("r{i}"))).collect();
+        let bytes: Vec<u8> = list.iter().flat_map(|(secs, text)| record(*secs, text.as_bytes())).collect();
+        for block in [1, 35, 4096] {
+            let (exact, _) = forwards(&bytes, Some(at(12)), None);
+            let (found, _) = read(&bytes, block, Some(at(12)), None);
+            assert!(exact.ends_with(&found), "block {block}");
+            assert!(found.iter().all(|r| r.time >= at(12)));
+            // What is after the step is never lost.
+            assert!(texts(&found).ends_with(&["r27".to_owned(), "r28".to_owned(), "r29".to_owned()]));
+        }
+    }
+
+    /// One line of a generated file.
+    #[derive(Clone, Debug)]
+    enum Line {
+        /// A record this many seconds after the one before (or before it, when negative).
+        Record { step: i8, err: bool, text: Vec<u8> },
+        /// Bytes that are not a record.
+        Garbage(Vec<u8>),
+    }
+
+    fn line_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            4 => proptest::collection::vec(any::<u8>().prop_filter("no newline", |b| *b != b'\n'), 0..40),
+            1 => proptest::collection::vec(prop_oneof![Just(b'a'), Just(b' '), Just(b'\r')], 100..400),
+        ]
+    }
+
+    fn lines(steps: std::ops::RangeInclusive<i8>) -> impl Strategy<Value = Vec<Line>> {
+        let line = prop_oneof![
+            5 => (steps, any::<bool>(), line_bytes()).prop_map(|(step, err, text)| Line::Record { step, err, text }),
+            1 => line_bytes().prop_map(Line::Garbage),
+        ];
+        proptest::collection::vec(line, 0..60)
+    }
+
+    /// The file's bytes, and the times of its records.
+    fn file_bytes(lines: &[Line], unterminated: &[u8]) -> (Vec<u8>, Vec<SystemTime>) {
+        let mut bytes = Vec::new();
+        let mut times = Vec::new();
+        let mut secs: i64 = 100;
+        for line in lines {
+            match line {
+                Line::Record { step, err, text } => {
+                    secs = (secs + i64::from(*step)).max(0);
+                    let time = at(0) + Duration::from_secs(secs.unsigned_abs());
+                    let stream = if *err { Stream::Err } else { Stream::Out };
+                    format_record(&mut bytes, time, stream, text);
+                    times.push(time);
+                }
+                Line::Garbage(text) => {
+                    bytes.extend_from_slice(text);
+                    bytes.push(b'\n');
+                }
+            }
+        }
+        bytes.extend_from_slice(unterminated);
+        (bytes, times)
+    }
+
+    /// A `since` around the records' times: before, at or just after one of them.
+    fn since_of(times: &[SystemTime], pick: usize, shift: i8) -> SystemTime {
+        let base = times.get(pick % times.len().max(1)).copied().unwrap_or_else(|| at(100));
+        match shift {
+            ..0 => base - Duration::from_micros(1),
+            0 => base,
+            _ => base + Duration::from_micros(1),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn reading_from_the_end_is_reading_forwards(
+            lines in lines(0..=3),
+            unterminated in line_bytes(),
+            block in 1usize..80,
+            tail in proptest::option::of(0usize..30),
+            use_since in any::<bool>(),
+            pick in any::<usize>(),
+            shift in -1i8..=1,
+        ) {
+            let (bytes, times) = file_bytes(&lines, &unterminated);
+            let since = use_since.then(|| since_of(&times, pick, shift));
+            prop_assert_eq!(read(&bytes, block, since, tail), forwards(&bytes, since, tail));
+        }
+
+        #[test]
+        fn with_clock_steps_since_gives_a_suffix_of_the_exact_answer(
+            lines in lines(-3..=3),
+            unterminated in line_bytes(),
+            block in 1usize..80,
+            tail in proptest::option::of(0usize..30),
+            pick in any::<usize>(),
+            shift in -1i8..=1,
+        ) {
+            let (bytes, times) = file_bytes(&lines, &unterminated);
+            // Without since, the order of the times does not matter.
+            prop_assert_eq!(read(&bytes, block, None, tail), forwards(&bytes, None, tail));
+            let since = Some(since_of(&times, pick, shift));
+            let (found, end) = read(&bytes, block, since, tail);
+            let (exact, exact_end) = forwards(&bytes, since, tail);
+            prop_assert_eq!(end, exact_end);
+            prop_assert!(found.len() <= exact.len());
+            let (all, _) = forwards(&bytes, since, None);
+            prop_assert!(all.ends_with(&found));
+        }
+    }
+}
