@@ -350,6 +350,32 @@ mod tests {
     }
 
     #[test]
+    fn history_since_and_tail_across_rotated_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Each record is 35 bytes; 3 fit in 120: files of w0-w2, w3-w5, w6-w8 and w9.
+        let mut web = writer(tmp.path(), "web", 120, 3);
+        for i in 0..10 {
+            put(&mut web, i, Stream::Out, &format!("w{i}"));
+        }
+        let web = names(&["web"]);
+        let expected: Vec<String> = (0..10).map(|i| format!("web w{i}")).collect();
+        for since in 0..11 {
+            let found = history(tmp.path(), &web, Some(at(since)), None).unwrap();
+            assert_eq!(summary(&found), expected[usize::try_from(since).unwrap()..], "since {since}");
+        }
+        let both = history(tmp.path(), &web, Some(at(4)), Some(4)).unwrap();
+        assert_eq!(summary(&both), expected[6..]);
+        let both = history(tmp.path(), &web, Some(at(7)), Some(5)).unwrap();
+        assert_eq!(summary(&both), expected[7..]);
+        // The live file's end is where following goes on, whichever files were read.
+        let live = fs::metadata(tmp.path().join("web.log")).unwrap().len();
+        for (since, tail) in [(None, Some(1)), (None, Some(8)), (Some(at(2)), None), (Some(at(20)), None)] {
+            let read = read_history(tmp.path(), &web, since, tail).unwrap();
+            assert_eq!(read.positions["web"].offset, live);
+        }
+    }
+
+    #[test]
     fn history_skips_garbage_and_an_unfinished_last_line() {
         let tmp = tempfile::tempdir().unwrap();
         let mut record = Vec::new();
