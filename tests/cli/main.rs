@@ -15,6 +15,7 @@ mod conventions;
 mod honest;
 mod idle;
 mod limits;
+mod logs_files;
 mod mcp;
 mod procs;
 mod reconcile;
