@@ -146,8 +146,8 @@ impl OrchLines {
         files
     }
 
-    /// The last `tail` lines shown: the services' files read from their end, orch's own read
-    /// whole and sifted (it is small), so its lines about other services do not count.
+    /// The last `tail` lines shown: the services' files and orch's own read from their end,
+    /// orch's sifted as they are read, so its lines about other services do not count.
     fn history(
         &self,
         dir: &std::path::Path,
@@ -171,9 +171,8 @@ impl OrchLines {
         if !self.any() {
             return Ok(services);
         }
-        let orch = logs::read_history(dir, &[ORCH.to_owned()], since, None)?;
-        let own: Vec<Record> = orch.records.into_iter().filter(|r| self.shows(r)).collect();
-        let mut records = logs::reader::merge(vec![std::mem::take(&mut services.records), own]);
+        let orch = logs::reader::read_history_shown(dir, &[ORCH.to_owned()], since, tail, &|r| self.shows(r))?;
+        let mut records = logs::reader::merge(vec![std::mem::take(&mut services.records), orch.records]);
         if let Some(n) = tail {
             records.drain(..records.len().saturating_sub(n));
         }

@@ -52,7 +52,8 @@ impl<'a> LogFile<'a> {
         self.end
     }
 
-    /// The records at or after `since` (the last `tail` of them when given), oldest first.
+    /// The records at or after `since` that `shown` keeps (the last `tail` of them when
+    /// given), oldest first.
     ///
     /// Without `since`, the same records as reading the whole file forwards. With it, a file
     /// whose last record is before `since` is left at that, and otherwise reading starts
@@ -63,6 +64,7 @@ impl<'a> LogFile<'a> {
         service: &str,
         since: Option<SystemTime>,
         tail: Option<usize>,
+        shown: &dyn Fn(&Record) -> bool,
     ) -> io::Result<Vec<Record>> {
         if tail == Some(0) {
             return Ok(Vec::new());
@@ -76,7 +78,7 @@ impl<'a> LogFile<'a> {
                 self.since_start(since)?
             }
         };
-        let kept = |record: &Record| since.is_none_or(|since| record.time >= since);
+        let kept = |record: &Record| since.is_none_or(|since| record.time >= since) && shown(record);
         let mut records = Vec::new();
         match tail {
             Some(tail) => {
@@ -332,7 +334,7 @@ mod tests {
     fn read(bytes: &[u8], block: usize, since: Option<SystemTime>, tail: Option<usize>) -> (Vec<Record>, u64) {
         let file = file_of(bytes);
         let log = LogFile::with_block(&file, bytes.len() as u64, block).unwrap();
-        (log.records("web", since, tail).unwrap(), log.end())
+        (log.records("web", since, tail, &|_| true).unwrap(), log.end())
     }
 
     /// What reading the whole file forwards gives (the reader before this one).

@@ -127,10 +127,22 @@ pub(crate) fn read_history(
     since: Option<SystemTime>,
     tail: Option<usize>,
 ) -> io::Result<History> {
+    read_history_shown(dir, services, since, tail, &|_| true)
+}
+
+/// [`read_history`] of only the records `shown` keeps: the last `tail` of those, read from
+/// the files' end (as orch's own lines are sifted for the services shown).
+pub(crate) fn read_history_shown(
+    dir: &Path,
+    services: &[String],
+    since: Option<SystemTime>,
+    tail: Option<usize>,
+    shown: &dyn Fn(&Record) -> bool,
+) -> io::Result<History> {
     let mut parts = Vec::new();
     let mut positions = HashMap::new();
     for service in requested(dir, services) {
-        let (records, position) = read_service(dir, &service, since, tail)?;
+        let (records, position) = read_service(dir, &service, since, tail, shown)?;
         parts.push(records);
         positions.insert(service, position);
     }
@@ -155,12 +167,13 @@ fn read_service(
     service: &str,
     since: Option<SystemTime>,
     tail: Option<usize>,
+    shown: &dyn Fn(&Record) -> bool,
 ) -> io::Result<(Vec<Record>, Position)> {
     let mut position = Position { file: None, offset: 0 };
     let mut parts = Vec::new();
     let mut count = 0;
     for OpenLog { file, id, len, live } in open_newest_first(dir, service)? {
-        let (records, end) = read_records(&file, len, service, since, tail)?;
+        let (records, end) = read_records(&file, len, service, since, tail, shown)?;
         if live {
             position = Position { file: Some(id), offset: end };
         }
@@ -209,7 +222,8 @@ fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<OpenLog>> {
     Ok(files)
 }
 
-/// The records of one file at or after `since` (the last `tail` of them when given), and the
+/// The records of one file at or after `since` that `shown` keeps (the last `tail` of them
+/// when given), and the
 /// offset after its last whole line. An unterminated last line is a record still being
 /// written (or cut by a crash) and is left out. Only the file's first `len` bytes (its size
 /// when opened) are looked at; `tail` is read backwards from their end and `since` found by
@@ -220,9 +234,10 @@ fn read_records(
     service: &str,
     since: Option<SystemTime>,
     tail: Option<usize>,
+    shown: &dyn Fn(&Record) -> bool,
 ) -> io::Result<(Vec<Record>, u64)> {
     let log = LogFile::new(file, len)?;
-    Ok((log.records(service, since, tail)?, log.end()))
+    Ok((log.records(service, since, tail, shown)?, log.end()))
 }
 
 /// Drops all but the last `tail` records.

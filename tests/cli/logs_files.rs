@@ -56,3 +56,27 @@ fn since_is_found_in_the_right_file() {
     let none = project.run(&["logs", "--since", "30s", "--no-prefix", "web"]).expect_code(0).stdout();
     assert_eq!(none, "");
 }
+
+#[test]
+fn orch_lines_about_one_service_do_not_count_in_the_tail() {
+    // orch's own lines, newest last: a project-wide one, then many about db, which only the
+    // live view (-f) shows.
+    let mut orch = record(50, "reload: procs.toml changed");
+    for m in (5..=49).rev() {
+        orch.push_str(&record(m, "db: restarting in 1s"));
+    }
+    let web: String = (1..=60).rev().map(|m| record(m, &format!("m{m}"))).collect();
+    let project = Project::toml("[services.web]\ncmd = \"sleep 1\"\n\n[services.db]\ncmd = \"sleep 1\"\n")
+        .file(".orch/logs/orch.log", &orch)
+        .file(".orch/logs/web.log", &web);
+    // Under --no-prefix orch's lines are not shown; with the prefix, the 51st line from the
+    // end is the project-wide one, past the 45 later ones about db.
+    let tail = project.run(&["logs", "-n", "51"]).expect_code(0).stdout();
+    let lines: Vec<&str> = tail.lines().collect();
+    assert_eq!(lines.len(), 51, "{tail}");
+    assert!(lines[0].starts_with("orch") && lines[0].ends_with("| reload: procs.toml changed"), "{tail}");
+    assert!(lines[1..].iter().all(|l| l.starts_with("web")), "{tail}");
+    assert!(lines[50].ends_with("| m1"), "{tail}");
+    let web_only = project.run(&["logs", "-n", "3", "--no-prefix", "web"]).expect_code(0).stdout();
+    assert_eq!(web_only, minutes(1..=3));
+}
