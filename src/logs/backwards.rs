@@ -154,12 +154,14 @@ impl<'a> LogFile<'a> {
         Ok(found)
     }
 
-    /// The offset of the last '\n' among the first `len` bytes, reading blocks backwards.
+    /// The offset of the last '\n' among the first `len` bytes, reading blocks backwards: a
+    /// probe's worth first, as the last line is mostly short.
     fn last_newline(&self, len: u64) -> io::Result<Option<u64>> {
         let mut buf = vec![0; self.block_for(len)];
         let mut hi = len;
+        let mut size = PROBE.min(self.block);
         while hi > 0 {
-            let lo = hi.saturating_sub(self.block as u64);
+            let lo = hi.saturating_sub(std::mem::replace(&mut size, self.block) as u64);
             let block = &mut buf[..span(lo, hi)];
             let got = read_at_most(self.file, block, lo)?;
             // A file cut shorter since it was opened ends where the read stopped.
@@ -411,6 +413,16 @@ mod tests {
             assert_eq!(texts(&tail), ["r8", "r9"]);
             assert_eq!(end, whole);
             assert_eq!(read(&bytes, block, Some(at(9)), None).0.len(), 1);
+        }
+    }
+
+    #[test]
+    fn the_end_is_found_past_an_unterminated_line_longer_than_the_first_read() {
+        let mut bytes = ten();
+        bytes.extend(std::iter::repeat_n(b'x', 3 * PROBE));
+        for block in [PROBE / 2, PROBE, BLOCK] {
+            let (tail, end) = read(&bytes, block, None, Some(1));
+            assert_eq!((texts(&tail), end), (vec!["r9".to_owned()], 350), "block {block}");
         }
     }
 
