@@ -223,11 +223,10 @@ fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<OpenLog>> {
 }
 
 /// The records of one file at or after `since` that `shown` keeps (the last `tail` of them
-/// when given), and the
-/// offset after its last whole line. An unterminated last line is a record still being
-/// written (or cut by a crash) and is left out. Only the file's first `len` bytes (its size
-/// when opened) are looked at; `tail` is read backwards from their end and `since` found by
-/// bisection (see [`LogFile::records`]).
+/// when given), and the offset after its last whole line. An unterminated last line is a
+/// record still being written (or cut by a crash) and is left out. Only the file's first
+/// `len` bytes (its size when opened) are looked at; `tail` is read backwards from their end
+/// and `since` found by bisection (see [`LogFile::records`]).
 fn read_records(
     file: &File,
     len: u64,
