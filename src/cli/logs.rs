@@ -146,8 +146,8 @@ impl OrchLines {
         files
     }
 
-    /// The last `tail` lines shown: the services' files read from their end, orch's own read
-    /// whole and sifted (it is small), so its lines about other services do not count.
+    /// The last `tail` lines shown: the services' files and orch's own read from their end,
+    /// orch's sifted as they are read, so its lines about other services do not count.
     fn history(
         &self,
         dir: &std::path::Path,
@@ -171,9 +171,8 @@ impl OrchLines {
         if !self.any() {
             return Ok(services);
         }
-        let orch = logs::read_history(dir, &[ORCH.to_owned()], since, None)?;
-        let own: Vec<Record> = orch.records.into_iter().filter(|r| self.shows(r)).collect();
-        let mut records = logs::reader::merge(vec![std::mem::take(&mut services.records), own]);
+        let orch = logs::reader::read_history_shown(dir, &[ORCH.to_owned()], since, tail, &|r| self.shows(r))?;
+        let mut records = logs::reader::merge(vec![std::mem::take(&mut services.records), orch.records]);
         if let Some(n) = tail {
             records.drain(..records.len().saturating_sub(n));
         }
@@ -212,8 +211,10 @@ impl Printer {
         Self { names: names.to_vec(), width, color, prefix: !args.no_prefix, timestamps: args.timestamps }
     }
 
+    /// Prints the lines through a 64 KiB buffer: stdout alone writes each line as it ends
+    /// (1000 write calls for `-n 1000`).
     fn print(&self, records: &[Record]) -> io::Result<()> {
-        let mut out = io::stdout().lock();
+        let mut out = io::BufWriter::with_capacity(64 * 1024, io::stdout().lock());
         let mut buf = Vec::new();
         for record in records {
             buf.clear();

@@ -10,8 +10,11 @@
 //!   rotating by size.
 //! - [`pump`]: a child's pipe into its writer, without ever blocking the child for long.
 //! - [`reader`]: the history of one or more services, merged in time order.
+//! - [`backwards`]: one file's last records, read from its end, and its records since a time,
+//!   found by bisection.
 //! - [`follow`]: `orch logs -f`: new records as they are appended, across rotations.
 
+mod backwards;
 pub(crate) mod follow;
 pub(crate) mod pump;
 pub(crate) mod reader;

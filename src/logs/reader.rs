@@ -1,13 +1,14 @@
 //! Reading stored logs: which files and services there are, and the merged history.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fs::{self, File, Metadata};
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use super::backwards::LogFile;
 use super::live_path;
 use super::record::Record;
 
@@ -126,10 +127,22 @@ pub(crate) fn read_history(
     since: Option<SystemTime>,
     tail: Option<usize>,
 ) -> io::Result<History> {
+    read_history_shown(dir, services, since, tail, &|_| true)
+}
+
+/// [`read_history`] of only the records `shown` keeps: the last `tail` of those, read from
+/// the files' end (as orch's own lines are sifted for the services shown).
+pub(crate) fn read_history_shown(
+    dir: &Path,
+    services: &[String],
+    since: Option<SystemTime>,
+    tail: Option<usize>,
+    shown: &dyn Fn(&Record) -> bool,
+) -> io::Result<History> {
     let mut parts = Vec::new();
     let mut positions = HashMap::new();
     for service in requested(dir, services) {
-        let (records, position) = read_service(dir, &service, since, tail)?;
+        let (records, position) = read_service(dir, &service, since, tail, shown)?;
         parts.push(records);
         positions.insert(service, position);
     }
@@ -154,12 +167,13 @@ fn read_service(
     service: &str,
     since: Option<SystemTime>,
     tail: Option<usize>,
+    shown: &dyn Fn(&Record) -> bool,
 ) -> io::Result<(Vec<Record>, Position)> {
     let mut position = Position { file: None, offset: 0 };
     let mut parts = Vec::new();
     let mut count = 0;
-    for (file, id, live) in open_newest_first(dir, service)? {
-        let (records, end) = read_records(file, service, since, tail)?;
+    for OpenLog { file, id, len, live } in open_newest_first(dir, service)? {
+        let (records, end) = read_records(&file, len, service, since, tail, shown)?;
         if live {
             position = Position { file: Some(id), offset: end };
         }
@@ -174,10 +188,21 @@ fn read_service(
     Ok((records, position))
 }
 
-/// Opens all of a service's files at once, newest first, each with its identity and whether
-/// it is the live file. Opening them together keeps the window in which a rotation could
-/// shift names under the reader tiny, and a file seen twice (renamed in between) is read once.
-fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<(File, FileId, bool)>> {
+/// One of a service's files, opened for reading.
+struct OpenLog {
+    file: File,
+    /// Its identity, which a rotation keeps.
+    id: FileId,
+    /// Its size when opened: reading goes no further.
+    len: u64,
+    /// Whether it is the live file.
+    live: bool,
+}
+
+/// Opens all of a service's files at once, newest first. Opening them together keeps the
+/// window in which a rotation could shift names under the reader tiny, and a file seen twice
+/// (renamed in between) is read once.
+fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<OpenLog>> {
     let live = live_path(dir, service);
     let mut seen = HashSet::new();
     let mut files = Vec::new();
@@ -188,45 +213,30 @@ fn open_newest_first(dir: &Path, service: &str) -> io::Result<Vec<(File, FileId,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let id = FileId::of(&file.metadata()?);
+        let meta = file.metadata()?;
+        let id = FileId::of(&meta);
         if seen.insert(id) {
-            files.push((file, id, path == live));
+            files.push(OpenLog { file, id, len: meta.len(), live: path == live });
         }
     }
     Ok(files)
 }
 
-/// The records of one file at or after `since` (the last `tail` of them when given), and the
-/// offset after its last whole line. An unterminated last line is a record still being
-/// written (or cut by a crash) and is left out.
+/// The records of one file at or after `since` that `shown` keeps (the last `tail` of them
+/// when given), and the offset after its last whole line. An unterminated last line is a
+/// record still being written (or cut by a crash) and is left out. Only the file's first
+/// `len` bytes (its size when opened) are looked at; `tail` is read backwards from their end
+/// and `since` found by bisection (see [`LogFile::records`]).
 fn read_records(
-    file: File,
+    file: &File,
+    len: u64,
     service: &str,
     since: Option<SystemTime>,
     tail: Option<usize>,
+    shown: &dyn Fn(&Record) -> bool,
 ) -> io::Result<(Vec<Record>, u64)> {
-    let mut reader = BufReader::with_capacity(64 * 1024, file);
-    let mut records = VecDeque::new();
-    let mut line = Vec::new();
-    let mut end = 0u64;
-    loop {
-        line.clear();
-        let n = reader.read_until(b'\n', &mut line)?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            return Ok((records.into(), end));
-        }
-        end += n as u64;
-        let Some(record) = Record::parse(service, &line[..n - 1]) else {
-            continue;
-        };
-        if since.is_some_and(|since| record.time < since) {
-            continue;
-        }
-        records.push_back(record);
-        if tail.is_some_and(|t| records.len() > t) {
-            records.pop_front();
-        }
-    }
+    let log = LogFile::new(file, len)?;
+    Ok((log.records(service, since, tail, shown)?, log.end()))
 }
 
 /// Drops all but the last `tail` records.
@@ -351,6 +361,32 @@ mod tests {
         assert_eq!(summary(&all), expected);
         let tail = history(tmp.path(), &names(&["web"]), None, Some(5)).unwrap();
         assert_eq!(summary(&tail), expected[5..]);
+    }
+
+    #[test]
+    fn history_since_and_tail_across_rotated_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Each record is 35 bytes; 3 fit in 120: files of w0-w2, w3-w5, w6-w8 and w9.
+        let mut web = writer(tmp.path(), "web", 120, 3);
+        for i in 0..10 {
+            put(&mut web, i, Stream::Out, &format!("w{i}"));
+        }
+        let web = names(&["web"]);
+        let expected: Vec<String> = (0..10).map(|i| format!("web w{i}")).collect();
+        for since in 0..11 {
+            let found = history(tmp.path(), &web, Some(at(since)), None).unwrap();
+            assert_eq!(summary(&found), expected[usize::try_from(since).unwrap()..], "since {since}");
+        }
+        let both = history(tmp.path(), &web, Some(at(4)), Some(4)).unwrap();
+        assert_eq!(summary(&both), expected[6..]);
+        let both = history(tmp.path(), &web, Some(at(7)), Some(5)).unwrap();
+        assert_eq!(summary(&both), expected[7..]);
+        // The live file's end is where following goes on, whichever files were read.
+        let live = fs::metadata(tmp.path().join("web.log")).unwrap().len();
+        for (since, tail) in [(None, Some(1)), (None, Some(8)), (Some(at(2)), None), (Some(at(20)), None)] {
+            let read = read_history(tmp.path(), &web, since, tail).unwrap();
+            assert_eq!(read.positions["web"].offset, live);
+        }
     }
 
     #[test]

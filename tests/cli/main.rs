@@ -14,6 +14,7 @@ mod config;
 mod conventions;
 mod honest;
 mod limits;
+mod logs_files;
 mod mcp;
 mod procs;
 mod reconcile;
