@@ -78,7 +78,7 @@ fn recorded_manifest(folder: &Path) -> Option<PathBuf> {
     if !paths.state().is_file() {
         return None;
     }
-    let recorded = State::load(&paths.state()).ok()??.manifest?;
+    let recorded = State::recorded_manifest(&paths.state())?;
     (recorded.parent() == Some(folder) && recorded.is_file()).then_some(recorded)
 }
 

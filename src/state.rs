@@ -103,6 +103,17 @@ impl State {
         serde_json::from_slice(&text).map(Some).map_err(|e| StateError::Corrupt { path: shown, detail: e.to_string() })
     }
 
+    /// Only the manifest the file records, for finding the project: the rest (a thousand
+    /// services' records) is skipped, not built. None when there is none, or no readable file.
+    pub(crate) fn recorded_manifest(path: &Path) -> Option<std::path::PathBuf> {
+        #[derive(Deserialize)]
+        struct ManifestOnly {
+            manifest: Option<std::path::PathBuf>,
+        }
+        let text = safe_fs::read(path).ok()?;
+        serde_json::from_slice::<ManifestOnly>(&text).ok()?.manifest
+    }
+
     /// The file's text: serialised whole, so that it is written with one write(2) (a writer on
     /// the file would make one per JSON token, hundreds per service).
     pub(crate) fn encode(&self) -> io::Result<Vec<u8>> {

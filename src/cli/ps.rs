@@ -27,7 +27,12 @@ pub(crate) struct PsArgs {
 }
 
 pub(crate) fn run(global: &Global, args: PsArgs) -> Result<Exit, ClientError> {
-    let session = Session::open_lenient(&global.place())?;
+    // Every service is the supervisor's answer alone: the manifest is only read to check names.
+    let session = if args.services.is_empty() {
+        Session::locate(&global.place())?
+    } else {
+        Session::open_lenient(&global.place())?
+    };
     let listing = ops::ps(&session, &args.services, &mut |notice| {
         if let Notice::Note(note) = notice {
             eprintln!("orch: {note}");

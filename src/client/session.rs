@@ -73,6 +73,23 @@ impl Session {
         }
     }
 
+    /// The project only: where it is, found as [`Session::open`] finds it, with neither the
+    /// manifest nor state.json read (a thousand services make both slow to parse). For what
+    /// the supervisor alone answers: `ps` of every service.
+    pub(crate) fn locate(place: &Place) -> Result<Self, ClientError> {
+        let options = LoadOptions::from_process();
+        match project::discover(&options.display_base, place.directory.as_deref(), place.file.as_deref()) {
+            Ok(found) => {
+                let root = found.path.parent().map(PathBuf::from).unwrap_or_default();
+                Ok(Self { paths: ProjectPaths::new(&root), loaded: None, options, manifest: Some(found.path) })
+            }
+            Err(DiscoverError::NotFound(start)) => {
+                Ok(Self { paths: ProjectPaths::new(&start), loaded: None, options, manifest: None })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     fn open_with(place: &Place, allow_missing: bool) -> Result<Self, ClientError> {
         let options = LoadOptions::from_process();
         let found = project::discover(&options.display_base, place.directory.as_deref(), place.file.as_deref());

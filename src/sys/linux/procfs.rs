@@ -132,21 +132,57 @@ pub(crate) fn members_not_ours(pgid: Pid) -> Vec<Pid> {
         .collect()
 }
 
-/// One pass over /proc for all the groups asked about.
+/// One pass over /proc for all the groups asked about. Each process's stat line is read with
+/// one open and one read, and only the four fields used are parsed: `ps` with a thousand
+/// services reads a thousand of them.
 pub(crate) fn group_usage(pgids: &[Pid]) -> HashMap<Pid, Usage> {
     let mut usage: HashMap<Pid, Usage> = HashMap::new();
-    let Ok(all) = procfs::process::all_processes() else {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
         return usage;
     };
+    let wanted: HashMap<i32, Pid> = pgids.iter().map(|p| (p.get(), *p)).collect();
     let ticks = procfs::ticks_per_second() as f64;
     let page = procfs::page_size();
-    for stat in all.filter_map(Result::ok).filter_map(|p| p.stat().ok()) {
-        let Some(pgid) = pgids.iter().find(|p| p.get() == stat.pgrp) else { continue };
+    let mut line = String::with_capacity(512);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
+        line.clear();
+        let read = std::fs::File::open(format!("/proc/{pid}/stat"))
+            .and_then(|mut file| std::io::Read::read_to_string(&mut file, &mut line));
+        let Some(stat) = read.ok().and_then(|_| StatLine::parse(&line)) else { continue };
+        let Some(pgid) = wanted.get(&stat.pgrp) else { continue };
         let u = usage.entry(*pgid).or_default();
         u.cpu_secs += (stat.utime + stat.stime) as f64 / ticks;
-        u.rss_bytes += stat.rss * page;
+        u.rss_bytes += stat.rss_pages * page;
     }
     usage
+}
+
+/// The fields of a `/proc/<pid>/stat` line that `ps` shows.
+#[derive(Debug, PartialEq, Eq)]
+struct StatLine {
+    pgrp: i32,
+    utime: u64,
+    stime: u64,
+    rss_pages: u64,
+}
+
+impl StatLine {
+    /// `pid (comm) state ppid pgrp … utime stime … rss …`: the command may hold spaces and
+    /// parentheses, so the fields are counted from the last `)`. None for anything else.
+    fn parse(line: &str) -> Option<StatLine> {
+        let (_, rest) = line.rsplit_once(')')?;
+        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
+        // After the command: state is field 3 of the line, so field n is fields[n - 3].
+        let field = |n: usize| fields.get(n - 3).copied();
+        Some(StatLine {
+            pgrp: field(5)?.parse().ok()?,
+            utime: field(14)?.parse().ok()?,
+            stime: field(15)?.parse().ok()?,
+            rss_pages: field(24)?.parse().ok()?,
+        })
+    }
 }
 
 /// Who listens on a TCP port, when it can be found: `pid 123 (python3)`.
@@ -205,6 +241,19 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(found, "the child {pid} is among this process's children");
+    }
+
+    #[test]
+    fn a_stat_line_gives_its_group_times_and_memory() {
+        let line = "4242 (my (odd) prog) S 1 4240 4240 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 999 1000000 321 18446744073709551615 \n";
+        let stat = StatLine::parse(line).unwrap();
+        assert_eq!(stat, StatLine { pgrp: 4240, utime: 7, stime: 3, rss_pages: 321 });
+        assert_eq!(StatLine::parse("4242 (prog) S 1"), None);
+        assert_eq!(StatLine::parse("garbage"), None);
+        let own = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let stat = StatLine::parse(&own).expect("this process's stat line");
+        assert_eq!(stat.pgrp, nix::unistd::getpgrp().as_raw());
+        assert!(stat.rss_pages > 0);
     }
 
     #[test]
