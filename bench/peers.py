@@ -36,9 +36,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402  (bench/bench.py: Project, cleanup, marked_pids, rss_of, syscalls_over)
 
 MARKER = "PEERS_BENCH"
-SERVICE = "sh -c 'touch ready.{i}; exec sleep 3600'"
+SCRIPT = "touch ready.{i}; exec sleep 3600"
+SERVICE = "sh -c '" + SCRIPT + "'"
 READY_TIMEOUT = 300.0  # seconds for N services to be up, per tool and run
-DOWN_TIMEOUT = 120.0
+DOWN_TIMEOUT = 60.0
 MB = 1_000_000  # RSS figures are in MB (10^6 bytes), as the issue's targets are
 PY_BIN = Path(sys.executable).parent  # where `pip install` put honcho and supervisor
 
@@ -97,6 +98,16 @@ def marked(folder):
             pids.add(int(entry))
     pids.discard(os.getpid())
     return {p for p in pids if alive(p)}
+
+
+def describe(pids):
+    out = []
+    for pid in sorted(pids)[:5]:
+        try:
+            out.append(f"{pid} {Path(f'/proc/{pid}/cmdline').read_bytes().replace(bytes(1), b' ').decode()[:80]}")
+        except OSError:
+            out.append(str(pid))
+    return "; ".join(out) + (f" and {len(pids) - 5} more" if len(pids) > 5 else "")
 
 
 def kill_pid(pid, sig=signal.SIGKILL):
@@ -197,6 +208,10 @@ class Tool:
     def stop(self, run):
         """Best-effort stop used by cleanup."""
 
+    def settled(self, run, n):
+        """Whether the tool is ready to be stopped (see Foreground.settled)."""
+        return True
+
     def known_pids(self, run):
         return [p for p in [self.supervisor_quiet(run)] if p]
 
@@ -271,7 +286,10 @@ class Foreground(Tool):
     supervisor; down is SIGTERM to it, timed until it and every child have exited."""
 
     def write(self, run, n, cmd):
-        write_procfile(run, [(f"s{i}", cmd(i)) for i in range(n)])
+        # foreman and honcho run each line with `sh -c` themselves: the line is the script, as a
+        # Procfile is written (an `sh -c '…'` line would be a shell in a shell, whose inner
+        # process foreman's SIGTERM to the outer one leaves running).
+        write_procfile(run, [(f"s{i}", SCRIPT.format(i=i)) for i in range(n)])
 
     def write_oneshot(self, run, cmd):
         write_procfile(run, [("flood", cmd)])
@@ -280,12 +298,18 @@ class Foreground(Tool):
     def argv(self):
         raise NotImplementedError
 
-    def start(self, run, stdout=subprocess.DEVNULL):
-        run.fg = run.spawn(self.argv(), stdout=stdout)
-
-    def start_logged(self, run):
+    def start(self, run):
+        # Their output (every service's, prefixed) to a file: the 1M-lines workload reads it,
+        # and settled() its "started" lines.
         run.fg_log = Path(run.dir, "fg.log")
-        self.start(run, stdout=open(run.fg_log, "wb"))
+        with open(run.fg_log, "wb") as out:
+            run.fg = run.spawn(self.argv(), stdout=out)
+
+    def settled(self, run, n):
+        # honcho learns its children's pids through a queue, after they run: a SIGTERM before
+        # it has them all crashes its shutdown (KeyError: 'pid') and it hangs. So down is timed
+        # from when the tool has said "started" for all N (both print one line per start).
+        return run.fg_log.read_bytes().count(b"started") >= n
 
     def supervisor(self, run):
         return run.fg.pid
@@ -563,10 +587,14 @@ def cycle(tool, n, figures, only, idle_seconds, status_calls):
             time.sleep(0.5)  # what the start set going settles before the window
             record(figures, "idle", tool.name, n, bench.syscalls_over(sup, idle_seconds) / idle_seconds)
         if "down" in only:
+            wait_for(lambda: tool.settled(run, n), 30, f"{tool.name} to report {n} started")
             pids = marked(run.dir) | ({sup} if sup else set())
             start = now()
             tool.down(run)
-            wait_for(lambda: not any(alive(p) for p in pids), DOWN_TIMEOUT, "every process to exit")
+            try:
+                wait_for(lambda: not any(alive(p) for p in pids), DOWN_TIMEOUT, "every process to exit")
+            except TimeoutError as e:
+                raise TimeoutError(f"{e}; left: {describe([p for p in pids if alive(p)])}") from None
             record(figures, "down", tool.name, n, now() - start)
             left = marked(run.dir)
             if left:
@@ -688,10 +716,7 @@ def bench_log_lines(tools, runs, figures):
                     FAILED_LOG[tool.name] = "its output does not go to a file"
                     continue
                 start = now()
-                if isinstance(tool, Foreground):
-                    tool.start_logged(run)
-                else:
-                    tool.start(run)
+                tool.start(run)
                 wait_for(lambda: ended(tool.log_file(run, "flood")), READY_TIMEOUT, "the last line in the log", 0.005)
                 elapsed = now() - start
                 got = count_full_lines(tool.log_file(run, "flood"))
