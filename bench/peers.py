@@ -39,7 +39,7 @@ MARKER = "PEERS_BENCH"
 SCRIPT = "touch ready.{i}; exec sleep 3600"
 SERVICE = "sh -c '" + SCRIPT + "'"
 READY_TIMEOUT = 300.0  # seconds for N services to be up, per tool and run
-DOWN_TIMEOUT = 60.0
+DOWN_TIMEOUT = 300.0  # supervisord stops one program at a time: ~0.2 s each
 MB = 1_000_000  # RSS figures are in MB (10^6 bytes), as the targets are
 PY_BIN = Path(sys.executable).parent  # where `pip install` put honcho and supervisor
 
