@@ -658,7 +658,7 @@ def bench_sizes(tools, sizes, runs, only, figures, idle_seconds, status_calls):
                 try:
                     cycle(tool, n, figures, only, idle_seconds, status_calls)
                 except Exception as e:  # a peer that fails at N is dropped from larger N
-                    FAILED[tool.name] = f"failed at N={n}: {str(e).strip().splitlines()[0][:200]}"
+                    FAILED[tool.name] = f"failed at N={n} (run {r + 1}): {summary(e)}"
                     print(f"  {tool.name}: {FAILED[tool.name]}; skipped from here on", flush=True)
                     continue
                 print(f"  [N={n} run {r + 1}/{runs}] {tool.name}: up {fmt(figures['up'][tool.name][n][-1])}"
@@ -666,6 +666,14 @@ def bench_sizes(tools, sizes, runs, only, figures, idle_seconds, status_calls):
 
 
 FAILED = {}
+
+
+def summary(error):
+    """An error's first line and, for a failed command, the last line it printed."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    return (lines[0] + (f" ... {lines[-1]}" if len(lines) > 1 else ""))[:400]
 
 WRITER_LINES = 1_000_000
 SENTINEL = "END-OF-FLOOD"
@@ -722,7 +730,7 @@ def bench_log_lines(tools, runs, figures):
                     raise RuntimeError(f"{got} of {WRITER_LINES} lines in the log")
                 record(figures, "log_lines", tool.name, 1, elapsed)
             except Exception as e:
-                FAILED_LOG[tool.name] = str(e).strip().splitlines()[0][:200]
+                FAILED_LOG[tool.name] = summary(e)
                 print(f"  log_lines: {tool.name}: {FAILED_LOG[tool.name]}", flush=True)
             finally:
                 run.close()
@@ -860,6 +868,8 @@ def report(figures, order, runs):
                 xr = f"{m / raw:.2f}x" if raw else "-"
                 name = RAW_NAMES.get(workload, "raw") if t == "raw" else t
                 note = target_note(workload, n, m, raw) if t == "orch" else ""
+                if len(data[t][n]) != runs:
+                    note += f"  (median of {len(data[t][n])} runs)"
                 lines.append(f"  {n if workload not in ('log_lines', 'logs_tail') else '-':>5}  {name:<12} "
                              f"{fmt_value(workload, m):>10}  {xo:>7}  {xr:>7}{note}")
         if len(sizes) > 1:
