@@ -33,6 +33,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.dont_write_bytecode = True  # no bench/__pycache__ in the work tree
 import bench  # noqa: E402  (bench/bench.py: Project, cleanup, marked_pids, rss_of, syscalls_over)
 
 MARKER = "PEERS_BENCH"
