@@ -69,14 +69,18 @@ pub(super) fn run(global: &Global, args: LogsArgs) -> Result<Exit, ClientError> 
     }
     // The lines come from the files, the record: the subscription is only for its end.
     let subscription = crate::client::subscribe::subscribe(&session, false)?;
-    let (Some(supervisor), Some(subscription)) = (lock::holder_pid(&session.paths), subscription) else {
-        eprintln!("orch: nothing is running here, so there is nothing to follow");
-        return Ok(Exit::Success);
-    };
-    let gone = subscription.end_flag();
     let follow_files = if args.services.is_empty() { Vec::new() } else { files };
     let mut follower = Follower::from_positions(&dir, follow_files, &history.positions)
         .map_err(|e| ClientError::Failed(format!("cannot follow the logs: {e}")))?;
+    let (Some(supervisor), Some(subscription)) = (lock::holder_pid(&session.paths), subscription) else {
+        // The project may have gone down since the history was read (a `down` just served):
+        // its last lines are shown, as when the end comes while following.
+        if !printer.rest(&mut follower, &filter) {
+            eprintln!("orch: nothing is running here, so there is nothing to follow");
+        }
+        return Ok(Exit::Success);
+    };
+    let gone = subscription.end_flag();
     loop {
         let batch = follower
             .next_batch(FOLLOW_TICK)
@@ -224,12 +228,18 @@ impl Printer {
         out.flush()
     }
 
-    /// The supervisor is gone: the lines it wrote last, then a word on how it ended. Exit 0
-    /// when the project went down, 1 when the supervisor died and left services running.
-    fn end(&self, follower: &mut Follower, filter: &OrchLines, supervisor: Pid, session: &Session) -> Exit {
+    /// What was appended that is not shown yet, once nothing more will be; whether there was any.
+    fn rest(&self, follower: &mut Follower, filter: &OrchLines) -> bool {
         let last = follower.next_batch(Duration::from_millis(20)).unwrap_or_default();
         let last: Vec<Record> = last.into_iter().filter(|r| filter.shows(r)).collect();
         let _ = self.print(&last);
+        !last.is_empty()
+    }
+
+    /// The supervisor is gone: the lines it wrote last, then a word on how it ended. Exit 0
+    /// when the project went down, 1 when the supervisor died and left services running.
+    fn end(&self, follower: &mut Follower, filter: &OrchLines, supervisor: Pid, session: &Session) -> Exit {
+        self.rest(follower, filter);
         if !leftovers_run(&session.paths, true) {
             return Exit::Success;
         }
