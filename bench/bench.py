@@ -32,9 +32,9 @@ def orch(project, *args, check=True, binary=None):
     return out
 
 
-def marked_pids(project):
-    """Pids of every process carrying the project's marker, and its supervisor."""
-    root = str(Path(project).resolve())
+def pids_carrying(*variables):
+    """Pids of every process whose environment holds one of these `NAME=value` entries."""
+    needles = [v.encode() for v in variables]
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -43,9 +43,15 @@ def marked_pids(project):
             env = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if f"ORCH_PROJECT={root}".encode() in env or f"ORCH_SUPERVISOR={root}".encode() in env:
+        if any(needle in env for needle in needles):
             pids.append(int(entry))
     return pids
+
+
+def marked_pids(project):
+    """Pids of every process carrying the project's marker, and its supervisor."""
+    root = str(Path(project).resolve())
+    return pids_carrying(f"ORCH_PROJECT={root}", f"ORCH_SUPERVISOR={root}")
 
 
 def cleanup(project):

@@ -86,17 +86,7 @@ def alive(pid):
 def marked(folder):
     """Every live process of this run: our marker, or orch's (bench.marked_pids)."""
     root = str(Path(folder).resolve())
-    needle = f"{MARKER}={root}".encode()
-    pids = set(bench.marked_pids(folder))
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            env = Path(f"/proc/{entry}/environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if needle in env:
-            pids.add(int(entry))
+    pids = set(bench.pids_carrying(f"{MARKER}={root}", f"ORCH_PROJECT={root}", f"ORCH_SUPERVISOR={root}"))
     pids.discard(os.getpid())
     return {p for p in pids if alive(p)}
 

@@ -56,6 +56,15 @@ pub(crate) fn read(path: &Path) -> io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Removes what a process that is gone left at `path` (a socket) before binding there anew;
+/// nothing there is no error.
+pub(crate) fn remove_stale(path: &Path) -> io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
 /// A folder of orch's own (`.orch/`, `.orch/logs/`), held open: a real folder (no link), owned
 /// by this user, mode 0700. Files in it are opened and renamed relative to it.
 #[derive(Debug)]

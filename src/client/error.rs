@@ -60,6 +60,11 @@ pub(crate) fn lost(e: io::Error) -> ClientError {
     ClientError::Lost(e)
 }
 
+/// The supervisor's end of the connection is gone: it exited, or was killed.
+pub(crate) fn peer_gone(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

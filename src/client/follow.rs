@@ -143,8 +143,7 @@ pub(crate) fn unexpected(reply: &Reply) -> ClientError {
 /// The connection ended before the supervisor answered the request: it was on its way out
 /// (a `down` came first) and may never have read it.
 pub(crate) fn unanswered(error: &ClientError) -> bool {
-    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
-    matches!(error, ClientError::Lost(e) if matches!(e.kind(), BrokenPipe | ConnectionAborted | ConnectionReset))
+    matches!(error, ClientError::Lost(e) if super::error::peer_gone(e))
 }
 
 #[cfg(test)]

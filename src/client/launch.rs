@@ -29,10 +29,7 @@ impl Handoff {
     /// Binds `<runtime dir>/h-<pid>.sock` (0600, in the 0700 runtime folder) and connects to it.
     pub(super) fn bind(paths: &ProjectPaths) -> io::Result<Self> {
         let path = paths.runtime_dir.join(handoff_name(std::process::id()));
-        match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-            _ => {}
-        }
+        crate::safe_fs::remove_stale(&path)?;
         let listener = UnixListener::bind(&path)?;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
         let stream = UnixStream::connect(&path)?;

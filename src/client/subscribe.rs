@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::error::lost;
+use super::error::{lost, peer_gone};
 use super::follow::unexpected;
 use super::{ClientError, Session};
 use crate::ipc::client::{Connection, is_timeout};
@@ -22,7 +22,7 @@ pub(crate) fn subscribe(session: &Session, lines: bool) -> Result<Option<Subscri
     // A supervisor on its way out (a `down` just served) answers the hello and then closes:
     // that is no supervisor, not one lost.
     match conn.send(Request::Subscribe { lines }) {
-        Err(e) if going_away(&e) => return Ok(None),
+        Err(e) if peer_gone(&e) => return Ok(None),
         sent => sent.map_err(lost)?,
     }
     match conn.next_reply() {
@@ -30,14 +30,9 @@ pub(crate) fn subscribe(session: &Session, lines: bool) -> Result<Option<Subscri
         Ok(Some(Reply::Error(refusal))) => Err(ClientError::Refused(refusal)),
         Ok(Some(other)) => Err(unexpected(&other)),
         Ok(None) => Ok(None),
-        Err(e) if going_away(&e) => Ok(None),
+        Err(e) if peer_gone(&e) => Ok(None),
         Err(e) => Err(lost(e)),
     }
-}
-
-/// The supervisor closed its end: it exited, or was killed.
-fn going_away(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset)
 }
 
 /// What the next wait for an update saw.
@@ -60,7 +55,7 @@ impl Subscription {
             Ok(Some(other)) => Err(unexpected(&other)),
             Ok(None) => Ok(Next::Ended),
             Err(e) if is_timeout(&e) => Ok(Next::Quiet),
-            Err(e) if going_away(&e) => Ok(Next::Ended),
+            Err(e) if peer_gone(&e) => Ok(Next::Ended),
             Err(e) => Err(lost(e)),
         }
     }

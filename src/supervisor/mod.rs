@@ -97,10 +97,7 @@ fn bind(paths: &ProjectPaths) -> io::Result<UnixListener> {
         return UnixListener::from_std(handed);
     }
     let socket = paths.socket();
-    match std::fs::remove_file(&socket) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
+    crate::safe_fs::remove_stale(&socket)?;
     let listener = UnixListener::bind(&socket)?;
     std::fs::set_permissions(&socket, std::fs::Permissions::from_mode(0o600))?;
     Ok(listener)

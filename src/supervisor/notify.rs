@@ -21,10 +21,7 @@ pub(super) fn socket_path(runtime_dir: &Path, service: &str) -> PathBuf {
 
 /// Binds the socket (replacing a stale one) and forwards every line of every message.
 pub(super) fn listen(path: &Path, service: &str, tx: UnboundedSender<Msg>) -> io::Result<AbortHandle> {
-    match std::fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
+    crate::safe_fs::remove_stale(path)?;
     let socket = UnixDatagram::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     let service = service.to_owned();

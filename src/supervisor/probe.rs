@@ -87,7 +87,7 @@ async fn attempt(check: &Ready, ctx: &ProbeContext) -> Result<(), String> {
             None => Err("no HTTP client".to_owned()),
         },
         Ready::Exec(cmd) => {
-            let (program, argv) = cmd.exec_with(|name| crate::sys::linux::find_program(name, &ctx.env, &ctx.cwd));
+            let (program, argv) = super::running::exec_of(cmd, &ctx.env, &ctx.cwd);
             exec_passes(&program, &argv, &ctx.cwd, &ctx.env, &*ctx.os).await
         }
         Ready::Log(_) | Ready::Delay(_) | Ready::Notify(_) => Err(String::new()),

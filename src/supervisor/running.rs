@@ -48,7 +48,7 @@ impl Supervisor {
         svc.generation += 1;
         svc.cancel_tasks();
         let cwd = &svc.config.cwd;
-        let (program, argv) = svc.config.cmd.exec_with(|name| crate::sys::linux::find_program(name, &env, cwd));
+        let (program, argv) = exec_of(&svc.config.cmd, &env, cwd);
         let request = SpawnRequest { program: &program, argv: &argv, cwd, env: &env, capture: true };
         let spawned = match self.os.spawn(&request) {
             Ok(spawned) => spawned,
@@ -231,6 +231,15 @@ impl Supervisor {
         env.insert(crate::sys::SERVICE_VAR.into(), name.to_owned());
         env.into_iter().collect()
     }
+}
+
+/// The file a command execs and its argv, its program looked up along the child's own PATH.
+pub(super) fn exec_of(
+    cmd: &crate::manifest::CommandLine,
+    env: &[(String, String)],
+    cwd: &std::path::Path,
+) -> (std::path::PathBuf, Vec<String>) {
+    cmd.exec_with(|name| crate::sys::linux::find_program(name, env, cwd))
 }
 
 /// For `port = 8080`: who holds the port, if someone does, instead of the service's own bind
