@@ -33,10 +33,10 @@ min_uptime = "0s"
 /// web started again once db was ready again, and orch said why; `other` (a plain edge) did not.
 fn assert_web_followed_db(project: &Project, web_before: i32) {
     let web = wait_replaced(project, "web", web_before);
-    assert_eq!(starts(project, "web").len(), 2, "web restarted more than once: {:?}", starts(project, "web"));
-    // The new web's pid shows before its shell has written its stamp: wait for the stamp.
+    // The new web's pid shows before its shell has written its start and its stamp: wait for both.
     let stamped = |file: &str| stamps(&project.read(file).unwrap_or_default());
-    wait_until(TIMEOUT, || stamped("web.started").len() >= 2);
+    wait_until(TIMEOUT, || starts(project, "web").len() >= 2 && stamped("web.started").len() >= 2);
+    assert_eq!(starts(project, "web").len(), 2, "web restarted more than once: {:?}", starts(project, "web"));
     let (ready, started) = (stamped("db.ready"), stamped("web.started"));
     assert_eq!((ready.len(), started.len()), (2, 2), "db ready at {ready:?}, web started at {started:?}");
     assert!(started[1] > ready[1], "web started again before db was ready again: {started:?} {ready:?}");
