@@ -164,6 +164,9 @@ fn report(error: &ClientError) {
 
 pub(crate) fn run(cli: Cli) -> Result<Exit, ClientError> {
     let global = cli.global;
+    if cli.verb.only_prints() {
+        die_of_a_closed_pipe();
+    }
     match cli.verb {
         Verb::Check(s) => check::run(&global.with(s.place), s.args),
         Verb::Config(s) => config::run(&global.with(s.place), s.args),
@@ -180,6 +183,35 @@ pub(crate) fn run(cli: Cli) -> Result<Exit, ClientError> {
         Verb::Schema(args) => schema::run(&global, args),
         Verb::Supervise(args) => supervise::run(args),
     }
+}
+
+impl Verb {
+    /// A command whose work is to print: `orch ps | head -1` ends it when `head` is done.
+    /// Not one that serves (`mcp`, `up --foreground`'s supervisor), nor one that changes what
+    /// runs and must finish its work whoever reads what it says.
+    fn only_prints(&self) -> bool {
+        matches!(
+            self,
+            Verb::Check(_)
+                | Verb::Config(_)
+                | Verb::Ps(_)
+                | Verb::Logs(_)
+                | Verb::Completions(_)
+                | Verb::Man(_)
+                | Verb::Schema(_)
+        )
+    }
+}
+
+/// Puts back the default action of SIGPIPE, which Rust's runtime ignores: a write to a closed
+/// pipe then ends the process quietly, as it ends `cat` or `grep`, instead of failing the
+/// write (and panicking in `println!`). The socket to the supervisor is written with
+/// MSG_NOSIGNAL, so a supervisor that goes away is an error, never this signal.
+fn die_of_a_closed_pipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIG_DFL installs no handler, so nothing runs in signal context; this runs on
+    // the main thread before any other thread exists.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 /// Finds and loads the project's manifest; its warnings (and a note on which manifest, when

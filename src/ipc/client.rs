@@ -1,7 +1,8 @@
 //! The client side of the socket: connect, make sure the other end is this user's supervisor,
 //! send one request, read the replies.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::time::Duration;
@@ -72,7 +73,7 @@ impl Connection {
     pub(crate) fn send(&mut self, request: Request) -> io::Result<()> {
         let mut line = serde_json::to_vec(&Envelope { v: PROTOCOL_VERSION, body: request })?;
         line.push(b'\n');
-        self.reader.get_mut().write_all(&line)
+        send_all(self.reader.get_ref(), &line)
     }
 
     /// The next reply; None when the supervisor closed the connection. Its version is read
@@ -97,6 +98,20 @@ impl Connection {
         let envelope: Envelope<Reply> = serde_json::from_str(&line).map_err(unreadable)?;
         Ok(Some(envelope.body))
     }
+}
+
+/// Writes all of `bytes` with MSG_NOSIGNAL: a supervisor that went away is EPIPE, an error the
+/// caller words, not a SIGPIPE that ends a client which prints (see `cli::die_of_a_closed_pipe`).
+fn send_all(stream: &UnixStream, mut bytes: &[u8]) -> io::Result<()> {
+    use nix::sys::socket::{MsgFlags, send};
+    while !bytes.is_empty() {
+        match send(stream.as_raw_fd(), bytes, MsgFlags::MSG_NOSIGNAL) {
+            Ok(sent) => bytes = &bytes[sent..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
 }
 
 /// The supervisor speaks protocol `theirs`, this orch [`PROTOCOL_VERSION`]; worded to follow

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::support::{Project, orch};
+use crate::support::{Project, orch, orch_std};
 
 fn root() -> &'static std::path::Path {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -109,4 +109,27 @@ fn completion_honours_dash_c_and_dash_f_on_the_line() {
     assert_eq!(complete(&["logs", "-C", "api"]), ["api"]);
     assert_eq!(complete(&["up", "-C", "api", "-f", "Procfile.dev"]), ["api-dev"]);
     assert_eq!(complete(&["-C", "api", "logs", "--file", "Procfile.dev", "-f"]), ["api-dev"]);
+}
+
+/// `orch schema | head -1`: a reader that stops early ends orch as it ends `cat`, by SIGPIPE,
+/// with nothing on stderr (no panic from `println!`).
+#[test]
+fn a_closed_pipe_ends_a_printing_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let project = Project::toml("[services.web]\ncmd = \"sleep 60\"\n");
+    for args in [&["schema"][..], &["ps", "--json"], &["man"]] {
+        let mut child = orch_std()
+            .current_dir(project.path())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run orch");
+        // The reader goes away before orch writes a byte.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("orch ends");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "orch {args:?}: {stderr}");
+        assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "orch {args:?}: {:?} {stderr}", out.status);
+    }
 }
