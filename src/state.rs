@@ -103,15 +103,25 @@ impl State {
         serde_json::from_slice(&text).map(Some).map_err(|e| StateError::Corrupt { path: shown, detail: e.to_string() })
     }
 
-    /// Only the manifest the file records, for finding the project: the rest (a thousand
-    /// services' records) is skipped, not built. None when there is none, or no readable file.
+    /// Only the manifest the file records, for finding the project. It is written before the
+    /// services, so only the file's head is read, and parsing stops at `services`: a thousand
+    /// services' records are neither read nor scanned. None when there is none, or no
+    /// readable head (a file written with the services first is found by its name instead).
     pub(crate) fn recorded_manifest(path: &Path) -> Option<std::path::PathBuf> {
-        #[derive(Deserialize)]
-        struct ManifestOnly {
-            manifest: Option<std::path::PathBuf>,
-        }
-        let text = safe_fs::read(path).ok()?;
-        serde_json::from_slice::<ManifestOnly>(&text).ok()?.manifest
+        let mut head = Vec::with_capacity(RECORDED_HEAD_BYTES);
+        io::Read::read_to_end(
+            &mut io::Read::take(safe_fs::open_read(path).ok()?, RECORDED_HEAD_BYTES as u64),
+            &mut head,
+        )
+        .ok()?;
+        let mut found = None;
+        // The parse ends early, and serde_json then says the map is not closed: what was
+        // found before that is the answer.
+        let _ = serde::Deserializer::deserialize_map(
+            &mut serde_json::Deserializer::from_slice(&head),
+            ManifestField(&mut found),
+        );
+        found
     }
 
     /// The file's text: serialised whole, so that it is written with one write(2) (a writer on
@@ -138,6 +148,37 @@ impl State {
         file.sync_all()?;
         dir.rename(&tmp, name)?;
         dir.sync()
+    }
+}
+
+/// How much of state.json is read for [`State::recorded_manifest`]: the version, the
+/// supervisor and a manifest path (at most PATH_MAX) come before the services.
+const RECORDED_HEAD_BYTES: usize = 16 * 1024;
+
+/// Reads the top-level keys of state.json until `manifest` (kept in the slot) or `services`.
+struct ManifestField<'a>(&'a mut Option<std::path::PathBuf>);
+
+impl<'de> serde::de::Visitor<'de> for ManifestField<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("the state object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match &*key {
+                "manifest" => {
+                    *self.0 = map.next_value()?;
+                    return Ok(());
+                }
+                "services" => return Ok(()),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -215,5 +256,34 @@ mod tests {
         assert!(matches!(State::load(&path), Err(StateError::Corrupt { .. })));
         std::fs::write(&path, "{\"version\": 99, \"services\": {}}").unwrap();
         assert!(matches!(State::load(&path), Err(StateError::Newer { found: 99, .. })));
+    }
+
+    #[test]
+    fn the_recorded_manifest_is_read_from_the_head_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/state-v1.json");
+        assert_eq!(State::recorded_manifest(&fixture).as_deref(), Some(Path::new("/home/dev/shop/procs.toml")));
+        // A file far longer than the head (its end cut off, as a reader of the head sees it).
+        let mut state = State::new();
+        state.manifest = Some("/p/procs.toml".into());
+        let record = State::load(&fixture).unwrap().unwrap().services["db"].clone();
+        for i in 0..1000 {
+            state.services.insert(format!("s{i}"), record.clone());
+        }
+        let text = state.encode().unwrap();
+        assert!(text.len() > 20 * RECORDED_HEAD_BYTES);
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(State::recorded_manifest(&path).as_deref(), Some(Path::new("/p/procs.toml")));
+        for (text, why) in [
+            ("{\"version\": 2, \"services\": {}}", "no manifest"),
+            ("{\"services\": {}, \"manifest\": \"/p/procs.toml\"}", "written with the services first"),
+            ("{\"manifest\": 7}", "not a path"),
+            ("[\"manifest\"]", "not an object"),
+            ("", "empty"),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            assert_eq!(State::recorded_manifest(&path), None, "{why}");
+        }
     }
 }
