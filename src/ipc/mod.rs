@@ -3,6 +3,7 @@
 //! events that ends with one. Every message carries the protocol version.
 
 pub(crate) mod client;
+mod head;
 pub(crate) mod locate;
 mod problem_report;
 mod refusal;
@@ -16,6 +17,7 @@ use crate::manifest::{Adhoc, BaseEnv};
 use crate::model::{Phase, Pid};
 use crate::plan::Plan;
 
+pub(crate) use head::Head;
 pub(crate) use problem_report::ProblemReport;
 pub(crate) use refusal::Refusal;
 
@@ -37,13 +39,6 @@ pub(crate) struct Envelope<T> {
     pub(crate) v: u32,
     #[serde(flatten)]
     pub(crate) body: T,
-}
-
-/// Only the version of a message, read before the rest: a message of another version may not
-/// fit this version's shapes, and its version is what the user must be told about.
-#[derive(Debug, Deserialize)]
-pub(crate) struct VersionOnly {
-    pub(crate) v: u32,
 }
 
 /// What a supervisor answers to a message of another protocol version, in the one shape

@@ -12,9 +12,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::sync::watch;
 
 use super::core::Msg;
-use crate::ipc::{
-    Envelope, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Refusal, Reply, Request, VersionOnly, version_mismatch_line,
-};
+use crate::ipc::{Envelope, Head, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, Refusal, Reply, Request, version_mismatch_line};
 
 /// Counts the requests being answered, so that the supervisor can wait for the last replies
 /// to be written before it exits, woken when the last one is (not by looking every so often).
@@ -111,7 +109,7 @@ async fn connection(stream: UnixStream, tx: UnboundedSender<Msg>, busy: Busy) ->
 async fn answer(line: &str, tx: &UnboundedSender<Msg>, write: &mut OwnedWriteHalf) -> io::Result<()> {
     // The version first: a client of another version may send what this one cannot read, and
     // it is the version it must be told about, in a shape it can read.
-    if let Ok(VersionOnly { v }) = serde_json::from_str(line)
+    if let Ok(Head { v, .. }) = Head::read(line.as_bytes(), "request")
         && v != PROTOCOL_VERSION
     {
         return write.write_all(&version_mismatch_line(v)).await;
