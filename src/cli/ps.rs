@@ -65,31 +65,33 @@ pub(crate) fn table(rows: &[ServiceStatus], width: Option<usize>, color: bool) -
             *w = (*w).max(c.chars().count());
         }
     }
-    let line = |cells: [&str; 9], state_tone: Option<Tone>| {
-        let parts: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(|(i, (c, w))| {
-                let padded = format!("{c:<w$}");
-                match state_tone.filter(|_| i == 1) {
-                    Some(tone) => paint(&padded, tone, color),
-                    None => padded,
+    // Each line is written into the table as it goes: a thousand rows are 9,000 cells.
+    let line = |out: &mut String, cells: [&str; 9], state_tone: Option<Tone>| {
+        let start = out.len();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            let padding = w.saturating_sub(cell.chars().count());
+            match state_tone.filter(|_| i == 1) {
+                Some(tone) => out.push_str(&paint(&format!("{cell}{:padding$}", ""), tone, color)),
+                None => {
+                    out.push_str(cell);
+                    out.extend(std::iter::repeat_n(' ', padding));
                 }
-            })
-            .collect();
-        let mut text = parts.join("  ").trim_end().to_owned();
-        text.push('\n');
-        text
+            }
+        }
+        out.truncate(start + out[start..].trim_end().len());
+        out.push('\n');
     };
-    let mut out = line(HEADERS, None);
+    let mut out = String::with_capacity((widths.iter().sum::<usize>() + 2 * HEADERS.len()) * (rows.len() + 1));
+    line(&mut out, HEADERS, None);
+    let indent = " ".repeat(widths[0] + 2);
     for (status, cell) in rows.iter().zip(&cells) {
         let tone = Phase::parse(&status.state).map(terminal::phase_tone);
-        out.push_str(&line(cell.each_ref().map(String::as_str), tone));
-        let indent = " ".repeat(widths[0] + 2);
+        line(&mut out, cell.each_ref().map(String::as_str), tone);
         for detail in details(status) {
-            let text = format!("{indent}{DETAIL_INDENT}{detail}");
-            out.push_str(&cut(&text, width));
+            out.push_str(&cut(&format!("{indent}{DETAIL_INDENT}{detail}"), width));
             out.push('\n');
         }
     }
