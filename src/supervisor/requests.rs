@@ -241,14 +241,12 @@ impl Supervisor {
         if let Err(refusal) = self.check_names(names, &manifest) {
             return refusal.into_reply();
         }
-        let pgids: Vec<Pid> = self.services.values().filter_map(Svc::pgid).collect();
+        let shown = |svc: &Svc| names.is_empty() || names.contains(&svc.name);
+        let pgids: Vec<Pid> = self.services.values().filter(|s| shown(s)).filter_map(Svc::pgid).collect();
         let usage = self.os.group_usage(&pgids);
         let now = Instant::now();
         let mut rows = Vec::new();
-        for svc in self.services.values_mut() {
-            if !names.is_empty() && !names.contains(&svc.name) {
-                continue;
-            }
+        for svc in self.services.values_mut().filter(|s| shown(s)) {
             let sample = svc.pgid().filter(|_| svc.phase().has_process()).and_then(|pgid| usage.get(&pgid)).copied();
             let cpu = sample.map(|u| {
                 // Since the last `ps`, or since the start for the first one.

@@ -11,10 +11,11 @@ mod procfs;
 mod program;
 mod reaper;
 mod spawn;
+mod stat_files;
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::net::unix::pipe::Receiver;
 use tokio::sync::oneshot;
@@ -26,12 +27,14 @@ pub(crate) use self::procfs::listening_inode;
 pub(crate) use self::procfs::{is_alive, marked, own_pid, port_holder};
 pub(crate) use self::program::find_program;
 use self::reaper::Reaper;
+use self::stat_files::StatFiles;
 use super::{GroupWaker, Os, OsFuture, Signal, SpawnRequest, Spawned, Usage};
 use crate::model::{Identity, Pid, ProcessExit};
 
 /// Linux, with this process as the subreaper of everything it starts.
 pub(crate) struct Linux {
     reaper: Arc<Reaper>,
+    stat_files: Mutex<StatFiles>,
 }
 
 impl Linux {
@@ -43,7 +46,7 @@ impl Linux {
         fix_mmap_threshold();
         let reaper = Arc::new(Reaper::default());
         tokio::spawn(reaper.clone().run());
-        Ok(Arc::new(Self { reaper }))
+        Ok(Arc::new(Self { reaper, stat_files: Mutex::default() }))
     }
 }
 
@@ -118,7 +121,11 @@ impl Os for Linux {
     }
 
     fn group_usage(&self, pgids: &[Pid]) -> HashMap<Pid, Usage> {
-        procfs::group_usage(pgids)
+        // An eighth of the files this process may open, and none under a tight limit: the
+        // services' pipes come first.
+        let limit = spawn::fd_limit();
+        let keep = if limit >= 1024 { usize::try_from(limit / 8).unwrap_or(usize::MAX) } else { 0 };
+        self.stat_files.lock().unwrap_or_else(PoisonError::into_inner).group_usage(pgids, keep)
     }
 
     fn reopen_output(&self, pid: Pid) -> Vec<(i32, Receiver)> {

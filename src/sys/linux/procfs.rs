@@ -1,14 +1,13 @@
 //! What /proc says: a process's identity (start time and boot id) and owner, the processes
-//! that carry a project's marker, the cpu and memory of process groups, and who listens on a
-//! TCP port.
+//! that carry a project's marker, a process's stat line, and who listens on a TCP port.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsStr;
 
 use procfs::process::Process;
 
 use crate::model::{Identity, Pid};
-use crate::sys::{PROJECT_VAR, SERVICE_VAR, Usage};
+use crate::sys::{PROJECT_VAR, SERVICE_VAR};
 
 /// The identity of a running process of this user; None when it is gone, a zombie (it has
 /// ended; only its parent has not collected it yet), or another user's.
@@ -132,47 +131,22 @@ pub(crate) fn members_not_ours(pgid: Pid) -> Vec<Pid> {
         .collect()
 }
 
-/// One pass over /proc for all the groups asked about. Each process's stat line is read with
-/// one open and one read, and only the four fields used are parsed: `ps` with a thousand
-/// services reads a thousand of them.
-pub(crate) fn group_usage(pgids: &[Pid]) -> HashMap<Pid, Usage> {
-    let mut usage: HashMap<Pid, Usage> = HashMap::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return usage;
-    };
-    let wanted: HashMap<i32, Pid> = pgids.iter().map(|p| (p.get(), *p)).collect();
-    let ticks = procfs::ticks_per_second() as f64;
-    let page = procfs::page_size();
-    let mut line = String::with_capacity(512);
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
-        line.clear();
-        let read = std::fs::File::open(format!("/proc/{pid}/stat"))
-            .and_then(|mut file| std::io::Read::read_to_string(&mut file, &mut line));
-        let Some(stat) = read.ok().and_then(|_| StatLine::parse(&line)) else { continue };
-        let Some(pgid) = wanted.get(&stat.pgrp) else { continue };
-        let u = usage.entry(*pgid).or_default();
-        u.cpu_secs += (stat.utime + stat.stime) as f64 / ticks;
-        u.rss_bytes += stat.rss_pages * page;
-    }
-    usage
-}
-
 /// The fields of a `/proc/<pid>/stat` line that `ps` shows.
 #[derive(Debug, PartialEq, Eq)]
-struct StatLine {
-    pgrp: i32,
-    utime: u64,
-    stime: u64,
-    rss_pages: u64,
+pub(super) struct StatLine {
+    pub(super) pgrp: i32,
+    pub(super) utime: u64,
+    pub(super) stime: u64,
+    pub(super) rss_pages: u64,
 }
 
 impl StatLine {
-    /// `pid (comm) state ppid pgrp … utime stime … rss …`: the command may hold spaces and
-    /// parentheses, so the fields are counted from the last `)`. None for anything else.
-    fn parse(line: &str) -> Option<StatLine> {
-        let (_, rest) = line.rsplit_once(')')?;
+    /// `pid (comm) state ppid pgrp … utime stime … rss …`: the command may hold spaces,
+    /// parentheses and bytes that are no UTF-8, so the fields are counted from the last `)`.
+    /// None for anything else.
+    pub(super) fn parse(line: &[u8]) -> Option<StatLine> {
+        let close = line.iter().rposition(|&b| b == b')')?;
+        let rest = std::str::from_utf8(&line[close + 1..]).ok()?;
         let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
         // After the command: state is field 3 of the line, so field n is fields[n - 3].
         let field = |n: usize| fields.get(n - 3).copied();
@@ -245,12 +219,12 @@ mod tests {
 
     #[test]
     fn a_stat_line_gives_its_group_times_and_memory() {
-        let line = "4242 (my (odd) prog) S 1 4240 4240 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 999 1000000 321 18446744073709551615 \n";
+        let line = b"4242 (my (odd) \xff prog) S 1 4240 4240 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 999 1000000 321 18446744073709551615 \n";
         let stat = StatLine::parse(line).unwrap();
         assert_eq!(stat, StatLine { pgrp: 4240, utime: 7, stime: 3, rss_pages: 321 });
-        assert_eq!(StatLine::parse("4242 (prog) S 1"), None);
-        assert_eq!(StatLine::parse("garbage"), None);
-        let own = std::fs::read_to_string("/proc/self/stat").unwrap();
+        assert_eq!(StatLine::parse(b"4242 (prog) S 1"), None);
+        assert_eq!(StatLine::parse(b"garbage"), None);
+        let own = std::fs::read("/proc/self/stat").unwrap();
         let stat = StatLine::parse(&own).expect("this process's stat line");
         assert_eq!(stat.pgrp, nix::unistd::getpgrp().as_raw());
         assert!(stat.rss_pages > 0);
