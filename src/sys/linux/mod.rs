@@ -65,7 +65,10 @@ fn fix_mmap_threshold() {
 
 impl Os for Linux {
     fn spawn(&self, request: &SpawnRequest) -> io::Result<Spawned> {
-        spawn::spawn(request)
+        let mark = self.reaper.mark();
+        let spawned = spawn::spawn(request)?;
+        self.reaper.forget_before(spawned.identity.pid, mark);
+        Ok(spawned)
     }
 
     fn watch_exit(&self, pid: Pid) -> oneshot::Receiver<ProcessExit> {
