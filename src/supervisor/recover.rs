@@ -149,9 +149,7 @@ impl Supervisor {
             .into_iter()
             .map(|(fd, pipe)| (if fd == 2 { Stream::Err } else { Stream::Out }, pipe))
             .collect();
-        if let Some(writer) = writer {
-            self.watch_process(name, writer, pipes, ExitWait::Adopted);
-        }
+        self.watch_process(name, writer, pipes, ExitWait::Adopted);
         self.drive(name, Input::Adopted);
     }
 

@@ -72,7 +72,7 @@ impl Supervisor {
         self.drive(name, Input::Spawned { pid });
         let pipes = [(Stream::Out, spawned.stdout), (Stream::Err, spawned.stderr)];
         let pipes = pipes.into_iter().filter_map(|(stream, pipe)| pipe.map(|p| (stream, p))).collect();
-        self.watch_process(name, writer, pipes, exit);
+        self.watch_process(name, Some(writer), pipes, exit);
     }
 
     /// How many times each `restart = true` dependency has run, as this service starts.
@@ -134,11 +134,12 @@ impl Supervisor {
     }
 
     /// Pumps the process's output into its log, and reports its exit once its group (and
-    /// anything that escaped it) is gone.
+    /// anything that escaped it) is gone. With no log (an adopted process whose log could not
+    /// be opened) its pipes are closed, but its exit is still watched, so it is never lost.
     pub(super) fn watch_process(
         &mut self,
         name: &str,
-        writer: Arc<Mutex<LogWriter>>,
+        writer: Option<Arc<Mutex<LogWriter>>>,
         pipes: Vec<(Stream, Receiver)>,
         exit: ExitWait,
     ) {
@@ -157,12 +158,15 @@ impl Supervisor {
             tx: self.tx.clone(),
             output: self.output.clone(),
         };
-        let pumps: Vec<_> = pipes
-            .into_iter()
-            .map(|(stream, pipe)| {
-                tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn(stream), sink.episodes()))
-            })
-            .collect();
+        let pumps: Vec<_> = match &writer {
+            Some(writer) => pipes
+                .into_iter()
+                .map(|(stream, pipe)| {
+                    tokio::spawn(pump(pipe, stream, writer.clone(), sink.clone().into_fn(stream), sink.episodes()))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let cleanup = Cleanup {
             os: self.os.clone(),
             project: self.project_id.clone(),

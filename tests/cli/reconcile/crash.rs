@@ -297,3 +297,28 @@ fn the_first_command_right_after_the_supervisor_was_killed_works() {
     }
     down_leaves_nothing(&project);
 }
+
+/// An adopted service whose log cannot be opened (a folder stands where the file goes) is
+/// still watched: when it ends, the new supervisor sees it and restarts it per its policy.
+#[test]
+fn an_adopted_service_without_a_log_is_still_seen_to_end() {
+    let project = project(&sleeper("web", ""));
+    project.up().expect_code(0);
+    let web = only_pid(&project, "web");
+    kill_supervisor(&project, &["web"]);
+    let log = project.path().join(".orch/logs/web.log");
+    std::fs::remove_file(&log).unwrap();
+    std::fs::create_dir(&log).unwrap();
+    wait_ps_pid(&project, "web", web);
+    sigkill(web);
+    // The restart cannot open the log either: it fails, and says why, instead of showing a
+    // process that is gone as running.
+    let mut row = serde_json::Value::Null;
+    let seen = wait_until(TIMEOUT, || {
+        row = project.service("web");
+        row["pid"] != web
+    });
+    assert!(seen, "the end of the adopted web was not seen: {row:#}");
+    std::fs::remove_dir(&log).unwrap();
+    down_leaves_nothing(&project);
+}
