@@ -21,10 +21,15 @@ impl Supervisor {
     /// Feeds one input to the service's machine and carries out what it says. True when
     /// something happened: a new phase, or an effect.
     pub(super) fn drive(&mut self, name: &str, input: Input) -> bool {
+        self.drive_at(name, input, Instant::now())
+    }
+
+    /// [`Self::drive`] with the input as of `at`, for one whose moment was before now.
+    pub(super) fn drive_at(&mut self, name: &str, input: Input, at: Instant) -> bool {
         let Some(svc) = self.services.get(name) else { return false };
         let deps = self.dep_views(name);
         let ctx = Ctx { config: &svc.config, wanted_up: svc.desired == Desired::Up, deps: &deps };
-        let (unit, effects) = machine::step(svc.unit(), input, Instant::now(), &ctx);
+        let (unit, effects) = machine::step(svc.unit(), input, at, &ctx);
         let moved = unit.phase() != svc.phase() || !effects.is_empty();
         if let Some(svc) = self.services.get_mut(name) {
             svc.enter(unit);

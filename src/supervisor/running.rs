@@ -50,6 +50,9 @@ impl Supervisor {
         let cwd = &svc.config.cwd;
         let (program, argv) = exec_of(&svc.config.cmd, &env, cwd);
         let request = SpawnRequest { program: &program, argv: &argv, cwd, env: &env, capture: true };
+        // The run's start is taken before the spawn: the process may run for a while before
+        // the spawn returns (on a busy machine), and `ready in` must not count less than it ran.
+        let spawning = Instant::now();
         let spawned = match self.os.spawn(&request) {
             Ok(spawned) => spawned,
             Err(e) => {
@@ -63,13 +66,13 @@ impl Supervisor {
         // Registered before any await, so the reaper cannot take the exit unseen.
         let exit = ExitWait::Child(self.os.watch_exit(pid));
         svc.process = Some(spawned.identity);
-        svc.started = Some((Instant::now(), SystemTime::now()));
+        svc.started = Some((spawning, SystemTime::now()));
         // A new process: its cpu% counts from its own start, not from the last one's sample.
         svc.cpu_sample = None;
         svc.adopted = false;
         svc.runs += 1;
         svc.seen_runs = seen_runs;
-        self.drive(name, Input::Spawned { pid });
+        self.drive_at(name, Input::Spawned { pid }, spawning);
         let pipes = [(Stream::Out, spawned.stdout), (Stream::Err, spawned.stderr)];
         let pipes = pipes.into_iter().filter_map(|(stream, pipe)| pipe.map(|p| (stream, p))).collect();
         self.watch_process(name, Some(writer), pipes, exit);
