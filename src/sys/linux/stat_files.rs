@@ -31,10 +31,12 @@ impl StatFiles {
     pub(super) fn group_usage(&mut self, pgids: &[Pid], keep: usize) -> HashMap<Pid, Usage> {
         let wanted: HashMap<i32, Pid> = pgids.iter().map(|p| (p.get(), *p)).collect();
         let mut usage: HashMap<Pid, Usage> = HashMap::new();
+        if wanted.is_empty() {
+            self.open.clear();
+            return usage;
+        }
         let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
-        let (false, Ok(entries), Ok(proc)) =
-            (wanted.is_empty(), std::fs::read_dir("/proc"), open("/proc", flags, Mode::empty()))
-        else {
+        let (Ok(entries), Ok(proc)) = (std::fs::read_dir("/proc"), open("/proc", flags, Mode::empty())) else {
             self.open.clear();
             return usage;
         };
