@@ -45,7 +45,9 @@ pub(crate) fn find(paths: &ProjectPaths, patience: Duration) -> Result<Found, Lo
     let mut pause = Duration::from_millis(1);
     loop {
         let Some(pid) = lock::holder_pid(paths) else { return Ok(Found::NotRunning) };
-        if let Some(socket) = recorded_socket(paths, pid) {
+        // A socket whose folder is gone is a supervisor going away (it removes the folder
+        // while it still holds the lock): nothing listens there, so look again.
+        if let Some(socket) = recorded_socket(paths, pid).filter(|s| s.parent().is_some_and(Path::exists)) {
             check_folder(&socket)?;
             let left = deadline.saturating_duration_since(Instant::now());
             match Connection::connect(&socket, left) {
