@@ -46,7 +46,7 @@ impl Linux {
         fix_mmap_threshold();
         let reaper = Arc::new(Reaper::default());
         tokio::spawn(reaper.clone().run());
-        Ok(Arc::new(Self { reaper, stat_files: Mutex::default() }))
+        Ok(Arc::new(Self { reaper, stat_files: Mutex::new(StatFiles::within(spawn::fd_limit())) }))
     }
 }
 
@@ -124,11 +124,7 @@ impl Os for Linux {
     }
 
     fn group_usage(&self, pgids: &[Pid]) -> HashMap<Pid, Usage> {
-        // An eighth of the files this process may open, and none under a tight limit: the
-        // services' pipes come first.
-        let limit = spawn::fd_limit();
-        let keep = if limit >= 1024 { usize::try_from(limit / 8).unwrap_or(usize::MAX) } else { 0 };
-        self.stat_files.lock().unwrap_or_else(PoisonError::into_inner).group_usage(pgids, keep)
+        self.stat_files.lock().unwrap_or_else(PoisonError::into_inner).group_usage(pgids)
     }
 
     fn reopen_output(&self, pid: Pid) -> Vec<(i32, Receiver)> {

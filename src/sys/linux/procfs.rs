@@ -1,5 +1,5 @@
 //! What /proc says: a process's identity (start time and boot id) and owner, the processes
-//! that carry a project's marker, a process's stat line, and who listens on a TCP port.
+//! that carry a project's marker, and who listens on a TCP port.
 
 use std::collections::HashSet;
 use std::ffi::OsStr;
@@ -131,34 +131,6 @@ pub(crate) fn members_not_ours(pgid: Pid) -> Vec<Pid> {
         .collect()
 }
 
-/// The fields of a `/proc/<pid>/stat` line that `ps` shows.
-#[derive(Debug, PartialEq, Eq)]
-pub(super) struct StatLine {
-    pub(super) pgrp: i32,
-    pub(super) utime: u64,
-    pub(super) stime: u64,
-    pub(super) rss_pages: u64,
-}
-
-impl StatLine {
-    /// `pid (comm) state ppid pgrp … utime stime … rss …`: the command may hold spaces,
-    /// parentheses and bytes that are no UTF-8, so the fields are counted from the last `)`.
-    /// None for anything else.
-    pub(super) fn parse(line: &[u8]) -> Option<StatLine> {
-        let close = line.iter().rposition(|&b| b == b')')?;
-        let rest = std::str::from_utf8(&line[close + 1..]).ok()?;
-        let fields: Vec<&str> = rest.split_ascii_whitespace().collect();
-        // After the command: state is field 3 of the line, so field n is fields[n - 3].
-        let field = |n: usize| fields.get(n - 3).copied();
-        Some(StatLine {
-            pgrp: field(5)?.parse().ok()?,
-            utime: field(14)?.parse().ok()?,
-            stime: field(15)?.parse().ok()?,
-            rss_pages: field(24)?.parse().ok()?,
-        })
-    }
-}
-
 /// Who listens on a TCP port, when it can be found: `pid 123 (python3)`.
 pub(crate) fn port_holder(port: u16) -> Option<String> {
     let inode = listening_inode(port)?;
@@ -215,19 +187,6 @@ mod tests {
         child.kill().unwrap();
         child.wait().unwrap();
         assert!(found, "the child {pid} is among this process's children");
-    }
-
-    #[test]
-    fn a_stat_line_gives_its_group_times_and_memory() {
-        let line = b"4242 (my (odd) \xff prog) S 1 4240 4240 0 -1 4194560 100 0 0 0 7 3 0 0 20 0 1 0 999 1000000 321 18446744073709551615 \n";
-        let stat = StatLine::parse(line).unwrap();
-        assert_eq!(stat, StatLine { pgrp: 4240, utime: 7, stime: 3, rss_pages: 321 });
-        assert_eq!(StatLine::parse(b"4242 (prog) S 1"), None);
-        assert_eq!(StatLine::parse(b"garbage"), None);
-        let own = std::fs::read("/proc/self/stat").unwrap();
-        let stat = StatLine::parse(&own).expect("this process's stat line");
-        assert_eq!(stat.pgrp, nix::unistd::getpgrp().as_raw());
-        assert!(stat.rss_pages > 0);
     }
 
     #[test]
