@@ -3,11 +3,15 @@
 //! the project's socket, and executes what clients ask through [`core::Supervisor`].
 
 /// A line in the supervisor's log (its stderr, `.orch/supervisor.log`). Unlike `eprintln!`,
-/// which panics when it cannot write, a full disk does not take the supervisor down.
+/// which panics when it cannot write, a full disk does not take the supervisor down. The line
+/// is formatted first and written with one `write(2)` (stderr is unbuffered, so `writeln!`
+/// would make one per piece): whole under `O_APPEND`, and 4× fewer calls during a `down`.
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
+        let mut line = format!($($arg)*);
+        line.push('\n');
+        let _ = std::io::stderr().write_all(line.as_bytes());
     }};
 }
 
