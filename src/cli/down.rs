@@ -7,7 +7,7 @@ use clap::Args;
 use super::Global;
 use super::follow::conclude;
 use super::progress::Progress;
-use crate::client::follow::Expect;
+use crate::client::follow::{Expect, Wait};
 use crate::client::ops::{self, Down};
 use crate::client::{ClientError, Session};
 use crate::exit::Exit;
@@ -27,7 +27,7 @@ pub(super) fn run(global: &Global, args: DownArgs) -> Result<Exit, ClientError> 
 /// Stops these services (all when none) and shows it through.
 pub(super) fn stop(session: &Session, services: &[String]) -> Result<Exit, ClientError> {
     let mut progress = Progress::new(services, Expect::Stopped);
-    match ops::down(session, services, &mut |n| progress.notice(n))? {
+    match ops::down(session, services, Wait::default(), &mut |n| progress.notice(n))? {
         Down::NotRunning => {
             match services {
                 [] => eprintln!("orch: nothing is running here ({})", session.paths.root.display()),

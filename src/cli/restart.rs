@@ -7,7 +7,7 @@ use clap::Args;
 use super::Global;
 use super::follow::conclude;
 use super::progress::Progress;
-use crate::client::follow::Expect;
+use crate::client::follow::{Expect, Wait};
 use crate::client::{ClientError, Session, ops};
 use crate::exit::Exit;
 
@@ -21,6 +21,6 @@ pub(crate) struct RestartArgs {
 pub(super) fn run(global: &Global, args: RestartArgs) -> Result<Exit, ClientError> {
     let session = Session::open_any(&global.place())?;
     let mut progress = Progress::new(&args.services, Expect::Up);
-    let ending = ops::restart(&session, &args.services, &mut |n| progress.notice(n))?;
+    let ending = ops::restart(&session, &args.services, Wait::default(), &mut |n| progress.notice(n))?;
     conclude(ending, &mut progress)
 }

@@ -39,6 +39,10 @@ pub(crate) struct StartArgs {
     /// Ad-hoc: no (the default), on-failure or always
     #[arg(long, value_name = "POLICY", value_parser = parse_policy)]
     pub(crate) restart: Option<RestartPolicy>,
+    /// Ad-hoc: if NAME already runs another command, stop it and start this one (the same
+    /// command again is left running either way)
+    #[arg(long)]
+    pub(crate) replace: bool,
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -61,11 +65,12 @@ fn parse_policy(text: &str) -> Result<RestartPolicy, String> {
 }
 
 pub(super) fn run(global: &Global, args: StartArgs) -> Result<Exit, ClientError> {
-    let adhoc_only = args.ready.is_some() || args.cwd.is_some() || !args.env.is_empty() || args.restart.is_some();
+    let adhoc_only =
+        args.ready.is_some() || args.cwd.is_some() || !args.env.is_empty() || args.restart.is_some() || args.replace;
     // (--ready-timeout needs --ready, so it is covered.)
     if args.command.is_empty() && adhoc_only {
         return Err(ClientError::Usage(
-            "--ready, --ready-timeout, --cwd, -e and --restart are for an ad-hoc service: orch start NAME [OPTIONS] -- CMD…".into(),
+            "--ready, --ready-timeout, --cwd, -e, --restart and --replace are for an ad-hoc service: orch start NAME [OPTIONS] -- CMD…".into(),
         ));
     }
     let mut progress = Progress::new(&args.services, Expect::Up);
@@ -93,7 +98,8 @@ pub(super) fn run(global: &Global, args: StartArgs) -> Result<Exit, ClientError>
         ready: args.ready,
         ready_timeout: args.ready_timeout,
         restart: args.restart,
+        replace: args.replace,
     };
-    let ending = ops::start_adhoc(&session, start, &here, &mut |n| progress.notice(n))?;
+    let ending = ops::start_adhoc(&session, start, &here, Wait::default(), &mut |n| progress.notice(n))?;
     conclude(ending, &mut progress)
 }

@@ -1,7 +1,8 @@
 //! The one client library every front end (the command line, the MCP server, and later a TUI
 //! and a web dashboard) stands on: finding the project and its supervisor ([`session`]),
 //! starting one when needed ([`launch`]), the typed operations ([`ops`]), following a request
-//! to its outcome ([`follow`]), a subscription to what happens ([`subscribe`]), and errors that
+//! to its outcome ([`follow`]), a subscription to what happens ([`subscribe`]), where services
+//! listen ([`ports`]), and errors that
 //! know their exit code ([`error`]). It prints nothing: it returns data, and tells progress to
 //! the caller's `on` as [`Notice`]s; how it looks is the front end's.
 
@@ -10,6 +11,7 @@ pub(crate) mod follow;
 mod launch;
 pub(crate) mod names;
 pub(crate) mod ops;
+pub(crate) mod ports;
 pub(crate) mod session;
 pub(crate) mod subscribe;
 

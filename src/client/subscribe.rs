@@ -38,7 +38,6 @@ pub(crate) fn subscribe(session: &Session, lines: bool) -> Result<Option<Subscri
 /// What the next wait for an update saw.
 #[derive(Debug)]
 pub(crate) enum Next {
-    #[expect(dead_code, reason = "read by the front ends to come (a TUI, the dashboard); `logs -f` needs only the end")]
     Update(Update),
     /// Nothing within the wait.
     Quiet,

@@ -97,6 +97,10 @@ pub(crate) enum Request {
     StartAdhoc {
         origin: Origin,
         adhoc: Adhoc,
+        /// A service of that name that runs something else is stopped and this one started;
+        /// without, that is refused (the same service again is left as it runs).
+        #[serde(default)]
+        replace: bool,
     },
     Ps {
         services: Vec<String>,
@@ -267,6 +271,13 @@ pub(crate) struct ServiceStatus {
     /// What it runs, for an ad-hoc service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) command: Option<String>,
+    /// What it waits for before it counts as up, with what the check last saw:
+    /// `tcp 127.0.0.1:3000: connection refused`, `db to be ready`, `it to stay up 1s (min_uptime)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) waiting: Option<String>,
+    /// Where it serves http: its http readiness check's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) url: Option<String>,
     /// Bytes of its output that could not be written to its log (a full disk), since the log
     /// was opened.
     #[serde(default)]

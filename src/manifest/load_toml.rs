@@ -15,7 +15,7 @@ use super::duration::HumanDuration;
 use super::environment::{Layers, PortOf, env_key_problem};
 use super::port::PortSpec;
 use super::problem::{Problem, SourceFile, nearest};
-use super::raw::{RawEnv, RawLog, RawService, TOP_LEVEL_KEYS};
+use super::raw::{RawEnv, RawLog, RawMcp, RawService, TOP_LEVEL_KEYS};
 use super::service_table::{read_service, service_tables};
 use super::spec::{
     Condition, DEFAULT_MAX_RESTARTS, DEFAULT_MIN_UPTIME, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
@@ -29,6 +29,8 @@ pub(super) struct TomlManifest {
     pub(crate) watch: bool,
     pub(crate) log: LogConfig,
     pub(crate) min_uptime: HumanDuration,
+    /// `[mcp] adhoc`: whether an agent may start commands of its own.
+    pub(crate) mcp_adhoc: bool,
     pub(crate) global_env: IndexMap<String, String>,
     pub(crate) services: IndexMap<String, Service>,
     name_spans: IndexMap<String, Range<usize>>,
@@ -47,6 +49,7 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest>
         watch: true,
         log: LogConfig::default(),
         min_uptime: DEFAULT_MIN_UPTIME,
+        mcp_adhoc: true,
         global_env: IndexMap::new(),
         services: IndexMap::new(),
         name_spans: IndexMap::new(),
@@ -63,6 +66,10 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest>
             }
             "watch" => manifest.watch = read(value, file, None, ctx).unwrap_or(true),
             "min_uptime" => manifest.min_uptime = read(value, file, None, ctx).unwrap_or(DEFAULT_MIN_UPTIME),
+            "mcp" => {
+                let raw: RawMcp = read(value, file, None, ctx).unwrap_or_default();
+                manifest.mcp_adhoc = raw.adhoc.unwrap_or(true);
+            }
             "services" => raw_services = service_tables(value, file, ctx),
             other => ctx.problems.push(unknown_key(other, key.span(), &TOP_LEVEL_KEYS, file, "at the top level")),
         }

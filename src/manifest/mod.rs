@@ -200,6 +200,7 @@ pub(crate) fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problem
                 watch: m.watch,
                 env: m.global_env.clone(),
                 log: m.log,
+                mcp_adhoc: m.mcp_adhoc,
                 services: m.services.clone(),
             });
             // A service that could not be read is already reported; edges to it are left out
@@ -224,6 +225,7 @@ pub(crate) fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problem
                 watch: true,
                 env,
                 log: LogConfig::default(),
+                mcp_adhoc: true,
                 services,
             };
             let graph = build_graph(&spec, &|_| false).ok();

@@ -19,7 +19,7 @@ use super::spec::{Condition, Ready, RestartPolicy};
 
 /// The keys allowed at the top of procs.toml (checked by hand, so that each service can be
 /// read on its own and every broken one reported).
-pub(super) const TOP_LEVEL_KEYS: [&str; 5] = ["env", "log", "watch", "min_uptime", "services"];
+pub(super) const TOP_LEVEL_KEYS: [&str; 6] = ["env", "log", "watch", "min_uptime", "mcp", "services"];
 
 /// The keys of a service (checked by hand first, so that every unknown key is reported, not
 /// only the first).
@@ -61,6 +61,8 @@ pub(super) struct RawManifest {
     pub(crate) log: Option<RawLog>,
     /// The default `min_uptime` of every service (default "1s").
     pub(crate) min_uptime: Option<HumanDuration>,
+    /// What an agent may do through `orch mcp`.
+    pub(crate) mcp: Option<RawMcp>,
     /// One table per service; names are letters, digits, `-` and `_`.
     pub(crate) services: IndexMap<String, RawService>,
 }
@@ -121,6 +123,14 @@ pub(super) struct RawLog {
     pub(crate) max_size: Option<ByteSize>,
     /// Rotated files kept (default 5).
     pub(crate) keep: Option<u32>,
+}
+
+/// What an agent may do through `orch mcp`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMcp {
+    /// Whether an agent may start ad-hoc services: commands of its own, not the manifest's (default true).
+    pub(crate) adhoc: Option<bool>,
 }
 
 /// An env value: a string, or a number or boolean taken as its text (`PGPORT = 5432`).

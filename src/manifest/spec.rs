@@ -33,6 +33,8 @@ pub(crate) struct Spec {
     /// `.env` and `[env]` merged: what every service gets on top of orch's own environment.
     pub(crate) env: IndexMap<String, String>,
     pub(crate) log: LogConfig,
+    /// `[mcp] adhoc`: whether an agent may start commands of its own through `orch mcp`.
+    pub(crate) mcp_adhoc: bool,
     pub(crate) services: IndexMap<String, Service>,
 }
 
@@ -96,6 +98,14 @@ impl Service {
     /// service's, as foreman numbers them, or one set in procs.toml).
     pub(crate) fn port_shown(&self) -> Option<u16> {
         self.port_number().or_else(|| self.env.get("PORT")?.parse().ok())
+    }
+
+    /// Where it serves http, as far as orch knows: its http readiness check's URL.
+    pub(crate) fn http_url(&self) -> Option<String> {
+        match &self.ready {
+            Some(Ready::Http(url)) => Some(url.clone()),
+            _ => None,
+        }
     }
 }
 

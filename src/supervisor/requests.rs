@@ -46,7 +46,7 @@ impl Supervisor {
             }
             Request::Down { services } => self.down(&services, reply.clone()),
             Request::Restart { origin, services } => self.restart(origin, &services, reply.clone()),
-            Request::StartAdhoc { origin, adhoc } => self.start_adhoc(origin, adhoc, reply.clone()),
+            Request::StartAdhoc { origin, adhoc, replace } => self.start_adhoc(origin, adhoc, replace, reply.clone()),
         };
         if let Err(refusal) = result {
             let _ = reply.send(refusal.into_reply());
@@ -182,6 +182,7 @@ impl Supervisor {
         &mut self,
         origin: Origin,
         adhoc: Adhoc,
+        replace: bool,
         reply: UnboundedSender<Reply>,
     ) -> Result<(), Refusal> {
         self.exit_when_stopped = false;
@@ -212,17 +213,28 @@ impl Supervisor {
                 adhoc.name, adhoc.name
             )));
         }
+        let global = self.spec.as_ref().map(|s| s.env.clone()).unwrap_or_default();
+        let config = adhoc.to_service(&global);
         if let Some(svc) = self.services.get(&adhoc.name)
             && (svc.phase().has_process() || svc.phase().is_transient())
         {
-            return Err(Refusal::conflict(format!(
-                "`{}` is already {}; stop it first",
-                adhoc.name,
-                svc.phase().as_str()
-            )));
+            // Agents and scripts retry: the same service again is the one that runs.
+            if svc.adhoc.as_ref() == Some(&adhoc) {
+                self.wait_for(vec![adhoc.name], WaiterKind::Up, true, reply);
+                return Ok(());
+            }
+            if !replace {
+                let running = svc.adhoc.as_ref().map(|a| a.cmd.to_string()).unwrap_or_default();
+                return Err(Refusal::conflict(format!(
+                    "`{}` is already {} with another command or settings (`{running}`); stop it first, or \
+                     replace it (`orch start --replace`, or `replace` over MCP)",
+                    adhoc.name,
+                    svc.phase().as_str()
+                )));
+            }
+            self.replace_adhoc(adhoc, config, reply);
+            return Ok(());
         }
-        let global = self.spec.as_ref().map(|s| s.env.clone()).unwrap_or_default();
-        let config = adhoc.to_service(&global);
         let mut svc = Svc::new(&adhoc.name, config.clone(), config_hash(&config), Some(adhoc.clone()));
         svc.desired = Desired::Up;
         if self.base_env.is_empty() {
@@ -234,6 +246,17 @@ impl Supervisor {
         self.drive(&name, Input::StartWanted { by_policy: false });
         self.wait_for(vec![name], WaiterKind::Up, true, reply);
         Ok(())
+    }
+
+    /// An ad-hoc service that runs is stopped and started again as `adhoc` says.
+    fn replace_adhoc(&mut self, adhoc: Adhoc, config: crate::manifest::Service, reply: UnboundedSender<Reply>) {
+        let name = adhoc.name.clone();
+        let Some(svc) = self.services.get_mut(&name) else { return };
+        svc.set_config(config);
+        svc.adhoc = Some(adhoc);
+        svc.desired = Desired::Up;
+        self.drive(&name, Input::RestartWanted { by_policy: false });
+        self.wait_for(vec![name], WaiterKind::Up, true, reply);
     }
 
     pub(super) fn ps(&mut self, names: &[String]) -> Reply {

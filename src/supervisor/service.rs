@@ -186,6 +186,8 @@ impl Svc {
             status: self.status.clone(),
             port: self.config.port_shown(),
             command: self.adhoc.as_ref().map(|a| a.cmd.to_string()),
+            waiting: self.waiting(),
+            url: self.config.http_url(),
         }
     }
 

@@ -16,6 +16,7 @@ mod honest;
 mod limits;
 mod logs_files;
 mod mcp;
+mod mcp_agents;
 mod procs;
 mod reconcile;
 mod safety;

@@ -15,12 +15,12 @@ use serde_json::{Value, json};
 use crate::procs::{self, is_alive, pids_of};
 use crate::support::{Project, free_port, orch_std, port_open, python, wait_until};
 
-const SECOND: Duration = Duration::from_secs(1);
+pub const SECOND: Duration = Duration::from_secs(1);
 /// The longest one request may take (an ad-hoc start waits for its ready check).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running `orch mcp` and the client end of its stdio.
-struct Mcp {
+pub struct Mcp {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: Receiver<String>,
@@ -30,11 +30,17 @@ struct Mcp {
 
 impl Mcp {
     /// `orch ARGS… mcp` started in `cwd`.
-    fn spawn(cwd: &Path, args: &[&str]) -> Self {
+    pub fn spawn(cwd: &Path, args: &[&str]) -> Self {
+        Self::spawn_with(cwd, args, &[])
+    }
+
+    /// `orch BEFORE… mcp AFTER…` started in `cwd`.
+    pub fn spawn_with(cwd: &Path, before: &[&str], after: &[&str]) -> Self {
         let mut child = orch_std()
             .current_dir(cwd)
-            .args(args)
+            .args(before)
             .arg("mcp")
+            .args(after)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -66,15 +72,15 @@ impl Mcp {
         Self { child, stdin, lines, stderr, next_id: 1 }
     }
 
-    fn pid(&self) -> i32 {
+    pub fn pid(&self) -> i32 {
         self.child.id() as i32
     }
 
-    fn stderr(&self) -> String {
+    pub fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned()
     }
 
-    fn send(&mut self, message: &Value) {
+    pub fn send(&mut self, message: &Value) {
         let stdin = self.stdin.as_mut().expect("stdin still open");
         let mut line = serde_json::to_vec(message).unwrap();
         line.push(b'\n');
@@ -82,13 +88,13 @@ impl Mcp {
     }
 
     /// Writes bytes to stdin as they are (a malformed line).
-    fn send_raw(&mut self, bytes: &[u8]) {
+    pub fn send_raw(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin still open");
         stdin.write_all(bytes).and_then(|_| stdin.flush()).expect("write to orch mcp");
     }
 
     /// The next line on stdout, which must be a JSON-RPC 2.0 message.
-    fn next_message(&self, deadline: Instant) -> Value {
+    pub fn next_message(&self, deadline: Instant) -> Value {
         let left = deadline.saturating_duration_since(Instant::now());
         match self.lines.recv_timeout(left) {
             Ok(line) => {
@@ -103,7 +109,7 @@ impl Mcp {
     }
 
     /// Sends a request and returns the whole response (`result` or `error`).
-    fn request(&mut self, method: &str, params: Value) -> Value {
+    pub fn request(&mut self, method: &str, params: Value) -> Value {
         let id = self.next_id;
         self.next_id += 1;
         self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
@@ -118,18 +124,18 @@ impl Mcp {
     }
 
     /// The `result` of a request that must succeed at the protocol level.
-    fn result(&mut self, method: &str, params: Value) -> Value {
+    pub fn result(&mut self, method: &str, params: Value) -> Value {
         let response = self.request(method, params);
         assert!(response.get("error").is_none(), "{method} failed: {response:#}");
         response["result"].clone()
     }
 
-    fn notify(&mut self, method: &str) {
+    pub fn notify(&mut self, method: &str) {
         self.send(&json!({ "jsonrpc": "2.0", "method": method }));
     }
 
     /// `initialize` with this protocol version, then `notifications/initialized`.
-    fn initialize(&mut self, version: &str) -> Value {
+    pub fn initialize(&mut self, version: &str) -> Value {
         let result = self.result(
             "initialize",
             json!({
@@ -143,14 +149,14 @@ impl Mcp {
     }
 
     /// `tools/call`: the tool result (with `isError` set either way).
-    fn call(&mut self, tool: &str, arguments: Value) -> Value {
+    pub fn call(&mut self, tool: &str, arguments: Value) -> Value {
         let result = self.result("tools/call", json!({ "name": tool, "arguments": arguments }));
         assert!(result["content"].is_array(), "a tool result has content: {result:#}");
         result
     }
 
     /// Closes stdin and waits (bounded) for the server to exit.
-    fn close(&mut self) -> ExitStatus {
+    pub fn close(&mut self) -> ExitStatus {
         drop(self.stdin.take());
         let deadline = Instant::now() + 10 * SECOND;
         loop {
@@ -176,23 +182,23 @@ impl Drop for Mcp {
 }
 
 /// The text of a tool result's content blocks, joined.
-fn text(result: &Value) -> String {
+pub fn text(result: &Value) -> String {
     let blocks = result["content"].as_array().cloned().unwrap_or_default();
     blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join("\n")
 }
 
-fn is_error(result: &Value) -> bool {
+pub fn is_error(result: &Value) -> bool {
     result["isError"] == true
 }
 
 /// Asserts a tool call succeeded, showing what it said when it did not.
-fn assert_ok(result: &Value) {
+pub fn assert_ok(result: &Value) {
     assert!(!is_error(result), "the call failed: {result:#}");
 }
 
 /// A python3 TCP server on 127.0.0.1:PORT that listens only after 300 ms (so a call that
 /// returns with it listening has waited for the check), says so, and accepts until killed.
-fn tcp_server_command(port: u16) -> String {
+pub fn tcp_server_command(port: u16) -> String {
     let script = "import socket, sys, time\n\
                   time.sleep(0.3)\n\
                   s = socket.socket()\n\
@@ -243,7 +249,7 @@ fn inet_sockets_of(pid: i32) -> Vec<(String, String)> {
     found
 }
 
-const TOOLS: [&str; 7] = ["down", "logs", "ps", "restart", "start", "stop", "up"];
+const TOOLS: [&str; 8] = ["down", "logs", "ps", "restart", "start", "stop", "up", "wait"];
 
 #[test]
 fn initialize_names_the_clients_version_and_every_tool_has_a_schema() {

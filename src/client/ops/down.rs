@@ -23,11 +23,16 @@ pub(crate) enum Down {
     Followed(Ending),
 }
 
-pub(crate) fn down(session: &Session, services: &[String], on: &mut dyn FnMut(Notice)) -> Result<Down, ClientError> {
+pub(crate) fn down(
+    session: &Session,
+    services: &[String],
+    wait: Wait,
+    on: &mut dyn FnMut(Notice),
+) -> Result<Down, ClientError> {
     names::check_known(session, services, &[])?;
     let Some(mut conn) = session.connect_or_adopt(true, on)? else { return Ok(Down::NotRunning) };
     conn.send(Request::Down { services: services.to_vec() }).map_err(lost)?;
-    let ending = follow(&mut conn, Expect::Stopped, Wait::default(), on)?;
+    let ending = follow(&mut conn, Expect::Stopped, wait, on)?;
     if let Ending::Done(report) = &ending
         && report.exiting
     {

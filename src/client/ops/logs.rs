@@ -39,6 +39,18 @@ pub(crate) fn history(
     logs::read_history(&dir, services, since, tail).map_err(|e| unreadable(&dir, &e))
 }
 
+/// [`history`] of only the lines `shown` keeps (a search): the last `tail` of those.
+pub(crate) fn history_matching(
+    session: &Session,
+    services: &[String],
+    since: Option<SystemTime>,
+    tail: Option<usize>,
+    shown: &dyn Fn(&logs::Record) -> bool,
+) -> Result<History, ClientError> {
+    let dir = session.paths.logs();
+    logs::reader::read_history_shown(&dir, services, since, tail, shown).map_err(|e| unreadable(&dir, &e))
+}
+
 /// The logs folder could not be read: the one wording for every front end.
 pub(crate) fn unreadable(dir: &std::path::Path, error: &std::io::Error) -> ClientError {
     ClientError::Failed(format!("cannot read the logs in {}: {error}", dir.display()))

@@ -6,6 +6,7 @@ mod dry_run;
 pub(crate) mod logs;
 pub(crate) mod ps;
 mod start;
+pub(crate) mod wait;
 
 pub(crate) use down::{Down, down};
 pub(crate) use dry_run::dry_run;
@@ -67,6 +68,7 @@ pub(crate) fn up(session: &Session, up: &Up, wait: Wait, on: &mut dyn FnMut(Noti
 pub(crate) fn restart(
     session: &Session,
     services: &[String],
+    wait: Wait,
     on: &mut dyn FnMut(Notice),
 ) -> Result<Ending, ClientError> {
     names::check_known(session, services, &[])?;
@@ -81,5 +83,5 @@ pub(crate) fn restart(
         None => session.connect_or_launch(on)?,
     };
     conn.send(Request::Restart { origin: session.origin(), services: services.to_vec() }).map_err(lost)?;
-    follow(&mut conn, Expect::Up, Wait::default(), on)
+    follow(&mut conn, Expect::Up, wait, on)
 }

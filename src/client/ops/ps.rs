@@ -75,6 +75,7 @@ fn from_record(name: &str, r: &ServiceRecord) -> ServiceStatus {
         port: r.config.as_ref().and_then(crate::manifest::Service::port_shown),
         command: r.adhoc.as_ref().map(|a| a.cmd.to_string()),
         ready_check: r.config.as_ref().and_then(|c| c.ready.as_ref()).map(ToString::to_string),
+        url: r.config.as_ref().and_then(crate::manifest::Service::http_url),
         ..ServiceStatus::default()
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct AdhocStart {
     pub(crate) ready: Option<Ready>,
     pub(crate) ready_timeout: Option<HumanDuration>,
     pub(crate) restart: Option<RestartPolicy>,
+    /// Stop a service of that name that runs something else, and start this one.
+    pub(crate) replace: bool,
 }
 
 /// Starts it and follows it until it is up. `base`: what a relative `cwd` is relative to
@@ -28,6 +30,7 @@ pub(crate) fn start_adhoc(
     session: &Session,
     start: AdhocStart,
     base: &Path,
+    wait: Wait,
     on: &mut dyn FnMut(Notice),
 ) -> Result<Ending, ClientError> {
     if is_empty(&start.cmd) {
@@ -47,8 +50,8 @@ pub(crate) fn start_adhoc(
         restart: start.restart,
     };
     let mut conn = session.connect_or_launch(on)?;
-    conn.send(Request::StartAdhoc { origin: session.origin(), adhoc }).map_err(lost)?;
-    follow(&mut conn, Expect::Up, Wait::default(), on)
+    conn.send(Request::StartAdhoc { origin: session.origin(), adhoc, replace: start.replace }).map_err(lost)?;
+    follow(&mut conn, Expect::Up, wait, on)
 }
 
 /// A command with nothing to run: a blank script, or no program.
