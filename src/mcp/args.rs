@@ -247,9 +247,10 @@ fn plain_words(path: &str, message: &str) -> String {
     if let Some(rest) = message.strip_prefix("unknown field ") {
         let (field, known) = rest.split_once(", expected ").unwrap_or((rest, ""));
         let known = known.trim_start_matches("one of ");
-        return match path {
-            "" => format!("there is no argument {field}; the arguments are {known}"),
-            path => format!("{path}: there is no {field} in it; it takes {known}"),
+        // The path ends with the unknown key itself: what holds it is before.
+        return match path.rsplit_once('.') {
+            None => format!("there is no argument {field}; the arguments are {known}"),
+            Some((holder, _)) => format!("{holder}: there is no {field} in it; it takes {known}"),
         };
     }
     if let Some(rest) = message.strip_prefix("unknown variant ") {

@@ -17,6 +17,7 @@ mod limits;
 mod logs_files;
 mod mcp;
 mod mcp_agents;
+mod mcp_inspector;
 mod procs;
 mod reconcile;
 mod safety;
