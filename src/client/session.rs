@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::error::lost;
 use super::launch::{Handoff, launch};
 use super::{ClientError, Notice};
-use crate::ipc::client::{ConnectError, Connection};
+use crate::ipc::client::{ConnectError, Connection, is_timeout};
 use crate::ipc::locate::{self, Found, LocateError};
 use crate::ipc::{Origin, Reply, Request};
 use crate::manifest::{self, LoadOptions, Loaded, PortPicker, Problem};
@@ -24,6 +24,9 @@ const LAUNCH_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Between launches, how long the client gives a supervisor that holds the lock to answer.
 const LAUNCH_PATIENCE: Duration = Duration::from_millis(100);
+/// How long a request that is answered at once (`ps`, a dry run) waits for its answer: no
+/// command, and no agent's call, hangs on a supervisor that stopped answering.
+const ANSWER_WAIT: Duration = Duration::from_secs(30);
 
 /// Where the project is, as the user said it (`-f FILE`, `-C DIR`); found from the current
 /// folder when neither is given.
@@ -222,8 +225,18 @@ fn cannot_start(e: std::io::Error) -> ClientError {
 /// Sends a request and returns its replies, through the final one.
 pub(crate) fn request(conn: &mut Connection, request: Request) -> Result<Vec<Reply>, ClientError> {
     conn.send(request).map_err(lost)?;
+    conn.set_timeout(Some(ANSWER_WAIT)).map_err(lost)?;
+    let unanswered = |e: std::io::Error| {
+        if !is_timeout(&e) {
+            return lost(e);
+        }
+        ClientError::Failed(format!(
+            "the supervisor did not answer within {}s; it may be stuck (its log is .orch/supervisor.log)",
+            ANSWER_WAIT.as_secs()
+        ))
+    };
     let mut replies = Vec::new();
-    while let Some(reply) = conn.next_reply().map_err(lost)? {
+    while let Some(reply) = conn.next_reply().map_err(unanswered)? {
         let last = reply.is_final();
         replies.push(reply);
         if last {

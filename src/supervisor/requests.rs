@@ -224,12 +224,12 @@ impl Supervisor {
                 return Ok(());
             }
             if !replace {
-                let running = svc.adhoc.as_ref().map(|a| a.cmd.to_string()).unwrap_or_default();
                 return Err(Refusal::conflict(format!(
-                    "`{}` is already {} with another command or settings (`{running}`); stop it first, or \
-                     replace it (`orch start --replace`, or `replace` over MCP)",
+                    "`{}` is already {} {}; stop it first, or replace it (`orch start --replace`, or `replace` \
+                     over MCP)",
                     adhoc.name,
-                    svc.phase().as_str()
+                    svc.phase().as_str(),
+                    difference(svc.adhoc.as_ref(), &adhoc),
                 )));
             }
             self.replace_adhoc(adhoc, config, reply);
@@ -304,4 +304,22 @@ impl Supervisor {
             }
         }
     }
+}
+
+/// How a running ad-hoc service differs from one asked for under its name, in words.
+fn difference(running: Option<&Adhoc>, asked: &Adhoc) -> String {
+    let Some(running) = running else { return "as a service of another kind".to_owned() };
+    if running.cmd != asked.cmd {
+        return format!("with another command (`{}`)", running.cmd);
+    }
+    let differ: Vec<&str> = [
+        ("cwd", running.cwd != asked.cwd),
+        ("env", running.env != asked.env),
+        ("ready", running.ready != asked.ready || running.ready_timeout != asked.ready_timeout),
+        ("restart", running.restart != asked.restart),
+    ]
+    .into_iter()
+    .filter_map(|(what, differs)| differs.then_some(what))
+    .collect();
+    format!("with the same command but another {}", differ.join(", "))
 }

@@ -18,6 +18,7 @@ mod logs_files;
 mod mcp;
 mod mcp_agents;
 mod mcp_inspector;
+mod mcp_sdk;
 mod procs;
 mod reconcile;
 mod safety;
