@@ -26,7 +26,7 @@ const LAUNCH_TIMEOUT: Duration = Duration::from_secs(10);
 const LAUNCH_PATIENCE: Duration = Duration::from_millis(100);
 /// How long a request that is answered at once (`ps`, a dry run) waits for its answer: no
 /// command, and no agent's call, hangs on a supervisor that stopped answering.
-const ANSWER_WAIT: Duration = Duration::from_secs(30);
+pub(crate) const ANSWER_WAIT: Duration = Duration::from_secs(30);
 
 /// Where the project is, as the user said it (`-f FILE`, `-C DIR`); found from the current
 /// folder when neither is given.
@@ -224,15 +224,24 @@ fn cannot_start(e: std::io::Error) -> ClientError {
 
 /// Sends a request and returns its replies, through the final one.
 pub(crate) fn request(conn: &mut Connection, request: Request) -> Result<Vec<Reply>, ClientError> {
+    request_within(conn, request, ANSWER_WAIT)
+}
+
+/// [`request`], waiting at most `wait` for the answer.
+pub(crate) fn request_within(
+    conn: &mut Connection,
+    request: Request,
+    wait: Duration,
+) -> Result<Vec<Reply>, ClientError> {
     conn.send(request).map_err(lost)?;
-    conn.set_timeout(Some(ANSWER_WAIT)).map_err(lost)?;
+    conn.set_timeout(Some(wait.max(Duration::from_millis(1)))).map_err(lost)?;
     let unanswered = |e: std::io::Error| {
         if !is_timeout(&e) {
             return lost(e);
         }
         ClientError::Failed(format!(
-            "the supervisor did not answer within {}s; it may be stuck (its log is .orch/supervisor.log)",
-            ANSWER_WAIT.as_secs()
+            "the supervisor did not answer within {}; it may be stuck (its log is .orch/supervisor.log)",
+            crate::manifest::HumanDuration(wait)
         ))
     };
     let mut replies = Vec::new();

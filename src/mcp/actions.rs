@@ -48,7 +48,8 @@ impl Answer {
         self
     }
 
-    /// The structured content: the JSON given, with `ok`, and `error` on a failure.
+    /// The structured content: the JSON given, with `ok`, and on a failure `error`: what
+    /// went wrong in one line (the rest of the text is in the blocks).
     pub(crate) fn structured(&self) -> Value {
         let mut json = match &self.json {
             Some(Value::Object(object)) => object.clone(),
@@ -56,7 +57,8 @@ impl Answer {
         };
         json.entry("ok").or_insert(Value::Bool(!self.failed));
         if self.failed {
-            json.entry("error").or_insert_with(|| Value::String(self.blocks.join("\n")));
+            let first = self.blocks.first().and_then(|b| b.lines().next()).unwrap_or("the call failed");
+            json.entry("error").or_insert_with(|| Value::String(first.trim_end_matches(':').to_owned()));
         }
         super::outputs::without_nulls(Value::Object(json))
     }
@@ -143,7 +145,8 @@ pub(super) fn restart(place: &Place, args: NameArgs) -> ToolResult<Answer> {
 
 pub(super) fn ps(place: &Place, args: PsArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(place)?;
-    let listing = ops::ps(&session, &args.services.unwrap_or_default(), &mut quiet)?;
+    let wait = duration("timeout", args.timeout.as_deref().unwrap_or(DEFAULT_TIMEOUT))?;
+    let listing = ops::ps::ps_within(&session, &args.services.unwrap_or_default(), &mut quiet, wait)?;
     let rows = super::outputs::without_nulls(Value::Array(reachable(listing.rows)));
     let text = serde_json::to_string_pretty(&rows).map_err(|e| Answer::failed(e.to_string()))?;
     let mut answer = Answer::ok(text).with_json(json!({ "services": rows, "notes": listing.notes }));
@@ -177,6 +180,9 @@ pub(super) fn wait(place: &Place, args: WaitArgs) -> ToolResult<Answer> {
 
 pub(super) fn logs(place: &Place, args: LogsArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(place)?;
+    if let Some(timeout) = &args.timeout {
+        duration("timeout", timeout)?;
+    }
     let services: Vec<String> = args.service.iter().cloned().collect();
     ops::logs::check(&session, &services)?;
     let since = args.since.as_deref().map(|s| duration("since", s)).transpose()?.map(|d| SystemTime::now() - d);

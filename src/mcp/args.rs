@@ -52,6 +52,9 @@ pub(crate) struct DownArgs {
 pub(crate) struct PsArgs {
     /// Services to show; all of them when omitted or empty.
     pub(crate) services: Option<Vec<String>>,
+    /// Give up on a supervisor that does not answer within this long, e.g. "5s" or a number of seconds.
+    #[schemars(extend("default" = DEFAULT_TIMEOUT))]
+    pub(crate) timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -70,6 +73,9 @@ pub(crate) struct LogsArgs {
     /// At most this many bytes of log text; older lines are cut first, and the answer says so.
     #[schemars(extend("default" = DEFAULT_MAX_BYTES))]
     pub(crate) max_bytes: Option<usize>,
+    /// Accepted as every tool takes it; `logs` reads the files and never waits.
+    #[schemars(extend("default" = DEFAULT_TIMEOUT))]
+    pub(crate) timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

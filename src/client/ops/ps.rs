@@ -3,7 +3,9 @@
 //! last recorded.
 
 use crate::client::error::lost;
-use crate::client::session::request;
+use std::time::Duration;
+
+use crate::client::session::{ANSWER_WAIT, request_within};
 use crate::client::{ClientError, Notice, Session, names};
 use crate::ipc::{Reply, Request, ServiceStatus};
 use crate::model::Phase;
@@ -18,8 +20,18 @@ pub(crate) struct Listing {
 
 /// The rows of these services (all when none); a name that is no service is refused.
 pub(crate) fn ps(session: &Session, services: &[String], on: &mut dyn FnMut(Notice)) -> Result<Listing, ClientError> {
+    ps_within(session, services, on, ANSWER_WAIT)
+}
+
+/// [`ps`], waiting at most `wait` for the supervisor's answer.
+pub(crate) fn ps_within(
+    session: &Session,
+    services: &[String],
+    on: &mut dyn FnMut(Notice),
+    wait: Duration,
+) -> Result<Listing, ClientError> {
     names::check_known(session, services, &[])?;
-    let mut listing = status(session, Some(on))?;
+    let mut listing = status_within(session, Some(on), wait)?;
     listing.rows.retain(|r| services.is_empty() || services.contains(&r.name));
     Ok(listing)
 }
@@ -27,12 +39,21 @@ pub(crate) fn ps(session: &Session, services: &[String], on: &mut dyn FnMut(Noti
 /// Every row. With `launch`, a supervisor is started when state.json records processes that
 /// still run (it adopts them); without, what runs is only asked of one that is there.
 pub(crate) fn status(session: &Session, launch: Option<&mut dyn FnMut(Notice)>) -> Result<Listing, ClientError> {
+    status_within(session, launch, ANSWER_WAIT)
+}
+
+/// [`status`], waiting at most `wait` for the supervisor's answer.
+pub(crate) fn status_within(
+    session: &Session,
+    launch: Option<&mut dyn FnMut(Notice)>,
+    wait: Duration,
+) -> Result<Listing, ClientError> {
     let connection = match launch {
         Some(on) => session.connect_or_adopt(false, on)?,
         None => session.connect()?,
     };
     if let Some(mut conn) = connection {
-        return match request(&mut conn, Request::Ps { services: Vec::new() })?.into_iter().next() {
+        return match request_within(&mut conn, Request::Ps { services: Vec::new() }, wait)?.into_iter().next() {
             Some(Reply::Ps { services, notes }) => Ok(Listing { rows: services, notes }),
             Some(Reply::Error(refusal)) => Err(ClientError::Refused(refusal)),
             _ => Err(lost(std::io::Error::other("no answer to ps"))),

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::ps::status;
+use super::ps::status_within;
 use crate::client::subscribe::{Next, subscribe};
 use crate::client::{ClientError, Session, names};
 use crate::ipc::ServiceStatus;
@@ -89,7 +89,9 @@ pub(crate) fn wait(
     // Subscribed before the first look, so a change between the look and the wait is told.
     let mut news = subscribe(session, false)?;
     loop {
-        let listing = status(session, None)?;
+        // The look itself is bounded too (a supervisor that stopped answering).
+        let left = deadline.saturating_duration_since(Instant::now());
+        let listing = status_within(session, None, left.max(Duration::from_secs(1)))?;
         let rows = asked_rows(listing.rows, services, session);
         let verdicts: Vec<Verdict> = rows.iter().map(|r| until.verdict(r)).collect();
         let timed_out = Instant::now() >= deadline;
