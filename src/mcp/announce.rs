@@ -28,6 +28,8 @@ pub(crate) const STATUS_URI: &str = "orch://project/services";
 const SPACING: Duration = Duration::from_millis(300);
 /// How often to look for a supervisor while none runs.
 const RETRY: Duration = Duration::from_secs(1);
+/// How long an opt-in waits for the first subscription before it is answered anyway.
+const FIRST_LOOK: Duration = Duration::from_secs(3);
 
 /// What the client opted in to, and where to send it.
 #[derive(Default)]
@@ -45,39 +47,54 @@ pub(crate) struct Announcer {
 }
 
 impl Announcer {
-    pub(crate) fn set_level(&self, place: &Arc<Place>, peer: Peer<RoleServer>, level: LoggingLevel) {
-        self.update(place, peer, |w| w.level = Some(level));
+    pub(crate) async fn set_level(&self, place: &Arc<Place>, peer: Peer<RoleServer>, level: LoggingLevel) {
+        self.update(place, peer, |w| w.level = Some(level)).await;
     }
 
-    pub(crate) fn subscribe_status(&self, place: &Arc<Place>, peer: Peer<RoleServer>, on: bool) {
-        self.update(place, peer, |w| w.status = on);
+    pub(crate) async fn subscribe_status(&self, place: &Arc<Place>, peer: Peer<RoleServer>, on: bool) {
+        self.update(place, peer, |w| w.status = on).await;
     }
 
-    fn update(&self, place: &Arc<Place>, peer: Peer<RoleServer>, change: impl FnOnce(&mut Wishes)) {
-        let mut wishes = self.wishes.lock().unwrap_or_else(PoisonError::into_inner);
-        change(&mut wishes);
-        wishes.peer = Some(peer);
-        if !wishes.watching {
+    /// Records the wish, and starts the thread that follows the supervisor if none does yet:
+    /// the opt-in is answered once that thread has subscribed (or found that none runs), so
+    /// a change the client causes right after its opt-in is told.
+    async fn update(&self, place: &Arc<Place>, peer: Peer<RoleServer>, change: impl FnOnce(&mut Wishes)) {
+        let started = {
+            let mut wishes = self.wishes.lock().unwrap_or_else(PoisonError::into_inner);
+            change(&mut wishes);
+            wishes.peer = Some(peer);
+            if wishes.watching {
+                return;
+            }
             wishes.watching = true;
             let (announcer, place) = (self.clone(), place.clone());
             let runtime = tokio::runtime::Handle::current();
-            std::thread::spawn(move || announcer.watch(&place, &runtime));
-        }
+            let (subscribed, started) = tokio::sync::oneshot::channel();
+            std::thread::spawn(move || announcer.watch(&place, &runtime, subscribed));
+            started
+        };
+        let _ = tokio::time::timeout(FIRST_LOOK, started).await;
     }
 
     /// Follows the supervisor (whichever runs, one after another) for as long as the server
-    /// lives.
-    fn watch(&self, place: &Place, runtime: &tokio::runtime::Handle) {
+    /// lives; says on `subscribed` when its first look is done.
+    fn watch(&self, place: &Place, runtime: &tokio::runtime::Handle, subscribed: tokio::sync::oneshot::Sender<()>) {
         let mut pending: Vec<Value> = Vec::new();
         let mut last_sent = Instant::now().checked_sub(SPACING).unwrap_or_else(Instant::now);
+        let mut subscribed = Some(subscribed);
         loop {
             let subscription = Session::open_lenient(place).ok().and_then(|s| subscribe(&s, false).ok().flatten());
+            if let Some(first) = subscribed.take() {
+                let _ = first.send(());
+            }
             let Some(mut subscription) = subscription else {
                 std::thread::sleep(RETRY);
                 continue;
             };
             loop {
-                let wait = if pending.is_empty() { None } else { Some(SPACING.saturating_sub(last_sent.elapsed())) };
+                // (A read timeout of zero is refused by the socket: at least a millisecond.)
+                let wait = (!pending.is_empty())
+                    .then(|| SPACING.saturating_sub(last_sent.elapsed()).max(Duration::from_millis(1)));
                 match subscription.next(wait) {
                     Ok(Next::Update(Update::Phase { service, phase, pid, reason })) => {
                         pending

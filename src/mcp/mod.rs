@@ -246,7 +246,7 @@ impl ServerHandler for Server {
         request: SetLevelRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.announcer.set_level(&self.place, context.peer, request.level);
+        self.announcer.set_level(&self.place, context.peer, request.level).await;
         Ok(())
     }
 
@@ -288,7 +288,7 @@ impl ServerHandler for Server {
                 None,
             ));
         }
-        self.announcer.subscribe_status(&self.place, context.peer, true);
+        self.announcer.subscribe_status(&self.place, context.peer, true).await;
         Ok(())
     }
 
@@ -297,7 +297,7 @@ impl ServerHandler for Server {
         _request: UnsubscribeRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        self.announcer.subscribe_status(&self.place, context.peer, false);
+        self.announcer.subscribe_status(&self.place, context.peer, false).await;
         Ok(())
     }
 }
