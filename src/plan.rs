@@ -211,7 +211,9 @@ pub(crate) fn changes(old: &Service, new: &Service) -> Vec<String> {
 /// A stable hash of what `changes` compares, for the state file.
 pub(crate) fn config_hash(config: &Service) -> String {
     let mut hashed = config.clone();
+    // Neither what it waits for nor when a plain `up` takes it in shapes its process.
     hashed.depends_on.clear();
+    hashed.profiles.clear();
     crate::hash::fnv1a_hex(&serde_json::to_vec(&hashed).unwrap_or_default())
 }
 

@@ -34,7 +34,10 @@ pub(super) fn run(global: &Global, args: CheckArgs) -> Result<Exit, ClientError>
     let levels = loaded.graph.levels();
     if args.json {
         let problems: Vec<_> = loaded.warnings.iter().map(Problem::to_json).collect();
-        let out = serde_json::json!({ "valid": true, "file": file, "levels": levels, "problems": problems });
+        let profiles = profile_members(&loaded.spec);
+        let out = serde_json::json!({
+            "valid": true, "file": file, "levels": levels, "profiles": profiles, "problems": problems
+        });
         println!("{out}");
         return Ok(Exit::Success);
     }
@@ -45,5 +48,24 @@ pub(super) fn run(global: &Global, args: CheckArgs) -> Result<Exit, ClientError>
     for (i, level) in levels.iter().enumerate() {
         println!("  {}. {}", i + 1, level.join(", "));
     }
+    let profiles = profile_members(&loaded.spec);
+    if !profiles.is_empty() {
+        println!("profiles (started by `orch up --profile NAME`):");
+        for (profile, services) in &profiles {
+            println!("  {profile}: {}", services.join(", "));
+        }
+    }
     Ok(Exit::Success)
+}
+
+/// Each profile and the services in it, in the manifest's order.
+fn profile_members(spec: &crate::manifest::Spec) -> indexmap::IndexMap<String, Vec<String>> {
+    spec.profiles()
+        .into_iter()
+        .map(|profile| {
+            let members = spec.services.iter().filter(|(_, s)| s.profiles.contains(&profile)).map(|(n, _)| n.clone());
+            let members = members.collect();
+            (profile, members)
+        })
+        .collect()
 }

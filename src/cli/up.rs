@@ -44,6 +44,9 @@ pub(crate) struct UpArgs {
     /// Print one JSON object per line for each event (starting, ready, failed, …), then the outcome
     #[arg(long, conflicts_with = "foreground")]
     pub(crate) json: bool,
+    /// Also start the services of this profile (repeatable; ORCH_PROFILES=a,b says the same)
+    #[arg(long = "profile", value_name = "NAME", env = "ORCH_PROFILES", value_delimiter = ',')]
+    pub(crate) profiles: Vec<String>,
 }
 
 pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, ClientError> {
@@ -52,11 +55,13 @@ pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, ClientError> {
     if let Some(loaded) = &session.loaded {
         crate::terminal::problems(&loaded.warnings);
     }
+    let profiles = active_profiles(&session, &args.profiles)?;
     let up = ops::Up {
         services: args.services.clone(),
         no_wait: args.no_wait,
         force_recreate: args.force_recreate,
         no_watch: args.no_watch,
+        profiles,
     };
     if args.dry_run {
         return dry_run(&session, &up);
@@ -111,4 +116,25 @@ fn dry_run(session: &Session, up: &ops::Up) -> Result<Exit, ClientError> {
     let plan = ops::dry_run(session, up)?;
     print!("{}", crate::render::plan(&plan));
     Ok(Exit::Success)
+}
+
+/// The profiles asked for (blank ones from `ORCH_PROFILES=a,,b` dropped), each a valid name;
+/// one no service is in is said, as a typo would be.
+fn active_profiles(session: &Session, asked: &[String]) -> Result<Vec<String>, ClientError> {
+    let asked: Vec<String> = asked.iter().map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect();
+    if let Some(bad) = asked.iter().find(|p| !crate::model::names::is_valid_name(p)) {
+        return Err(ClientError::Usage(format!("`{bad}` is not a profile name (letters, digits, `-` and `_`)")));
+    }
+    let known = session.loaded.as_ref().map(|l| l.spec.profiles()).unwrap_or_default();
+    for profile in asked.iter().filter(|p| !known.contains(p)) {
+        let there = match known.as_slice() {
+            [] => "no service has `profiles`".to_owned(),
+            names => format!("the profiles are `{}`", names.join("`, `")),
+        };
+        crate::terminal::problems(&[crate::manifest::Problem::warning(format!(
+            "no service is in profile `{profile}`"
+        ))
+        .help(there)]);
+    }
+    Ok(asked)
 }

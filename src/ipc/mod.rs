@@ -83,6 +83,10 @@ pub(crate) enum Request {
         /// Only answer with the plan.
         #[serde(default)]
         dry_run: bool,
+        /// The profiles active for this up: a service in profiles none of which is active is
+        /// left out of a plain `up` (unless something started needs it).
+        #[serde(default)]
+        profiles: Vec<String>,
     },
     /// Stop the services (all, ad-hoc ones included, when empty) and their dependents.
     Down {

@@ -413,7 +413,28 @@ fn resolve_service(
         oneshot: raw.oneshot,
         log: log_config(raw.log, shared.log),
         port: raw.port.map(Spanned::into_inner),
+        profiles: checked_profiles(name, raw.profiles, file, ctx),
     }
+}
+
+/// The profile names, each held to the service-name rules (they are typed on command lines).
+fn checked_profiles(
+    name: &str,
+    profiles: Option<Spanned<Vec<String>>>,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> Vec<String> {
+    let Some(profiles) = profiles else { return Vec::new() };
+    let span = profiles.span();
+    let profiles = profiles.into_inner();
+    for profile in profiles.iter().filter(|p| !crate::model::names::is_valid_name(p)) {
+        ctx.problems.push(
+            Problem::error(format!("service `{name}`: `{profile}` is not a profile name"))
+                .at(file, span.clone(), "in these profiles")
+                .help("a profile name is letters, digits, `-` and `_`, as a service name"),
+        );
+    }
+    profiles
 }
 
 /// A path without its `.` parts (`/p/./db/.` is `/p/db`); `..` stays, since a link before it

@@ -23,7 +23,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 6] = ["env", "log", "watch", "min_uptime
 
 /// The keys of a service (checked by hand first, so that every unknown key is reported, not
 /// only the first).
-pub(super) const SERVICE_KEYS: [&str; 15] = [
+pub(super) const SERVICE_KEYS: [&str; 16] = [
     "cmd",
     "cwd",
     "env",
@@ -39,6 +39,7 @@ pub(super) const SERVICE_KEYS: [&str; 15] = [
     "oneshot",
     "log",
     "port",
+    "profiles",
 ];
 
 pub(super) type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
@@ -113,6 +114,10 @@ pub(super) struct RawService {
     /// other services as `${NAME.port}`.
     #[schemars(with = "Option<PortSpec>")]
     pub(crate) port: Option<Spanned<PortSpec>>,
+    /// Profiles the service belongs to: a plain `orch up` leaves it out unless one of them is
+    /// active (`orch up --profile NAME`, `ORCH_PROFILES`), or something started needs it.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub(crate) profiles: Option<Spanned<Vec<String>>>,
 }
 
 /// Log rotation: the live file is renamed `.log.1` when it would pass `max_size`.

@@ -38,6 +38,19 @@ pub(crate) struct Spec {
     pub(crate) services: IndexMap<String, Service>,
 }
 
+impl Spec {
+    /// Every profile some service is in, each once, in the order they first appear.
+    pub(crate) fn profiles(&self) -> Vec<String> {
+        let mut all: Vec<String> = Vec::new();
+        for profile in self.services.values().flat_map(|s| &s.profiles) {
+            if !all.contains(profile) {
+                all.push(profile.clone());
+            }
+        }
+        all
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Service {
     pub(crate) cmd: CommandLine,
@@ -63,6 +76,9 @@ pub(crate) struct Service {
     /// `port = "auto"` or a number; the port itself is in `env.PORT`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) port: Option<PortSpec>,
+    /// The profiles it belongs to; none: it is always part of a plain `up`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) profiles: Vec<String>,
 }
 
 impl Service {
@@ -85,7 +101,13 @@ impl Service {
             oneshot: false,
             log: LogConfig::default(),
             port: None,
+            profiles: Vec::new(),
         }
+    }
+
+    /// Whether a plain `up` with these profiles active takes it in.
+    pub(crate) fn in_profiles(&self, active: &[String]) -> bool {
+        self.profiles.is_empty() || self.profiles.iter().any(|p| active.contains(p))
     }
 
     /// The service's port, when it has a `port` key.

@@ -121,7 +121,11 @@ pub(super) fn up(place: &Place, args: UpArgs) -> ToolResult<Answer> {
     let session = Session::open(place)?;
     let wait = bounded(args.timeout.as_deref())?;
     let no_wait = !args.wait.unwrap_or(true);
-    let up = ops::Up { services: args.services.unwrap_or_default(), no_wait, ..ops::Up::default() };
+    let profiles = args.profiles.unwrap_or_default();
+    if let Some(bad) = profiles.iter().find(|p| !crate::model::names::is_valid_name(p)) {
+        return Err(Answer::failed(format!("profiles: {bad:?} is not a profile name (letters, digits, `-` and `_`)")));
+    }
+    let up = ops::Up { services: args.services.unwrap_or_default(), no_wait, profiles, ..ops::Up::default() };
     let ending = ops::up(&session, &up, wait, &mut quiet)?;
     Ok(ending_answer(&session, ending))
 }

@@ -35,6 +35,8 @@ pub(crate) struct UpArgs {
     /// Stop waiting after this long, e.g. "30s", "2m" or a number of seconds; the services keep starting, and the answer says how far each got.
     #[schemars(extend("default" = DEFAULT_TIMEOUT))]
     pub(crate) timeout: Option<String>,
+    /// Profiles to make active: their services are started too (a service in no profile always is).
+    pub(crate) profiles: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

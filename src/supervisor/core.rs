@@ -152,6 +152,9 @@ pub(crate) struct Supervisor {
     pub(super) reload_error: Option<String>,
     /// Watching asked for by `up` (not `--no-watch`); the manifest's `watch` can still say no.
     pub(super) watch_requested: bool,
+    /// The profiles the last `up` made active: a service added to the manifest meanwhile is
+    /// started by a reload only when it is in them (or in none).
+    pub(super) profiles: Vec<String>,
     pub(super) watch_enabled: bool,
     /// Counts batches of file changes, so only the last one of a burst reloads.
     pub(super) changes: u64,
@@ -190,6 +193,7 @@ impl Supervisor {
             origin: None,
             reload_error: None,
             watch_requested: true,
+            profiles: Vec::new(),
             watch_enabled: true,
             changes: 0,
             deferred: VecDeque::new(),

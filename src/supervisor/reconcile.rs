@@ -112,7 +112,7 @@ impl Supervisor {
                         .entry(name.to_owned())
                         .or_insert_with(|| Svc::new(name, config.clone(), config_hash(config), None));
                     svc.set_config(config.clone());
-                    if reload && step.reason == Reason::New {
+                    if reload && step.reason == Reason::New && config.in_profiles(&self.profiles) {
                         svc.desired = Desired::Up;
                         self.drive(name, Input::StartWanted { by_policy: false });
                     } else if reload {

@@ -23,6 +23,7 @@ pub(super) struct Up {
     force: Option<Vec<String>>,
     watch: bool,
     dry_run: bool,
+    profiles: Vec<String>,
 }
 
 impl Supervisor {
@@ -41,8 +42,8 @@ impl Supervisor {
             }
             // Served by the socket (see subscribers.rs), never queued here.
             Request::Subscribe { .. } => return,
-            Request::Up { origin, services, wait, force, watch, dry_run } => {
-                self.up(Up { origin, services, wait, force, watch, dry_run }, reply.clone())
+            Request::Up { origin, services, wait, force, watch, dry_run, profiles } => {
+                self.up(Up { origin, services, wait, force, watch, dry_run, profiles }, reply.clone())
             }
             Request::Down { services } => self.down(&services, reply.clone()),
             Request::Restart { origin, services } => self.restart(origin, &services, reply.clone()),
@@ -99,7 +100,10 @@ impl Supervisor {
             }
         }
         self.watch_files(files);
-        let targets = self.with_dependencies(&up.services);
+        self.profiles = up.profiles;
+        let roots = self.up_roots(&up.services);
+        // (No roots: every service is in a profile not active. `with_dependencies` of none is all.)
+        let targets = if roots.is_empty() { Vec::new() } else { self.with_dependencies(&roots) };
         for name in &targets {
             let explicit = up.services.contains(name);
             let Some(svc) = self.services.get_mut(name) else { continue };
@@ -295,6 +299,16 @@ impl Supervisor {
         let kind = if wait { kind } else { WaiterKind::Accepted };
         let _ = reply.send(Reply::Targets { services: targets.clone() });
         self.waiters.push(Waiter::new(targets, kind, reply, &self.services));
+    }
+
+    /// What an `up` starts from: the services named, or for a plain `up` the manifest's
+    /// services in the active profiles (those in none are always in).
+    fn up_roots(&self, named: &[String]) -> Vec<String> {
+        if !named.is_empty() {
+            return named.to_vec();
+        }
+        let Some(spec) = &self.spec else { return Vec::new() };
+        spec.services.iter().filter(|(_, s)| s.in_profiles(&self.profiles)).map(|(name, _)| name.clone()).collect()
     }
 
     pub(super) fn mark_down(&mut self, targets: &[String]) {

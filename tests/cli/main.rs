@@ -12,6 +12,7 @@ mod check;
 mod compat;
 mod config;
 mod conventions;
+mod dev_loop;
 mod honest;
 mod limits;
 mod logs_files;

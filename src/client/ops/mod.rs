@@ -29,6 +29,8 @@ pub(crate) struct Up {
     pub(crate) force_recreate: bool,
     /// Do not reload when the manifest or an env file changes.
     pub(crate) no_watch: bool,
+    /// The profiles to make active.
+    pub(crate) profiles: Vec<String>,
 }
 
 impl Up {
@@ -41,6 +43,7 @@ impl Up {
             force: self.force_recreate.then(|| self.services.clone()),
             watch: !self.no_watch,
             dry_run,
+            profiles: self.profiles.clone(),
         }
     }
 }

@@ -1,0 +1,4 @@
+//! Issue 14: the dev loop (restart on source change, replicas, profiles, health checks and
+//! schedules), each with real processes.
+
+mod profiles;
