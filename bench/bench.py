@@ -332,6 +332,45 @@ def bench_idle(runs, seconds=5):
           f"over {seconds} s (min {min(rates):.1f}, max {max(rates):.1f}); target 0")
 
 
+def bench_watch(runs, files=10_000):
+    """Restart on source change (target: 150 ms plus the service's own start, here a `sh` and a
+    `touch`, a few ms): a service watching `src/**/*.py` over 10,000 files in 100
+    folders. From the save of one file until the new process has touched its file (the
+    service's own start is a `sh` that touches and execs sleep), then the supervisor's RSS and
+    its system calls over 5 s of quiet."""
+    service = (
+        '[services.web]\ncmd = "sh -c \'touch started.$(date +%s%N); exec sleep 3600\'"\n'
+        'min_uptime = "0s"\nwatch = ["src/**/*.py"]\n'
+    )
+    saves, rss, calls = [], [], []
+    for _ in range(runs):
+        with Project(service) as p:
+            for i in range(files):
+                folder = Path(p, "src", f"pkg{i % 100}")
+                folder.mkdir(parents=True, exist_ok=True)
+                Path(folder, f"m{i}.py").write_text("x = 1\n")
+            orch(p, "up")
+            time.sleep(0.5)
+            sup = supervisor_pid(p)
+            rss.append(rss_of(sup))
+            if shutil.which("strace"):
+                calls.append(syscalls_over(sup, 5) / 5)
+            before = set(Path(p).glob("started.*"))
+            start = time.perf_counter()
+            Path(p, "src", "pkg7", "m7.py").write_text("x = 2\n")
+            deadline = start + 10
+            while set(Path(p).glob("started.*")) == before:
+                if time.perf_counter() > deadline:
+                    raise RuntimeError("the save did not restart the service")
+                time.sleep(0.001)
+            saves.append(time.perf_counter() - start)
+    report(f"watch: save of one of {files} watched files until the service runs again (quiet window 100 ms)",
+           saves, target=0.160)
+    print(f"  watch: supervisor RSS watching {files} files: median {statistics.median(rss) / 1e6:.1f} MB")
+    if calls:
+        print(f"  watch: idle supervisor watching {files} files: median {statistics.median(calls):.1f} system calls/s")
+
+
 CASES = {
     "up100": bench_up_100,
     "min_uptime": bench_min_uptime,
@@ -341,6 +380,7 @@ CASES = {
     "reload": bench_reload,
     "adopt": bench_adoption,
     "idle": bench_idle,
+    "watch": bench_watch,
 }
 
 

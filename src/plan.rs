@@ -211,9 +211,12 @@ pub(crate) fn changes(old: &Service, new: &Service) -> Vec<String> {
 /// A stable hash of what `changes` compares, for the state file.
 pub(crate) fn config_hash(config: &Service) -> String {
     let mut hashed = config.clone();
-    // Neither what it waits for nor when a plain `up` takes it in shapes its process.
+    // Neither what it waits for, nor when a plain `up` takes it in, nor what it watches
+    // shapes its process.
     hashed.depends_on.clear();
     hashed.profiles.clear();
+    hashed.watch.clear();
+    hashed.watch_ignore.clear();
     crate::hash::fnv1a_hex(&serde_json::to_vec(&hashed).unwrap_or_default())
 }
 

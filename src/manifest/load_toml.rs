@@ -316,24 +316,7 @@ fn resolve_service(
 ) -> Service {
     let file = shared.file;
     let mut layers = shared.global.fork(file, name_span, &mut ctx.problems);
-    let env_file = raw.env_file.as_ref().and_then(|path| {
-        let expanded = layers.expand_spanned(path, file, &mut ctx.problems);
-        let full = tidy(ctx.root.join(&expanded));
-        match ctx.read_named_file(&full) {
-            Ok(source) => {
-                layers.load_file(&source, &mut ctx.problems);
-                Some(full)
-            }
-            Err(e) => {
-                ctx.problems.push(
-                    Problem::error(format!("service `{name}`: cannot read env_file `{expanded}`: {e}"))
-                        .at(file, path.span(), "this file")
-                        .help("paths are relative to the manifest's folder"),
-                );
-                None
-            }
-        }
-    });
+    let env_file = raw.env_file.as_ref().and_then(|path| read_env_file(name, path, &mut layers, file, ctx));
     if let Some(port) = &raw.port {
         if let Some((key, _)) = raw.env.iter().find(|(k, _)| k.get_ref() == "PORT") {
             ctx.problems.push(
@@ -414,7 +397,65 @@ fn resolve_service(
         log: log_config(raw.log, shared.log),
         port: raw.port.map(Spanned::into_inner),
         profiles: checked_profiles(name, raw.profiles, file, ctx),
+        watch: checked_globs(name, "watch", raw.watch, file, ctx),
+        watch_ignore: checked_globs(name, "watch_ignore", raw.watch_ignore, file, ctx),
     }
+}
+
+/// A service's `env_file`, read into its layers; None (and a problem) when it cannot be read.
+fn read_env_file(
+    name: &str,
+    path: &Spanned<String>,
+    layers: &mut Layers,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> Option<std::path::PathBuf> {
+    let expanded = layers.expand_spanned(path, file, &mut ctx.problems);
+    let full = tidy(ctx.root.join(&expanded));
+    match ctx.read_named_file(&full) {
+        Ok(source) => {
+            layers.load_file(&source, &mut ctx.problems);
+            Some(full)
+        }
+        Err(e) => {
+            ctx.problems.push(
+                Problem::error(format!("service `{name}`: cannot read env_file `{expanded}`: {e}"))
+                    .at(file, path.span(), "this file")
+                    .help("paths are relative to the manifest's folder"),
+            );
+            None
+        }
+    }
+}
+
+/// Watch globs, each one that does not compile an error at its line.
+fn checked_globs(
+    name: &str,
+    key: &str,
+    globs: Option<Spanned<Vec<String>>>,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> Vec<String> {
+    let Some(globs) = globs else { return Vec::new() };
+    let span = globs.span();
+    let globs = globs.into_inner();
+    for glob in &globs {
+        if let Err(e) = globset::Glob::new(glob) {
+            ctx.problems.push(
+                Problem::error(format!("service `{name}`: `{glob}` in `{key}` is not a glob: {}", e.kind()))
+                    .at(file, span.clone(), "in these globs")
+                    .help("globs are relative to the service's cwd, e.g. \"src/**/*.py\" or \"config/*.toml\""),
+            );
+        }
+        if std::path::Path::new(glob).is_absolute() || glob.split('/').any(|part| part == "..") {
+            ctx.problems.push(
+                Problem::error(format!("service `{name}`: `{glob}` in `{key}` leaves the service's folder"))
+                    .at(file, span.clone(), "in these globs")
+                    .help("watch globs are relative to the service's cwd, without `..`"),
+            );
+        }
+    }
+    globs
 }
 
 /// The profile names, each held to the service-name rules (they are typed on command lines).

@@ -23,7 +23,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 6] = ["env", "log", "watch", "min_uptime
 
 /// The keys of a service (checked by hand first, so that every unknown key is reported, not
 /// only the first).
-pub(super) const SERVICE_KEYS: [&str; 16] = [
+pub(super) const SERVICE_KEYS: [&str; 18] = [
     "cmd",
     "cwd",
     "env",
@@ -40,6 +40,8 @@ pub(super) const SERVICE_KEYS: [&str; 16] = [
     "log",
     "port",
     "profiles",
+    "watch",
+    "watch_ignore",
 ];
 
 pub(super) type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
@@ -118,6 +120,13 @@ pub(super) struct RawService {
     /// active (`orch up --profile NAME`, `ORCH_PROFILES`), or something started needs it.
     #[schemars(with = "Option<Vec<String>>")]
     pub(crate) profiles: Option<Spanned<Vec<String>>>,
+    /// Restart the service when a file matching one of these globs changes, e.g.
+    /// `["src/**/*.py"]` (relative to its `cwd`; `.gitignore`d files and `.git/` never count).
+    #[schemars(with = "Option<Vec<String>>")]
+    pub(crate) watch: Option<Spanned<Vec<String>>>,
+    /// Globs of files whose changes do not count, e.g. `["**/*.pyc", "tmp/**"]`.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub(crate) watch_ignore: Option<Spanned<Vec<String>>>,
 }
 
 /// Log rotation: the live file is renamed `.log.1` when it would pass `max_size`.

@@ -79,6 +79,12 @@ pub(crate) struct Service {
     /// The profiles it belongs to; none: it is always part of a plain `up`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) profiles: Vec<String>,
+    /// Globs, relative to `cwd`, of the files whose change restarts it (re-runs a oneshot).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) watch: Vec<String>,
+    /// Globs of files whose change does not count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) watch_ignore: Vec<String>,
 }
 
 impl Service {
@@ -102,6 +108,8 @@ impl Service {
             log: LogConfig::default(),
             port: None,
             profiles: Vec::new(),
+            watch: Vec::new(),
+            watch_ignore: Vec::new(),
         }
     }
 

@@ -4,7 +4,7 @@
 //! outcomes.rs); `advance` then offers a start to what is pending and a stop to what is wanted
 //! down, in dependency order, until nothing more can move.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use indexmap::IndexMap;
@@ -73,6 +73,18 @@ pub(crate) enum Msg {
         service: String,
         line: String,
     },
+    /// A file a service watches changed (its path relative to the service's folder).
+    SourceChanged {
+        service: String,
+        path: std::path::PathBuf,
+    },
+    /// A service's watched files have been quiet since its change number `generation`.
+    SourceQuiet {
+        service: String,
+        generation: u64,
+    },
+    /// A folder appeared where watched files may be: watch it too.
+    SourceFolder(std::path::PathBuf),
     /// SIGINT, SIGTERM (or SIGHUP in the foreground): stop everything and exit.
     Shutdown,
     /// Time to save the state file that was left unsaved (see `SAVE_EVERY`).
@@ -90,8 +102,15 @@ impl Msg {
             | Msg::Confirmed { service, .. }
             | Msg::StopTimeout { service, .. }
             | Msg::BackoffDone { service, .. }
-            | Msg::Notify { service, .. } => Some(service),
-            Msg::Request(..) | Msg::FilesChanged | Msg::Reload { .. } | Msg::Shutdown | Msg::Save => None,
+            | Msg::Notify { service, .. }
+            | Msg::SourceChanged { service, .. }
+            | Msg::SourceQuiet { service, .. } => Some(service),
+            Msg::Request(..)
+            | Msg::FilesChanged
+            | Msg::Reload { .. }
+            | Msg::SourceFolder(_)
+            | Msg::Shutdown
+            | Msg::Save => None,
         }
     }
 }
@@ -163,6 +182,14 @@ pub(crate) struct Supervisor {
     pub(super) watch: Option<Watch>,
     /// The files the watch is to be aimed at, after the spawns now under way.
     pub(super) watch_wanted: Option<Vec<std::path::PathBuf>>,
+    /// What the services' `watch` keys name (restart on source change); None while none does.
+    pub(super) source_watch: Option<super::source_watch::SourceWatch>,
+    /// The source watch is to be aimed again (the manifest or `--no-watch` changed).
+    pub(super) source_due: bool,
+    /// Each service's changes not yet acted on (see `restart_on_change.rs`).
+    pub(super) source_bursts: HashMap<String, super::restart_on_change::Burst>,
+    /// Oneshots running again for a change: once one completes, what waits for it restarts.
+    pub(super) source_reruns: HashSet<String>,
     pub(super) health: Health,
 }
 
@@ -199,6 +226,10 @@ impl Supervisor {
             deferred: VecDeque::new(),
             watch: None,
             watch_wanted: None,
+            source_watch: None,
+            source_due: false,
+            source_bursts: HashMap::new(),
+            source_reruns: HashSet::new(),
             health: Health::default(),
         }
     }
@@ -337,6 +368,13 @@ impl Supervisor {
                 self.drive_current(&service, generation, Input::BackoffElapsed);
             }
             Msg::FilesChanged => self.files_changed(),
+            Msg::SourceChanged { service, path } => self.source_changed(&service, path),
+            Msg::SourceQuiet { service, generation } => self.source_quiet(&service, generation),
+            Msg::SourceFolder(folder) => {
+                if let Some(watch) = &mut self.source_watch {
+                    watch.add_folder(&folder);
+                }
+            }
             Msg::Reload { generation } => {
                 if generation == self.changes {
                     self.reload();

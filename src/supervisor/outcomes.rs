@@ -129,6 +129,7 @@ impl Supervisor {
         let uptime = svc.uptime();
         let cannot_run = self.shell_exec_failure(name, exit, uptime);
         self.drive(name, Input::Exited { exit, killed, cannot_run });
+        self.rerun_completed(name);
     }
 
     /// A start that did not happen: the machine says whether it is final.

@@ -189,10 +189,12 @@ impl Supervisor {
     /// thread, an inotify descriptor, a watch per folder) is no reason for them to wait.
     pub(super) fn watch_files(&mut self, files: Vec<PathBuf>) {
         self.watch_wanted = Some(files);
+        self.source_due = true;
     }
 
     /// The watch as the last loaded manifest wants it, when that changed.
     pub(super) fn aim_watch(&mut self) {
+        self.aim_source_watch();
         let Some(files) = self.watch_wanted.take() else { return };
         if !self.watch_enabled {
             self.watch = None;

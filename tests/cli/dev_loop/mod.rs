@@ -2,3 +2,4 @@
 //! schedules), each with real processes.
 
 mod profiles;
+mod watch;
