@@ -88,7 +88,7 @@ pub(crate) fn table(rows: &[ServiceStatus], width: Option<usize>, color: bool) -
     line(&mut out, HEADERS, None);
     let indent = " ".repeat(widths[0] + 2);
     for (status, cell) in rows.iter().zip(&cells) {
-        let tone = Phase::parse(&status.state).map(terminal::phase_tone);
+        let tone = shown_phase(&status.state).map(terminal::phase_tone);
         line(&mut out, cell.each_ref().map(String::as_str), tone);
         for detail in details(status) {
             out.push_str(&cut(&format!("{indent}{DETAIL_INDENT}{detail}"), width));
@@ -98,8 +98,16 @@ pub(crate) fn table(rows: &[ServiceStatus], width: Option<usize>, color: bool) -
     out
 }
 
+/// The state of a running service whose health check keeps failing (not a phase: it runs).
+const UNHEALTHY: &str = "unhealthy";
+
+/// The phase a state is coloured as: an unhealthy service as a failed one.
+fn shown_phase(state: &str) -> Option<Phase> {
+    if state == UNHEALTHY { Some(Phase::Failed) } else { Phase::parse(state) }
+}
+
 fn row(s: &ServiceStatus) -> [String; 9] {
-    let live = Phase::parse(&s.state).is_some_and(Phase::has_process);
+    let live = Phase::parse(&s.state).is_some_and(Phase::has_process) || s.state == UNHEALTHY;
     let ready = match (&s.ready_check, s.ready_after_ms) {
         (None, _) => "-".to_owned(),
         (Some(_), _) if !live => String::new(),

@@ -282,6 +282,10 @@ pub(crate) struct ServiceStatus {
     /// Where it serves http: its http readiness check's URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) url: Option<String>,
+    /// With a `healthcheck`, while it runs: "starting" (no check tried yet), "healthy" or
+    /// "unhealthy" (then `state` says so too, and `reason` why).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) health: Option<String>,
     /// Bytes of its output that could not be written to its log (a full disk), since the log
     /// was opened.
     #[serde(default)]

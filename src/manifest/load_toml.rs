@@ -15,11 +15,11 @@ use super::duration::HumanDuration;
 use super::environment::{Layers, PortOf, env_key_problem};
 use super::port::PortSpec;
 use super::problem::{Problem, SourceFile, nearest};
-use super::raw::{RawEnv, RawLog, RawMcp, RawService, TOP_LEVEL_KEYS};
+use super::raw::{RawEnv, RawHealthcheck, RawLog, RawMcp, RawService, TOP_LEVEL_KEYS};
 use super::service_table::{read_service, service_tables};
 use super::spec::{
-    Condition, DEFAULT_MAX_RESTARTS, DEFAULT_MIN_UPTIME, DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency,
-    LogConfig, Ready, RestartPolicy, Service,
+    Condition, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_MAX_RESTARTS, DEFAULT_MIN_UPTIME,
+    DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency, Healthcheck, LogConfig, Ready, RestartPolicy, Service,
 };
 use crate::graph::GraphError;
 
@@ -380,6 +380,7 @@ fn resolve_service(
         depends_on.insert(dep_name, Dependency { condition, restart: entry.restart });
     }
     let restart = raw.restart.unwrap_or(if raw.oneshot { RestartPolicy::No } else { RestartPolicy::OnFailure });
+    let healthcheck = raw.healthcheck.and_then(|h| resolve_healthcheck(name, h, &layers, file, ctx));
     Service {
         cmd: raw.cmd.into_inner(),
         cwd,
@@ -399,7 +400,55 @@ fn resolve_service(
         profiles: checked_profiles(name, raw.profiles, file, ctx),
         watch: checked_globs(name, "watch", raw.watch, file, ctx),
         watch_ignore: checked_globs(name, "watch_ignore", raw.watch_ignore, file, ctx),
+        healthcheck,
     }
+}
+
+/// A `healthcheck`: its one check expanded and checked as a readiness check is, with its
+/// defaults filled in.
+fn resolve_healthcheck(
+    name: &str,
+    raw: Spanned<RawHealthcheck>,
+    layers: &Layers,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> Option<Healthcheck> {
+    let span = raw.span();
+    let raw = raw.into_inner();
+    let check = match (raw.tcp, raw.http, raw.exec) {
+        (Some(target), None, None) => Ready::Tcp(target),
+        (None, Some(url), None) => Ready::Http(url),
+        (None, None, Some(cmd)) => Ready::Exec(cmd),
+        _ => {
+            ctx.problems.push(
+                Problem::error(format!("service `{name}`: a healthcheck has one of `tcp`, `http` or `exec`"))
+                    .at(file, span, "this healthcheck")
+                    .help("e.g. healthcheck = { http = \"http://127.0.0.1:${PORT}/health\", interval = \"10s\" }"),
+            );
+            return None;
+        }
+    };
+    let interval = raw.interval.unwrap_or(DEFAULT_HEALTH_INTERVAL);
+    let retries = raw.retries.unwrap_or(DEFAULT_HEALTH_RETRIES);
+    if interval.0.is_zero() || retries == 0 {
+        ctx.problems.push(
+            Problem::error(format!(
+                "service `{name}`: a healthcheck needs an interval above 0s and retries of 1 or more"
+            ))
+            .at(file, span, "this healthcheck"),
+        );
+        return None;
+    }
+    let resolved = resolve_ready(name, &Spanned::new(span, check), layers, file, ctx);
+    let (mut tcp, mut http, mut exec) = (None, None, None);
+    match resolved {
+        Ready::Tcp(target) => tcp = Some(target),
+        Ready::Http(url) => http = Some(url),
+        Ready::Exec(cmd) => exec = Some(cmd),
+        _ => return None,
+    }
+    let start_period = raw.start_period.unwrap_or(HumanDuration(std::time::Duration::ZERO));
+    Some(Healthcheck { tcp, http, exec, interval, retries, start_period })
 }
 
 /// A service's `env_file`, read into its layers; None (and a problem) when it cannot be read.

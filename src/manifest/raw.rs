@@ -23,7 +23,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 6] = ["env", "log", "watch", "min_uptime
 
 /// The keys of a service (checked by hand first, so that every unknown key is reported, not
 /// only the first).
-pub(super) const SERVICE_KEYS: [&str; 18] = [
+pub(super) const SERVICE_KEYS: [&str; 19] = [
     "cmd",
     "cwd",
     "env",
@@ -42,6 +42,7 @@ pub(super) const SERVICE_KEYS: [&str; 18] = [
     "profiles",
     "watch",
     "watch_ignore",
+    "healthcheck",
 ];
 
 pub(super) type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
@@ -127,6 +128,10 @@ pub(super) struct RawService {
     /// Globs of files whose changes do not count, e.g. `["**/*.pyc", "tmp/**"]`.
     #[schemars(with = "Option<Vec<String>>")]
     pub(crate) watch_ignore: Option<Spanned<Vec<String>>>,
+    /// A check while the service runs; `retries` failures in a row make it unhealthy, and
+    /// restart it unless `restart` is "no".
+    #[schemars(with = "Option<RawHealthcheck>")]
+    pub(crate) healthcheck: Option<Spanned<RawHealthcheck>>,
 }
 
 /// Log rotation: the live file is renamed `.log.1` when it would pass `max_size`.
@@ -137,6 +142,25 @@ pub(super) struct RawLog {
     pub(crate) max_size: Option<ByteSize>,
     /// Rotated files kept (default 5).
     pub(crate) keep: Option<u32>,
+}
+
+/// A health check: one of `tcp`, `http` or `exec`, as in `ready`, with how often and how
+/// patiently it is tried.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHealthcheck {
+    /// Healthy while a TCP connect to HOST:PORT succeeds, e.g. "127.0.0.1:${PORT}".
+    pub(crate) tcp: Option<String>,
+    /// Healthy while a GET of this URL answers 2xx or 3xx.
+    pub(crate) http: Option<String>,
+    /// Healthy while this command exits 0.
+    pub(crate) exec: Option<CommandLine>,
+    /// Time between checks (default "10s").
+    pub(crate) interval: Option<HumanDuration>,
+    /// Failures in a row that make the service unhealthy (default 3).
+    pub(crate) retries: Option<u32>,
+    /// How long after the service is up the checks begin (default "0s").
+    pub(crate) start_period: Option<HumanDuration>,
 }
 
 /// What an agent may do through `orch mcp`.

@@ -85,6 +85,34 @@ pub(crate) struct Service {
     /// Globs of files whose change does not count.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) watch_ignore: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) healthcheck: Option<Healthcheck>,
+}
+
+/// A check while the service runs: exactly one of `tcp`, `http`, `exec`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Healthcheck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) tcp: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) http: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) exec: Option<CommandLine>,
+    pub(crate) interval: HumanDuration,
+    pub(crate) retries: u32,
+    pub(crate) start_period: HumanDuration,
+}
+
+impl Healthcheck {
+    /// The check, as a readiness check of the same kind.
+    pub(crate) fn check(&self) -> Ready {
+        match (&self.tcp, &self.http, &self.exec) {
+            (Some(target), _, _) => Ready::Tcp(target.clone()),
+            (_, Some(url), _) => Ready::Http(url.clone()),
+            (_, _, Some(cmd)) => Ready::Exec(cmd.clone()),
+            _ => Ready::Exec(CommandLine::Shell("false".to_owned())),
+        }
+    }
 }
 
 impl Service {
@@ -110,6 +138,7 @@ impl Service {
             profiles: Vec::new(),
             watch: Vec::new(),
             watch_ignore: Vec::new(),
+            healthcheck: None,
         }
     }
 
@@ -353,6 +382,8 @@ impl Default for LogConfig {
 }
 
 pub(crate) const DEFAULT_READY_TIMEOUT: HumanDuration = HumanDuration::from_secs(60);
+pub(crate) const DEFAULT_HEALTH_INTERVAL: HumanDuration = HumanDuration::from_secs(10);
+pub(crate) const DEFAULT_HEALTH_RETRIES: u32 = 3;
 pub(crate) const DEFAULT_MIN_UPTIME: HumanDuration = HumanDuration::from_secs(1);
 pub(crate) const DEFAULT_STOP_TIMEOUT: HumanDuration = HumanDuration::from_secs(10);
 pub(crate) const DEFAULT_MAX_RESTARTS: u32 = 5;

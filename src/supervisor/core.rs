@@ -85,6 +85,12 @@ pub(crate) enum Msg {
     },
     /// A folder appeared where watched files may be: watch it too.
     SourceFolder(std::path::PathBuf),
+    /// One try of a running service's health check: passed, or what it saw.
+    Health {
+        service: String,
+        generation: u64,
+        result: Result<(), String>,
+    },
     /// SIGINT, SIGTERM (or SIGHUP in the foreground): stop everything and exit.
     Shutdown,
     /// Time to save the state file that was left unsaved (see `SAVE_EVERY`).
@@ -104,7 +110,8 @@ impl Msg {
             | Msg::BackoffDone { service, .. }
             | Msg::Notify { service, .. }
             | Msg::SourceChanged { service, .. }
-            | Msg::SourceQuiet { service, .. } => Some(service),
+            | Msg::SourceQuiet { service, .. }
+            | Msg::Health { service, .. } => Some(service),
             Msg::Request(..)
             | Msg::FilesChanged
             | Msg::Reload { .. }
@@ -370,6 +377,7 @@ impl Supervisor {
             Msg::FilesChanged => self.files_changed(),
             Msg::SourceChanged { service, path } => self.source_changed(&service, path),
             Msg::SourceQuiet { service, generation } => self.source_quiet(&service, generation),
+            Msg::Health { service, generation, result } => self.health_result(&service, generation, result),
             Msg::SourceFolder(folder) => {
                 if let Some(watch) = &mut self.source_watch {
                     watch.add_folder(&folder);

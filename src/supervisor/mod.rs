@@ -18,6 +18,7 @@ macro_rules! say {
 pub(crate) mod core;
 pub(crate) mod handoff;
 mod health;
+mod health_check;
 pub(crate) mod lifecycle;
 
 mod machine;

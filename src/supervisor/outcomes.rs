@@ -115,6 +115,7 @@ impl Supervisor {
     /// The current process has shown it started: its dependents' machines decide whether
     /// they restart (a `restart = true` edge, a process that started against an earlier run).
     fn confirmed(&mut self, name: &str) {
+        self.start_health_checks(name);
         let dependents = self.graph.as_ref().map(|g| g.dependents(name)).unwrap_or_default();
         for dependent in dependents {
             self.drive(&dependent, Input::DependencyConfirmed { name: name.to_owned() });

@@ -71,7 +71,7 @@ pub(crate) async fn wait_until_ready(check: &Ready, ctx: &ProbeContext, mut saw:
 }
 
 /// One try: Ok when the check passes, else what it saw.
-async fn attempt(check: &Ready, ctx: &ProbeContext) -> Result<(), String> {
+pub(crate) async fn attempt(check: &Ready, ctx: &ProbeContext) -> Result<(), String> {
     match check {
         Ready::Tcp(target) => match timeout(ATTEMPT_TIMEOUT, TcpStream::connect(target.as_str())).await {
             Ok(Ok(_)) => Ok(()),

@@ -70,6 +70,7 @@ impl Supervisor {
         // A new process: its cpu% counts from its own start, not from the last one's sample.
         svc.cpu_sample = None;
         svc.adopted = false;
+        svc.health = None;
         svc.runs += 1;
         svc.seen_runs = seen_runs;
         self.drive_at(name, Input::Spawned { pid }, spawning);

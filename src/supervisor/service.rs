@@ -23,6 +23,8 @@ pub(crate) struct Svc {
     /// No longer in the manifest: stopping, then forgotten.
     pub(crate) removed: bool,
     /// Its process was started by an earlier supervisor (until it is restarted).
+    /// How its health checks go (None: it has none, or its process is not up yet).
+    pub(crate) health: Option<HealthState>,
     pub(crate) adopted: bool,
     /// Found in the process table with no record of its configuration.
     pub(crate) unrecorded: bool,
@@ -61,6 +63,7 @@ impl Svc {
             adhoc,
             removed: false,
             adopted: false,
+            health: None,
             unrecorded: false,
             desired: Desired::Down,
             unit: Unit::new(),
@@ -167,11 +170,15 @@ impl Svc {
             state => state.reason().map(str::to_owned),
         };
         let (log_dropped_bytes, log_error) = self.log_health();
+        let health = self.health.as_ref().filter(|_| live);
+        let unhealthy = health.and_then(|h| h.unhealthy.clone());
+        let reason = unhealthy.clone().or(reason);
+        let state = if unhealthy.is_some() { "unhealthy" } else { self.phase().as_str() };
         ServiceStatus {
             log_dropped_bytes,
             log_error,
             name: self.name.clone(),
-            state: self.phase().as_str().to_owned(),
+            state: state.to_owned(),
             pid: self.process.as_ref().map(|p| p.pid),
             uptime_secs: live.then(|| self.uptime().as_secs_f64()),
             restarts: self.unit.restarts,
@@ -188,6 +195,14 @@ impl Svc {
             command: self.adhoc.as_ref().map(|a| a.cmd.to_string()),
             waiting: self.waiting(),
             url: self.config.http_url(),
+            health: health.map(|h| {
+                let word = match (&h.unhealthy, h.checked) {
+                    (Some(_), _) => "unhealthy",
+                    (None, true) => "healthy",
+                    (None, false) => "starting",
+                };
+                word.to_owned()
+            }),
         }
     }
 
@@ -237,4 +252,15 @@ pub(crate) fn millis_since_epoch(at: SystemTime) -> u64 {
 /// A duration in whole milliseconds (saturating: u64 milliseconds last 584 million years).
 pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// How a running process's health checks have gone.
+#[derive(Debug, Default)]
+pub(crate) struct HealthState {
+    /// Failures in a row.
+    pub(crate) failures: u32,
+    /// A check has been tried.
+    pub(crate) checked: bool,
+    /// Why it is unhealthy, while it is.
+    pub(crate) unhealthy: Option<String>,
 }
