@@ -99,6 +99,7 @@ fn service_row() -> Value {
             "waiting": { "type": "string", "description": "What it waits for, with what the check last saw." },
             "ports": { "type": "array", "items": integer, "description": "The TCP ports its processes listen on." },
             "url": { "type": "string", "description": "Where it serves http, from its http readiness check." },
+            "health": { "type": "string", "enum": ["starting", "healthy", "unhealthy"], "description": "How its healthcheck goes, when it has one." },
             "last_lines": list(string.clone()),
         },
         "required": ["name", "state"],
