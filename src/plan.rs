@@ -217,6 +217,7 @@ pub(crate) fn config_hash(config: &Service) -> String {
     hashed.profiles.clear();
     hashed.watch.clear();
     hashed.watch_ignore.clear();
+    hashed.schedule = None;
     crate::hash::fnv1a_hex(&serde_json::to_vec(&hashed).unwrap_or_default())
 }
 

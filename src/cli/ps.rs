@@ -139,6 +139,9 @@ fn details(s: &ServiceStatus) -> Vec<String> {
     if let Some(exit) = s.last_exit.as_ref().filter(|_| phase.is_some_and(Phase::has_process) && s.restarts > 0) {
         lines.push(format!("last exit: {exit}"));
     }
+    if let Some(next) = &s.next_run {
+        lines.push(format!("next run: {next}"));
+    }
     if let Some(status) = &s.status {
         lines.push(format!("status: {status}"));
     }

@@ -286,6 +286,9 @@ pub(crate) struct ServiceStatus {
     /// "unhealthy" (then `state` says so too, and `reason` why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) health: Option<String>,
+    /// A scheduled oneshot's next run (RFC 3339, UTC), while the project is up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) next_run: Option<String>,
     /// Bytes of its output that could not be written to its log (a full disk), since the log
     /// was opened.
     #[serde(default)]

@@ -381,6 +381,7 @@ fn resolve_service(
     }
     let restart = raw.restart.unwrap_or(if raw.oneshot { RestartPolicy::No } else { RestartPolicy::OnFailure });
     let healthcheck = raw.healthcheck.and_then(|h| resolve_healthcheck(name, h, &layers, file, ctx));
+    let schedule = raw.schedule.map(|s| checked_schedule(name, s, raw.oneshot, file, ctx));
     Service {
         cmd: raw.cmd.into_inner(),
         cwd,
@@ -401,7 +402,35 @@ fn resolve_service(
         watch: checked_globs(name, "watch", raw.watch, file, ctx),
         watch_ignore: checked_globs(name, "watch_ignore", raw.watch_ignore, file, ctx),
         healthcheck,
+        schedule,
     }
+}
+
+/// A cron schedule, which must parse and be a oneshot's.
+fn checked_schedule(
+    name: &str,
+    schedule: Spanned<String>,
+    oneshot: bool,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> String {
+    let span = schedule.span();
+    let text = schedule.into_inner();
+    if let Err(e) = text.parse::<croner::Cron>() {
+        ctx.problems.push(
+            Problem::error(format!("service `{name}`: `{text}` is not a cron schedule: {e}"))
+                .at(file, span.clone(), "this schedule")
+                .help("five fields: minute hour day-of-month month day-of-week, e.g. \"*/5 * * * *\""),
+        );
+    }
+    if !oneshot {
+        ctx.problems.push(
+            Problem::error(format!("service `{name}` has a schedule but is not a oneshot"))
+                .at(file, span, "runs on a schedule")
+                .help("a scheduled service is a task that exits: add oneshot = true"),
+        );
+    }
+    text
 }
 
 /// A `healthcheck`: its one check expanded and checked as a readiness check is, with its

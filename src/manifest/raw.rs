@@ -23,7 +23,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 6] = ["env", "log", "watch", "min_uptime
 
 /// The keys of a service (checked by hand first, so that every unknown key is reported, not
 /// only the first).
-pub(super) const SERVICE_KEYS: [&str; 19] = [
+pub(super) const SERVICE_KEYS: [&str; 20] = [
     "cmd",
     "cwd",
     "env",
@@ -43,6 +43,7 @@ pub(super) const SERVICE_KEYS: [&str; 19] = [
     "watch",
     "watch_ignore",
     "healthcheck",
+    "schedule",
 ];
 
 pub(super) type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
@@ -132,6 +133,10 @@ pub(super) struct RawService {
     /// restart it unless `restart` is "no".
     #[schemars(with = "Option<RawHealthcheck>")]
     pub(crate) healthcheck: Option<Spanned<RawHealthcheck>>,
+    /// For a oneshot: run it on this cron schedule while the project is up, e.g. "*/5 * * * *"
+    /// (local time; an optional sixth field first is seconds). `up` does not run it at once.
+    #[schemars(with = "Option<String>")]
+    pub(crate) schedule: Option<Spanned<String>>,
 }
 
 /// Log rotation: the live file is renamed `.log.1` when it would pass `max_size`.

@@ -87,6 +87,9 @@ pub(crate) struct Service {
     pub(crate) watch_ignore: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) healthcheck: Option<Healthcheck>,
+    /// A oneshot's cron schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) schedule: Option<String>,
 }
 
 /// A check while the service runs: exactly one of `tcp`, `http`, `exec`.
@@ -139,12 +142,14 @@ impl Service {
             watch: Vec::new(),
             watch_ignore: Vec::new(),
             healthcheck: None,
+            schedule: None,
         }
     }
 
-    /// Whether a plain `up` with these profiles active takes it in.
+    /// Whether a plain `up` with these profiles active takes it in (a scheduled oneshot runs
+    /// on its schedule, not at the `up`).
     pub(crate) fn in_profiles(&self, active: &[String]) -> bool {
-        self.profiles.is_empty() || self.profiles.iter().any(|p| active.contains(p))
+        self.schedule.is_none() && (self.profiles.is_empty() || self.profiles.iter().any(|p| active.contains(p)))
     }
 
     /// The service's port, when it has a `port` key.

@@ -85,6 +85,10 @@ pub(crate) enum Msg {
     },
     /// A folder appeared where watched files may be: watch it too.
     SourceFolder(std::path::PathBuf),
+    /// A scheduled oneshot's time has come.
+    ScheduleDue {
+        service: String,
+    },
     /// One try of a running service's health check: passed, or what it saw.
     Health {
         service: String,
@@ -111,7 +115,8 @@ impl Msg {
             | Msg::Notify { service, .. }
             | Msg::SourceChanged { service, .. }
             | Msg::SourceQuiet { service, .. }
-            | Msg::Health { service, .. } => Some(service),
+            | Msg::Health { service, .. }
+            | Msg::ScheduleDue { service } => Some(service),
             Msg::Request(..)
             | Msg::FilesChanged
             | Msg::Reload { .. }
@@ -197,6 +202,12 @@ pub(crate) struct Supervisor {
     pub(super) source_bursts: HashMap<String, super::restart_on_change::Burst>,
     /// Oneshots running again for a change: once one completes, what waits for it restarts.
     pub(super) source_reruns: HashSet<String>,
+    /// The timers of the scheduled oneshots (see `schedule.rs`).
+    pub(super) schedules: super::schedule::Schedules,
+    /// The schedules are to be set again (an `up`, a reload).
+    pub(super) schedules_due: bool,
+    /// An `up` asked for the project: its schedules run.
+    pub(super) scheduling: bool,
     pub(super) health: Health,
 }
 
@@ -237,6 +248,9 @@ impl Supervisor {
             source_due: false,
             source_bursts: HashMap::new(),
             source_reruns: HashSet::new(),
+            schedules: super::schedule::Schedules::default(),
+            schedules_due: false,
+            scheduling: false,
             health: Health::default(),
         }
     }
@@ -378,6 +392,7 @@ impl Supervisor {
             Msg::SourceChanged { service, path } => self.source_changed(&service, path),
             Msg::SourceQuiet { service, generation } => self.source_quiet(&service, generation),
             Msg::Health { service, generation, result } => self.health_result(&service, generation, result),
+            Msg::ScheduleDue { service } => self.schedule_due(&service),
             Msg::SourceFolder(folder) => {
                 if let Some(watch) = &mut self.source_watch {
                     watch.add_folder(&folder);

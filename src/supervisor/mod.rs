@@ -33,6 +33,7 @@ mod recover;
 mod requests;
 mod restart_on_change;
 mod running;
+mod schedule;
 pub(crate) mod server;
 pub(crate) mod service;
 mod source_watch;

@@ -190,11 +190,13 @@ impl Supervisor {
     pub(super) fn watch_files(&mut self, files: Vec<PathBuf>) {
         self.watch_wanted = Some(files);
         self.source_due = true;
+        self.schedules_due = true;
     }
 
     /// The watch as the last loaded manifest wants it, when that changed.
     pub(super) fn aim_watch(&mut self) {
         self.aim_source_watch();
+        self.aim_schedules();
         let Some(files) = self.watch_wanted.take() else { return };
         if !self.watch_enabled {
             self.watch = None;

@@ -101,6 +101,7 @@ impl Supervisor {
         }
         self.watch_files(files);
         self.profiles = up.profiles;
+        self.scheduling = true;
         let roots = self.up_roots(&up.services);
         // (No roots: every service is in a profile not active. `with_dependencies` of none is all.)
         let targets = if roots.is_empty() { Vec::new() } else { self.with_dependencies(&roots) };
@@ -282,7 +283,10 @@ impl Supervisor {
                 svc.cpu_sample = Some((now, u.cpu_secs));
                 if wall > 0.0 { ((u.cpu_secs - before) / wall * 100.0).max(0.0) } else { 0.0 }
             });
-            rows.push(svc.status(cpu, sample.map(|u| u.rss_bytes)));
+            let mut row = svc.status(cpu, sample.map(|u| u.rss_bytes));
+            row.next_run =
+                self.schedules.next_run(&svc.name).map(|at| humantime::format_rfc3339_seconds(at).to_string());
+            rows.push(row);
         }
         Reply::Ps { services: rows, notes: self.notes() }
     }

@@ -195,6 +195,7 @@ impl Svc {
             command: self.adhoc.as_ref().map(|a| a.cmd.to_string()),
             waiting: self.waiting(),
             url: self.config.http_url(),
+            next_run: None,
             health: health.map(|h| {
                 let word = match (&h.unhealthy, h.checked) {
                     (Some(_), _) => "unhealthy",

@@ -3,4 +3,5 @@
 
 mod health;
 mod profiles;
+mod schedule;
 mod watch;
