@@ -371,6 +371,41 @@ def bench_watch(runs, files=10_000):
         print(f"  watch: idle supervisor watching {files} files: median {statistics.median(calls):.1f} system calls/s")
 
 
+ACCEPTOR = "import socket, sys\ns = socket.socket()\ns.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n" \
+    "s.bind(('127.0.0.1', int(sys.argv[1])))\ns.listen(256)\nwhile True: s.accept()[0].close()\n"
+
+
+def bench_health(runs, n=100, seconds=5):
+    """100 services with a tcp healthcheck every second against one listener: the supervisor's
+    RSS, and its CPU and system calls over 5 s (each check is a connect, no process)."""
+    port = free_port()
+    services = f'[services.listener]\ncmd = ["python3", "acceptor.py", "{port}"]\nready = {{ tcp = "127.0.0.1:{port}" }}\n'
+    services += "".join(
+        f'[services.s{i}]\ncmd = "sleep 3600"\nmin_uptime = "0s"\ndepends_on = ["listener"]\n'
+        f'healthcheck = {{ tcp = "127.0.0.1:{port}", interval = "1s" }}\n'
+        for i in range(n)
+    )
+    rss, cpu, calls = [], [], []
+    for _ in range(runs):
+        with Project(services) as p:
+            Path(p, "acceptor.py").write_text(ACCEPTOR)
+            orch(p, "up")
+            time.sleep(1.5)
+            sup = supervisor_pid(p)
+            rss.append(rss_of(sup))
+            ticks = lambda: sum(int(x) for x in Path(f"/proc/{sup}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
+            before = ticks()
+            if shutil.which("strace"):
+                calls.append(syscalls_over(sup, seconds) / seconds)
+            else:
+                time.sleep(seconds)
+            cpu.append((ticks() - before) / os.sysconf("SC_CLK_TCK") / seconds * 100)
+            assert all(s.get("health") == "healthy" for s in ps_json(p) if s["name"] != "listener"), "a check failed"
+    print(f"  health: supervisor with {n} services checked every second: RSS median {statistics.median(rss) / 1e6:.1f} MB, "
+          f"CPU median {statistics.median(cpu):.1f} % of a core (under strace)"
+          + (f", {statistics.median(calls):.0f} system calls/s" if calls else ""))
+
+
 CASES = {
     "up100": bench_up_100,
     "min_uptime": bench_min_uptime,
@@ -381,6 +416,7 @@ CASES = {
     "adopt": bench_adoption,
     "idle": bench_idle,
     "watch": bench_watch,
+    "health": bench_health,
 }
 
 
