@@ -17,7 +17,8 @@ impl Supervisor {
     pub(super) fn start_health_checks(&mut self, name: &str) {
         let (os, tx) = (self.os.clone(), self.tx.clone());
         let Some(svc) = self.services.get_mut(name) else { return };
-        let Some(health) = svc.config.healthcheck.clone() else { return };
+        // (Once a process: an adopted service may be confirmed after it was adopted.)
+        let Some(health) = svc.config.healthcheck.clone().filter(|_| svc.health.is_none()) else { return };
         svc.health = Some(super::service::HealthState::default());
         let check = health.check();
         let ctx = ProbeContext {

@@ -151,6 +151,11 @@ impl Supervisor {
             .collect();
         self.watch_process(name, writer, pipes, ExitWait::Adopted);
         self.drive(name, Input::Adopted);
+        // Up already: its health checks go on under this supervisor (a starting one's begin
+        // when it is confirmed, as for any start).
+        if self.services.get(name).is_some_and(|s| matches!(s.phase(), Phase::Ready | Phase::Running)) {
+            self.start_health_checks(name);
+        }
     }
 
     /// A service whose process ended while no supervisor watched: as if it exited just now.

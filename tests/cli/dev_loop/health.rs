@@ -61,6 +61,27 @@ fn with_restart_no_an_unhealthy_service_stays_and_ps_says_why() {
 }
 
 #[test]
+fn a_supervisor_that_adopts_the_service_goes_on_checking_it() {
+    let project = Project::toml(&manifest("on-failure")).file("healthy", "");
+    project.up().expect_code(0);
+    assert!(wait_until(ORCH_TIMEOUT, || project.service("web")["health"] == "healthy"), "{}", project.service("web"));
+    let first = project.pid("web");
+    let supervisor = project.supervisor_pid().expect("a supervisor");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(supervisor), nix::sys::signal::Signal::SIGKILL).unwrap();
+    assert!(wait_until(ORCH_TIMEOUT, || !is_alive(supervisor)), "the supervisor outlived SIGKILL");
+    // The next command adopts web; its checks go on, and a failing one still restarts it.
+    assert!(wait_until(ORCH_TIMEOUT, || project.service("web")["health"] == "healthy"), "{}", project.service("web"));
+    assert_eq!(project.pid("web"), first, "adopted, not restarted");
+    std::fs::remove_file(project.path().join("healthy")).unwrap();
+    assert!(
+        wait_until(ORCH_TIMEOUT, || !is_alive(first) && pids_of(&project.path(), "web").len() == 1),
+        "the adopted web {first} was not restarted when unhealthy: {}",
+        project.service("web")
+    );
+    project.run(&["down"]).expect_code(0);
+}
+
+#[test]
 fn a_healthcheck_needs_one_check_and_is_shown_by_config() {
     let bad = Project::toml("[services.web]\ncmd = \"sleep 1\"\nhealthcheck = { interval = \"1s\" }\n");
     let said = bad.run(&["check"]).expect_code(2).stderr();
