@@ -506,36 +506,6 @@ fn read_env_file(
     }
 }
 
-/// Watch globs, each one that does not compile an error at its line.
-fn checked_globs(
-    name: &str,
-    key: &str,
-    globs: Option<Spanned<Vec<String>>>,
-    file: &SourceFile,
-    ctx: &mut Context,
-) -> Vec<String> {
-    let Some(globs) = globs else { return Vec::new() };
-    let span = globs.span();
-    let globs = globs.into_inner();
-    for glob in &globs {
-        if let Err(e) = globset::Glob::new(glob) {
-            ctx.problems.push(
-                Problem::error(format!("service `{name}`: `{glob}` in `{key}` is not a glob: {}", e.kind()))
-                    .at(file, span.clone(), "in these globs")
-                    .help("globs are relative to the service's cwd, e.g. \"src/**/*.py\" or \"config/*.toml\""),
-            );
-        }
-        if std::path::Path::new(glob).is_absolute() || glob.split('/').any(|part| part == "..") {
-            ctx.problems.push(
-                Problem::error(format!("service `{name}`: `{glob}` in `{key}` leaves the service's folder"))
-                    .at(file, span.clone(), "in these globs")
-                    .help("watch globs are relative to the service's cwd, without `..`"),
-            );
-        }
-    }
-    globs
-}
-
 /// The profile names, each held to the service-name rules (they are typed on command lines).
 fn checked_profiles(
     name: &str,
@@ -543,17 +513,51 @@ fn checked_profiles(
     file: &SourceFile,
     ctx: &mut Context,
 ) -> Vec<String> {
-    let Some(profiles) = profiles else { return Vec::new() };
-    let span = profiles.span();
-    let profiles = profiles.into_inner();
-    for profile in profiles.iter().filter(|p| !crate::model::names::is_valid_name(p)) {
-        ctx.problems.push(
+    checked_list(profiles, "in these profiles", file, ctx, |profile| {
+        (!crate::model::names::is_valid_name(profile)).then(|| {
             Problem::error(format!("service `{name}`: `{profile}` is not a profile name"))
-                .at(file, span.clone(), "in these profiles")
-                .help("a profile name is letters, digits, `-` and `_`, as a service name"),
-        );
+                .help("a profile name is letters, digits, `-` and `_`, as a service name")
+        })
+    })
+}
+
+/// Watch globs: each must compile, and stay in the service's folder.
+fn checked_globs(
+    name: &str,
+    key: &str,
+    globs: Option<Spanned<Vec<String>>>,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> Vec<String> {
+    checked_list(globs, "in these globs", file, ctx, |glob| {
+        if let Err(e) = globset::Glob::new(glob) {
+            return Some(
+                Problem::error(format!("service `{name}`: `{glob}` in `{key}` is not a glob: {}", e.kind()))
+                    .help("globs are relative to the service's cwd, e.g. \"src/**/*.py\" or \"config/*.toml\""),
+            );
+        }
+        (std::path::Path::new(glob).is_absolute() || glob.split('/').any(|part| part == "..")).then(|| {
+            Problem::error(format!("service `{name}`: `{glob}` in `{key}` leaves the service's folder"))
+                .help("watch globs are relative to the service's cwd, without `..`")
+        })
+    })
+}
+
+/// A list of strings whose every item `problem` judges; each problem is reported at the list.
+fn checked_list(
+    list: Option<Spanned<Vec<String>>>,
+    label: &str,
+    file: &SourceFile,
+    ctx: &mut Context,
+    problem: impl Fn(&str) -> Option<Problem>,
+) -> Vec<String> {
+    let Some(list) = list else { return Vec::new() };
+    let span = list.span();
+    let list = list.into_inner();
+    for found in list.iter().filter_map(|item| problem(item)) {
+        ctx.problems.push(found.at(file, span.clone(), label));
     }
-    profiles
+    list
 }
 
 /// A path without its `.` parts (`/p/./db/.` is `/p/db`); `..` stays, since a link before it

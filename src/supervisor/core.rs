@@ -196,16 +196,12 @@ pub(crate) struct Supervisor {
     pub(super) watch_wanted: Option<Vec<std::path::PathBuf>>,
     /// What the services' `watch` keys name (restart on source change); None while none does.
     pub(super) source_watch: Option<super::source_watch::SourceWatch>,
-    /// The source watch is to be aimed again (the manifest or `--no-watch` changed).
-    pub(super) source_due: bool,
     /// Each service's changes not yet acted on (see `restart_on_change.rs`).
     pub(super) source_bursts: HashMap<String, super::restart_on_change::Burst>,
     /// Oneshots running again for a change: once one completes, what waits for it restarts.
     pub(super) source_reruns: HashSet<String>,
     /// The timers of the scheduled oneshots (see `schedule.rs`).
     pub(super) schedules: super::schedule::Schedules,
-    /// The schedules are to be set again (an `up`, a reload).
-    pub(super) schedules_due: bool,
     /// An `up` asked for the project: its schedules run.
     pub(super) scheduling: bool,
     pub(super) health: Health,
@@ -245,11 +241,9 @@ impl Supervisor {
             watch: None,
             watch_wanted: None,
             source_watch: None,
-            source_due: false,
             source_bursts: HashMap::new(),
             source_reruns: HashSet::new(),
             schedules: super::schedule::Schedules::default(),
-            schedules_due: false,
             scheduling: false,
             health: Health::default(),
         }

@@ -189,15 +189,15 @@ impl Supervisor {
     /// thread, an inotify descriptor, a watch per folder) is no reason for them to wait.
     pub(super) fn watch_files(&mut self, files: Vec<PathBuf>) {
         self.watch_wanted = Some(files);
-        self.source_due = true;
-        self.schedules_due = true;
     }
 
     /// The watch as the last loaded manifest wants it, when that changed.
+    /// The services' file watch and their schedules follow the same manifest, so they are
+    /// aimed with it.
     pub(super) fn aim_watch(&mut self) {
+        let Some(files) = self.watch_wanted.take() else { return };
         self.aim_source_watch();
         self.aim_schedules();
-        let Some(files) = self.watch_wanted.take() else { return };
         if !self.watch_enabled {
             self.watch = None;
             return;

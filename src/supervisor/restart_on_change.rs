@@ -26,12 +26,10 @@ pub(crate) struct Burst {
 }
 
 impl Supervisor {
-    /// Aims the source watch at what the manifest's `watch` keys name, when that may have
-    /// changed; started when a first service watches, dropped when none does (or `--no-watch`).
+    /// Aims the source watch at what the manifest's `watch` keys name (called when the
+    /// manifest was loaded); started when a first service watches, dropped when none does (or
+    /// `--no-watch`).
     pub(super) fn aim_source_watch(&mut self) {
-        if !std::mem::take(&mut self.source_due) {
-            return;
-        }
         let wanted = self.watch_requested
             && self.spec.as_ref().is_some_and(|s| s.services.values().any(|s| !s.watch.is_empty()));
         let Some(spec) = self.spec.as_ref().filter(|_| wanted) else {

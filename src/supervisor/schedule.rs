@@ -37,12 +37,9 @@ impl Drop for Schedules {
 }
 
 impl Supervisor {
-    /// Sets a timer to each scheduled service's next run, as the manifest now says, once an
-    /// `up` asked for the project.
+    /// Sets a timer to each scheduled service's next run, as the manifest now says (called when
+    /// it was loaded), once an `up` asked for the project.
     pub(super) fn aim_schedules(&mut self) {
-        if !std::mem::take(&mut self.schedules_due) {
-            return;
-        }
         self.schedules.clear();
         if !self.scheduling {
             return;
