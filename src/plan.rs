@@ -218,6 +218,10 @@ pub(crate) fn config_hash(config: &Service) -> String {
     hashed.watch.clear();
     hashed.watch_ignore.clear();
     hashed.schedule = None;
+    // A replica is the same process whatever the size of its group, and however its group
+    // restarts; its name says which it is.
+    hashed.replica = None;
+    hashed.rolling = false;
     crate::hash::fnv1a_hex(&serde_json::to_vec(&hashed).unwrap_or_default())
 }
 

@@ -33,6 +33,8 @@ pub(super) enum PortOf {
     /// The service has no `port`.
     None,
     Port(u16),
+    /// The service is scaled to this many replicas, each with a port of its own.
+    Scaled(u32),
     /// The service could not be read (its own problems say why): its references expand to
     /// nothing, and are not reported again.
     Unknown,
@@ -78,7 +80,7 @@ impl<'a> Layers<'a> {
             return match ports.get(service) {
                 Some(PortOf::Port(port)) => Some(port.to_string()),
                 Some(PortOf::Unknown) => Some(String::new()),
-                Some(PortOf::None) | None => None,
+                Some(PortOf::None | PortOf::Scaled(_)) | None => None,
             };
         }
         self.overlay.get(name).or_else(|| self.base.get(name)).cloned()
@@ -194,10 +196,15 @@ impl<'a> Layers<'a> {
 
     /// `${web.port}` where web has no port, or there is no web.
     fn port_problem(&self, service: &str) -> Problem {
-        match self.ports.as_ref().map(|p| p.contains_key(service)) {
-            Some(true) => Problem::error(format!("`${{{service}.port}}`: service `{service}` has no port"))
+        match self.ports.as_ref().and_then(|p| p.get(service)) {
+            Some(PortOf::Scaled(scale)) => Problem::error(format!(
+                "`${{{service}.port}}`: service `{service}` is scaled (scale = {scale}), and each replica has a port of \
+                 its own"
+            ))
+            .help(format!("name one replica: `${{{service}.1.port}}`")),
+            Some(_) => Problem::error(format!("`${{{service}.port}}`: service `{service}` has no port"))
                 .help(format!("give `{service}` a port: port = \"auto\" or a number")),
-            _ => Problem::error(format!("`${{{service}.port}}`: there is no service `{service}`")),
+            None => Problem::error(format!("`${{{service}.port}}`: there is no service `{service}`")),
         }
     }
 

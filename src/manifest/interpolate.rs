@@ -211,9 +211,11 @@ type Reference<'a> = (&'a str, Option<(Operator, bool)>, &'a str);
 
 /// `NAME`, `NAME<op>word` or `service.port`, as (name, operator, word).
 fn split_reference(body: &str) -> Result<Reference<'_>, String> {
-    // `${web.port}` (a service's port); service names may hold `-`, which would otherwise read
-    // as `${VAR-default}`.
-    let port_ref = body.strip_suffix(".port").is_some_and(|svc| !svc.is_empty() && svc.chars().all(is_service_char));
+    // `${web.port}` (a service's port, or `${web.2.port}` a replica's); service names may hold
+    // `-`, which would otherwise read as `${VAR-default}`.
+    let port_ref = body.strip_suffix(".port").is_some_and(|svc| {
+        !svc.is_empty() && svc.split('.').all(|part| !part.is_empty() && part.chars().all(is_service_char))
+    });
     if port_ref {
         return Ok((body, None, ""));
     }

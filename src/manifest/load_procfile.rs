@@ -10,14 +10,19 @@ use super::environment::Layers;
 use super::name::{self, reserved};
 use super::problem::{Problem, SourceFile};
 use super::procfile::{self, Finding};
+use super::replicas;
 use super::spec::Service;
-use crate::model::names::RESERVED_NAME;
+use crate::model::names::{MAX_SCALE, RESERVED_NAME, replica_name};
 
 /// foreman's default base port; each entry gets base + 100 × its position.
 const BASE_PORT: u32 = 5000;
 const PORT_STEP: u32 = 100;
 
-pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, String>, IndexMap<String, Service>) {
+/// The global env, the services (replicas as services of their own), and the scaled ones.
+pub(super) fn load(
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> (IndexMap<String, String>, IndexMap<String, Service>, IndexMap<String, u32>) {
     let parsed = procfile::parse(file.text());
     for finding in &parsed.findings {
         ctx.problems.push(match finding {
@@ -42,6 +47,7 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, St
     let count = u32::try_from(parsed.entries.len()).unwrap_or(u32::MAX);
     let base_port = base_port(&layers, count, ctx);
     let mut services = IndexMap::new();
+    let mut all_groups = IndexMap::new();
     for (position, entry) in (0u32..).zip(parsed.entries) {
         if let Some(problem) = name::invalid(&entry.name) {
             ctx.problems.push(problem.at(file, entry.name_span.clone(), "bad name"));
@@ -51,13 +57,23 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> (IndexMap<String, St
             ctx.problems.push(reserved(&entry.name).at(file, entry.name_span.clone(), "reserved"));
             continue;
         }
-        let mut env = layers.fork(file, entry.name_span.clone(), &mut ctx.problems);
-        env.set("PORT".into(), (base_port + PORT_STEP * position).to_string());
-        // foreman's and honcho's `$PS`: the process's name and its number (one of each here).
-        env.set("PS".into(), format!("{}.1", entry.name));
-        services.insert(entry.name, service(entry.command, ctx, env.overlay));
+        // A Procfile has no `scale`: only `up --scale` and `orch scale` make replicas.
+        let count = ctx.options.scale.get(&entry.name).map(|&n| n.min(MAX_SCALE));
+        let groups: IndexMap<String, u32> = count.map(|n| (entry.name.clone(), n)).into_iter().collect();
+        for (own, replica) in replicas::instances(&entry.name, &groups) {
+            let mut env = layers.fork(file, entry.name_span.clone(), &mut ctx.problems);
+            // foreman's ports: 100 apart per process type, one apart per replica of it.
+            let offset = replica.as_ref().map_or(0, |r| r.index - 1);
+            env.set("PORT".into(), (base_port + PORT_STEP * position + offset).to_string());
+            // foreman's and honcho's `$PS`: the process's name and its number.
+            let ps = if replica.is_some() { own.clone() } else { replica_name(&entry.name, 1) };
+            env.set("PS".into(), ps);
+            let service = Service { replica, ..service(entry.command.clone(), ctx, env.overlay) };
+            services.insert(own, service);
+        }
+        all_groups.extend(groups);
     }
-    (layers.overlay, services)
+    (layers.overlay, services, all_groups)
 }
 
 /// The first process's port: `PORT` from orch's environment or `.env`, else foreman's 5000.

@@ -16,7 +16,8 @@ use super::environment::{Layers, PortOf, env_key_problem};
 use super::port::PortSpec;
 use super::problem::{Problem, SourceFile, nearest};
 use super::raw::{RawEnv, RawHealthcheck, RawLog, RawMcp, RawService, TOP_LEVEL_KEYS};
-use super::service_table::{read_service, service_tables};
+use super::replicas;
+use super::service_table::{ReadService, read_service, service_tables};
 use super::spec::{
     Condition, DEFAULT_HEALTH_INTERVAL, DEFAULT_HEALTH_RETRIES, DEFAULT_MAX_RESTARTS, DEFAULT_MIN_UPTIME,
     DEFAULT_READY_TIMEOUT, DEFAULT_STOP_TIMEOUT, Dependency, Healthcheck, LogConfig, Ready, RestartPolicy, Service,
@@ -33,6 +34,8 @@ pub(super) struct TomlManifest {
     pub(crate) mcp_adhoc: bool,
     pub(crate) global_env: IndexMap<String, String>,
     pub(crate) services: IndexMap<String, Service>,
+    /// The scaled services and their number of replicas.
+    pub(crate) groups: IndexMap<String, u32>,
     name_spans: IndexMap<String, Range<usize>>,
     dep_spans: IndexMap<(String, String), Range<usize>>,
 }
@@ -52,6 +55,7 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest>
         mcp_adhoc: true,
         global_env: IndexMap::new(),
         services: IndexMap::new(),
+        groups: IndexMap::new(),
         name_spans: IndexMap::new(),
         dep_spans: IndexMap::new(),
     };
@@ -87,23 +91,9 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest>
         manifest.name_spans.insert(table.name.clone(), table.name_span.clone());
         read_services.push(read_service(table, file, ctx));
     }
+    let groups = replicas::groups(&read_services, file, ctx);
     // Ports first: `${web.port}` may appear in [env] and in any service's env.
-    let ports: Arc<IndexMap<String, PortOf>> = Arc::new(
-        read_services
-            .iter()
-            .map(|read| {
-                let port = match read.raw.as_ref().and_then(|raw| raw.port.as_ref()) {
-                    _ if !read.knows("port") => PortOf::Unknown,
-                    None => PortOf::None,
-                    Some(port) => PortOf::Port(match port.get_ref() {
-                        PortSpec::Auto => (ctx.options.ports)(&read.name),
-                        PortSpec::Fixed(port) => *port,
-                    }),
-                };
-                (read.name.clone(), port)
-            })
-            .collect(),
-    );
+    let ports = Arc::new(port_table(&read_services, &groups, file, ctx));
 
     let mut layers = ctx.dotenv_layers().with_ports(ports.clone());
     for (name, value) in &raw_env {
@@ -125,22 +115,79 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest>
         unsure_oneshot: read_services.iter().filter(|read| !read.knows("oneshot")).map(|r| r.name.clone()).collect(),
         log: manifest.log,
         min_uptime: manifest.min_uptime,
+        groups: &groups,
         file,
     };
     for read in read_services {
         let Some(raw) = read.raw else { continue };
         let span = manifest.name_spans.get(&read.name).cloned().unwrap_or(0..0);
-        let service = resolve_service(&read.name, raw, span, &shared, ctx, &mut manifest.dep_spans);
-        manifest.services.insert(read.name, service);
+        for (own, replica) in replicas::instances(&read.name, &groups) {
+            // The replicas of a group share its problems: they are told once, for the first.
+            let told = replica.as_ref().filter(|r| r.index > 1).map(|_| std::mem::take(&mut ctx.problems));
+            let service = Service {
+                replica,
+                ..resolve_service(&read.name, &own, raw.clone(), span.clone(), &shared, ctx, &mut manifest.dep_spans)
+            };
+            if let Some(told) = told {
+                ctx.problems = told;
+            }
+            manifest.services.insert(own, service);
+        }
     }
+    manifest.groups = groups;
     Some(manifest)
+}
+
+/// Each service's port for `${NAME.port}`: a replica's under its own name, and a group's name
+/// as scaled (its references are refused, naming a replica's).
+fn port_table(
+    services: &[ReadService],
+    groups: &IndexMap<String, u32>,
+    file: &SourceFile,
+    ctx: &mut Context,
+) -> IndexMap<String, PortOf> {
+    let mut table = IndexMap::new();
+    for read in services {
+        let written = read.raw.as_ref().and_then(|raw| raw.port.as_ref());
+        if let Some(&scale) = groups.get(&read.name) {
+            table.insert(read.name.clone(), PortOf::Scaled(scale));
+        }
+        for (own, replica) in replicas::instances(&read.name, groups) {
+            let port = match written {
+                _ if !read.knows("port") => PortOf::Unknown,
+                None => PortOf::None,
+                Some(port) => match port.get_ref() {
+                    PortSpec::Auto => PortOf::Port((ctx.options.ports)(&own)),
+                    PortSpec::Fixed(base) => match replicas::fixed_port(*base, replica.as_ref()) {
+                        Some(number) => PortOf::Port(number),
+                        None => {
+                            ctx.problems.push(
+                                Problem::error(format!(
+                                    "service `{}`: `{own}` would have a port above 65535",
+                                    read.name
+                                ))
+                                .at(file, port.span(), "replicas count up from this port")
+                                .help("give the replicas a lower base port, or port = \"auto\""),
+                            );
+                            PortOf::Unknown
+                        }
+                    },
+                },
+            };
+            table.insert(own, port);
+        }
+    }
+    table
 }
 
 impl TomlManifest {
     /// A graph finding as a problem that points at the dependency entry (or name) involved.
     pub(super) fn graph_problem(&self, error: &GraphError, file: &SourceFile) -> Problem {
         let dep_span = |s: &str, d: &str| self.dep_spans.get(&(s.to_owned(), d.to_owned())).cloned();
-        let name_span = |s: &str| self.name_spans.get(s).cloned().unwrap_or(0..0);
+        let name_span = |s: &str| {
+            let group = crate::model::names::split_replica(s).map_or(s, |(group, _)| group);
+            self.name_spans.get(s).or_else(|| self.name_spans.get(group)).cloned().unwrap_or(0..0)
+        };
         match error {
             GraphError::UnknownDependency { service, dependency } => {
                 let names = self.name_spans.keys().map(String::as_str);
@@ -303,11 +350,15 @@ struct Shared<'a> {
     log: LogConfig,
     /// The top-level `min_uptime`, the default of each service's.
     min_uptime: HumanDuration,
+    /// The scaled services and their number of replicas.
+    groups: &'a IndexMap<String, u32>,
     file: &'a SourceFile,
 }
 
+/// Service `name` of the manifest, as the service `own` (itself, or one of its replicas).
 fn resolve_service(
     name: &str,
+    own: &str,
     raw: RawService,
     name_span: Range<usize>,
     shared: &Shared,
@@ -317,7 +368,7 @@ fn resolve_service(
     let file = shared.file;
     let mut layers = shared.global.fork(file, name_span, &mut ctx.problems);
     let env_file = raw.env_file.as_ref().and_then(|path| read_env_file(name, path, &mut layers, file, ctx));
-    if let Some(port) = &raw.port {
+    if raw.port.is_some() {
         if let Some((key, _)) = raw.env.iter().find(|(k, _)| k.get_ref() == "PORT") {
             ctx.problems.push(
                 Problem::error(format!("service `{name}` sets both `port` and env PORT"))
@@ -325,13 +376,13 @@ fn resolve_service(
                     .help("keep one: `port` puts the port in $PORT"),
             );
         }
-        let number = match port.get_ref() {
-            PortSpec::Fixed(number) => Some(*number),
-            PortSpec::Auto => layers.get(&format!("{name}.port")).and_then(|p| p.parse().ok()),
-        };
-        if let Some(number) = number {
+        if let Some(number) = layers.get(&format!("{own}.port")).and_then(|p| p.parse::<u16>().ok()) {
             layers.set("PORT".into(), number.to_string());
         }
+    }
+    if own != name {
+        // foreman's and honcho's `$PS`: which process of the group this is.
+        layers.set("PS".into(), own.to_owned());
     }
     for (key, value) in &raw.env {
         if let Some(problem) = env_key_problem(key.get_ref()) {
@@ -358,7 +409,6 @@ fn resolve_service(
     let mut depends_on = IndexMap::new();
     for (dep, entry) in &raw.depends_on.0 {
         let dep_name = dep.get_ref().clone();
-        dep_spans.insert((name.to_owned(), dep_name.clone()), dep.span());
         let is_oneshot = shared.oneshots.contains(&dep_name);
         let condition = match entry.condition {
             // A oneshot is never "ready": it is done. Waiting for it means waiting for that.
@@ -377,7 +427,10 @@ fn resolve_service(
             }
             c => c,
         };
-        depends_on.insert(dep_name, Dependency { condition, restart: entry.restart });
+        for target in replicas::dependency_targets(&dep_name, shared.groups) {
+            dep_spans.insert((own.to_owned(), target.clone()), dep.span());
+            depends_on.insert(target, Dependency { condition, restart: entry.restart });
+        }
     }
     let restart = raw.restart.unwrap_or(if raw.oneshot { RestartPolicy::No } else { RestartPolicy::OnFailure });
     let healthcheck = raw.healthcheck.and_then(|h| resolve_healthcheck(name, h, &layers, file, ctx));
@@ -403,6 +456,8 @@ fn resolve_service(
         watch_ignore: checked_globs(name, "watch_ignore", raw.watch_ignore, file, ctx),
         healthcheck,
         schedule,
+        replica: None,
+        rolling: raw.rolling,
     }
 }
 

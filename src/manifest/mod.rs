@@ -14,6 +14,7 @@ mod port;
 mod problem;
 mod procfile;
 mod raw;
+mod replicas;
 mod service_table;
 mod signal;
 mod size;
@@ -21,6 +22,8 @@ mod spec;
 mod trust;
 
 use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
 
 pub(crate) use adhoc::Adhoc;
 pub(crate) use command_line::CommandLine;
@@ -52,6 +55,8 @@ pub(crate) struct LoadOptions {
     pub(crate) display_base: PathBuf,
     /// The port of a service with `port = "auto"`, by its name.
     pub(crate) ports: PortPicker,
+    /// The number of replicas of these services, over their `scale` (`up --scale`, `orch scale`).
+    pub(crate) scale: IndexMap<String, u32>,
 }
 
 /// Chooses the port of a `port = "auto"` service (the supervisor keeps and registers them;
@@ -60,7 +65,7 @@ pub(crate) type PortPicker = Box<dyn Fn(&str) -> u16 + Send + Sync>;
 
 impl LoadOptions {
     pub(crate) fn new(env: BaseEnv, display_base: PathBuf) -> Self {
-        Self { env, display_base, ports: Box::new(|_| crate::ports::any_free()) }
+        Self { env, display_base, ports: Box::new(|_| crate::ports::any_free()), scale: IndexMap::new() }
     }
 
     pub(crate) fn from_process() -> Self {
@@ -69,6 +74,11 @@ impl LoadOptions {
 
     pub(crate) fn with_ports(mut self, ports: PortPicker) -> Self {
         self.ports = ports;
+        self
+    }
+
+    pub(crate) fn with_scale(mut self, scale: IndexMap<String, u32>) -> Self {
+        self.scale = scale;
         self
     }
 }
@@ -202,6 +212,7 @@ pub(crate) fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problem
                 log: m.log,
                 mcp_adhoc: m.mcp_adhoc,
                 services: m.services.clone(),
+                groups: m.groups.clone(),
             });
             // A service that could not be read is already reported; edges to it are left out
             // so its dependents are not also told it does not exist.
@@ -218,7 +229,7 @@ pub(crate) fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problem
             (spec, graph)
         }
         Format::Procfile => {
-            let (env, services) = load_procfile::load(&source, &mut ctx);
+            let (env, services, groups) = load_procfile::load(&source, &mut ctx);
             let spec = Spec {
                 file: file.to_path_buf(),
                 root: root.clone(),
@@ -227,6 +238,7 @@ pub(crate) fn load(file: &Path, options: &LoadOptions) -> Result<Loaded, Problem
                 log: LogConfig::default(),
                 mcp_adhoc: true,
                 services,
+                groups,
             };
             let graph = build_graph(&spec, &|_| false).ok();
             (Some(spec), graph)

@@ -23,7 +23,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 6] = ["env", "log", "watch", "min_uptime
 
 /// The keys of a service (checked by hand first, so that every unknown key is reported, not
 /// only the first).
-pub(super) const SERVICE_KEYS: [&str; 20] = [
+pub(super) const SERVICE_KEYS: [&str; 22] = [
     "cmd",
     "cwd",
     "env",
@@ -44,6 +44,8 @@ pub(super) const SERVICE_KEYS: [&str; 20] = [
     "watch_ignore",
     "healthcheck",
     "schedule",
+    "scale",
+    "rolling",
 ];
 
 pub(super) type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
@@ -73,7 +75,7 @@ pub(super) struct RawManifest {
 }
 
 /// One service.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawService {
     /// What to run: a string runs under `sh -c` (never interpolated by orch), an array is argv.
@@ -137,10 +139,18 @@ pub(super) struct RawService {
     /// (local time; an optional sixth field first is seconds). `up` does not run it at once.
     #[schemars(with = "Option<String>")]
     pub(crate) schedule: Option<Spanned<String>>,
+    /// Run this many processes of it, `NAME.1` … `NAME.N` (foreman's naming), each with its own
+    /// `$PORT` and `$PS`; `orch scale NAME=N` changes it while the project is up. 0 runs none.
+    #[schemars(with = "Option<u32>", range(max = 1000))]
+    pub(crate) scale: Option<Spanned<u32>>,
+    /// `orch restart NAME` of a scaled service restarts its replicas one at a time, each once
+    /// the one before is ready again (default false: all at once).
+    #[serde(default)]
+    pub(crate) rolling: bool,
 }
 
 /// Log rotation: the live file is renamed `.log.1` when it would pass `max_size`.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLog {
     /// Default "50MB".
@@ -151,7 +161,7 @@ pub(super) struct RawLog {
 
 /// A health check: one of `tcp`, `http` or `exec`, as in `ready`, with how often and how
 /// patiently it is tried.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawHealthcheck {
     /// Healthy while a TCP connect to HOST:PORT succeeds, e.g. "127.0.0.1:${PORT}".
@@ -248,7 +258,7 @@ pub(super) struct RawDependency {
 
 /// `depends_on`: a list of names (each waits until ready), or a table of name → condition
 /// (`"started"`, `"ready"`, `"completed"`) or name → `{ condition, restart }`.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(super) struct DependsOn(pub(crate) Vec<(Spanned<String>, RawDependency)>);
 
 impl<'de> Deserialize<'de> for DependsOn {

@@ -44,7 +44,7 @@ impl ReadService {
 }
 
 /// Keys of the peers' files, and the key orch has for them.
-const ALIASES: [(&str, &str); 14] = [
+const ALIASES: [(&str, &str); 18] = [
     ("command", "cmd"),
     ("script", "cmd"),
     ("working_dir", "cwd"),
@@ -59,6 +59,10 @@ const ALIASES: [(&str, &str); 14] = [
     ("stop_grace_period", "stop_timeout"),
     ("depends", "depends_on"),
     ("dependencies", "depends_on"),
+    ("replicas", "scale"),
+    ("instances", "scale"),
+    ("numprocs", "scale"),
+    ("concurrency", "scale"),
 ];
 
 /// The `[services.*]` tables with the spans of their names; bad names are reported here.

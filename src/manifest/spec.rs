@@ -36,9 +36,20 @@ pub(crate) struct Spec {
     /// `[mcp] adhoc`: whether an agent may start commands of its own through `orch mcp`.
     pub(crate) mcp_adhoc: bool,
     pub(crate) services: IndexMap<String, Service>,
+    /// The scaled services, by the name the manifest gives them, and their number of replicas
+    /// (each replica is in `services`, as `NAME.N`; a group of 0 has none there).
+    #[serde(skip)]
+    pub(crate) groups: IndexMap<String, u32>,
 }
 
 impl Spec {
+    /// What `names` stand for: each group name (`web`) is its replicas (none for a group of
+    /// 0), anything else stays as asked.
+    pub(crate) fn expand_groups(&self, names: &[String]) -> Vec<String> {
+        let asked: Vec<String> = names.iter().filter(|n| self.groups.get(*n) != Some(&0)).cloned().collect();
+        crate::model::names::expand_groups(&asked, self.services.keys().map(String::as_str))
+    }
+
     /// Every profile some service is in, each once, in the order they first appear.
     pub(crate) fn profiles(&self) -> Vec<String> {
         let mut all: Vec<String> = Vec::new();
@@ -90,6 +101,21 @@ pub(crate) struct Service {
     /// A oneshot's cron schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) schedule: Option<String>,
+    /// Which replica of a scaled service (`scale`) this is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) replica: Option<Replica>,
+    /// `restart` of its group restarts the replicas one at a time, each once it is ready.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) rolling: bool,
+}
+
+/// One of the `scale` processes of a service: `web.2` is index 2 of group `web`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Replica {
+    pub(crate) group: String,
+    pub(crate) index: u32,
+    /// How many replicas the group has now.
+    pub(crate) scale: u32,
 }
 
 /// A check while the service runs: exactly one of `tcp`, `http`, `exec`.
@@ -143,6 +169,8 @@ impl Service {
             watch_ignore: Vec::new(),
             healthcheck: None,
             schedule: None,
+            replica: None,
+            rolling: false,
         }
     }
 

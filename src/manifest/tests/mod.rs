@@ -5,3 +5,4 @@ mod fuzz;
 mod problems;
 mod procfile;
 mod proptests;
+mod replicas;
