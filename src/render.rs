@@ -49,6 +49,10 @@ fn outcome_line(outcome: &Outcome, success: bool, width: usize, color: bool) -> 
         let mark = paint("=", Tone::Quiet, color);
         return format!("{mark} {name:<width$}  {} (unchanged)", outcome.phase.as_str());
     }
+    if outcome.removed && success {
+        let mark = paint("-", Tone::Quiet, color);
+        return format!("{mark} {name:<width$}  {} (removed)", outcome.phase.as_str());
+    }
     let (mark, tone) = if success { ("✓", Tone::Good) } else { ("✗", Tone::Bad) };
     let what = paint(&describe(outcome), phase_tone(outcome.phase), color);
     format!("{} {name:<width$}  {what}", paint(mark, tone, color))
@@ -83,6 +87,7 @@ mod tests {
                     ..Outcome::bare("web", Phase::Failed)
                 },
                 Outcome { reason: Some("web failed".into()), ..Outcome::bare("worker", Phase::Blocked) },
+                Outcome { removed: true, ..Outcome::bare("web.3", Phase::Stopped) },
             ],
             expect: Expect::Up,
             exiting: false,

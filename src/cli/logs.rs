@@ -43,13 +43,11 @@ pub(super) struct LogsArgs {
     pub(crate) no_prefix: bool,
 }
 
-pub(super) fn run(global: &Global, args: LogsArgs) -> Result<Exit, ClientError> {
+pub(super) fn run(global: &Global, mut args: LogsArgs) -> Result<Exit, ClientError> {
     let session = Session::open_lenient(&global.place())?;
     let dir = session.paths.logs();
     let known = ops::logs::services(&session);
-    if let Err(error) = ops::logs::check(&session, &args.services) {
-        return Err(with_follow_hint(error, &args));
-    }
+    args.services = ops::logs::check(&session, &args.services).map_err(|error| with_follow_hint(error, &args))?;
     let filter = OrchLines::new(&args, &known);
     let files = filter.files(&args.services);
     let since = args.since.map(|d| SystemTime::now() - d.0);

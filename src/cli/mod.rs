@@ -11,6 +11,7 @@ mod mcp;
 mod progress;
 mod ps;
 mod restart;
+mod scale;
 mod schema;
 mod start;
 mod stop;
@@ -138,6 +139,8 @@ pub(crate) enum Verb {
     Stop(Scoped<stop::StopArgs>),
     /// Stop services and start them again
     Restart(Scoped<restart::RestartArgs>),
+    /// Run this many replicas of services: orch scale web=3
+    Scale(Scoped<scale::ScaleArgs>),
     /// Print the shell script that completes orch's commands and service names
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff)
@@ -177,6 +180,7 @@ pub(crate) fn run(cli: Cli) -> Result<Exit, ClientError> {
         Verb::Start(s) => start::run(&global.with(s.place), s.args),
         Verb::Stop(s) => stop::run(&global.with(s.place), s.args),
         Verb::Restart(s) => restart::run(&global.with(s.place), s.args),
+        Verb::Scale(s) => scale::run(&global.with(s.place), s.args),
         Verb::Mcp(s) => mcp::run(&global.with(s.place), s.args),
         Verb::Completions(args) => completions::run(&global, args),
         Verb::Man(args) => man::run(&global, args),

@@ -47,6 +47,9 @@ pub(crate) struct UpArgs {
     /// Also start the services of this profile (repeatable; ORCH_PROFILES=a,b says the same)
     #[arg(long = "profile", value_name = "NAME", env = "ORCH_PROFILES", value_delimiter = ',')]
     pub(crate) profiles: Vec<String>,
+    /// Run N replicas of a service for this up, over its `scale` (repeatable), e.g. web=2
+    #[arg(long = "scale", value_name = "NAME=N", value_parser = ops::parse_count)]
+    pub(crate) scale: Vec<(String, u32)>,
 }
 
 pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, ClientError> {
@@ -62,6 +65,7 @@ pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, ClientError> {
         force_recreate: args.force_recreate,
         no_watch: args.no_watch,
         profiles,
+        scale: args.scale.iter().cloned().collect(),
     };
     if args.dry_run {
         return dry_run(&session, &up);

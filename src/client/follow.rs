@@ -31,7 +31,7 @@ impl Expect {
     pub(crate) fn met_by(self, outcome: &Outcome) -> bool {
         match self {
             Expect::Up => outcome.succeeded(),
-            Expect::Accepted => !outcome.phase.is_failure(),
+            Expect::Accepted => outcome.removed || !outcome.phase.is_failure(),
             Expect::Stopped => outcome.phase == Phase::Stopped,
         }
     }

@@ -11,12 +11,15 @@ use super::{ClientError, Session};
 /// one of `also`.
 pub(crate) fn check_known(session: &Session, names: &[String], also: &[String]) -> Result<(), ClientError> {
     let manifest = session.manifest_names();
-    let outside = |n: &&String| !manifest.contains(n) && !also.contains(n);
+    let groups = session.manifest_groups();
+    let outside = |n: &&String| !manifest.contains(n) && !groups.contains(n) && !also.contains(n);
     if !names.iter().any(|n| outside(&n)) {
         return Ok(());
     }
     let recorded = recorded(session);
-    match names.iter().filter(outside).find(|n| !recorded.iter().any(|(r, _)| r == *n)) {
+    // A group name stands for its replicas, those that run too.
+    let is_recorded = |n: &String| recorded.iter().any(|(r, _)| r == n || group_of(r) == Some(n.as_str()));
+    match names.iter().filter(outside).find(|n| !is_recorded(n)) {
         Some(name) => Err(unknown(name, &manifest, &recorded, also)),
         None => Ok(()),
     }
@@ -26,7 +29,8 @@ pub(crate) fn check_known(session: &Session, names: &[String], also: &[String]) 
 /// one is told how it is started.
 pub(crate) fn check_manifest_names(session: &Session, names: &[String]) -> Result<(), ClientError> {
     let manifest = session.manifest_names();
-    let Some(name) = names.iter().find(|n| !manifest.contains(n)) else { return Ok(()) };
+    let groups = session.manifest_groups();
+    let Some(name) = names.iter().find(|n| !manifest.contains(n) && !groups.contains(n)) else { return Ok(()) };
     let recorded = recorded(session);
     if recorded.iter().any(|(r, adhoc)| r == name && *adhoc) {
         return Err(ClientError::Usage(format!(
@@ -42,6 +46,10 @@ pub(crate) fn check_manifest_names(session: &Session, names: &[String]) -> Resul
 fn recorded(session: &Session) -> Vec<(String, bool)> {
     let rows = ps::status(session, None).map(|listing| listing.rows).unwrap_or_default();
     rows.into_iter().map(|r| (r.name, r.adhoc)).collect()
+}
+
+fn group_of(name: &str) -> Option<&str> {
+    crate::model::names::split_replica(name).map(|(group, _)| group)
 }
 
 fn unknown(name: &str, manifest: &[String], recorded: &[(String, bool)], also: &[String]) -> ClientError {

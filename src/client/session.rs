@@ -61,6 +61,11 @@ impl Session {
         self.loaded.as_ref().map(|l| l.spec.services.keys().cloned().collect()).unwrap_or_default()
     }
 
+    /// The manifest's scaled services, by the name each group of replicas goes by (`web`).
+    pub(crate) fn manifest_groups(&self) -> Vec<String> {
+        self.loaded.as_ref().map(|l| l.spec.groups.keys().cloned().collect()).unwrap_or_default()
+    }
+
     /// The project, for commands that only look at what runs (`ps`, `logs`, `stop`, `down`):
     /// they must work while the manifest is broken, so its problems are not theirs to report.
     pub(crate) fn open_lenient(place: &Place) -> Result<Self, ClientError> {

@@ -195,6 +195,7 @@ mod tests {
             elapsed_ms: Some(12),
             last_lines: vec!["hello".into()],
             unchanged: false,
+            removed: false,
         };
         let replies = [
             Reply::Ps { services: vec![row.clone(), row], notes: vec!["a note".into()] },

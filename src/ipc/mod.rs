@@ -10,6 +10,7 @@ mod refusal;
 
 use std::path::PathBuf;
 
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::logs::Stream;
@@ -87,6 +88,15 @@ pub(crate) enum Request {
         /// left out of a plain `up` (unless something started needs it).
         #[serde(default)]
         profiles: Vec<String>,
+        /// Replicas for this up, over the manifest's `scale` (`up --scale web=2`).
+        #[serde(default)]
+        scale: IndexMap<String, u32>,
+    },
+    /// Run this many replicas of these services (`orch scale web=3`): start what is missing,
+    /// stop what is too many; reply when settled.
+    Scale {
+        origin: Origin,
+        scale: IndexMap<String, u32>,
     },
     /// Stop the services (all, ad-hoc ones included, when empty) and their dependents.
     Down {
@@ -124,9 +134,10 @@ impl Request {
         let list = match self {
             Request::Hello | Request::Subscribe { .. } => return Vec::new(),
             Request::StartAdhoc { adhoc, .. } => return vec![adhoc.name.as_str()],
-            Request::Up { services, force, .. } => {
-                return services.iter().chain(force.iter().flatten()).map(String::as_str).collect();
+            Request::Up { services, force, scale, .. } => {
+                return services.iter().chain(force.iter().flatten()).chain(scale.keys()).map(String::as_str).collect();
             }
+            Request::Scale { scale, .. } => return scale.keys().map(String::as_str).collect(),
             Request::Down { services } | Request::Restart { services, .. } | Request::Ps { services } => services,
         };
         list.iter().map(String::as_str).collect()
@@ -217,6 +228,9 @@ pub(crate) struct Outcome {
     /// It was already up when the request came, and the request did not touch it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) unchanged: bool,
+    /// It is no longer wanted (gone from the manifest, or a replica scaled away), and stops.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) removed: bool,
 }
 
 impl Reply {
@@ -237,10 +251,15 @@ impl Outcome {
             elapsed_ms: None,
             last_lines: Vec::new(),
             unchanged: false,
+            removed: false,
         }
     }
 
+    /// Up as asked: ready, running or completed; for one no longer wanted, stopped.
     pub(crate) fn succeeded(&self) -> bool {
+        if self.removed {
+            return self.phase == Phase::Stopped;
+        }
         matches!(self.phase, Phase::Ready | Phase::Running | Phase::Completed)
     }
 }

@@ -118,7 +118,7 @@ impl LogWriter {
     /// Opens (or creates, mode 0600) `<dir>/<service>.log` for appending. `service` must be a
     /// valid service name (or orch's own): it is a file name.
     pub(crate) fn open(dir: PrivateDir, service: &str, config: LogConfig) -> io::Result<Self> {
-        if !crate::model::names::is_valid_name(service) {
+        if !crate::model::names::is_service_name(service) {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("`{service}` is not a service name")));
         }
         let path = live_path(dir.path(), service);

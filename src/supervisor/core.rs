@@ -205,6 +205,10 @@ pub(crate) struct Supervisor {
     /// An `up` asked for the project: its schedules run.
     pub(super) scheduling: bool,
     pub(super) health: Health,
+    /// Replicas asked for by `orch scale` or an `up --scale`, over the manifest's `scale`.
+    pub(super) scale: IndexMap<String, u32>,
+    /// The rolling restarts under way, a group each.
+    pub(super) rollouts: Vec<super::rolling::Rollout>,
 }
 
 impl Supervisor {
@@ -246,6 +250,8 @@ impl Supervisor {
             schedules: super::schedule::Schedules::default(),
             scheduling: false,
             health: Health::default(),
+            scale: IndexMap::new(),
+            rollouts: Vec::new(),
         }
     }
 
@@ -480,6 +486,9 @@ impl Supervisor {
                 if self.advance_stop(name, &removed) {
                     moved.insert(name.clone());
                 }
+            }
+            if !self.rollouts.is_empty() {
+                moved.extend(self.advance_rollouts());
             }
             if moved.is_empty() {
                 break;

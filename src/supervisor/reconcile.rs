@@ -22,15 +22,29 @@ use crate::state::Desired;
 pub(super) enum Scope<'a> {
     /// `up SVC…` / `restart SVC…`: these (all when empty) and what they depend on.
     Targets(&'a [String]),
+    /// `scale`: these only (none when empty).
+    Exactly(&'a [String]),
     /// A reload: every service.
     All,
 }
 
 impl Supervisor {
-    /// The manifest the client named, loaded with the client's environment.
+    /// The manifest the client named, loaded with the client's environment and the replicas
+    /// asked for meanwhile.
     pub(super) fn load_spec(&self, origin: &Origin) -> Result<Option<Loaded>, Refusal> {
+        self.load_spec_with(origin, &self.scale)
+    }
+
+    /// The manifest the client named, with these numbers of replicas over its `scale`.
+    pub(super) fn load_spec_with(
+        &self,
+        origin: &Origin,
+        scale: &IndexMap<String, u32>,
+    ) -> Result<Option<Loaded>, Refusal> {
         let Some(file) = &origin.manifest else { return Ok(None) };
-        let options = LoadOptions::new(origin.env.clone(), self.paths.root.clone()).with_ports(self.port_picker());
+        let options = LoadOptions::new(origin.env.clone(), self.paths.root.clone())
+            .with_ports(self.port_picker())
+            .with_scale(scale.clone());
         let loaded = manifest::load(file, &options).map_err(|problems| Refusal::bad_manifest(&problems))?;
         for name in loaded.spec.services.keys() {
             if self.services.get(name).is_some_and(|s| s.adhoc.is_some()) {
@@ -86,6 +100,7 @@ impl Supervisor {
         let in_scope: Vec<String> = match scope {
             Scope::All | Scope::Targets([]) => loaded.graph.start_order(),
             Scope::Targets(names) => loaded.graph.with_dependencies(names.iter().map(String::as_str)),
+            Scope::Exactly(names) => names.to_vec(),
         };
         let reload = matches!(scope, Scope::All);
         let mut done = Vec::new();

@@ -198,7 +198,7 @@ impl Supervisor {
 /// A name from outside the manifest (the state file, a process's marker) that may name a
 /// service: by the manifest's rules, and not orch's own. Anything else never reaches a path.
 fn is_service_name(name: &str) -> bool {
-    crate::model::names::is_valid_name(name) && name != crate::model::names::RESERVED_NAME
+    crate::model::names::is_service_name(name) && name != crate::model::names::RESERVED_NAME
 }
 
 /// An Instant for a wall-clock time in the past (Instants cannot be made from one directly).

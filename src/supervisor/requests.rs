@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use indexmap::IndexMap;
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::core::Supervisor;
@@ -24,6 +25,7 @@ pub(super) struct Up {
     watch: bool,
     dry_run: bool,
     profiles: Vec<String>,
+    scale: IndexMap<String, u32>,
 }
 
 impl Supervisor {
@@ -37,14 +39,16 @@ impl Supervisor {
                 return;
             }
             Request::Ps { services } => {
+                let services = self.expand_request(&services).unwrap_or_default();
                 let _ = reply.send(self.ps(&services));
                 return;
             }
             // Served by the socket (see subscribers.rs), never queued here.
             Request::Subscribe { .. } => return,
-            Request::Up { origin, services, wait, force, watch, dry_run, profiles } => {
-                self.up(Up { origin, services, wait, force, watch, dry_run, profiles }, reply.clone())
+            Request::Up { origin, services, wait, force, watch, dry_run, profiles, scale } => {
+                self.up(Up { origin, services, wait, force, watch, dry_run, profiles, scale }, reply.clone())
             }
+            Request::Scale { origin, scale } => self.scale(&origin, &scale, reply.clone()),
             Request::Down { services } => self.down(&services, reply.clone()),
             Request::Restart { origin, services } => self.restart(origin, &services, reply.clone()),
             Request::StartAdhoc { origin, adhoc, replace } => self.start_adhoc(origin, adhoc, replace, reply.clone()),
@@ -70,8 +74,15 @@ impl Supervisor {
 
     /// Brings the named services (all when none) and their dependencies in line with the
     /// manifest: what changed restarts, what is new or not running starts.
-    pub(super) fn up(&mut self, up: Up, reply: UnboundedSender<Reply>) -> Result<(), Refusal> {
-        let Some(loaded) = self.load_spec(&up.origin)? else { return Err(Refusal::invalid("no manifest to bring up")) };
+    pub(super) fn up(&mut self, mut up: Up, reply: UnboundedSender<Reply>) -> Result<(), Refusal> {
+        let scale = self.scale_for_up(&up.services, &up.scale);
+        let Some(loaded) = self.load_spec_with(&up.origin, &scale)? else {
+            return Err(Refusal::invalid("no manifest to bring up"));
+        };
+        super::scaling::check_scalable(&loaded.spec, up.scale.keys())?;
+        // Nothing named (a plain `up`) is everything; a group of no replicas named is nothing.
+        let named = !up.services.is_empty();
+        up.services = loaded.spec.expand_groups(&up.services);
         if let Some(name) = up.services.iter().find(|n| !loaded.spec.services.contains_key(*n)) {
             let known: Vec<&str> = loaded.spec.services.keys().map(String::as_str).collect();
             return Err(Refusal::unknown_service(name, &known));
@@ -79,13 +90,14 @@ impl Supervisor {
         let force = match up.force {
             None => Force::Nothing,
             Some(names) if names.is_empty() => Force::All,
-            Some(names) => Force::These(names),
+            Some(names) => Force::These(loaded.spec.expand_groups(&names)),
         };
         let plan = self.plan_for(&loaded, &force);
         if up.dry_run {
             let _ = reply.send(Reply::Plan(plan));
             return Ok(());
         }
+        self.scale = scale;
         self.exit_when_stopped = false;
         self.watch_requested = up.watch;
         self.watch_enabled = up.watch && loaded.spec.watch;
@@ -93,8 +105,10 @@ impl Supervisor {
         self.origin = Some(up.origin);
         self.reload_error = None;
         let files = watched_files(&loaded);
+        let leaving = super::scaling::leaving(&plan);
+        let scope = if named && up.services.is_empty() { Scope::Exactly(&[]) } else { Scope::Targets(&up.services) };
         // What it starts says so itself (`web: started`); what it restarts or stops, and why, here.
-        for line in self.apply(loaded, &plan, Scope::Targets(&up.services)) {
+        for line in self.apply(loaded, &plan, scope) {
             if !line.starts_with(Action::Start.mark()) {
                 self.output.say(&format!("up: {line}"));
             }
@@ -102,28 +116,49 @@ impl Supervisor {
         self.watch_files(files);
         self.profiles = up.profiles;
         self.scheduling = true;
-        let roots = self.up_roots(&up.services);
+        let roots = if named { up.services.clone() } else { self.up_roots() };
         // (No roots: every service is in a profile not active. `with_dependencies` of none is all.)
-        let targets = if roots.is_empty() { Vec::new() } else { self.with_dependencies(&roots) };
-        for name in &targets {
-            let explicit = up.services.contains(name);
+        let mut targets = if roots.is_empty() { Vec::new() } else { self.with_dependencies(&roots) };
+        self.bring_up(&targets, &up.services);
+        targets.extend(leaving);
+        self.wait_for(targets, WaiterKind::Up, up.wait, reply);
+        Ok(())
+    }
+
+    /// Wants the targets up, and starts those that are not; a oneshot that already did its
+    /// work runs again only when it is `explicit`ly named.
+    pub(super) fn bring_up(&mut self, targets: &[String], explicit: &[String]) {
+        for name in targets {
             let Some(svc) = self.services.get_mut(name) else { continue };
             svc.desired = Desired::Up;
             let rerun = match svc.phase() {
                 Phase::Stopped | Phase::Failed | Phase::Fatal | Phase::Blocked => true,
-                // A oneshot that already did its work is done, unless it is asked for by name.
-                Phase::Completed => explicit,
+                Phase::Completed => explicit.contains(name),
                 _ => false,
             };
             if rerun {
                 self.drive(name, Input::StartWanted { by_policy: false });
             }
         }
-        self.wait_for(targets, WaiterKind::Up, up.wait, reply);
-        Ok(())
+    }
+
+    /// The names of a request with each group name (`web`) made its replicas, those of the
+    /// manifest and those still running; None when names were given and they all stand for no
+    /// service (groups of no replicas): nothing to do.
+    fn expand_request(&self, names: &[String]) -> Option<Vec<String>> {
+        let empty_group = |n: &&String| self.spec.as_ref().is_some_and(|s| s.groups.get(*n) == Some(&0));
+        let asked: Vec<String> = names.iter().filter(|n| !empty_group(n)).cloned().collect();
+        let of_manifest = self.spec.iter().flat_map(|s| s.services.keys());
+        let known = self.services.keys().chain(of_manifest).map(String::as_str);
+        let expanded = crate::model::names::expand_groups(&asked, known);
+        (names.is_empty() || !expanded.is_empty()).then_some(expanded)
     }
 
     pub(super) fn down(&mut self, names: &[String], reply: UnboundedSender<Reply>) -> Result<(), Refusal> {
+        let Some(names) = &self.expand_request(names) else {
+            self.wait_for(Vec::new(), WaiterKind::Down, true, reply);
+            return Ok(());
+        };
         let manifest: Vec<&String> = self.spec.iter().flat_map(|s| s.services.keys()).collect();
         self.check_names(names, &manifest)?;
         let targets = if names.is_empty() {
@@ -145,6 +180,10 @@ impl Supervisor {
         names: &[String],
         reply: UnboundedSender<Reply>,
     ) -> Result<(), Refusal> {
+        let Some(names) = &self.expand_request(names) else {
+            self.wait_for(Vec::new(), WaiterKind::Up, true, reply);
+            return Ok(());
+        };
         let loaded = self.load_spec(&origin)?;
         let manifest: Vec<&String> = loaded.iter().flat_map(|l| l.spec.services.keys()).collect();
         self.check_names(names, &manifest)?;
@@ -155,9 +194,8 @@ impl Supervisor {
             let plan = self.plan_for(&loaded, &Force::Nothing);
             self.apply(loaded, &plan, Scope::Targets(names));
         }
-        let names: Vec<String> =
-            if names.is_empty() { self.services.keys().cloned().collect() } else { names.to_vec() };
-        for name in &names {
+        let names: Vec<String> = if names.is_empty() { self.services.keys().cloned().collect() } else { names.clone() };
+        for name in &self.start_rollouts(&names) {
             let Some(svc) = self.services.get_mut(name) else {
                 continue;
             };
@@ -288,6 +326,10 @@ impl Supervisor {
                 self.schedules.next_run(&svc.name).map(|at| humantime::format_rfc3339_seconds(at).to_string());
             rows.push(row);
         }
+        // In the manifest's order (replicas added by `scale` beside their group), then the rest.
+        if let Some(spec) = &self.spec {
+            rows.sort_by_key(|row| spec.services.get_index_of(&row.name).unwrap_or(usize::MAX));
+        }
         Reply::Ps { services: rows, notes: self.notes() }
     }
 
@@ -305,12 +347,9 @@ impl Supervisor {
         self.waiters.push(Waiter::new(targets, kind, reply, &self.services));
     }
 
-    /// What an `up` starts from: the services named, or for a plain `up` the manifest's
-    /// services in the active profiles (those in none are always in).
-    fn up_roots(&self, named: &[String]) -> Vec<String> {
-        if !named.is_empty() {
-            return named.to_vec();
-        }
+    /// What a plain `up` starts from: the manifest's services in the active profiles (those in
+    /// none are always in).
+    fn up_roots(&self) -> Vec<String> {
         let Some(spec) = &self.spec else { return Vec::new() };
         spec.services.iter().filter(|(_, s)| s.in_profiles(&self.profiles)).map(|(name, _)| name.clone()).collect()
     }

@@ -139,7 +139,7 @@ async fn write_reply(write: &mut OwnedWriteHalf, reply: Reply) -> io::Result<()>
 /// A name in the request that the manifest's rules would not allow: such a name never
 /// reaches the supervisor, let alone a path.
 fn bad_name(request: &Request) -> Option<Refusal> {
-    let name = request.names().into_iter().find(|n| !crate::model::names::is_valid_name(n))?;
+    let name = request.names().into_iter().find(|n| !crate::model::names::is_service_name(n))?;
     Some(Refusal::invalid(format!("{name:?} is not a valid service name (use letters, digits, `-` and `_`)")))
 }
 

@@ -14,6 +14,10 @@ use crate::manifest::{Adhoc, Service};
 use crate::model::{Identity, Phase, Pid};
 use crate::state::{Desired, ServiceRecord};
 
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "removed, adopted, unrecorded and awaiting a rollout are independent facts, not states of one thing"
+)]
 pub(crate) struct Svc {
     pub(crate) name: String,
     pub(crate) config: Service,
@@ -22,6 +26,8 @@ pub(crate) struct Svc {
     pub(crate) adhoc: Option<Adhoc>,
     /// No longer in the manifest: stopping, then forgotten.
     pub(crate) removed: bool,
+    /// A replica waiting its turn in a rolling restart: a request waiting on it is not done.
+    pub(crate) awaits_rollout: bool,
     /// Its process was started by an earlier supervisor (until it is restarted).
     /// How its health checks go (None: it has none, or its process is not up yet).
     pub(crate) health: Option<HealthState>,
@@ -62,6 +68,7 @@ impl Svc {
             config_hash,
             adhoc,
             removed: false,
+            awaits_rollout: false,
             adopted: false,
             health: None,
             unrecorded: false,

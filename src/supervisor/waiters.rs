@@ -37,6 +37,8 @@ pub(crate) struct Waiter {
     up_before: HashMap<String, u64>,
     /// The targets that have not settled yet.
     unsettled: HashSet<String>,
+    /// The outcomes of targets that stopped for good (and are forgotten before the end).
+    left: HashMap<String, Outcome>,
 }
 
 impl Waiter {
@@ -52,7 +54,7 @@ impl Waiter {
             .filter(|svc| svc.is_settled_up())
             .map(|svc| (svc.name.clone(), svc.generation))
             .collect();
-        Self { targets, kind, reply, seen: HashMap::new(), up_before, unsettled: HashSet::new() }
+        Self { targets, kind, reply, seen: HashMap::new(), up_before, unsettled: HashSet::new(), left: HashMap::new() }
     }
 
     pub(crate) fn is_down(&self) -> bool {
@@ -82,6 +84,9 @@ impl Waiter {
             };
             if self.settles(svc) {
                 self.unsettled.remove(name);
+                if svc.removed {
+                    self.left.insert(name.clone(), Outcome { removed: true, ..outcome(svc, self.kind, paths) });
+                }
             } else {
                 self.unsettled.insert(name.clone());
             }
@@ -107,6 +112,13 @@ impl Waiter {
     }
 
     fn settles(&self, svc: &Svc) -> bool {
+        if svc.removed {
+            // No longer wanted: it settles once it is stopped, whatever the request.
+            return svc.phase() == Phase::Stopped;
+        }
+        if svc.awaits_rollout {
+            return false;
+        }
         match self.kind {
             WaiterKind::Up => {
                 !svc.phase().is_transient() && (svc.phase() != Phase::Running || svc.unit().state.is_confirmed())
@@ -120,10 +132,12 @@ impl Waiter {
         let outcomes = self
             .targets
             .iter()
-            .filter_map(|n| services.get(n))
-            .map(|svc| {
-                let unchanged = self.up_before.get(&svc.name) == Some(&svc.generation) && svc.is_settled_up();
-                Outcome { unchanged, ..outcome(svc, self.kind, paths) }
+            .filter_map(|n| match services.get(n) {
+                Some(svc) if !svc.removed => {
+                    let unchanged = self.up_before.get(&svc.name) == Some(&svc.generation) && svc.is_settled_up();
+                    Some(Outcome { unchanged, ..outcome(svc, self.kind, paths) })
+                }
+                _ => self.left.get(n).cloned(),
             })
             .collect();
         let _ = self.reply.send(Reply::Done { outcomes, exiting });
@@ -132,6 +146,7 @@ impl Waiter {
 
 fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
     let failed = match kind {
+        _ if svc.removed => false,
         WaiterKind::Up => svc.phase().is_failure() || svc.phase() == Phase::Stopped,
         WaiterKind::Accepted => svc.phase().is_failure(),
         WaiterKind::Down => false,
@@ -144,6 +159,7 @@ fn outcome(svc: &Svc, kind: WaiterKind, paths: &ProjectPaths) -> Outcome {
         elapsed_ms: svc.unit().ready_after.map(super::service::millis),
         last_lines,
         unchanged: false,
+        removed: false,
     }
 }
 

@@ -20,11 +20,13 @@ pub(crate) fn services(session: &Session) -> Vec<String> {
 }
 
 /// Every name must be a service whose logs can be asked for, or orch itself (its lines can
-/// be asked for before there are any).
-pub(crate) fn check(session: &Session, names: &[String]) -> Result<(), ClientError> {
+/// be asked for before there are any). Returns the names with each group (`web`) made its
+/// replicas (`web.1`, `web.2`: every one with a log).
+pub(crate) fn check(session: &Session, names: &[String]) -> Result<Vec<String>, ClientError> {
     let mut also = services(session);
     also.push(ORCH.to_owned());
-    names::check_known(session, names, &also)
+    names::check_known(session, names, &also)?;
+    Ok(crate::model::names::expand_groups(names, also.iter().map(String::as_str)))
 }
 
 /// The last `tail` lines of these services (all when none), from `since` on, merged in time

@@ -5,13 +5,17 @@ mod down;
 mod dry_run;
 pub(crate) mod logs;
 pub(crate) mod ps;
+mod scale;
 mod start;
 pub(crate) mod wait;
 
 pub(crate) use down::{Down, down};
 pub(crate) use dry_run::dry_run;
 pub(crate) use ps::ps;
+pub(crate) use scale::{parse_count, scale};
 pub(crate) use start::{AdhocStart, start_adhoc};
+
+use indexmap::IndexMap;
 
 use super::error::lost;
 use super::follow::{Ending, Expect, Wait, follow, unanswered};
@@ -31,6 +35,8 @@ pub(crate) struct Up {
     pub(crate) no_watch: bool,
     /// The profiles to make active.
     pub(crate) profiles: Vec<String>,
+    /// Replicas for this up, over the manifest's `scale`.
+    pub(crate) scale: IndexMap<String, u32>,
 }
 
 impl Up {
@@ -44,6 +50,7 @@ impl Up {
             watch: !self.no_watch,
             dry_run,
             profiles: self.profiles.clone(),
+            scale: self.scale.clone(),
         }
     }
 }

@@ -3,5 +3,6 @@
 
 mod health;
 mod profiles;
+mod replicas;
 mod schedule;
 mod watch;
