@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::{Value, json};
 
 use super::args::{
-    DEFAULT_MAX_BYTES, DEFAULT_TAIL, DEFAULT_TIMEOUT, DownArgs, LogsArgs, NameArgs, PsArgs, ReadyArgs, StartArgs,
-    UpArgs, WaitArgs,
+    DEFAULT_MAX_BYTES, DEFAULT_TAIL, DEFAULT_TIMEOUT, DownArgs, LogsArgs, NameArgs, PsArgs, ReadyArgs, ScaleArgs,
+    StartArgs, UpArgs, WaitArgs,
 };
 use super::log_reply;
 use crate::client::follow::{Ending, Report, Wait};
@@ -147,6 +147,14 @@ pub(super) fn restart(place: &Place, args: NameArgs) -> ToolResult<Answer> {
     Ok(ending_answer(&session, ending))
 }
 
+pub(super) fn scale(place: &Place, args: ScaleArgs) -> ToolResult<Answer> {
+    let session = Session::open(place)?;
+    let wait = bounded(args.timeout.as_deref())?;
+    let scale = [(args.name, args.replicas)].into_iter().collect();
+    let ending = ops::scale(&session, &scale, wait, &mut quiet)?;
+    Ok(ending_answer(&session, ending))
+}
+
 pub(super) fn ps(place: &Place, args: PsArgs) -> ToolResult<Answer> {
     let session = Session::open_lenient(place)?;
     let wait = duration("timeout", args.timeout.as_deref().unwrap_or(DEFAULT_TIMEOUT))?;
@@ -187,8 +195,8 @@ pub(super) fn logs(place: &Place, args: LogsArgs) -> ToolResult<Answer> {
     if let Some(timeout) = &args.timeout {
         duration("timeout", timeout)?;
     }
-    let services: Vec<String> = args.service.iter().cloned().collect();
-    ops::logs::check(&session, &services)?;
+    let asked: Vec<String> = args.service.iter().cloned().collect();
+    let services = ops::logs::check(&session, &asked)?;
     let since = args.since.as_deref().map(|s| duration("since", s)).transpose()?.map(|d| SystemTime::now() - d);
     let grep = args
         .grep

@@ -138,6 +138,20 @@ pub(crate) struct NameArgs {
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct ScaleArgs {
+    /// The manifest's service to scale (its replicas are `NAME.1` … `NAME.N`).
+    pub(crate) name: String,
+    /// How many replicas to run; 0 stops them all.
+    #[serde(alias = "count", alias = "scale")]
+    #[schemars(range(max = 1000))]
+    pub(crate) replicas: u32,
+    /// Stop waiting after this long, e.g. "30s" or a number of seconds; what was asked goes on.
+    #[schemars(extend("default" = DEFAULT_TIMEOUT))]
+    pub(crate) timeout: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct WaitArgs {
     /// Services to wait for; all of the project's when omitted or empty.
     pub(crate) services: Option<Vec<String>>,
@@ -236,6 +250,7 @@ pub(super) fn check(tool: &str, arguments: Option<&serde_json::Map<String, Value
         "logs" => names("service", parse::<LogsArgs>(value)?.service.iter()),
         "start" => names("name", [parse::<StartArgs>(value)?.name].iter()),
         "stop" | "restart" => names("name", [parse::<NameArgs>(value)?.name].iter()),
+        "scale" => names("name", [parse::<ScaleArgs>(value)?.name].iter()),
         _ => Ok(()),
     }
 }
@@ -288,7 +303,7 @@ fn expectation(expected: &str) -> &str {
 }
 
 fn names<'a>(argument: &str, names: impl Iterator<Item = &'a String>) -> Result<(), String> {
-    match names.into_iter().find(|n| !crate::model::names::is_valid_name(n)) {
+    match names.into_iter().find(|n| !crate::model::names::is_service_name(n)) {
         Some(name) => {
             Err(format!("{argument}: {name:?} is not a service name (a name is letters, digits, `-` and `_`)"))
         }

@@ -40,7 +40,7 @@ use args::input_schema;
 use outputs::{Shape, schema as output_schema};
 
 pub(crate) use actions::{Answer, ToolResult};
-pub(crate) use args::{DownArgs, LogsArgs, NameArgs, PsArgs, StartArgs, UpArgs, WaitArgs};
+pub(crate) use args::{DownArgs, LogsArgs, NameArgs, PsArgs, ScaleArgs, StartArgs, UpArgs, WaitArgs};
 
 /// The MCP server of one project.
 #[derive(Clone)]
@@ -146,8 +146,21 @@ impl Server {
     }
 
     #[tool(
+        description = "Run this many replicas of one of the manifest's services (`NAME.1` … `NAME.N`, each with its \
+                       own $PORT): the new ones start and are waited on, the ones left over stop; 0 stops them all. \
+                       Lasts until the next `up` of the service. At most `timeout` (30s).",
+        input_schema = input_schema::<ScaleArgs>(),
+        output_schema = output_schema(Shape::Outcomes),
+        annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn scale(&self, Parameters(args): Parameters<ScaleArgs>) -> CallToolResult {
+        self.run(move |place| actions::scale(place, args)).await
+    }
+
+    #[tool(
         description = "Stop one service and start it again (its dependencies are brought up if they are not), and \
-                       wait until it is ready, at most `timeout` (30s). Takes the manifest as it is now.",
+                       wait until it is ready, at most `timeout` (30s); a scaled service's name restarts all its \
+                       replicas (one at a time with `rolling = true`). Takes the manifest as it is now.",
         input_schema = input_schema::<NameArgs>(),
         output_schema = output_schema(Shape::Outcomes),
         annotations(read_only_hint = false, destructive_hint = true, idempotent_hint = false, open_world_hint = false)

@@ -77,6 +77,7 @@ fn outcome() -> Value {
             "elapsed_ms": { "type": "integer" },
             "last_lines": list(json!({ "type": "string" })),
             "unchanged": { "type": "boolean", "description": "It already ran as asked; the call changed nothing." },
+            "removed": { "type": "boolean", "description": "It is no longer wanted (a replica scaled away, or gone from the manifest) and stopped." },
         },
         "required": ["service", "phase"],
     })

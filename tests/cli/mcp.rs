@@ -249,7 +249,7 @@ fn inet_sockets_of(pid: i32) -> Vec<(String, String)> {
     found
 }
 
-const TOOLS: [&str; 8] = ["down", "logs", "ps", "restart", "start", "stop", "up", "wait"];
+const TOOLS: [&str; 9] = ["down", "logs", "ps", "restart", "scale", "start", "stop", "up", "wait"];
 
 #[test]
 fn initialize_names_the_clients_version_and_every_tool_has_a_schema() {
