@@ -30,7 +30,7 @@ async def main(orch, project):
         async with ClientSession(read, write) as session:
             await session.initialize()
             tools = {tool.name: tool for tool in (await session.list_tools()).tools}
-            assert set(tools) == {"up", "down", "ps", "logs", "wait", "start", "stop", "restart"}, tools
+            assert set(tools) == {"up", "down", "ps", "logs", "wait", "start", "stop", "restart", "scale"}, tools
             for tool in tools.values():
                 schema = getattr(tool, "output_schema", None) or getattr(tool, "outputSchema", None)
                 assert schema and schema["type"] == "object", tool
@@ -45,6 +45,9 @@ async def main(orch, project):
                 ("start", {"name": "srv", "command": "exec sleep 999"}, False),
                 ("ps", {"services": ["srv", "web"]}, True),
                 ("restart", {"name": "web", "timeout": "20s"}, True),
+                ("scale", {"name": "web", "replicas": 2, "timeout": "20s"}, True),
+                ("scale", {"name": "web", "replicas": 0}, True),
+                ("scale", {"name": "nope", "replicas": 1}, False),
                 ("stop", {"name": "srv"}, True),
                 ("stop", {"name": "nope"}, False),
                 ("down", {"timeout": 20}, True),

@@ -32,7 +32,9 @@ pub(crate) fn ps_within(
 ) -> Result<Listing, ClientError> {
     names::check_known(session, services, &[])?;
     let mut listing = status_within(session, Some(on), wait)?;
-    listing.rows.retain(|r| services.is_empty() || services.contains(&r.name));
+    // A group's name (`web`) shows its replicas.
+    let shown = crate::model::names::expand_groups(services, listing.rows.iter().map(|r| r.name.as_str()));
+    listing.rows.retain(|r| services.is_empty() || shown.contains(&r.name));
     Ok(listing)
 }
 

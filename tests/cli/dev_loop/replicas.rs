@@ -2,6 +2,8 @@
 //! scale` changes the number while the project is up, `up --scale` for one up; `ps`, `logs` and
 //! `restart web` see the group, one replica at a time with `rolling = true`.
 
+use serde_json::Value;
+
 use crate::procs::{env_var, is_alive, pids_of};
 use crate::support::{ORCH_TIMEOUT, Project, port_open, python, wait_until};
 
@@ -155,10 +157,47 @@ fn a_procfile_scaled_by_up_gives_foremans_ports_and_ps() {
     assert_eq!(env("web.1"), ("5000".to_owned(), "web.1".to_owned()));
     assert_eq!(env("web.2"), ("5001".to_owned(), "web.2".to_owned()));
     assert_eq!(env("worker"), ("5100".to_owned(), "worker.1".to_owned()));
+    let ps = project.run(&["ps", "web"]).expect_code(0).stdout();
+    assert!(ps.contains("web.1") && ps.contains("web.2") && !ps.contains("worker"), "{ps}");
     // `stop web` stops the group.
     project.run(&["stop", "web"]).expect_code(0);
     assert!(wait_until(ORCH_TIMEOUT, || pids_of(&project.path(), "web.1").is_empty()
         && pids_of(&project.path(), "web.2").is_empty()));
     assert_eq!(pids_of(&project.path(), "worker").len(), 1);
     project.run(&["down"]).expect_code(0);
+}
+
+#[test]
+fn an_agent_scales_and_sees_the_replicas_through_mcp() {
+    use crate::mcp::{Mcp, assert_ok};
+    let project = Project::toml("[services.worker]\ncmd = \"sleep 1000\"\nmin_uptime = \"0s\"\nscale = 2\n");
+    let mut mcp = Mcp::spawn(&project.path(), &[]);
+    mcp.initialize("2025-06-18");
+    assert_ok(&mcp.call("up", serde_json::json!({})));
+    let scaled = mcp.call("scale", serde_json::json!({ "name": "worker", "replicas": "3" }));
+    assert_ok(&scaled);
+    let outcomes = scaled["structuredContent"]["outcomes"].as_array().cloned().unwrap_or_default();
+    assert!(outcomes.iter().any(|o| o["service"] == "worker.3" && o["phase"] == "running"), "{scaled:#}");
+    let ps = mcp.call("ps", serde_json::json!({ "services": ["worker"] }));
+    let names: Vec<&str> = ps["structuredContent"]["services"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names, ["worker.1", "worker.2", "worker.3"], "{ps:#}");
+    let down = mcp.call("scale", serde_json::json!({ "name": "worker", "replicas": 1 }));
+    assert_ok(&down);
+    let removed: Vec<&Value> = down["structuredContent"]["outcomes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o["removed"] == true)
+        .collect();
+    assert_eq!(removed.len(), 2, "{down:#}");
+    assert!(pids_of(&project.path(), "worker.3").is_empty());
+    let refused = mcp.call("scale", serde_json::json!({ "name": "worker.1", "replicas": 2 }));
+    assert!(crate::mcp::is_error(&refused), "{refused:#}");
+    assert_ok(&mcp.call("down", serde_json::json!({})));
+    assert_eq!(mcp.close().code(), Some(0), "stderr:\n{}", mcp.stderr());
 }
