@@ -143,6 +143,10 @@ fn restart_of_the_group_restarts_every_replica_one_at_a_time_when_rolling() {
         assert!(logs.lines().any(|l| l.starts_with(&format!("{name} | listening on"))), "{logs}");
     }
     assert!(!logs.contains("api |"), "{logs}");
+    // Stopping the group stops its dependents too, and names only them as the others.
+    let stop = project.run(&["stop", "web"]).expect_code(0).stdout();
+    assert!(stop.contains("also stopping: api (they depend on web)"), "{stop}");
+    assert!(rows(&project, "web.").iter().all(|(_, pid, _)| *pid == 0), "{}", project.run(&["ps"]).stdout());
     project.run(&["down"]).expect_code(0);
 }
 
