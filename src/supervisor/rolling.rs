@@ -22,31 +22,36 @@ impl Supervisor {
     /// rolling group after its first, which wait their turn in a rollout.
     pub(super) fn start_rollouts(&mut self, names: &[String]) -> Vec<String> {
         let mut now = Vec::new();
-        let mut queued: Vec<(String, VecDeque<String>)> = Vec::new();
+        // Per rolling group: the replica that restarts first, and those after it.
+        let mut queued: Vec<(String, String, VecDeque<String>)> = Vec::new();
         for name in names {
             let rolling = self.services.get(name).is_some_and(|s| s.config.rolling && s.phase().has_process());
-            match split_replica(name).filter(|_| rolling) {
-                Some((group, _)) => match queued.iter_mut().find(|(g, _)| g == group) {
-                    Some((_, rest)) => rest.push_back(name.clone()),
-                    None => {
-                        // A rollout of this group already under way is replaced by this one.
-                        self.rollouts.retain(|r| split_replica(&r.current).map(|(g, _)| g) != Some(group));
-                        queued.push((group.to_owned(), VecDeque::new()));
-                        now.push(name.clone());
+            let Some((group, _)) = split_replica(name).filter(|_| rolling) else {
+                now.push(name.clone());
+                continue;
+            };
+            match queued.iter_mut().find(|(g, _, _)| g == group) {
+                Some((_, _, rest)) => rest.push_back(name.clone()),
+                None => {
+                    // A rollout of this group already under way is replaced by this one.
+                    let (old, kept): (Vec<Rollout>, Vec<Rollout>) = std::mem::take(&mut self.rollouts)
+                        .into_iter()
+                        .partition(|r| split_replica(&r.current).map(|(g, _)| g) == Some(group));
+                    self.rollouts = kept;
+                    for rollout in old {
+                        self.end_rollout(rollout);
                     }
-                },
-                None => now.push(name.clone()),
+                    queued.push((group.to_owned(), name.clone(), VecDeque::new()));
+                    now.push(name.clone());
+                }
             }
         }
-        for (group, rest) in queued.into_iter().filter(|(_, rest)| !rest.is_empty()) {
+        for (group, current, rest) in queued.into_iter().filter(|(_, _, rest)| !rest.is_empty()) {
             for name in &rest {
                 if let Some(svc) = self.services.get_mut(name) {
                     svc.awaits_rollout = true;
                 }
             }
-            let Some(current) = now.iter().find(|n| split_replica(n).is_some_and(|(g, _)| g == group)).cloned() else {
-                continue;
-            };
             let runs_before = self.services.get(&current).map_or(0, |s| s.runs);
             self.output.say(&format!("{group}: rolling restart, one replica at a time"));
             self.rollouts.push(Rollout { current, runs_before, rest });
@@ -55,48 +60,59 @@ impl Supervisor {
     }
 
     /// Moves each rollout on once its current replica is up again: the next one restarts.
-    /// Returns the services it moved.
+    /// Returns the services it moved (those no longer waiting their turn too).
     pub(super) fn advance_rollouts(&mut self) -> HashSet<String> {
         let mut moved = HashSet::new();
-        let mut rollouts = std::mem::take(&mut self.rollouts);
-        rollouts.retain_mut(|rollout| {
-            let Some(svc) = self.services.get(&rollout.current) else { return false };
-            if svc.runs <= rollout.runs_before || svc.phase().is_transient() {
-                return true;
+        for mut rollout in std::mem::take(&mut self.rollouts) {
+            let current = self.services.get(&rollout.current);
+            // Stopped, removed or forgotten meanwhile: nobody wants the rollout any more.
+            let dropped = current.is_none_or(|s| s.desired != Desired::Up || s.removed);
+            if !dropped && current.is_some_and(|s| s.runs <= rollout.runs_before || s.is_coming_up()) {
+                self.rollouts.push(rollout);
+                continue;
             }
-            if !svc.is_settled_up() {
+            if !dropped && current.is_some_and(|s| !s.is_settled_up()) {
+                let phase = current.map(|s| s.phase().as_str()).unwrap_or_default();
                 let left: Vec<&str> = rollout.rest.iter().map(String::as_str).collect();
                 self.output.say(&format!(
-                    "{}: is {}; the rolling restart stops here ({} not restarted)",
+                    "{}: is {phase}; the rolling restart stops here, {} left as they run",
                     rollout.current,
-                    svc.phase().as_str(),
                     left.join(", ")
                 ));
-                for name in rollout.rest.drain(..) {
-                    if let Some(svc) = self.services.get_mut(&name) {
-                        svc.awaits_rollout = false;
-                    }
-                    moved.insert(name);
-                }
-                return false;
+            } else if !dropped && self.restart_next(&mut rollout, &mut moved) {
+                self.rollouts.push(rollout);
+                continue;
             }
-            while let Some(next) = rollout.rest.pop_front() {
-                let Some(svc) = self.services.get_mut(&next) else { continue };
-                svc.awaits_rollout = false;
-                moved.insert(next.clone());
-                if svc.desired != Desired::Up || !svc.phase().has_process() {
-                    continue;
-                }
-                rollout.runs_before = svc.runs;
-                rollout.current.clone_from(&next);
-                self.output.notice(&next, "restarting");
-                self.drive(&next, Input::RestartWanted { by_policy: false });
-                return true;
-            }
-            false
-        });
-        rollouts.append(&mut self.rollouts);
-        self.rollouts = rollouts;
+            moved.extend(rollout.rest.iter().cloned());
+            self.end_rollout(rollout);
+        }
         moved
+    }
+
+    /// Restarts the next replica of the rollout that still runs; false when none is left.
+    fn restart_next(&mut self, rollout: &mut Rollout, moved: &mut HashSet<String>) -> bool {
+        while let Some(next) = rollout.rest.pop_front() {
+            let Some(svc) = self.services.get_mut(&next) else { continue };
+            svc.awaits_rollout = false;
+            moved.insert(next.clone());
+            if svc.desired != Desired::Up || !svc.phase().has_process() {
+                continue;
+            }
+            rollout.runs_before = svc.runs;
+            rollout.current.clone_from(&next);
+            self.output.notice(&next, "restarting");
+            self.drive(&next, Input::RestartWanted { by_policy: false });
+            return true;
+        }
+        false
+    }
+
+    /// A rollout that ends early: its replicas no longer wait their turn.
+    fn end_rollout(&mut self, rollout: Rollout) {
+        for name in rollout.rest {
+            if let Some(svc) = self.services.get_mut(&name) {
+                svc.awaits_rollout = false;
+            }
+        }
     }
 }

@@ -248,6 +248,12 @@ impl Svc {
     }
 
     /// Up as a request waits for it: ready, completed, or running and confirmed.
+    /// On its way up: starting, stopping to restart, or running but not yet confirmed (its
+    /// readiness check, or `min_uptime`).
+    pub(crate) fn is_coming_up(&self) -> bool {
+        self.phase().is_transient() || (self.phase() == Phase::Running && !self.unit.state.is_confirmed())
+    }
+
     pub(crate) fn is_settled_up(&self) -> bool {
         self.phase() == Phase::Completed || self.unit.state.is_confirmed()
     }

@@ -116,13 +116,9 @@ impl Waiter {
             // No longer wanted: it settles once it is stopped, whatever the request.
             return svc.phase() == Phase::Stopped;
         }
-        if svc.awaits_rollout {
-            return false;
-        }
         match self.kind {
-            WaiterKind::Up => {
-                !svc.phase().is_transient() && (svc.phase() != Phase::Running || svc.unit().state.is_confirmed())
-            }
+            // A replica waiting its turn in a rolling restart is not up as asked yet.
+            WaiterKind::Up => !svc.awaits_rollout && !svc.is_coming_up(),
             WaiterKind::Down => svc.phase() == Phase::Stopped,
             WaiterKind::Accepted => true,
         }

@@ -205,3 +205,22 @@ fn an_agent_scales_and_sees_the_replicas_through_mcp() {
     assert_ok(&mcp.call("down", serde_json::json!({})));
     assert_eq!(mcp.close().code(), Some(0), "stderr:\n{}", mcp.stderr());
 }
+
+/// Without a readiness check, each replica counts as up once it stayed up `min_uptime`: the
+/// rollout waits that long for each, rather than stopping after the first.
+#[test]
+fn a_rolling_restart_without_a_ready_check_waits_out_min_uptime_for_each() {
+    let project =
+        Project::toml("[services.worker]\ncmd = \"sleep 1000\"\nmin_uptime = \"300ms\"\nscale = 3\nrolling = true\n");
+    project.up().expect_code(0);
+    let before = rows(&project, "worker.");
+    project.run(&["restart", "worker"]).expect_code(0);
+    let after = rows(&project, "worker.");
+    assert_eq!(after.len(), 3, "{after:?}");
+    for ((name, old, _), (_, new, _)) in before.iter().zip(&after) {
+        assert_ne!(old, new, "{name} was not restarted: {:#?}", project.orch_lines());
+    }
+    let lines = project.orch_lines();
+    assert!(!lines.iter().any(|l| l.contains("rolling restart stops here")), "{lines:#?}");
+    project.run(&["down"]).expect_code(0);
+}
