@@ -79,8 +79,7 @@ impl Progress {
         // A replica of a group asked for (`stop web` stops `web.1`) was asked for too.
         let asked = |t: &String| {
             self.requested.contains(t)
-                || crate::model::names::split_replica(t)
-                    .is_some_and(|(group, _)| self.requested.iter().any(|r| r == group))
+                || crate::model::names::group_of(t).is_some_and(|group| self.requested.iter().any(|r| r == group))
         };
         let also: Vec<&str> = targets.iter().filter(|t| !asked(t)).map(String::as_str).collect();
         if self.json || self.requested.is_empty() || also.is_empty() || self.expect != Expect::Stopped {

@@ -6,6 +6,7 @@
 
 use super::ops::ps;
 use super::{ClientError, Session};
+use crate::model::names::group_of;
 
 /// Every name must be a service of the manifest, one the supervisor (or state.json) knows, or
 /// one of `also`.
@@ -46,10 +47,6 @@ pub(crate) fn check_manifest_names(session: &Session, names: &[String]) -> Resul
 fn recorded(session: &Session) -> Vec<(String, bool)> {
     let rows = ps::status(session, None).map(|listing| listing.rows).unwrap_or_default();
     rows.into_iter().map(|r| (r.name, r.adhoc)).collect()
-}
-
-fn group_of(name: &str) -> Option<&str> {
-    crate::model::names::split_replica(name).map(|(group, _)| group)
 }
 
 fn unknown(name: &str, manifest: &[String], recorded: &[(String, bool)], also: &[String]) -> ClientError {

@@ -41,6 +41,12 @@ impl Refusal {
         Refusal::Invalid { message: message.into() }
     }
 
+    /// A name that is not one a service can have, and why.
+    pub(crate) fn bad_name(name: &str) -> Self {
+        let why = crate::model::names::why_invalid(name).unwrap_or_else(|| "a replica is NAME.N".into());
+        Refusal::invalid(format!("{name:?} is not a valid service name: {why}"))
+    }
+
     pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Refusal::Conflict { message: message.into() }
     }

@@ -123,13 +123,13 @@ pub(super) fn load(file: &SourceFile, ctx: &mut Context) -> Option<TomlManifest>
         let span = manifest.name_spans.get(&read.name).cloned().unwrap_or(0..0);
         for (own, replica) in replicas::instances(&read.name, &groups) {
             // The replicas of a group share its problems: they are told once, for the first.
-            let told = replica.as_ref().filter(|r| r.index > 1).map(|_| std::mem::take(&mut ctx.problems));
+            let (told, first) = (ctx.problems.len(), replica.as_ref().is_none_or(|r| r.index == 1));
             let service = Service {
                 replica,
                 ..resolve_service(&read.name, &own, raw.clone(), span.clone(), &shared, ctx, &mut manifest.dep_spans)
             };
-            if let Some(told) = told {
-                ctx.problems = told;
+            if !first {
+                ctx.problems.truncate(told);
             }
             manifest.services.insert(own, service);
         }
@@ -185,7 +185,7 @@ impl TomlManifest {
     pub(super) fn graph_problem(&self, error: &GraphError, file: &SourceFile) -> Problem {
         let dep_span = |s: &str, d: &str| self.dep_spans.get(&(s.to_owned(), d.to_owned())).cloned();
         let name_span = |s: &str| {
-            let group = crate::model::names::split_replica(s).map_or(s, |(group, _)| group);
+            let group = crate::model::names::group_of(s).unwrap_or(s);
             self.name_spans.get(s).or_else(|| self.name_spans.get(group)).cloned().unwrap_or(0..0)
         };
         match error {

@@ -46,8 +46,12 @@ impl Spec {
     /// What `names` stand for: each group name (`web`) is its replicas (none for a group of
     /// 0), anything else stays as asked.
     pub(crate) fn expand_groups(&self, names: &[String]) -> Vec<String> {
-        let asked: Vec<String> = names.iter().filter(|n| self.groups.get(*n) != Some(&0)).cloned().collect();
-        crate::model::names::expand_groups(&asked, self.services.keys().map(String::as_str))
+        crate::model::names::expand_groups(&self.without_empty_groups(names), self.services.keys().map(String::as_str))
+    }
+
+    /// The names but those of groups scaled to 0, which stand for no service.
+    pub(crate) fn without_empty_groups(&self, names: &[String]) -> Vec<String> {
+        names.iter().filter(|n| self.groups.get(*n) != Some(&0)).cloned().collect()
     }
 
     /// Every profile some service is in, each once, in the order they first appear.

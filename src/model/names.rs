@@ -37,6 +37,11 @@ pub(crate) fn split_replica(name: &str) -> Option<(&str, u32)> {
     is_valid_name(group).then_some((group, index))
 }
 
+/// The group a replica's name is of: `web` for `web.2`; None for any other name.
+pub(crate) fn group_of(name: &str) -> Option<&str> {
+    split_replica(name).map(|(group, _)| group)
+}
+
 /// The names asked for, each group name (`web`) that is not itself a service replaced by its
 /// replicas among `known` (`web.1`, `web.2`, in index order); anything else stays as asked,
 /// to be found or refused as it is.

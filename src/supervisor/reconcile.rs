@@ -20,8 +20,11 @@ use crate::state::Desired;
 
 /// Which services a plan may restart.
 pub(super) enum Scope<'a> {
-    /// `up SVC…` / `restart SVC…`: these (all when empty) and what they depend on.
+    /// `up SVC…`: these (all when empty) and what they depend on.
     Targets(&'a [String]),
+    /// `restart SVC…`: as `Targets`, but the named services only take their new configuration,
+    /// as the restart that follows restarts them (a rolling one, each in its turn).
+    Restart(&'a [String]),
     /// `scale`: these only (none when empty).
     Exactly(&'a [String]),
     /// A reload: every service.
@@ -98,8 +101,10 @@ impl Supervisor {
     /// Returns the steps that changed something, for the record.
     pub(super) fn apply(&mut self, loaded: Loaded, plan: &Plan, scope: Scope) -> Vec<String> {
         let in_scope: Vec<String> = match scope {
-            Scope::All | Scope::Targets([]) => loaded.graph.start_order(),
-            Scope::Targets(names) => loaded.graph.with_dependencies(names.iter().map(String::as_str)),
+            Scope::All | Scope::Targets([]) | Scope::Restart([]) => loaded.graph.start_order(),
+            Scope::Targets(names) | Scope::Restart(names) => {
+                loaded.graph.with_dependencies(names.iter().map(String::as_str))
+            }
             Scope::Exactly(names) => names.to_vec(),
         };
         let reload = matches!(scope, Scope::All);
@@ -138,7 +143,12 @@ impl Supervisor {
                     if !in_scope.iter().any(|n| n == name) {
                         continue;
                     }
-                    self.replace(name, config.clone());
+                    match (&scope, self.services.get_mut(name)) {
+                        (Scope::Restart(named), Some(svc)) if named.is_empty() || named.iter().any(|n| n == name) => {
+                            svc.restart_with(config.clone());
+                        }
+                        _ => self.replace(name, config.clone()),
+                    }
                 }
                 _ => continue,
             }

@@ -11,7 +11,7 @@ use super::reconcile::{Scope, watched_files};
 use super::service::Svc;
 use super::waiters::{Waiter, WaiterKind};
 use crate::ipc::{Origin, Refusal, Reply, Request};
-use crate::manifest::Adhoc;
+use crate::manifest::{Adhoc, Spec};
 use crate::model::{Phase, Pid};
 use crate::plan::{Action, Force, config_hash};
 use crate::state::Desired;
@@ -39,8 +39,11 @@ impl Supervisor {
                 return;
             }
             Request::Ps { services } => {
-                let services = self.expand_request(&services).unwrap_or_default();
-                let _ = reply.send(self.ps(&services));
+                let answer = match self.expand_request(&services, self.spec.as_ref()) {
+                    Some(services) => self.ps(&services),
+                    None => Reply::Ps { services: Vec::new(), notes: self.notes() },
+                };
+                let _ = reply.send(answer);
                 return;
             }
             // Served by the socket (see subscribers.rs), never queued here.
@@ -79,7 +82,11 @@ impl Supervisor {
         let Some(loaded) = self.load_spec_with(&up.origin, &scale)? else {
             return Err(Refusal::invalid("no manifest to bring up"));
         };
-        super::scaling::check_scalable(&loaded.spec, up.scale.keys())?;
+        super::scaling::check_scalable(&loaded.spec, &up.scale)?;
+        // `up db --scale web=2` brings web's two replicas up too: the number was asked for to run.
+        if !up.services.is_empty() {
+            up.services.extend(up.scale.keys().filter(|g| !up.services.contains(g)).cloned().collect::<Vec<_>>());
+        }
         // Nothing named (a plain `up`) is everything; a group of no replicas named is nothing.
         let named = !up.services.is_empty();
         up.services = loaded.spec.expand_groups(&up.services);
@@ -143,19 +150,18 @@ impl Supervisor {
     }
 
     /// The names of a request with each group name (`web`) made its replicas, those of the
-    /// manifest and those still running; None when names were given and they all stand for no
-    /// service (groups of no replicas): nothing to do.
-    fn expand_request(&self, names: &[String]) -> Option<Vec<String>> {
-        let empty_group = |n: &&String| self.spec.as_ref().is_some_and(|s| s.groups.get(*n) == Some(&0));
-        let asked: Vec<String> = names.iter().filter(|n| !empty_group(n)).cloned().collect();
-        let of_manifest = self.spec.iter().flat_map(|s| s.services.keys());
+    /// manifest `spec` and those still running; None when names were given and they all stand
+    /// for no service (groups of no replicas): nothing to do.
+    fn expand_request(&self, names: &[String], spec: Option<&Spec>) -> Option<Vec<String>> {
+        let asked = spec.map_or_else(|| names.to_vec(), |s| s.without_empty_groups(names));
+        let of_manifest = spec.into_iter().flat_map(|s| s.services.keys());
         let known = self.services.keys().chain(of_manifest).map(String::as_str);
         let expanded = crate::model::names::expand_groups(&asked, known);
         (names.is_empty() || !expanded.is_empty()).then_some(expanded)
     }
 
     pub(super) fn down(&mut self, names: &[String], reply: UnboundedSender<Reply>) -> Result<(), Refusal> {
-        let Some(names) = &self.expand_request(names) else {
+        let Some(names) = &self.expand_request(names, self.spec.as_ref()) else {
             self.wait_for(Vec::new(), WaiterKind::Down, true, reply);
             return Ok(());
         };
@@ -180,11 +186,13 @@ impl Supervisor {
         names: &[String],
         reply: UnboundedSender<Reply>,
     ) -> Result<(), Refusal> {
-        let Some(names) = &self.expand_request(names) else {
+        let loaded = self.load_spec(&origin)?;
+        // The groups as the manifest has them now (a replica it just gained is one of them).
+        let Some(names) = &self.expand_request(names, loaded.as_ref().map_or(self.spec.as_ref(), |l| Some(&l.spec)))
+        else {
             self.wait_for(Vec::new(), WaiterKind::Up, true, reply);
             return Ok(());
         };
-        let loaded = self.load_spec(&origin)?;
         let manifest: Vec<&String> = loaded.iter().flat_map(|l| l.spec.services.keys()).collect();
         self.check_names(names, &manifest)?;
         self.exit_when_stopped = false;
@@ -192,7 +200,7 @@ impl Supervisor {
             self.base_env.clone_from(&origin.env);
             // What is restarted anyway takes the manifest as it is now.
             let plan = self.plan_for(&loaded, &Force::Nothing);
-            self.apply(loaded, &plan, Scope::Targets(names));
+            self.apply(loaded, &plan, Scope::Restart(names));
         }
         let names: Vec<String> = if names.is_empty() { self.services.keys().cloned().collect() } else { names.clone() };
         for name in &self.start_rollouts(&names) {
@@ -200,6 +208,7 @@ impl Supervisor {
                 continue;
             };
             svc.desired = Desired::Up;
+            svc.take_turn();
             if svc.phase().has_process() {
                 self.output.notice(name, "restarting");
                 self.drive(name, Input::RestartWanted { by_policy: false });
@@ -240,10 +249,7 @@ impl Supervisor {
             return Err(Refusal::invalid(format!("`{}` is reserved for orch's own lines in `orch logs`", adhoc.name)));
         }
         if !crate::model::names::is_valid_name(&adhoc.name) {
-            return Err(Refusal::invalid(format!(
-                "`{}` is not a valid service name (use letters, digits, `-` and `_`)",
-                adhoc.name
-            )));
+            return Err(Refusal::bad_name(&adhoc.name));
         }
         let in_manifest = self.spec.as_ref().is_some_and(|s| s.services.contains_key(&adhoc.name));
         if let Some(problem) = adhoc.problem() {

@@ -6,7 +6,7 @@ use std::collections::{HashSet, VecDeque};
 
 use super::core::Supervisor;
 use super::machine::Input;
-use crate::model::names::split_replica;
+use crate::model::names::group_of;
 use crate::state::Desired;
 
 /// One group's rolling restart: the replica restarting now (and its spawn count when it was
@@ -25,8 +25,8 @@ impl Supervisor {
         // Per rolling group: the replica that restarts first, and those after it.
         let mut queued: Vec<(String, String, VecDeque<String>)> = Vec::new();
         for name in names {
-            let rolling = self.services.get(name).is_some_and(|s| s.config.rolling && s.phase().has_process());
-            let Some((group, _)) = split_replica(name).filter(|_| rolling) else {
+            let rolling = self.services.get(name).is_some_and(|s| s.rolls() && s.phase().has_process());
+            let Some(group) = group_of(name).filter(|_| rolling) else {
                 now.push(name.clone());
                 continue;
             };
@@ -36,7 +36,7 @@ impl Supervisor {
                     // A rollout of this group already under way is replaced by this one.
                     let (old, kept): (Vec<Rollout>, Vec<Rollout>) = std::mem::take(&mut self.rollouts)
                         .into_iter()
-                        .partition(|r| split_replica(&r.current).map(|(g, _)| g) == Some(group));
+                        .partition(|r| group_of(&r.current) == Some(group));
                     self.rollouts = kept;
                     for rollout in old {
                         self.end_rollout(rollout);
@@ -74,8 +74,9 @@ impl Supervisor {
             if !dropped && current.is_some_and(|s| !s.is_settled_up()) {
                 let phase = current.map(|s| s.phase().as_str()).unwrap_or_default();
                 let left: Vec<&str> = rollout.rest.iter().map(String::as_str).collect();
+                let group = group_of(&rollout.current).unwrap_or(&rollout.current);
                 self.output.say(&format!(
-                    "{}: is {phase}; the rolling restart stops here, {} left as they run",
+                    "{group}: rolling restart stopped at {} ({phase}); not restarted: {}",
                     rollout.current,
                     left.join(", ")
                 ));
@@ -94,6 +95,7 @@ impl Supervisor {
         while let Some(next) = rollout.rest.pop_front() {
             let Some(svc) = self.services.get_mut(&next) else { continue };
             svc.awaits_rollout = false;
+            svc.take_turn();
             moved.insert(next.clone());
             if svc.desired != Desired::Up || !svc.phase().has_process() {
                 continue;
@@ -107,11 +109,13 @@ impl Supervisor {
         false
     }
 
-    /// A rollout that ends early: its replicas no longer wait their turn.
+    /// A rollout that ends early: its replicas no longer wait their turn, and keep the
+    /// configuration they run with (so a later `up` still sees what changed).
     fn end_rollout(&mut self, rollout: Rollout) {
         for name in rollout.rest {
             if let Some(svc) = self.services.get_mut(&name) {
                 svc.awaits_rollout = false;
+                svc.config_in_turn = None;
             }
         }
     }

@@ -11,6 +11,7 @@ use super::reconcile::Scope;
 use super::waiters::WaiterKind;
 use crate::ipc::{Origin, Refusal, Reply};
 use crate::manifest::Spec;
+use crate::model::names::{MAX_SCALE, group_of};
 use crate::plan::{Action, Force, Plan};
 
 impl Supervisor {
@@ -39,7 +40,7 @@ impl Supervisor {
         let Some(loaded) = self.load_spec_with(origin, &scale)? else {
             return Err(Refusal::invalid("no manifest: only the services of a procs.toml or Procfile can be scaled"));
         };
-        check_scalable(&loaded.spec, asked.keys())?;
+        check_scalable(&loaded.spec, asked)?;
         self.exit_when_stopped = false;
         self.scale = scale;
         self.base_env.clone_from(&origin.env);
@@ -66,17 +67,20 @@ pub(super) fn leaving(plan: &Plan) -> Vec<String> {
 }
 
 /// Every name must be a service of the manifest as written (scaled or not): a replica or an
-/// ad-hoc service has no number of replicas of its own.
-pub(super) fn check_scalable<'a>(spec: &Spec, names: impl Iterator<Item = &'a String>) -> Result<(), Refusal> {
+/// ad-hoc service has no number of replicas of its own. Each number is at most [`MAX_SCALE`].
+pub(super) fn check_scalable(spec: &Spec, asked: &IndexMap<String, u32>) -> Result<(), Refusal> {
     let scalable: Vec<&str> = spec
         .groups
         .keys()
         .map(String::as_str)
         .chain(spec.services.iter().filter(|(_, s)| s.replica.is_none()).map(|(n, _)| n.as_str()))
         .collect();
-    for name in names {
+    for (name, &count) in asked {
+        if count > MAX_SCALE {
+            return Err(Refusal::invalid(format!("{name}={count}: at most {MAX_SCALE} replicas")));
+        }
         if !scalable.contains(&name.as_str()) {
-            if let Some((group, _)) = crate::model::names::split_replica(name) {
+            if let Some(group) = group_of(name) {
                 return Err(Refusal::invalid(format!("`{name}` is a replica; scale its service: `{group}=N`")));
             }
             return Err(Refusal::unknown_service(name, &scalable));

@@ -140,7 +140,7 @@ async fn write_reply(write: &mut OwnedWriteHalf, reply: Reply) -> io::Result<()>
 /// reaches the supervisor, let alone a path.
 fn bad_name(request: &Request) -> Option<Refusal> {
     let name = request.names().into_iter().find(|n| !crate::model::names::is_service_name(n))?;
-    Some(Refusal::invalid(format!("{name:?} is not a valid service name (use letters, digits, `-` and `_`)")))
+    Some(Refusal::bad_name(name))
 }
 
 /// Waits (at most a second) until every connection has written its last reply.

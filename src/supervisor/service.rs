@@ -28,9 +28,11 @@ pub(crate) struct Svc {
     pub(crate) removed: bool,
     /// A replica waiting its turn in a rolling restart: a request waiting on it is not done.
     pub(crate) awaits_rollout: bool,
-    /// Its process was started by an earlier supervisor (until it is restarted).
+    /// The configuration such a replica restarts with when its turn comes (None: the one it has).
+    pub(crate) config_in_turn: Option<Service>,
     /// How its health checks go (None: it has none, or its process is not up yet).
     pub(crate) health: Option<HealthState>,
+    /// Its process was started by an earlier supervisor (until it is restarted).
     pub(crate) adopted: bool,
     /// Found in the process table with no record of its configuration.
     pub(crate) unrecorded: bool,
@@ -69,6 +71,7 @@ impl Svc {
             adhoc,
             removed: false,
             awaits_rollout: false,
+            config_in_turn: None,
             adopted: false,
             health: None,
             unrecorded: false,
@@ -85,6 +88,29 @@ impl Svc {
             log: None,
             cpu_sample: None,
         }
+    }
+
+    /// A new configuration for the restart asked for: taken now, or, for a running replica of
+    /// a rolling group, kept for its turn in the rollout.
+    pub(crate) fn restart_with(&mut self, config: Service) {
+        if config.rolling && config.replica.is_some() && self.phase().has_process() {
+            self.config_in_turn = Some(config);
+        } else {
+            self.set_config(config);
+        }
+    }
+
+    /// Takes the configuration that waited for this replica's turn in a rolling restart.
+    pub(crate) fn take_turn(&mut self) {
+        if let Some(config) = self.config_in_turn.take() {
+            self.set_config(config);
+        }
+    }
+
+    /// Restarts one replica at a time when asked to (`rolling`, in the configuration it
+    /// restarts with).
+    pub(crate) fn rolls(&self) -> bool {
+        self.config_in_turn.as_ref().unwrap_or(&self.config).rolling
     }
 
     /// A new configuration, recorded as known.

@@ -202,6 +202,9 @@ fn an_agent_scales_and_sees_the_replicas_through_mcp() {
     assert!(pids_of(&project.path(), "worker.3").is_empty());
     let refused = mcp.call("scale", serde_json::json!({ "name": "worker.1", "replicas": 2 }));
     assert!(crate::mcp::is_error(&refused), "{refused:#}");
+    let too_many = mcp.call("scale", serde_json::json!({ "name": "worker", "replicas": 5000 }));
+    assert!(crate::mcp::is_error(&too_many) && too_many.to_string().contains("at most 1000"), "{too_many:#}");
+    assert_eq!(rows(&project, "worker.").len(), 1, "a refused scale changed what runs");
     assert_ok(&mcp.call("down", serde_json::json!({})));
     assert_eq!(mcp.close().code(), Some(0), "stderr:\n{}", mcp.stderr());
 }
@@ -221,6 +224,49 @@ fn a_rolling_restart_without_a_ready_check_waits_out_min_uptime_for_each() {
         assert_ne!(old, new, "{name} was not restarted: {:#?}", project.orch_lines());
     }
     let lines = project.orch_lines();
-    assert!(!lines.iter().any(|l| l.contains("rolling restart stops here")), "{lines:#?}");
+    assert!(!lines.iter().any(|l| l.contains("rolling restart stopped")), "{lines:#?}");
+    project.run(&["down"]).expect_code(0);
+}
+
+/// After an edit, `restart` of a rolling group takes the new configuration to one replica at a
+/// time, and restarts each once: not all at once for the edit, then again in turn.
+#[test]
+fn a_restart_after_an_edit_rolls_the_new_configuration_once_per_replica() {
+    let worker = |version: u32| {
+        format!(
+            "[services.worker]\ncmd = \"sleep 1000\"\nmin_uptime = \"300ms\"\nscale = 3\nrolling = true\n\
+             env = {{ VERSION = \"{version}\" }}\n"
+        )
+    };
+    let project = Project::toml(&worker(1));
+    project.run(&["up", "--no-watch"]).expect_code(0);
+    project.write("procs.toml", &worker(2));
+    project.run(&["restart", "worker"]).expect_code(0);
+    let lines = project.orch_lines();
+    for name in ["worker.1", "worker.2", "worker.3"] {
+        assert_eq!(env_var(project.pid(name), "VERSION").as_deref(), Some("2"), "{name}: {lines:#?}");
+        let spawns = lines.iter().filter(|l| l.starts_with(&format!("{name}: started"))).count();
+        assert_eq!(spawns, 2, "{name} started once by up and once by the restart: {lines:#?}");
+    }
+    project.run(&["down"]).expect_code(0);
+}
+
+#[test]
+fn up_of_a_service_with_a_scale_for_another_brings_that_one_up_too() {
+    let project = Project::toml(
+        "[services.db]\ncmd = \"sleep 1000\"\nmin_uptime = \"0s\"\n\n[services.web]\ncmd = \"sleep 1000\"\n\
+         min_uptime = \"0s\"\n",
+    );
+    project.run(&["up", "db", "--scale", "web=2"]).expect_code(0);
+    let web = rows(&project, "web.");
+    assert_eq!(web.len(), 2, "{web:?}");
+    assert!(web.iter().all(|(_, pid, _)| *pid > 0 && is_alive(*pid)), "{web:?}");
+    // A group of none is nothing to show, not everything.
+    project.run(&["scale", "web=0"]).expect_code(0);
+    let ps = project.run(&["ps", "web", "--json"]).expect_code(0).stdout();
+    assert_eq!(serde_json::from_str::<Value>(&ps).ok(), Some(serde_json::json!([])), "{ps}");
+    let too_many = project.run(&["up", "--scale", "web=1001"]);
+    assert_ne!(too_many.code(), 0);
+    assert!(too_many.stderr().contains("at most 1000 replicas"), "{}", too_many.stderr());
     project.run(&["down"]).expect_code(0);
 }
