@@ -58,8 +58,15 @@ pub(super) fn load(
             continue;
         }
         // A Procfile has no `scale`: only `up --scale` and `orch scale` make replicas.
-        let count = ctx.options.scale.get(&entry.name).map(|&n| n.min(MAX_SCALE));
-        let groups: IndexMap<String, u32> = count.map(|n| (entry.name.clone(), n)).into_iter().collect();
+        let replicas = ctx.options.scale.get(&entry.name).map(|&n| n.min(MAX_SCALE));
+        let groups: IndexMap<String, u32> = replicas.map(|n| (entry.name.clone(), n)).into_iter().collect();
+        let last = position + 1 == count;
+        if let Some(problem) =
+            replicas.and_then(|n| ports_problem(&entry.name, n, base_port + PORT_STEP * position, last))
+        {
+            ctx.problems.push(problem.at(file, entry.name_span.clone(), "its replicas count up from its PORT"));
+            continue;
+        }
         for (own, replica) in replicas::instances(&entry.name, &groups) {
             let mut env = layers.fork(file, entry.name_span.clone(), &mut ctx.problems);
             // foreman's ports: 100 apart per process type, one apart per replica of it.
@@ -74,6 +81,22 @@ pub(super) fn load(
         all_groups.extend(groups);
     }
     (layers.overlay, services, all_groups)
+}
+
+/// Why `replicas` of a process whose first port is `first` cannot each have a port of their
+/// own: past 65535, or (but for the last process) into the next process's ports.
+fn ports_problem(name: &str, replicas: u32, first: u32, last: bool) -> Option<Problem> {
+    if first + replicas.saturating_sub(1) > u32::from(u16::MAX) {
+        let replica = replica_name(name, replicas);
+        return Some(
+            Problem::error(format!("process `{name}`: `{replica}` would have a port above 65535"))
+                .help("scale it to fewer replicas, or set a lower PORT"),
+        );
+    }
+    (!last && replicas > PORT_STEP).then(|| {
+        Problem::error(format!("process `{name}`: {replicas} replicas would take the next process's ports"))
+            .help(format!("each process has {PORT_STEP} ports; scale it to at most {PORT_STEP} replicas"))
+    })
 }
 
 /// The first process's port: `PORT` from orch's environment or `.env`, else foreman's 5000.

@@ -99,3 +99,24 @@ fn procfile_replicas_count_up_from_their_process_types_port() {
         .collect();
     assert_eq!(shown, [("web.1", "5000", "web.1"), ("web.2", "5001", "web.2"), ("worker", "5100", "worker.1")]);
 }
+
+#[test]
+fn procfile_replicas_keep_to_their_process_types_ports() {
+    let refused = |text: &str, scale: &[(&str, u32)]| -> Vec<String> {
+        let problems = load_scaled("Procfile", text, scale).expect_err("refused");
+        problems.0.iter().filter(|p| p.is_error()).map(Problem::one_line).collect()
+    };
+    let got = refused("web: serve\nworker: work\n", &[("web", 101)]);
+    assert!(got[0].contains("process `web`: 101 replicas would take the next process's ports"), "{got:#?}");
+    // The last process has the ports above it to itself, up to 65535.
+    assert!(load_scaled("Procfile", "web: serve\nworker: work\n", &[("worker", 150)]).is_ok());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".env"), "PORT=65500\n").unwrap();
+    let path = dir.path().join("Procfile");
+    std::fs::write(&path, "web: serve\n").unwrap();
+    let scale = IndexMap::from([("web".to_owned(), 40)]);
+    let options = LoadOptions::new(crate::manifest::BaseEnv::default(), dir.path().to_path_buf()).with_scale(scale);
+    let problems = load(&path, &options).expect_err("refused");
+    let first = problems.0.iter().find(|p| p.is_error()).map(Problem::one_line).unwrap_or_default();
+    assert!(first.contains("`web.40` would have a port above 65535"), "{first}");
+}
