@@ -7,6 +7,7 @@
 pub mod cli;
 mod client;
 mod exit;
+mod export;
 mod graph;
 mod hash;
 mod ipc;

@@ -222,6 +222,8 @@ pub(crate) fn config_hash(config: &Service) -> String {
     // restarts; its name says which it is.
     hashed.replica = None;
     hashed.rolling = false;
+    // Only exports read it.
+    hashed.image = None;
     crate::hash::fnv1a_hex(&serde_json::to_vec(&hashed).unwrap_or_default())
 }
 

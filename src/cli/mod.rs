@@ -4,6 +4,7 @@ mod check;
 mod completions;
 mod config;
 mod down;
+mod export;
 mod follow;
 mod logs;
 mod man;
@@ -141,6 +142,8 @@ pub(crate) enum Verb {
     Restart(Scoped<restart::RestartArgs>),
     /// Run this many replicas of services: orch scale web=3
     Scale(Scoped<scale::ScaleArgs>),
+    /// Write the project as systemd units, a Nomad job or Kubernetes manifests
+    Export(Scoped<export::ExportArgs>),
     /// Print the shell script that completes orch's commands and service names
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff)
@@ -181,6 +184,7 @@ pub(crate) fn run(cli: Cli) -> Result<Exit, ClientError> {
         Verb::Stop(s) => stop::run(&global.with(s.place), s.args),
         Verb::Restart(s) => restart::run(&global.with(s.place), s.args),
         Verb::Scale(s) => scale::run(&global.with(s.place), s.args),
+        Verb::Export(s) => export::run(&global.with(s.place), s.args),
         Verb::Mcp(s) => mcp::run(&global.with(s.place), s.args),
         Verb::Completions(args) => completions::run(&global, args),
         Verb::Man(args) => man::run(&global, args),

@@ -458,6 +458,7 @@ fn resolve_service(
         schedule,
         replica: None,
         rolling: raw.rolling,
+        image: raw.export.and_then(|e| e.image),
     }
 }
 

@@ -31,10 +31,10 @@ pub(crate) use duration::HumanDuration;
 pub(crate) use environment::{BaseEnv, is_valid_env_key};
 pub(crate) use port::PortSpec;
 pub(crate) use problem::{Problem, Problems, SourceFile};
-pub(crate) use spec::{Condition, Format, LogConfig, Ready, RestartPolicy, Service, Spec};
-// Only tests name these; the code reaches them through the fields that hold them.
+pub(crate) use spec::{Condition, Dependency, Format, LogConfig, Ready, RestartPolicy, Service, Spec};
+// Only tests name it; the code reaches it through the fields that hold it.
 #[cfg(test)]
-pub(crate) use {size::ByteSize, spec::Dependency};
+pub(crate) use size::ByteSize;
 
 use crate::graph::Graph;
 use environment::Layers;

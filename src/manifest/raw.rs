@@ -23,7 +23,7 @@ pub(super) const TOP_LEVEL_KEYS: [&str; 6] = ["env", "log", "watch", "min_uptime
 
 /// The keys of a service (checked by hand first, so that every unknown key is reported, not
 /// only the first).
-pub(super) const SERVICE_KEYS: [&str; 22] = [
+pub(super) const SERVICE_KEYS: [&str; 23] = [
     "cmd",
     "cwd",
     "env",
@@ -46,6 +46,7 @@ pub(super) const SERVICE_KEYS: [&str; 22] = [
     "schedule",
     "scale",
     "rolling",
+    "export",
 ];
 
 pub(super) type RawEnv = IndexMap<Spanned<String>, Spanned<EnvValue>>;
@@ -147,6 +148,17 @@ pub(super) struct RawService {
     /// the one before is ready again (default false: all at once).
     #[serde(default)]
     pub(crate) rolling: bool,
+    /// What `orch export` needs beyond what orch itself runs.
+    pub(crate) export: Option<RawExport>,
+}
+
+/// `[services.NAME.export]`: for the engines `orch export` writes files for.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExport {
+    /// The container image that runs this service's `cmd` (`orch export kubernetes`), e.g.
+    /// "ghcr.io/acme/web:1.4"; `--image NAME=IMAGE` overrides it.
+    pub(crate) image: Option<String>,
 }
 
 /// Log rotation: the live file is renamed `.log.1` when it would pass `max_size`.

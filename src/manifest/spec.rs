@@ -111,6 +111,9 @@ pub(crate) struct Service {
     /// `restart` of its group restarts the replicas one at a time, each once it is ready.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) rolling: bool,
+    /// The container image `orch export kubernetes` runs it with (`[services.NAME.export]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) image: Option<String>,
 }
 
 /// One of the `scale` processes of a service: `web.2` is index 2 of group `web`.
@@ -175,6 +178,7 @@ impl Service {
             schedule: None,
             replica: None,
             rolling: false,
+            image: None,
         }
     }
 

@@ -1,0 +1,182 @@
+//! `orch export systemd|nomad|kubernetes`: the project as another engine's files, written
+//! under `--out` or printed. Every key the engine has no equivalent for is a warning on
+//! stderr naming the service and the key.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+use indexmap::IndexMap;
+
+use super::{ClientError, Global, display_path};
+use crate::exit::Exit;
+use crate::export::{self, Export, Project, Warning};
+use crate::manifest::{self, LoadOptions};
+use crate::state::State;
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    #[command(subcommand)]
+    engine: Engine,
+    /// The orch the exported files run `orch probe` with (default: this one)
+    #[arg(long, value_name = "PATH", global = true)]
+    orch_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Engine {
+    /// One systemd unit per service, and a target that wants them all
+    Systemd {
+        /// Units for the user's systemd (`systemctl --user`; the default)
+        #[arg(long, conflicts_with = "system")]
+        user: bool,
+        /// Units for the system's systemd
+        #[arg(long)]
+        system: bool,
+        /// Write the files into this folder (default: print them)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// A Nomad job (raw_exec tasks) and a periodic job per schedule
+    Nomad {
+        /// Write the job into this file (default: print it)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Deployments, Services, Jobs, CronJobs and a ConfigMap
+    Kubernetes {
+        /// The image of a service, e.g. web=ghcr.io/acme/web:1.4 (over its `export.image`)
+        #[arg(long = "image", value_name = "NAME=IMAGE", value_parser = parse_image)]
+        images: Vec<(String, String)>,
+        /// Write the files into this folder (default: print them)
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+pub(super) fn run(global: &Global, args: ExportArgs) -> Result<Exit, ClientError> {
+    let (loaded, root) = load(global)?;
+    crate::terminal::problems(&loaded.warnings);
+    let orch = match args.orch_path {
+        Some(path) => absolute(&path)?,
+        None => std::env::current_exe().map_err(|e| ClientError::Failed(format!("cannot find this orch: {e}")))?,
+    };
+    let project = Project { name: export::project_name(&root), spec: &loaded.spec, orch };
+    let (export, out) = match args.engine {
+        Engine::Systemd { system, out, .. } => {
+            let scope = if system { export::systemd::Scope::System } else { export::systemd::Scope::User };
+            (export::systemd::export(&project, scope), out.map(Out::Dir))
+        }
+        Engine::Nomad { out } => (export::nomad::export(&project), out.map(Out::File)),
+        Engine::Kubernetes { images, out } => {
+            let images: IndexMap<String, String> = images.into_iter().collect();
+            for name in images.keys().filter(|n| !has_unit(&project, n)) {
+                return Err(ClientError::Usage(format!("--image {name}=…: no service named `{name}`")));
+            }
+            (export::kubernetes::export(&project, &images).map_err(ClientError::Usage)?, out.map(Out::Dir))
+        }
+    };
+    warn(&export.warnings);
+    match out {
+        None => print_files(&export),
+        Some(out) => write_files(&export, &out)?,
+    }
+    Ok(Exit::Success)
+}
+
+/// The manifest, with each `port = "auto"` at the port it has now (state.json's), else a free one.
+fn load(global: &Global) -> Result<(manifest::Loaded, PathBuf), ClientError> {
+    let options = LoadOptions::from_process();
+    let found =
+        crate::project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
+    let root = found.path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let paths = crate::paths::ProjectPaths::new(&root);
+    let recorded: IndexMap<String, u16> = State::load(&paths.state())
+        .ok()
+        .flatten()
+        .map(|state| {
+            state.services.into_iter().filter_map(|(name, r)| Some((name, r.config?.port_number()?))).collect()
+        })
+        .unwrap_or_default();
+    let options = options.with_ports(Box::new(move |service| {
+        recorded.get(service).copied().unwrap_or_else(crate::ports::any_free)
+    }));
+    let loaded = manifest::load(&found.path, &options).map_err(ClientError::Manifest)?;
+    Ok((loaded, root))
+}
+
+fn has_unit(project: &Project, name: &str) -> bool {
+    project.spec.services.contains_key(name) || project.spec.groups.contains_key(name)
+}
+
+enum Out {
+    Dir(PathBuf),
+    File(PathBuf),
+}
+
+/// One file as it is; several, each after a `# ==> NAME <==` line (as `tail` heads files).
+fn print_files(export: &Export) {
+    let [(_, text)] = export.files.as_slice() else {
+        for (index, (name, text)) in export.files.iter().enumerate() {
+            let gap = if index == 0 { "" } else { "\n" };
+            print!("{gap}# ==> {name} <==\n{text}");
+        }
+        return;
+    };
+    print!("{text}");
+}
+
+fn write_files(export: &Export, out: &Out) -> Result<(), ClientError> {
+    let failed = |path: &Path, e: std::io::Error| ClientError::Failed(format!("cannot write {}: {e}", path.display()));
+    let written: Vec<PathBuf> = match out {
+        Out::File(path) => {
+            let text: String = export.files.iter().map(|(_, t)| t.as_str()).collect();
+            std::fs::write(path, text).map_err(|e| failed(path, e))?;
+            vec![path.clone()]
+        }
+        Out::Dir(dir) => {
+            std::fs::create_dir_all(dir).map_err(|e| failed(dir, e))?;
+            let mut written = Vec::new();
+            for (name, text) in &export.files {
+                let path = dir.join(name);
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| failed(parent, e))?;
+                }
+                std::fs::write(&path, text).map_err(|e| failed(&path, e))?;
+                written.push(path);
+            }
+            written
+        }
+    };
+    for path in written {
+        eprintln!("wrote {}", display_path(&path));
+    }
+    if !export.next_steps.is_empty() {
+        eprintln!("\nthen:");
+        for step in &export.next_steps {
+            eprintln!("  {step}");
+        }
+    }
+    Ok(())
+}
+
+fn warn(warnings: &[Warning]) {
+    let color = crate::terminal::stderr_color();
+    for warning in warnings {
+        let label = crate::terminal::paint("warning:", crate::terminal::Tone::Busy, color);
+        eprintln!("{label} {warning}");
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, ClientError> {
+    std::path::absolute(path).map_err(|e| ClientError::Usage(format!("--orch-path {}: {e}", path.display())))
+}
+
+/// `web=ghcr.io/acme/web:1.4` as a service and its image.
+fn parse_image(text: &str) -> Result<(String, String), String> {
+    let (name, image) = text.split_once('=').ok_or_else(|| format!("`{text}` is not NAME=IMAGE"))?;
+    let (name, image) = (name.trim(), image.trim());
+    if !crate::model::names::is_valid_name(name) || image.is_empty() || image.chars().any(char::is_whitespace) {
+        return Err(format!("`{text}` is not NAME=IMAGE (e.g. web=ghcr.io/acme/web:1.4)"));
+    }
+    Ok((name.to_owned(), image.to_owned()))
+}
