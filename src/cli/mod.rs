@@ -9,6 +9,7 @@ mod follow;
 mod logs;
 mod man;
 mod mcp;
+mod probe;
 mod progress;
 mod ps;
 mod restart;
@@ -144,6 +145,8 @@ pub(crate) enum Verb {
     Scale(Scoped<scale::ScaleArgs>),
     /// Write the project as systemd units, a Nomad job or Kubernetes manifests
     Export(Scoped<export::ExportArgs>),
+    /// Wait until a check passes: orch probe tcp HOST:PORT | http URL | exec CMD…
+    Probe(probe::ProbeArgs),
     /// Print the shell script that completes orch's commands and service names
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff)
@@ -185,6 +188,7 @@ pub(crate) fn run(cli: Cli) -> Result<Exit, ClientError> {
         Verb::Restart(s) => restart::run(&global.with(s.place), s.args),
         Verb::Scale(s) => scale::run(&global.with(s.place), s.args),
         Verb::Export(s) => export::run(&global.with(s.place), s.args),
+        Verb::Probe(args) => probe::run(args),
         Verb::Mcp(s) => mcp::run(&global.with(s.place), s.args),
         Verb::Completions(args) => completions::run(&global, args),
         Verb::Man(args) => man::run(&global, args),

@@ -8,6 +8,7 @@
 
 mod agent_features;
 mod architecture;
+mod beyond;
 mod check;
 mod compat;
 mod config;
