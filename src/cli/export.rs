@@ -9,6 +9,7 @@ use indexmap::IndexMap;
 
 use super::{ClientError, Global, display_path};
 use crate::exit::Exit;
+use crate::export::systemd::Scope;
 use crate::export::{self, Export, Project, Warning};
 use crate::manifest::{self, LoadOptions};
 use crate::state::State;
@@ -63,8 +64,8 @@ pub(super) fn run(global: &Global, args: ExportArgs) -> Result<Exit, ClientError
     let project = Project { name: export::project_name(&root), spec: &loaded.spec, orch };
     let (export, out) = match args.engine {
         Engine::Systemd { system, out, .. } => {
-            let scope = if system { export::systemd::Scope::System } else { export::systemd::Scope::User };
-            (export::systemd::export(&project, scope), out.map(Out::Dir))
+            let scope = if system { Scope::System { user: invoking_user() } } else { Scope::User };
+            (export::systemd::export(&project, &scope), out.map(Out::Dir))
         }
         Engine::Nomad { out } => (export::nomad::export(&project), out.map(Out::File)),
         Engine::Kubernetes { images, out } => {
@@ -76,18 +77,37 @@ pub(super) fn run(global: &Global, args: ExportArgs) -> Result<Exit, ClientError
         }
     };
     warn(&export.warnings);
-    match out {
-        None => print_files(&export),
-        Some(out) => write_files(&export, &out)?,
+    let written = match &out {
+        None => {
+            print_files(&export);
+            "DIR".to_owned()
+        }
+        Some(out) => write_files(&export, out)?,
+    };
+    if !export.next_steps.is_empty() {
+        let how = if out.is_none() { " (with --out DIR)" } else { "" };
+        eprintln!("\nto install them{how}:");
+        for step in &export.next_steps {
+            eprintln!("  {}", step.replace("OUT", &written));
+        }
     }
     Ok(Exit::Success)
+}
+
+/// Who the system's units run as: the user behind `sudo`, else the one running orch (root
+/// itself stays root: no `User=`).
+fn invoking_user() -> Option<String> {
+    let sudo = std::env::var("SUDO_USER").ok().filter(|u| !u.is_empty() && u != "root");
+    sudo.or_else(|| {
+        let uid = nix::unistd::getuid();
+        (!uid.is_root()).then(|| nix::unistd::User::from_uid(uid).ok().flatten().map(|u| u.name)).flatten()
+    })
 }
 
 /// The manifest, with each `port = "auto"` at the port it has now (state.json's), else a free one.
 fn load(global: &Global) -> Result<(manifest::Loaded, PathBuf), ClientError> {
     let options = LoadOptions::from_process();
-    let found =
-        crate::project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
+    let found = crate::project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
     let root = found.path.parent().map(Path::to_path_buf).unwrap_or_default();
     let paths = crate::paths::ProjectPaths::new(&root);
     let recorded: IndexMap<String, u16> = State::load(&paths.state())
@@ -97,9 +117,8 @@ fn load(global: &Global) -> Result<(manifest::Loaded, PathBuf), ClientError> {
             state.services.into_iter().filter_map(|(name, r)| Some((name, r.config?.port_number()?))).collect()
         })
         .unwrap_or_default();
-    let options = options.with_ports(Box::new(move |service| {
-        recorded.get(service).copied().unwrap_or_else(crate::ports::any_free)
-    }));
+    let options = options
+        .with_ports(Box::new(move |service| recorded.get(service).copied().unwrap_or_else(crate::ports::any_free)));
     let loaded = manifest::load(&found.path, &options).map_err(ClientError::Manifest)?;
     Ok((loaded, root))
 }
@@ -125,16 +144,16 @@ fn print_files(export: &Export) {
     print!("{text}");
 }
 
-fn write_files(export: &Export, out: &Out) -> Result<(), ClientError> {
+/// Writes the files, and returns where, as the user would write it.
+fn write_files(export: &Export, out: &Out) -> Result<String, ClientError> {
     let failed = |path: &Path, e: std::io::Error| ClientError::Failed(format!("cannot write {}: {e}", path.display()));
-    let written: Vec<PathBuf> = match out {
+    let (written, place) = match out {
         Out::File(path) => {
             let text: String = export.files.iter().map(|(_, t)| t.as_str()).collect();
             std::fs::write(path, text).map_err(|e| failed(path, e))?;
-            vec![path.clone()]
+            (vec![path.clone()], path)
         }
         Out::Dir(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| failed(dir, e))?;
             let mut written = Vec::new();
             for (name, text) in &export.files {
                 let path = dir.join(name);
@@ -144,19 +163,13 @@ fn write_files(export: &Export, out: &Out) -> Result<(), ClientError> {
                 std::fs::write(&path, text).map_err(|e| failed(&path, e))?;
                 written.push(path);
             }
-            written
+            (written, dir)
         }
     };
     for path in written {
         eprintln!("wrote {}", display_path(&path));
     }
-    if !export.next_steps.is_empty() {
-        eprintln!("\nthen:");
-        for step in &export.next_steps {
-            eprintln!("  {step}");
-        }
-    }
-    Ok(())
+    Ok(display_path(place))
 }
 
 fn warn(warnings: &[Warning]) {

@@ -6,6 +6,7 @@
 //! in silence: it is a [`Warning`] naming the service and the key, printed on stderr, as
 //! podman's quadlet generator does.
 
+mod calendar;
 pub(crate) mod kubernetes;
 pub(crate) mod nomad;
 pub(crate) mod systemd;
@@ -67,6 +68,11 @@ impl Project<'_> {
         format!("orch-{}-{unit}", self.name)
     }
 
+    /// The name of the whole project in the engine: `orch-<project>`.
+    pub(crate) fn target(&self) -> String {
+        format!("orch-{}", self.name)
+    }
+
     /// `orch probe --timeout 60s tcp 127.0.0.1:5432`: the check as a command, for an engine
     /// that cannot run it itself. None for the checks only a supervisor can make (`log`,
     /// `notify`, `delay`).
@@ -107,7 +113,7 @@ pub(crate) fn dns_label(name: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod names_tests {
     use super::*;
 
     #[test]

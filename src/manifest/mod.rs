@@ -31,7 +31,9 @@ pub(crate) use duration::HumanDuration;
 pub(crate) use environment::{BaseEnv, is_valid_env_key};
 pub(crate) use port::PortSpec;
 pub(crate) use problem::{Problem, Problems, SourceFile};
-pub(crate) use spec::{Condition, Dependency, Format, LogConfig, Ready, RestartPolicy, Service, Spec};
+pub(crate) use spec::{
+    Condition, DEFAULT_MIN_UPTIME, Dependency, Format, LogConfig, Ready, RestartPolicy, Service, Spec,
+};
 // Only tests name it; the code reaches it through the fields that hold it.
 #[cfg(test)]
 pub(crate) use size::ByteSize;
