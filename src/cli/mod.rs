@@ -1,5 +1,6 @@
 //! The command line: argument parsing and one file per command (the client side only).
 
+mod boot;
 mod check;
 mod completions;
 mod config;
@@ -147,6 +148,8 @@ pub(crate) enum Verb {
     Export(Scoped<export::ExportArgs>),
     /// Wait until a check passes: orch probe tcp HOST:PORT | http URL | exec CMD…
     Probe(probe::ProbeArgs),
+    /// Start this project's services at login: orch boot enable|disable|status
+    Boot(Scoped<boot::BootArgs>),
     /// Print the shell script that completes orch's commands and service names
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff)
@@ -189,6 +192,7 @@ pub(crate) fn run(cli: Cli) -> Result<Exit, ClientError> {
         Verb::Scale(s) => scale::run(&global.with(s.place), s.args),
         Verb::Export(s) => export::run(&global.with(s.place), s.args),
         Verb::Probe(args) => probe::run(args),
+        Verb::Boot(s) => boot::run(&global.with(s.place), s.args),
         Verb::Mcp(s) => mcp::run(&global.with(s.place), s.args),
         Verb::Completions(args) => completions::run(&global, args),
         Verb::Man(args) => man::run(&global, args),

@@ -327,7 +327,7 @@ fn command_line(argv: &[String]) -> String {
     argv.iter().map(|word| quote_word(word)).collect::<Vec<_>>().join(" ")
 }
 
-fn quote_word(word: &str) -> String {
+pub(crate) fn quote_word(word: &str) -> String {
     let escaped = word.replace('%', "%%").replace('$', "$$");
     let plain = !escaped.is_empty() && !escaped.contains(|c: char| c.is_whitespace() || "\"'\\;".contains(c));
     if plain {
@@ -337,13 +337,13 @@ fn quote_word(word: &str) -> String {
     format!("\"{inner}\"")
 }
 
-fn quote_path(path: &str) -> String {
-    let escaped = path.replace('%', "%%");
-    if escaped.contains(char::is_whitespace) { format!("\"{escaped}\"") } else { escaped }
+/// A path as `WorkingDirectory=` reads it: as it is (spaces and all), `%` doubled.
+pub(crate) fn quote_path(path: &str) -> String {
+    path.replace('%', "%%")
 }
 
 /// `Environment="KEY=value"`, or None for a value systemd cannot hold (a newline).
-fn environment(key: &str, value: &str) -> Option<String> {
+pub(crate) fn environment(key: &str, value: &str) -> Option<String> {
     if value.contains(['\n', '\r']) {
         return None;
     }

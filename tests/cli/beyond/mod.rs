@@ -1,6 +1,7 @@
 //! Beyond one laptop: `orch probe`, `orch export` to systemd, Nomad and Kubernetes, and
 //! `orch boot`.
 
+mod boot;
 mod probe;
 mod systemd;
 
