@@ -189,6 +189,8 @@ pub(crate) struct Supervisor {
     pub(super) watch_enabled: bool,
     /// Counts batches of file changes, so only the last one of a burst reloads.
     pub(super) changes: u64,
+    /// The batch of changes whose reload found the manifest empty and waits once more.
+    pub(super) empty_manifest_at: Option<u64>,
     /// Requests waiting for a `down` under way to finish (see `defers`).
     pub(super) deferred: VecDeque<(Request, UnboundedSender<Reply>)>,
     pub(super) watch: Option<Watch>,
@@ -241,6 +243,7 @@ impl Supervisor {
             profiles: Vec::new(),
             watch_enabled: true,
             changes: 0,
+            empty_manifest_at: None,
             deferred: VecDeque::new(),
             watch: None,
             watch_wanted: None,

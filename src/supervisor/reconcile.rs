@@ -185,6 +185,17 @@ impl Supervisor {
     /// changes nothing; its problem is kept for `ps` until a later save fixes it.
     pub(super) fn reload(&mut self) {
         let Some(origin) = self.origin.clone() else { return };
+        if origin.manifest.as_deref().is_some_and(is_empty_file) && self.empty_manifest_at != Some(self.changes) {
+            // A save that truncates, then writes, slowed down (a loaded machine, a network
+            // folder): the write is on its way, and an empty manifest is no one's intent yet.
+            self.empty_manifest_at = Some(self.changes);
+            let (tx, generation) = (self.tx.clone(), self.changes);
+            tokio::spawn(async move {
+                tokio::time::sleep(super::watch::EMPTY_GRACE).await;
+                let _ = tx.send(Msg::Reload { generation });
+            });
+            return;
+        }
         match self.load_spec(&origin) {
             Err(refusal) => {
                 let problem = refusal.to_string();
@@ -248,4 +259,8 @@ pub(super) fn watched_files(loaded: &Loaded) -> Vec<PathBuf> {
     let mut files = vec![spec.file.clone(), spec.root.join(".env")];
     files.extend(spec.services.values().filter_map(|s| s.env_file.clone()));
     files
+}
+
+fn is_empty_file(path: &std::path::Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() == 0)
 }

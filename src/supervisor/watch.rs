@@ -17,6 +17,10 @@ use super::core::Msg;
 /// How long after the last change a reload happens: a burst of saves gives one.
 pub(super) const QUIET: Duration = Duration::from_millis(60);
 
+/// How much longer a reload waits when it finds the manifest empty (the middle of a
+/// truncate-then-write save) before it takes the empty file as meant.
+pub(super) const EMPTY_GRACE: Duration = Duration::from_secs(1);
+
 pub(super) struct Watch {
     watcher: RecommendedWatcher,
     files: Arc<Mutex<HashSet<PathBuf>>>,

@@ -12,7 +12,7 @@ use super::{
     wait_reloads, wait_replaced,
 };
 use crate::procs::{is_alive, pids_of};
-use crate::support::{Project, wait_until};
+use crate::support::{ORCH_TIMEOUT, Project, wait_until};
 
 /// db and web; web has `PORT` in its env.
 fn two(port: u16) -> String {
@@ -202,6 +202,31 @@ fn a_truncate_then_write_save_gives_one_reload_of_the_whole_file() {
     assert!(!wait_until(QUIET, || reloads(&project).len() > 1), "{:?}", reloads(&project));
     assert_eq!(reloads(&project), ["reload: ~ web (env PORT changed)"]);
     assert_eq!(starts(&project, "web"), [web, web2]);
+    down_leaves_nothing(&project);
+}
+
+/// A writer slower than the quiet window (a loaded machine): the empty file in between is
+/// still never what a reload takes; one left empty is told, once its grace is over.
+#[test]
+fn a_slow_truncate_then_write_save_is_one_reload_and_an_empty_file_is_told_later() {
+    let project = project(&two(8001));
+    project.up().expect_code(0);
+    let web = only_pid(&project, "web");
+    let mut file = std::fs::File::create(project.path().join("procs.toml")).unwrap();
+    file.sync_all().unwrap();
+    // The writer's pause is the case under test: longer than the 60 ms quiet window.
+    std::thread::sleep(Duration::from_millis(300));
+    file.write_all(two(8002).as_bytes()).unwrap();
+    drop(file);
+    let web2 = wait_replaced(&project, "web", web);
+    assert_eq!(env_of(web2, "PORT").as_deref(), Some("8002"));
+    assert_eq!(reloads(&project), ["reload: ~ web (env PORT changed)"]);
+
+    std::fs::write(project.path().join("procs.toml"), "").unwrap();
+    let told = || reloads(&project).iter().any(|l| l.contains("defines no services"));
+    assert!(wait_until(ORCH_TIMEOUT, told), "{:?}", reloads(&project));
+    assert_eq!(only_pid(&project, "web"), web2, "an empty manifest changed what runs");
+    std::fs::write(project.path().join("procs.toml"), two(8002)).unwrap();
     down_leaves_nothing(&project);
 }
 
