@@ -58,7 +58,7 @@ pub(super) fn run(global: &Global, args: BootArgs) -> Result<Exit, ClientError> 
         }
         Action::Enable { dry_run: false } => enable(&unit),
         Action::Disable => disable(&unit),
-        Action::Status => status(&unit),
+        Action::Status => Ok(status(&unit)),
     }
 }
 
@@ -127,10 +127,10 @@ fn disable(unit: &BootUnit) -> Result<Exit, ClientError> {
     Ok(Exit::Success)
 }
 
-fn status(unit: &BootUnit) -> Result<Exit, ClientError> {
+fn status(unit: &BootUnit) -> Exit {
     if !unit.path.exists() {
         println!("not enabled: `orch boot enable` starts this project's services at login");
-        return Ok(Exit::ServiceFailed);
+        return Exit::ServiceFailed;
     }
     let enabled = Command::new("systemctl").args(["--user", "is-enabled", &unit.name]).output();
     let said = enabled.map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned()).unwrap_or_default();
@@ -139,7 +139,7 @@ fn status(unit: &BootUnit) -> Result<Exit, ClientError> {
     println!("unit: {}", unit.path.display());
     let linger = if lingering() { "yes: they start at boot" } else { "no: they start at login, and stop at logout" };
     println!("lingering: {linger}");
-    Ok(if said == "enabled" { Exit::Success } else { Exit::ServiceFailed })
+    if said == "enabled" { Exit::Success } else { Exit::ServiceFailed }
 }
 
 fn systemctl(args: &[&str]) -> Result<(), ClientError> {

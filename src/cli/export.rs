@@ -70,7 +70,7 @@ pub(super) fn run(global: &Global, args: ExportArgs) -> Result<Exit, ClientError
         Engine::Nomad { out } => (export::nomad::export(&project), out.map(Out::File)),
         Engine::Kubernetes { images, out } => {
             let images: IndexMap<String, String> = images.into_iter().collect();
-            for name in images.keys().filter(|n| !has_unit(&project, n)) {
+            if let Some(name) = images.keys().find(|n| !has_unit(&project, n)) {
                 return Err(ClientError::Usage(format!("--image {name}=…: no service named `{name}`")));
             }
             (export::kubernetes::export(&project, &images).map_err(ClientError::Usage)?, out.map(Out::Dir))

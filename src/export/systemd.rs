@@ -313,7 +313,7 @@ fn program_and_args(service: &Service) -> Vec<String> {
     let mut argv = service.cmd.argv();
     if let Some(program) = argv.first_mut() {
         if program == "sh" {
-            *program = "/bin/sh".to_owned();
+            "/bin/sh".clone_into(program);
         } else if program.contains('/') && !program.starts_with('/') {
             *program = service.cwd.join(&*program).display().to_string();
         }
