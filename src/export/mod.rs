@@ -6,6 +6,7 @@
 //! in silence: it is a [`Warning`] naming the service and the key, printed on stderr, as
 //! podman's quadlet generator does.
 
+mod hcl;
 pub(crate) mod kubernetes;
 pub(crate) mod nomad;
 pub(crate) mod systemd;
