@@ -7,6 +7,7 @@
 //! podman's quadlet generator does.
 
 mod calendar;
+mod hcl;
 pub(crate) mod kubernetes;
 pub(crate) mod nomad;
 pub(crate) mod systemd;
