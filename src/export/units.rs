@@ -42,7 +42,7 @@ pub(crate) fn units(spec: &Spec) -> (Vec<Unit<'_>>, Vec<String>) {
             Some(group) => match units.iter_mut().find(|u| u.name == group) {
                 Some(unit) => unit.replicas.push((name, service)),
                 None => {
-                    units.push(Unit { name: group.to_owned(), service, replicas: vec![(name, service)], depends_on })
+                    units.push(Unit { name: group.to_owned(), service, replicas: vec![(name, service)], depends_on });
                 }
             },
             None => units.push(Unit { name: name.clone(), service, replicas: Vec::new(), depends_on }),

@@ -149,18 +149,28 @@ fn ports_in_text() {
 /// Whether python-hcl2 is there to parse the files; the tests that need it pass without it,
 /// saying so.
 fn have_hcl2() -> bool {
-    let found = Command::new("python3").args(["-c", "import hcl2"]).stderr(Stdio::null()).status();
+    let found = python().args(["-c", "import hcl2"]).stderr(Stdio::null()).status();
     if found.is_ok_and(|s| s.success()) {
         return true;
     }
-    eprintln!("skipped: python-hcl2 is not installed (pip install python-hcl2)");
+    eprintln!("skipped: python-hcl2 is not installed (pip install --target target/pip-validators python-hcl2)");
     false
+}
+
+/// python3, finding what .ci/run installs into target/pip-validators as well as what the system has.
+fn python() -> Command {
+    let mut command = Command::new("python3");
+    let ours = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pip-validators");
+    let path =
+        std::env::var("PYTHONPATH").map_or_else(|_| ours.display().to_string(), |p| format!("{}:{p}", ours.display()));
+    command.env("PYTHONPATH", path);
+    command
 }
 
 /// tests/validators/nomad_check.py on `hcl`: its output, or a failure with its complaints.
 fn validate(hcl: &str, args: &[&str]) -> String {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validators/nomad_check.py");
-    let mut child = Command::new("python3")
+    let mut child = python()
         .arg(script)
         .args(args)
         .stdin(Stdio::piped())
