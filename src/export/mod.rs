@@ -107,7 +107,7 @@ pub(crate) fn dns_label(name: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+mod naming_tests {
     use super::*;
 
     #[test]
