@@ -3,6 +3,7 @@
 //! project's folder shown as /srv/app).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use super::{Export, Project};
 use crate::manifest::{BaseEnv, LoadOptions, Spec, load};
@@ -52,4 +53,17 @@ pub(super) fn shown(export: &Export, spec: &Spec) -> String {
     }
     let root = spec.root.display().to_string();
     text.replace(&root, ROOT)
+}
+
+/// `program`, finding what .ci/run installs into target/pip-validators (python-hcl2,
+/// kubernetes-validate) as well as what the system has.
+pub(super) fn validator(program: &str) -> Command {
+    let ours = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pip-validators");
+    let before = |var: &str, ours: &Path| match std::env::var(var) {
+        Ok(theirs) if !theirs.is_empty() => format!("{}:{theirs}", ours.display()),
+        _ => ours.display().to_string(),
+    };
+    let mut command = Command::new(program);
+    command.env("PYTHONPATH", before("PYTHONPATH", &ours)).env("PATH", before("PATH", &ours.join("bin")));
+    command
 }

@@ -1,13 +1,11 @@
 //! The golden files of `orch export kubernetes` for the README's example and for every key,
 //! the image rules, and the manifests checked against Kubernetes' own schemas.
 
-use std::process::Command;
-
 use indexmap::IndexMap;
 
 use super::export;
 use crate::export::Export;
-use crate::export::tests::{EVERY_KEY, EXAMPLE, project, shown, spec};
+use crate::export::tests::{EVERY_KEY, EXAMPLE, project, shown, spec, validator};
 use crate::manifest::{CommandLine, Spec};
 
 /// `ghcr.io/acme/<name>:1` for every service of the manifest (each group once).
@@ -93,9 +91,11 @@ fn values_stay_strings() {
 
 /// Whether `kubernetes-validate` can be run; a message on stderr where it cannot.
 fn have_validator() -> bool {
-    let found = Command::new("kubernetes-validate").arg("--version").output().is_ok();
+    let found = validator("kubernetes-validate").arg("--version").output().is_ok();
     if !found {
-        eprintln!("skipped: kubernetes-validate is not installed (pip install kubernetes-validate)");
+        eprintln!(
+            "skipped: kubernetes-validate is not installed (pip install --target target/pip-validators kubernetes-validate)"
+        );
     }
     found
 }
@@ -112,7 +112,7 @@ fn validate(what: &str, export: &Export) {
     }
     let objects: usize = export.files.iter().map(|(_, text)| text.matches("---\n").count()).sum();
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/validators/kubernetes.sh");
-    let output = Command::new("sh").arg(script).args(&files).output().unwrap();
+    let output = validator("sh").arg(script).args(&files).output().unwrap();
     let said = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "{what}: kubernetes-validate failed:\n{said}");
     assert_eq!(said.matches(" passed for resource ").count(), objects, "{what}: every object checked:\n{said}");

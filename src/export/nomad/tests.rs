@@ -1,8 +1,8 @@
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use super::*;
-use crate::export::tests::{EVERY_KEY, EXAMPLE, ROOT, project, shown, spec};
+use crate::export::tests::{EVERY_KEY, EXAMPLE, ROOT, project, shown, spec, validator};
 
 /// A project of its own, for what the two example manifests do not have (auto ports, scaled
 /// fixed ports, strings HCL would read as templates).
@@ -149,7 +149,7 @@ fn ports_in_text() {
 /// Whether python-hcl2 is there to parse the files; the tests that need it pass without it,
 /// saying so.
 fn have_hcl2() -> bool {
-    let found = python().args(["-c", "import hcl2"]).stderr(Stdio::null()).status();
+    let found = validator("python3").args(["-c", "import hcl2"]).stderr(Stdio::null()).status();
     if found.is_ok_and(|s| s.success()) {
         return true;
     }
@@ -157,20 +157,10 @@ fn have_hcl2() -> bool {
     false
 }
 
-/// python3, finding what .ci/run installs into target/pip-validators as well as what the system has.
-fn python() -> Command {
-    let mut command = Command::new("python3");
-    let ours = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pip-validators");
-    let path =
-        std::env::var("PYTHONPATH").map_or_else(|_| ours.display().to_string(), |p| format!("{}:{p}", ours.display()));
-    command.env("PYTHONPATH", path);
-    command
-}
-
 /// tests/validators/nomad_check.py on `hcl`: its output, or a failure with its complaints.
 fn validate(hcl: &str, args: &[&str]) -> String {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validators/nomad_check.py");
-    let mut child = python()
+    let mut child = validator("python3")
         .arg(script)
         .args(args)
         .stdin(Stdio::piped())
