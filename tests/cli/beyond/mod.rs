@@ -2,8 +2,11 @@
 //! `orch boot`.
 
 mod boot;
+mod kubernetes;
+mod nomad;
 mod probe;
 mod systemd;
+mod validators;
 
 /// The name exports give a temp project: its folder's, as `orch export` makes it.
 pub fn project_name(project: &crate::support::Project) -> String {
