@@ -10,8 +10,39 @@
 const DAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
 
+/// A schedule as the five fields of classic cron, which Nomad and Kubernetes read: a first
+/// seconds field of `0` is dropped (`0 */5 * * * *` is `*/5 * * * *`); any other seconds field
+/// has no five-field form, and is the error. `@daily` and the like stay as they are.
+pub(crate) fn five_fields(cron: &str) -> Result<String, String> {
+    let fields: Vec<&str> = cron.split_whitespace().collect();
+    match fields.as_slice() {
+        [one] if one.starts_with('@') => Ok((*one).to_owned()),
+        [_, _, _, _, _] => Ok(fields.join(" ")),
+        ["0", rest @ ..] if rest.len() == 5 => Ok(rest.join(" ")),
+        [seconds, rest @ ..] if rest.len() == 5 => {
+            Err(format!("`{cron}` runs at second `{seconds}`, which five-field cron cannot say"))
+        }
+        _ => Err(format!("`{cron}` has {} fields; cron has 5", fields.len())),
+    }
+}
+
+/// systemd's names for cron's nicknames.
+fn nickname(cron: &str) -> Option<&'static str> {
+    Some(match cron {
+        "@yearly" | "@annually" => "yearly",
+        "@monthly" => "monthly",
+        "@weekly" => "weekly",
+        "@daily" | "@midnight" => "daily",
+        "@hourly" => "hourly",
+        _ => return None,
+    })
+}
+
 /// The `OnCalendar=` value for a cron schedule, or why there is none.
 pub(crate) fn on_calendar(cron: &str) -> Result<String, String> {
+    if let Some(name) = nickname(cron.trim()) {
+        return Ok(name.to_owned());
+    }
     let fields: Vec<&str> = cron.split_whitespace().collect();
     let (second, rest) = match fields.len() {
         5 => ("0", &fields[..]),
@@ -80,7 +111,16 @@ fn weekdays(text: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::on_calendar;
+    use super::{five_fields, on_calendar};
+
+    #[test]
+    fn five_fields_for_nomad_and_kubernetes() {
+        assert_eq!(five_fields("*/5 * * * *").as_deref(), Ok("*/5 * * * *"));
+        assert_eq!(five_fields("0 */6 * * * *").as_deref(), Ok("*/6 * * * *"));
+        assert_eq!(five_fields("@daily").as_deref(), Ok("@daily"));
+        assert!(five_fields("*/10 * * * * *").is_err());
+        assert!(five_fields("* * *").is_err());
+    }
 
     #[test]
     fn cron_as_on_calendar() {
@@ -92,6 +132,8 @@ mod tests {
             ("0 12 * * 0,6", "Sun,Sat *-*-* 12:00:00"),
             ("*/10 * * * * *", "*-*-* *:*:00/10"),
             ("5,35 8-18 * * *", "*-*-* 08..18:05,35:00"),
+            ("@daily", "daily"),
+            ("@hourly", "hourly"),
         ] {
             assert_eq!(on_calendar(cron).as_deref(), Ok(calendar), "{cron}");
         }

@@ -6,7 +6,7 @@
 //! in silence: it is a [`Warning`] naming the service and the key, printed on stderr, as
 //! podman's quadlet generator does.
 
-mod calendar;
+pub(crate) mod calendar;
 mod hcl;
 pub(crate) mod kubernetes;
 pub(crate) mod nomad;
@@ -96,6 +96,11 @@ pub(crate) fn probe_argv(orch: &str, check: &Ready, timeout: HumanDuration) -> O
         Ready::Log(_) | Ready::Delay(_) | Ready::Notify(_) => return None,
     }
     Some(argv)
+}
+
+/// A duration in the whole seconds unit files count, rounded up (a 250ms wait is 1s, not none).
+pub(crate) fn whole_seconds(duration: std::time::Duration) -> u64 {
+    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 /// A project name as engines accept it in unit, job and object names: lowercase letters,

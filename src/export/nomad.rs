@@ -18,6 +18,7 @@
 
 use std::time::Duration;
 
+use super::calendar::five_fields;
 use super::hcl::{self, Body, Expr};
 use super::{Export, Project, Unit, Warning, dns_label, units};
 use crate::manifest::{Condition, Dependency, PortSpec, Ready, RestartPolicy, Service};
@@ -43,7 +44,7 @@ const MIB: u64 = 1024 * 1024;
 pub(crate) fn export(project: &Project) -> Export {
     let (units, empty) = units(project.spec);
     let plan = Plan { project, units };
-    let mut warnings = project_warnings(project, &empty);
+    let mut warnings = project_warnings(&empty);
     for unit in &plan.units {
         warnings.extend(plan.warnings(unit));
     }
@@ -169,7 +170,9 @@ impl<'a> Plan<'a> {
             }
             let mut job = job_head("batch");
             if let Some(cron) = &unit.service.schedule {
-                job.block("periodic", &[], periodic(cron));
+                // A schedule with no five-field form is warned about, and not run at all.
+                let Ok(cron) = five_fields(cron) else { continue };
+                job.block("periodic", &[], periodic(&cron));
             }
             job.block("group", &[&unit.name], self.group(unit, role));
             jobs.push((self.project.unit_name(&dns_label(&unit.name)), job));
@@ -190,9 +193,10 @@ impl<'a> Plan<'a> {
         }
         if role == Role::Service {
             group.block("update", &[], update(unit));
-        } else {
-            group.block("reschedule", &[], no_reschedule());
         }
+        // orch gives up on a service after max_restarts, and never runs a oneshot twice on its
+        // own: Nomad's default would place it again, for ever.
+        group.block("reschedule", &[], no_reschedule());
         let prestarts = self.prestarts(unit);
         let disk = std::iter::once(unit).chain(prestarts.iter().copied()).map(|u| log_usage_mb(u.service)).max();
         if let Some(usage) = disk.filter(|usage| *usage >= DEFAULT_DISK_MB) {
@@ -336,14 +340,8 @@ impl<'a> Plan<'a> {
         }
         out.extend(port_warnings(unit));
         out.extend(self.env_warnings(unit));
-        if let Some(cron) = &service.schedule
-            && !cron.starts_with('@')
-            && cron.split_whitespace().count() > 5
-        {
-            out.push((
-                "schedule".into(),
-                "Nomad reads a sixth field as the year, not a first one as the seconds".into(),
-            ));
+        if let Some(Err(why)) = service.schedule.as_deref().map(five_fields) {
+            out.push(("schedule".into(), format!("{why} (Nomad reads a sixth field as the year): no periodic job")));
         }
         if service.image.is_some() {
             out.push((
@@ -406,19 +404,8 @@ fn count(unit: &Unit, role: Role) -> usize {
 }
 
 /// The project-wide keys that do not map.
-fn project_warnings(project: &Project, empty: &[String]) -> Vec<Warning> {
-    let mut out = Vec::new();
-    if project.spec.watch {
-        out.push(Warning {
-            service: None,
-            key: "watch".into(),
-            message: "Nomad does not reload procs.toml: export again and `nomad job run` after a change".into(),
-        });
-    }
-    for name in empty {
-        out.push(Warning::new(name, "scale", "scaled to 0: not in the job"));
-    }
-    out
+fn project_warnings(empty: &[String]) -> Vec<Warning> {
+    empty.iter().map(|name| Warning::new(name, "scale", "scaled to 0: not in the job")).collect()
 }
 
 /// The warnings of a unit's `ready` and `healthcheck`.

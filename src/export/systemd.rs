@@ -6,7 +6,7 @@
 //! only once the check passed, as orch does.
 
 use super::calendar::on_calendar;
-use super::{Export, Project, Unit, Warning, units};
+use super::{Export, Project, Unit, Warning, units, whole_seconds as seconds};
 use crate::manifest::{Condition, PortSpec, Ready, RestartPolicy, Service};
 
 /// Which systemd instance the units are for.
@@ -349,11 +349,6 @@ pub(crate) fn environment(key: &str, value: &str) -> Option<String> {
     }
     let value = value.replace('\\', "\\\\").replace('"', "\\\"").replace('%', "%%");
     Some(format!("Environment=\"{key}={value}\"\n"))
-}
-
-/// Whole seconds, rounded up (systemd takes `10` as ten seconds).
-fn seconds(duration: std::time::Duration) -> u64 {
-    duration.as_secs() + u64::from(duration.subsec_nanos() > 0)
 }
 
 #[cfg(test)]

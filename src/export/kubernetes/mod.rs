@@ -145,7 +145,7 @@ impl Ctx<'_> {
     /// A duration in the whole seconds Kubernetes counts, rounded up (a 250ms wait is 1s, not
     /// none), with a warning when that changed it.
     fn seconds(&mut self, unit: &Unit, key: &str, duration: HumanDuration) -> u64 {
-        let whole = duration.0.as_secs() + u64::from(duration.0.subsec_nanos() > 0);
+        let whole = super::whole_seconds(duration.0);
         if Duration::from_secs(whole) != duration.0 {
             self.warn(
                 &unit.name,

@@ -87,7 +87,6 @@ fn warnings_name_the_service_and_the_key() {
     let warnings = export(&project(&s)).warnings;
     let keys: Vec<(Option<&str>, &str)> = warnings.iter().map(|w| (w.service.as_deref(), w.key.as_str())).collect();
     for expected in [
-        (None, "watch"),
         (Some("web"), "watch"),
         (Some("web"), "depends_on.db.restart"),
         (Some("worker"), "depends_on.web"),
