@@ -61,7 +61,10 @@ pub(super) fn run(global: &Global, args: ExportArgs) -> Result<Exit, ClientError
         Some(path) => absolute(&path)?,
         None => std::env::current_exe().map_err(|e| ClientError::Failed(format!("cannot find this orch: {e}")))?,
     };
-    let project = Project { name: export::project_name(&root), spec: &loaded.spec, orch };
+    let path = std::env::var("PATH").ok().filter(|p| !p.is_empty());
+    let project = Project { name: export::project_name(&root), spec: &loaded.spec, orch, path };
+    // What the install steps call the output when it was printed rather than written.
+    let unwritten = if matches!(args.engine, Engine::Nomad { .. }) { "FILE" } else { "DIR" };
     let (export, out) = match args.engine {
         Engine::Systemd { system, out, .. } => {
             let scope = if system { Scope::System { user: invoking_user() } } else { Scope::User };
@@ -80,12 +83,12 @@ pub(super) fn run(global: &Global, args: ExportArgs) -> Result<Exit, ClientError
     let written = match &out {
         None => {
             print_files(&export);
-            "DIR".to_owned()
+            unwritten.to_owned()
         }
         Some(out) => write_files(&export, out)?,
     };
     if !export.next_steps.is_empty() {
-        let how = if out.is_none() { " (with --out DIR)" } else { "" };
+        let how = if out.is_none() { format!(" (with --out {unwritten})") } else { String::new() };
         eprintln!("\nto install them{how}:");
         for step in &export.next_steps {
             eprintln!("  {}", step.replace("OUT", &written));

@@ -87,20 +87,23 @@ fn round(elapsed: Duration) -> Duration {
     Duration::from_millis(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX))
 }
 
+/// A target the check can work with, by the manifest's own rule for `ready`.
 fn parse_target(text: &str) -> Result<String, String> {
-    let port = text.rsplit_once(':').map(|(_, port)| port);
-    match port.map(str::parse::<u16>) {
-        Some(Ok(port)) if port > 0 => Ok(text.to_owned()),
-        _ => Err(format!("`{text}` is not HOST:PORT (e.g. 127.0.0.1:5432)")),
+    match Ready::Tcp(text.to_owned()).target_problem() {
+        Some((problem, how)) => Err(format!("{problem}; {how}")),
+        None => Ok(text.to_owned()),
     }
 }
 
 fn parse_url(text: &str) -> Result<String, String> {
-    match reqwest::Url::parse(text) {
-        Ok(url) if url.scheme() == "http" && url.host().is_some() => Ok(text.to_owned()),
-        // orch's checks are of local services, which answer plain http.
-        _ => Err(format!("`{text}` is not an http:// URL")),
+    if let Some((problem, how)) = Ready::Http(text.to_owned()).target_problem() {
+        return Err(format!("{problem}; {how}"));
     }
+    // orch's checks are of local services, which answer plain http; the probe has no TLS.
+    if !text.starts_with("http:") {
+        return Err(format!("`{text}` is not an http:// URL (orch's checks have no TLS)"));
+    }
+    Ok(text.to_owned())
 }
 
 #[cfg(test)]
@@ -111,7 +114,7 @@ mod tests {
     fn targets_and_urls() {
         assert!(parse_target("127.0.0.1:5432").is_ok());
         assert!(parse_target("[::1]:80").is_ok());
-        for bad in ["localhost", "x:0", "x:70000", ":"] {
+        for bad in ["localhost", "x:0", "x:70000", ":", ":5432"] {
             assert!(parse_target(bad).is_err(), "{bad}");
         }
         assert!(parse_url("http://127.0.0.1:8080/health").is_ok());

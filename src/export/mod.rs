@@ -29,6 +29,9 @@ pub(crate) struct Project<'a> {
     pub(crate) spec: &'a Spec,
     /// The orch binary the exported files run `orch probe` with (an absolute path).
     pub(crate) orch: PathBuf,
+    /// The PATH the services find their programs on (the exporting shell's), for the engines
+    /// that would otherwise give them their own.
+    pub(crate) path: Option<String>,
 }
 
 /// The files of an export, each by its name (relative to `--out`), and what did not map.
@@ -87,11 +90,19 @@ pub(crate) fn probe_argv(orch: &str, check: &Ready, timeout: HumanDuration) -> O
     let mut argv = vec![orch.to_owned(), "probe".to_owned(), "--timeout".to_owned(), timeout.to_string()];
     match check {
         Ready::Tcp(target) => argv.extend(["tcp".to_owned(), target.clone()]),
+        // orch's checks speak plain http (they are of local services): an https one has no probe.
+        Ready::Http(url) if url.starts_with("https:") => return None,
         Ready::Http(url) => argv.extend(["http".to_owned(), url.clone()]),
         Ready::Exec(cmd) => {
-            argv.push("exec".to_owned());
-            argv.push("--".to_owned());
-            argv.extend(cmd.argv());
+            argv.extend(["exec".to_owned(), "--".to_owned()]);
+            match cmd.argv().as_slice() {
+                // `orch probe exec WORD` reads one word as a shell line: one the shell would
+                // split or expand (`/opt/my tool/check`) stays one program this way.
+                [program] if !program.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@".contains(c)) => {
+                    argv.extend(["sh".into(), "-c".into(), "exec \"$0\"".into(), program.clone()]);
+                }
+                words => argv.extend(words.iter().cloned()),
+            }
         }
         Ready::Log(_) | Ready::Delay(_) | Ready::Notify(_) => return None,
     }
@@ -140,5 +151,11 @@ mod names_tests {
         let exec = Ready::Exec(crate::manifest::CommandLine::Argv(vec!["pg_isready".into()]));
         assert_eq!(probe_argv("orch", &exec, timeout).unwrap()[4..], ["exec", "--", "pg_isready"]);
         assert_eq!(probe_argv("orch", &Ready::Log("x".into()), timeout), None);
+        assert_eq!(probe_argv("orch", &Ready::Http("https://x/".into()), timeout), None);
+        let one = Ready::Exec(crate::manifest::CommandLine::Argv(vec!["/opt/my tool/check".into()]));
+        assert_eq!(
+            probe_argv("orch", &one, timeout).unwrap()[4..],
+            ["exec", "--", "sh", "-c", "exec \"$0\"", "/opt/my tool/check"]
+        );
     }
 }

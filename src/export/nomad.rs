@@ -58,7 +58,7 @@ pub(crate) fn export(project: &Project) -> Export {
         file.block("job", &[&id], job);
     }
     let text = format!("{}\n{}", head.render(), file.render());
-    let next_steps = next_steps(project, &file_name, count);
+    let next_steps = next_steps(project, count);
     Export { files: vec![(file_name, text)], warnings, next_steps }
 }
 
@@ -820,14 +820,15 @@ fn header(jobs: usize) -> String {
     text
 }
 
-fn next_steps(project: &Project, file: &str, jobs: usize) -> Vec<String> {
+/// What to run with the file (`OUT`, which the command line names as written).
+fn next_steps(project: &Project, jobs: usize) -> Vec<String> {
     if jobs <= 1 {
-        return vec![format!("nomad job run {file}")];
+        return vec!["nomad job run OUT".to_owned()];
     }
     let name = &project.name;
     vec![
         format!(
-            "csplit --quiet --elide-empty-files --prefix={name}- --suffix-format=%02d.nomad.hcl {file} '%^job %' '/^job /' '{{*}}'"
+            "csplit --quiet --elide-empty-files --prefix={name}- --suffix-format=%02d.nomad.hcl OUT '%^job %' '/^job /' '{{*}}'"
         ),
         format!("for job in {name}-*.nomad.hcl; do nomad job run \"$job\"; done"),
     ]

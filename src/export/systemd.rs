@@ -68,7 +68,10 @@ pub(crate) fn export(project: &Project, scope: &Scope) -> Export {
     let target = format!("{}.target", project.target());
     export.files.push((target.clone(), target_unit(project, scope, &wanted)));
     export.next_steps = vec![
-        format!("mkdir -p {dir} && cp -r OUT/. {dir}/", dir = scope.unit_dir()),
+        match scope {
+            Scope::User => format!("mkdir -p {dir} && cp -r OUT/. {dir}/", dir = scope.unit_dir()),
+            Scope::System { .. } => format!("sudo cp -r OUT/. {}/", scope.unit_dir()),
+        },
         format!("{} daemon-reload", scope.systemctl()),
         format!("{} enable --now {target}", scope.systemctl()),
     ];
@@ -105,9 +108,15 @@ fn unit_files(project: &Project, scope: &Scope, unit: &Unit, all: &[Unit], warni
         wanted.push(format!("{name}.service"));
     }
     if let Some(schedule) = &unit.service.schedule {
+        if unit.is_scaled() {
+            // A timer starts one unit, not each instance of a template.
+            let why = "a timer cannot start the replicas of a scaled oneshot: no timer written";
+            warnings.push(Warning::new(&unit.name, "schedule", why));
+            return Written { files, wanted: Vec::new() };
+        }
         match on_calendar(schedule) {
             Ok(calendar) => {
-                files.push((format!("{name}.timer"), timer_unit(&unit.name, &calendar)));
+                files.push((format!("{name}.timer"), timer_unit(project, &unit.name, &calendar)));
                 wanted = vec![format!("{name}.timer")];
             }
             Err(why) => {
@@ -155,6 +164,10 @@ fn service_unit(
         text.push_str(&format!("User={user}\n"));
     }
     text.push_str(&format!("WorkingDirectory={}\n", quote_path(&service.cwd.display().to_string())));
+    // The programs are found on the PATH of the shell that exported, not systemd's own.
+    if let Some(line) = project.path.as_deref().and_then(|path| environment("PATH", path)) {
+        text.push_str(&line);
+    }
     for (key, value) in &service.env {
         if shared.is_some_and(|keys| !keys.contains(key)) {
             continue;
@@ -190,7 +203,10 @@ fn service_kind(project: &Project, unit: &Unit) -> String {
         return format!("Type=oneshot\n{remain}TimeoutStartSec=infinity\n");
     }
     match &service.ready {
-        Some(Ready::Notify(_)) => format!("Type=notify\nTimeoutStartSec={}\n", seconds(service.ready_timeout.0)),
+        // orch takes READY=1 from any process of the service (a `sh -c`, `npm start`'s child).
+        Some(Ready::Notify(_)) => {
+            format!("Type=notify\nNotifyAccess=all\nTimeoutStartSec={}\n", seconds(service.ready_timeout.0))
+        }
         Some(check) if project.probe_argv(check, service.ready_timeout).is_some() => {
             // The probe gives up at ready_timeout, a little before systemd would.
             format!("Type=exec\nTimeoutStartSec={}\n", seconds(service.ready_timeout.0) + 5)
@@ -268,9 +284,12 @@ fn restart(unit: &Unit, warnings: &mut Vec<Warning>) -> String {
     format!("Restart={policy}\nRestartSec=1s\n")
 }
 
-fn timer_unit(name: &str, calendar: &str) -> String {
+/// A schedule's timer, stopped with the project's target as its services are.
+fn timer_unit(project: &Project, name: &str, calendar: &str) -> String {
     format!(
-        "[Unit]\nDescription=orch schedule of {name}\n\n[Timer]\nOnCalendar={calendar}\n\n[Install]\nWantedBy=timers.target\n"
+        "[Unit]\nDescription=orch schedule of {name}\nPartOf={}.target\n\n[Timer]\nOnCalendar={calendar}\n\n\
+         [Install]\nWantedBy=timers.target\n",
+        project.target()
     )
 }
 
@@ -297,6 +316,12 @@ fn warnings(unit: &Unit) -> Vec<Warning> {
     }
     if service.env_file.is_some() {
         warn("env_file", "its variables are written into the unit as they are now");
+    }
+    if service.oneshot && service.ready.is_some() {
+        warn("ready", "a oneshot is done when it exits: its readiness check is not exported");
+    }
+    if service.log != crate::manifest::LogConfig::default() {
+        warn("log", "journald keeps the output: its rotation is journald's");
     }
     if service.rolling {
         warn("rolling", "systemd restarts the instances of a template together");

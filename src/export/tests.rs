@@ -31,7 +31,12 @@ pub(super) fn spec(path: &str) -> Spec {
 
 /// The project named `app`, probing with [`ORCH`].
 pub(super) fn project(spec: &Spec) -> Project<'_> {
-    Project { name: "app".to_owned(), spec, orch: PathBuf::from(ORCH) }
+    Project {
+        name: "app".to_owned(),
+        spec,
+        orch: PathBuf::from(ORCH),
+        path: Some("/usr/local/bin:/usr/bin:/bin".into()),
+    }
 }
 
 /// Every file of the export after a `==> NAME <==` line, then the warnings and the next

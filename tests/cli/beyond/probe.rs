@@ -37,7 +37,7 @@ fn tcp_passes_once_something_listens_and_fails_with_what_it_saw() {
     assert!(started.elapsed() < Duration::from_secs(10), "the timeout was not kept");
     assert_eq!(failed.stderr().trim(), format!("orch probe: tcp {closed}: not ready after 300ms: connection refused"));
     let bad = project.run(&["probe", "tcp", "localhost"]).expect_code(2).stderr();
-    assert!(bad.contains("`localhost` is not HOST:PORT"), "{bad}");
+    assert!(bad.contains("tcp target `localhost` is not host:port"), "{bad}");
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn verify(dir: &Path) -> Option<std::process::Output> {
     match Command::new("systemd-analyze").arg("verify").arg("--man=no").args(&units).output() {
         Ok(output) => Some(output),
         Err(_) => {
-            eprintln!("skipped: systemd-analyze is not installed (apt-get install systemd)");
+            super::validators::skipped("systemd-analyze is not installed (apt-get install systemd)");
             None
         }
     }
