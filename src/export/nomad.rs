@@ -810,7 +810,10 @@ fn header(jobs: usize) -> String {
          Nomad has no order between groups: a group waits for a service of another one with a\n\
          prestart task running `orch probe`, and a oneshot it waits to complete is a prestart\n\
          task of its own group (so it runs once per allocation). Any other oneshot is a batch\n\
-         job, a scheduled one a periodic job.",
+         job, a scheduled one a periodic job.\n\
+         The probes, checks and env reach other services where procs.toml says they are\n\
+         (127.0.0.1 and their ports): keep the groups on one client (a constraint), or point\n\
+         them at Nomad's service addresses.",
     );
     if jobs > 1 {
         text.push_str(&format!(
