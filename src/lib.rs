@@ -27,3 +27,4 @@ mod state;
 mod supervisor;
 mod sys;
 mod terminal;
+mod tui;

@@ -19,6 +19,7 @@ mod schema;
 mod start;
 mod stop;
 mod supervise;
+mod tui;
 mod up;
 
 use std::path::{Path, PathBuf};
@@ -150,6 +151,8 @@ pub(crate) enum Verb {
     Probe(probe::ProbeArgs),
     /// Start this project's services at login: orch boot enable|disable|status
     Boot(Scoped<boot::BootArgs>),
+    /// The project at a glance: services, logs, and keys to restart, stop, start and scale
+    Tui(Scoped<tui::TuiArgs>),
     /// Print the shell script that completes orch's commands and service names
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff)
@@ -193,6 +196,7 @@ pub(crate) fn run(cli: Cli) -> Result<Exit, ClientError> {
         Verb::Export(s) => export::run(&global.with(s.place), s.args),
         Verb::Probe(args) => probe::run(args),
         Verb::Boot(s) => boot::run(&global.with(s.place), s.args),
+        Verb::Tui(s) => tui::run(&global.with(s.place), &s.args),
         Verb::Mcp(s) => mcp::run(&global.with(s.place), s.args),
         Verb::Completions(args) => completions::run(&global, args),
         Verb::Man(args) => man::run(&global, args),

@@ -1,0 +1,258 @@
+//! What the TUI shows and how keys change it: a pure state machine, fed the supervisor's
+//! updates and the user's keys, drawn by `view`. No terminal, no socket: the tests drive it.
+
+use std::collections::VecDeque;
+use std::time::SystemTime;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::ipc::{ServiceStatus, Update};
+use crate::model::names::group_of;
+
+/// The lines kept in memory for the logs pane, all services together.
+const KEPT_LINES: usize = 10_000;
+
+/// One line of the logs pane.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LogLine {
+    pub(crate) service: String,
+    pub(crate) text: String,
+    /// orch's own line about the service (`web: ready`), not the service's output.
+    pub(crate) orch: bool,
+    pub(crate) at: SystemTime,
+}
+
+/// What a key asks the supervisor for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    Restart(String),
+    Stop(String),
+    Start(String),
+    /// A scaled service's group and its new number of replicas.
+    Scale(String, u32),
+}
+
+impl Action {
+    /// How the status line says it is under way.
+    pub(crate) fn doing(&self) -> String {
+        match self {
+            Action::Restart(name) => format!("restarting {name}…"),
+            Action::Stop(name) => format!("stopping {name}…"),
+            Action::Start(name) => format!("starting {name}…"),
+            Action::Scale(group, n) => format!("scaling {group} to {n}…"),
+        }
+    }
+}
+
+pub(crate) struct App {
+    pub(crate) rows: Vec<ServiceStatus>,
+    pub(crate) selected: usize,
+    pub(crate) logs: VecDeque<LogLine>,
+    /// The logs pane shows every service's lines, not only the selected one's.
+    pub(crate) all: bool,
+    /// Lines scrolled back from the newest; 0 follows the tail.
+    pub(crate) scroll: usize,
+    pub(crate) timestamps: bool,
+    pub(crate) help: bool,
+    /// The outcome of the last action, or what is under way.
+    pub(crate) status: String,
+    /// The project's problems (a manifest that does not load), as `ps` shows them.
+    pub(crate) notes: Vec<String>,
+    pub(crate) quit: bool,
+    /// Something changed since the last frame.
+    pub(crate) dirty: bool,
+}
+
+impl App {
+    pub(crate) fn new(rows: Vec<ServiceStatus>) -> Self {
+        Self {
+            rows,
+            selected: 0,
+            logs: VecDeque::new(),
+            all: false,
+            scroll: 0,
+            timestamps: false,
+            help: false,
+            status: "? for help".to_owned(),
+            notes: Vec::new(),
+            quit: false,
+            dirty: true,
+        }
+    }
+
+    pub(crate) fn selected_name(&self) -> Option<&str> {
+        self.rows.get(self.selected).map(|r| r.name.as_str())
+    }
+
+    /// A key: moves the selection or the view, or asks for an action.
+    pub(crate) fn key(&mut self, key: KeyEvent) -> Option<Action> {
+        self.dirty = true;
+        if self.help {
+            self.help = false;
+            return None;
+        }
+        let name = self.selected_name().map(str::to_owned);
+        match key.code {
+            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.quit = true,
+            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
+            KeyCode::Char('?') => self.help = true,
+            KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1),
+            KeyCode::Up | KeyCode::Char('k') => self.select(self.selected.saturating_sub(1)),
+            KeyCode::Tab => {
+                self.all = !self.all;
+                self.scroll = 0;
+            }
+            KeyCode::Char('t') => self.timestamps = !self.timestamps,
+            KeyCode::PageUp => self.scroll = (self.scroll + 10).min(self.shown_logs().len().saturating_sub(1)),
+            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(10),
+            KeyCode::Home => self.scroll = self.shown_logs().len().saturating_sub(1),
+            KeyCode::End => self.scroll = 0,
+            KeyCode::Char('r') => return name.map(Action::Restart),
+            KeyCode::Char('s') => return name.map(Action::Stop),
+            KeyCode::Char('S') => return name.map(Action::Start),
+            KeyCode::Char('+') => return self.scale_by(1),
+            KeyCode::Char('-') => return self.scale_by(-1),
+            _ => self.dirty = false,
+        }
+        None
+    }
+
+    fn select(&mut self, index: usize) {
+        self.selected = index.min(self.rows.len().saturating_sub(1));
+        self.scroll = 0;
+    }
+
+    /// `+`/`-` on a replica (or an unscaled service, which `+` makes two): its group's number.
+    fn scale_by(&mut self, by: i32) -> Option<Action> {
+        let name = self.selected_name()?;
+        let group = group_of(name).unwrap_or(name).to_owned();
+        let now = self.rows.iter().filter(|r| r.name == group || group_of(&r.name) == Some(group.as_str())).count();
+        let next = u32::try_from(i64::try_from(now).unwrap_or(0) + i64::from(by)).unwrap_or(0);
+        if next == 0 && by < 0 && now == 0 {
+            return None;
+        }
+        Some(Action::Scale(group, next))
+    }
+
+    /// An update from the subscription: a service's new state (with an orch line for the
+    /// logs pane), or a line it wrote.
+    pub(crate) fn update(&mut self, update: Update, at: SystemTime) {
+        self.dirty = true;
+        match update {
+            Update::Phase { service, phase, pid, reason } => {
+                let said = match &reason {
+                    Some(reason) => format!("{service}: {} ({reason})", phase.as_str()),
+                    None => format!("{service}: {}", phase.as_str()),
+                };
+                match self.rows.iter_mut().find(|r| r.name == service) {
+                    Some(row) => {
+                        row.state = phase.as_str().to_owned();
+                        row.pid = pid.or(row.pid.filter(|_| phase.has_process()));
+                        row.reason = reason;
+                    }
+                    None => self.rows.push(ServiceStatus {
+                        name: service.clone(),
+                        state: phase.as_str().to_owned(),
+                        pid,
+                        reason,
+                        ..ServiceStatus::default()
+                    }),
+                }
+                self.push(LogLine { service, text: said, orch: true, at });
+            }
+            Update::Line { service, text, .. } => {
+                let text = crate::sanitize::strip_controls(&text);
+                self.push(LogLine { service, text, orch: false, at });
+            }
+            Update::Lost { updates } => {
+                self.status = format!("{updates} updates were dropped (the screen fell behind); the log files have them");
+            }
+        }
+    }
+
+    /// A fresh listing (`ps`): the rows as the supervisor has them, the selection kept on the
+    /// same service where it still is.
+    pub(crate) fn set_rows(&mut self, rows: Vec<ServiceStatus>, notes: Vec<String>) {
+        let keep = self.selected_name().map(str::to_owned);
+        self.rows = rows;
+        self.notes = notes;
+        if let Some(index) = keep.and_then(|name| self.rows.iter().position(|r| r.name == name)) {
+            self.selected = index;
+        }
+        self.select(self.selected);
+        self.dirty = true;
+    }
+
+    fn push(&mut self, line: LogLine) {
+        if self.logs.len() == KEPT_LINES {
+            self.logs.pop_front();
+        }
+        self.logs.push_back(line);
+        // Scrolled back: the view stays on the same lines as new ones come.
+        if self.scroll > 0 {
+            self.scroll += 1;
+        }
+    }
+
+    /// The lines of the logs pane: the selected service's (orch's lines about it included), or
+    /// every service's with `all`.
+    pub(crate) fn shown_logs(&self) -> Vec<&LogLine> {
+        let selected = self.selected_name();
+        self.logs.iter().filter(|l| self.all || Some(l.service.as_str()) == selected).collect()
+    }
+
+    /// Says how an action ended.
+    pub(crate) fn done(&mut self, said: String) {
+        self.status = said;
+        self.dirty = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Phase;
+    use ratatui::crossterm::event::KeyEvent;
+
+    fn row(name: &str, state: &str) -> ServiceStatus {
+        ServiceStatus { name: name.into(), state: state.into(), ..ServiceStatus::default() }
+    }
+
+    fn press(app: &mut App, code: KeyCode) -> Option<Action> {
+        app.key(KeyEvent::from(code))
+    }
+
+    #[test]
+    fn keys_select_and_ask_for_actions_on_the_selected_service() {
+        let mut app = App::new(vec![row("db", "ready"), row("web.1", "ready"), row("web.2", "ready")]);
+        assert_eq!(press(&mut app, KeyCode::Char('r')), Some(Action::Restart("db".into())));
+        press(&mut app, KeyCode::Down);
+        assert_eq!(press(&mut app, KeyCode::Char('s')), Some(Action::Stop("web.1".into())));
+        assert_eq!(press(&mut app, KeyCode::Char('+')), Some(Action::Scale("web".into(), 3)));
+        assert_eq!(press(&mut app, KeyCode::Char('-')), Some(Action::Scale("web".into(), 1)));
+        for _ in 0..5 {
+            press(&mut app, KeyCode::Down);
+        }
+        assert_eq!(app.selected_name(), Some("web.2"), "the selection stops at the last row");
+        press(&mut app, KeyCode::Char('?'));
+        assert!(app.help);
+        assert_eq!(press(&mut app, KeyCode::Char('r')), None, "a key closes the help, and does nothing else");
+        press(&mut app, KeyCode::Char('q'));
+        assert!(app.quit);
+    }
+
+    #[test]
+    fn updates_change_the_rows_and_the_logs_pane() {
+        let mut app = App::new(vec![row("db", "starting"), row("web", "pending")]);
+        let at = SystemTime::UNIX_EPOCH;
+        app.update(Update::Phase { service: "db".into(), phase: Phase::Ready, pid: None, reason: None }, at);
+        let line = Update::Line { service: "db".into(), stream: crate::logs::Stream::Out, text: "up\u{1b}[2J!".into() };
+        app.update(line, at);
+        app.update(Update::Line { service: "web".into(), stream: crate::logs::Stream::Out, text: "w".into() }, at);
+        assert_eq!(app.rows[0].state, "ready");
+        let shown: Vec<&str> = app.shown_logs().iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(shown, ["db: ready", "up!"], "the selected service's lines, controls stripped");
+        app.all = true;
+        assert_eq!(app.shown_logs().len(), 3);
+    }
+}

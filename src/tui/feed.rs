@@ -1,0 +1,105 @@
+//! What the TUI hears, each on a thread of its own so the screen never waits on a socket: the
+//! supervisor's subscription (states and lines), a sample of cpu and memory every few seconds
+//! (the one thing the subscription does not tell), and the outcome of each action.
+
+use std::sync::mpsc::Sender;
+use std::time::Duration;
+
+use super::app::Action;
+use crate::client::follow::{Ending, Wait};
+use crate::client::ops::ps::Listing;
+use crate::client::subscribe::{Next, subscribe};
+use crate::client::{ClientError, Place, Session, ops};
+use crate::ipc::Update;
+
+/// How often cpu and memory are sampled.
+const USAGE_EVERY: Duration = Duration::from_secs(2);
+
+pub(crate) enum Msg {
+    Update(Update),
+    Rows(Listing),
+    /// What the status line says: an action's outcome, or the supervisor gone.
+    Said(String),
+}
+
+/// Follows the subscription until the supervisor is gone (or the TUI, which drops `tx`).
+pub(crate) fn follow(place: Place, tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        let said = match Session::open_lenient(&place).and_then(|s| subscribe(&s, true)) {
+            Ok(Some(mut subscription)) => loop {
+                match subscription.next(None) {
+                    Ok(Next::Update(update)) => {
+                        if tx.send(Msg::Update(update)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Next::Quiet) => {}
+                    Ok(Next::Ended) => break "the supervisor has exited (`orch up` starts it again); q quits".to_owned(),
+                    Err(e) => break format!("lost the supervisor: {e}"),
+                }
+            },
+            Ok(None) => "nothing runs: `orch up` in another terminal starts the project".to_owned(),
+            Err(e) => format!("cannot follow the project: {e}"),
+        };
+        let _ = tx.send(Msg::Said(said));
+    });
+}
+
+/// A fresh listing every few seconds, for cpu and memory (and uptimes).
+pub(crate) fn sample_usage(place: Place, tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        let Ok(session) = Session::open_lenient(&place) else { return };
+        loop {
+            std::thread::sleep(USAGE_EVERY);
+            let Ok(listing) = ops::ps::status(&session, None) else { continue };
+            if tx.send(Msg::Rows(listing)).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Carries out an action and says how it ended.
+pub(crate) fn act(place: Place, action: Action, tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        let said = match carry_out(&place, &action) {
+            Ok(said) => said,
+            Err(e) => format!("{}: {e}", action.doing().trim_end_matches('…')),
+        };
+        let _ = tx.send(Msg::Said(said));
+    });
+}
+
+fn carry_out(place: &Place, action: &Action) -> Result<String, ClientError> {
+    let session = Session::open_lenient(place)?;
+    let quiet: &mut dyn FnMut(crate::client::Notice) = &mut |_| {};
+    let ending = match action {
+        Action::Restart(name) => ops::restart(&session, std::slice::from_ref(name), Wait::default(), quiet)?,
+        Action::Start(name) => {
+            let up = ops::Up { services: vec![name.clone()], ..ops::Up::default() };
+            ops::up(&session, &up, Wait::default(), quiet)?
+        }
+        Action::Stop(name) => match ops::down(&session, std::slice::from_ref(name), Wait::default(), quiet)? {
+            ops::Down::Followed(ending) => ending,
+            ops::Down::NotRunning => return Ok(format!("{name} is not running")),
+        },
+        Action::Scale(group, count) => {
+            let scale = [(group.clone(), *count)].into_iter().collect();
+            ops::scale(&session, &scale, Wait::default(), quiet)?
+        }
+    };
+    Ok(summary(&ending))
+}
+
+/// `web: ready in 312ms` for each service the action touched, on one line.
+fn summary(ending: &Ending) -> String {
+    match ending {
+        Ending::Done(report) => {
+            let parts: Vec<String> =
+                report.outcomes.iter().map(|o| format!("{}: {}", o.service, crate::render::describe(o))).collect();
+            let mark = if report.ok() { "✓" } else { "✗" };
+            format!("{mark} {}", parts.join(", "))
+        }
+        Ending::TimedOut { .. } | Ending::Interrupted { .. } => "still under way".to_owned(),
+    }
+}

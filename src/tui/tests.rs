@@ -1,0 +1,82 @@
+//! Frames of the TUI on ratatui's test backend, as a person would see them (without colour:
+//! what stands out must do so with a marker and reverse video too).
+
+use std::time::SystemTime;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use super::app::App;
+use super::view::draw;
+use crate::ipc::{ServiceStatus, Update};
+use crate::logs::Stream;
+
+fn row(name: &str, state: &str, pid: Option<i32>) -> ServiceStatus {
+    ServiceStatus {
+        name: name.into(),
+        state: state.into(),
+        pid: pid.and_then(crate::model::Pid::new),
+        uptime_secs: pid.map(|_| 42.0),
+        ..ServiceStatus::default()
+    }
+}
+
+fn frame(app: &App, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+    terminal.draw(|f| draw(f, app, false)).expect("a frame");
+    terminal.backend().to_string()
+}
+
+fn line(app: &mut App, service: &str, text: &str) {
+    let update = Update::Line { service: service.into(), stream: Stream::Out, text: text.into() };
+    app.update(update, SystemTime::UNIX_EPOCH);
+}
+
+fn mixed() -> App {
+    let mut db = row("db", "ready", Some(4101));
+    db.port = Some(5432);
+    db.cpu_percent = Some(1.5);
+    db.mem_bytes = Some(12 * 1_048_576);
+    let mut web = row("web", "failed", None);
+    web.restarts = 5;
+    web.reason = Some("exited with 1 (address already in use)".into());
+    let mut worker = row("worker.1", "unhealthy", Some(4103));
+    worker.health = Some("unhealthy".into());
+    let mut app = App::new(vec![db, web, worker, row("report", "stopped", None)]);
+    line(&mut app, "db", "database system is ready to accept connections");
+    line(&mut app, "web", "Error: listen EADDRINUSE :::8080");
+    app
+}
+
+#[test]
+fn an_empty_project() {
+    insta::assert_snapshot!(frame(&App::new(Vec::new()), 80, 12));
+}
+
+#[test]
+fn mixed_states_with_a_failure_and_its_reason_in_80_by_24() {
+    insta::assert_snapshot!(frame(&mixed(), 80, 24));
+}
+
+#[test]
+fn every_services_logs_after_tab_with_the_second_row_selected() {
+    let mut app = mixed();
+    app.key(KeyEvent::from(KeyCode::Down));
+    app.key(KeyEvent::from(KeyCode::Tab));
+    insta::assert_snapshot!(frame(&app, 80, 24));
+}
+
+#[test]
+fn the_help_overlay() {
+    let mut app = mixed();
+    app.key(KeyEvent::from(KeyCode::Char('?')));
+    insta::assert_snapshot!(frame(&app, 80, 24));
+}
+
+#[test]
+fn a_small_terminal_does_not_break_the_frame() {
+    // Nothing to assert but that it draws: a panic in ratatui's layout is the failure.
+    let text = frame(&mixed(), 20, 6);
+    assert!(text.contains("db"), "{text}");
+}

@@ -1,0 +1,175 @@
+//! Draws the TUI: the services pane, the logs pane, a status line, and the help over them.
+//! A pure function of the [`App`], so frames can be rendered on a test backend and
+//! snapshot-tested. Without colour (`NO_COLOR`) the selected row still stands out: a marker
+//! and reverse video.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
+
+use super::app::{App, LogLine};
+use crate::ipc::ServiceStatus;
+use crate::model::Phase;
+use crate::terminal::{Tone, phase_tone};
+
+/// The keys, as the help shows them.
+const KEYS: [(&str, &str); 13] = [
+    ("↑/↓ j/k", "select a service"),
+    ("r", "restart it"),
+    ("s", "stop it"),
+    ("S", "start it"),
+    ("+ / -", "one replica more / less"),
+    ("tab", "logs of every service / of the selected one"),
+    ("PgUp/PgDn", "scroll the logs back / forward"),
+    ("Home/End", "the oldest line / follow the newest"),
+    ("t", "timestamps on / off"),
+    ("?", "this help"),
+    ("q", "quit (the services keep running)"),
+    ("", ""),
+    ("", "copy and paste work as in any terminal"),
+];
+
+/// foreman's palette (as `orch logs`), one colour per service in the order of the rows.
+const PALETTE: [Color; 6] = [Color::Cyan, Color::Yellow, Color::Green, Color::Magenta, Color::Blue, Color::LightCyan];
+
+pub(crate) fn draw(frame: &mut Frame, app: &App, color: bool) {
+    let area = frame.area();
+    let services_height = u16::try_from(app.rows.len() + 3).unwrap_or(u16::MAX).min(area.height / 2).max(4);
+    let notes = u16::try_from(app.notes.len()).unwrap_or(0).min(3);
+    let [notes_area, services, logs, status] = Layout::vertical([
+        Constraint::Length(notes),
+        Constraint::Length(services_height),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    if notes > 0 {
+        let text: Vec<Line> = app.notes.iter().map(|n| Line::from(format!("! {n}"))).collect();
+        frame.render_widget(Paragraph::new(text).style(tone_style(Tone::Bad, color)), notes_area);
+    }
+    frame.render_widget(services_table(app, color), services);
+    draw_logs(frame, app, logs, color);
+    frame.render_widget(Paragraph::new(app.status.as_str()).style(Style::new().add_modifier(Modifier::DIM)), status);
+    if app.help {
+        draw_help(frame, area);
+    }
+}
+
+fn services_table(app: &App, color: bool) -> Table<'_> {
+    let header = Row::new(["", "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "CPU", "MEM", "WHY"])
+        .style(Style::new().add_modifier(Modifier::BOLD));
+    let rows = app.rows.iter().enumerate().map(|(index, row)| {
+        let selected = index == app.selected;
+        let cells = service_cells(row, selected, color);
+        let style = if selected { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
+        Row::new(cells).style(style)
+    });
+    let widths = [
+        Constraint::Length(1),
+        Constraint::Length(14),
+        Constraint::Length(10),
+        Constraint::Length(7),
+        Constraint::Length(5),
+        Constraint::Length(7),
+        Constraint::Length(8),
+        Constraint::Length(9),
+        Constraint::Length(6),
+        Constraint::Length(7),
+        Constraint::Min(10),
+    ];
+    Table::new(rows, widths).header(header).block(Block::new().borders(Borders::TOP).title(" services "))
+}
+
+fn service_cells(row: &ServiceStatus, selected: bool, color: bool) -> Vec<Cell<'_>> {
+    let tone = Phase::parse(&row.state).map_or(Tone::Quiet, phase_tone);
+    let dash = || "-".to_owned();
+    vec![
+        Cell::from(if selected { "▶" } else { " " }),
+        Cell::from(row.name.as_str()),
+        Cell::from(row.state.as_str()).style(tone_style(tone, color)),
+        Cell::from(row.pid.map_or_else(dash, |p| p.to_string())),
+        Cell::from(row.port.map_or_else(dash, |p| p.to_string())),
+        Cell::from(row.uptime_secs.map_or_else(dash, |s| short_duration(s))),
+        Cell::from(row.restarts.to_string()),
+        Cell::from(row.health.clone().unwrap_or_else(dash)),
+        Cell::from(row.cpu_percent.map_or_else(dash, |c| format!("{c:.1}%"))),
+        Cell::from(row.mem_bytes.map_or_else(dash, mebibytes)),
+        Cell::from(row.reason.clone().unwrap_or_default()),
+    ]
+}
+
+fn draw_logs(frame: &mut Frame, app: &App, area: Rect, color: bool) {
+    let shown = app.shown_logs();
+    let height = usize::from(area.height.saturating_sub(1));
+    let end = shown.len().saturating_sub(app.scroll);
+    let start = end.saturating_sub(height);
+    let width = app.rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    let lines: Vec<Line> = shown[start..end].iter().map(|l| log_line(app, l, width, color)).collect();
+    let title = match (app.all, app.selected_name()) {
+        (true, _) | (false, None) => " logs: every service ".to_owned(),
+        (false, Some(name)) => format!(" logs: {name} "),
+    };
+    let title = if app.scroll > 0 { format!("{title}(scrolled back {} lines) ", app.scroll) } else { title };
+    frame.render_widget(Paragraph::new(lines).block(Block::new().borders(Borders::TOP).title(title)), area);
+}
+
+fn log_line<'a>(app: &App, line: &'a LogLine, width: usize, color: bool) -> Line<'a> {
+    let mut spans = Vec::new();
+    if app.timestamps {
+        let at = chrono::DateTime::<chrono::Local>::from(line.at).format("%H:%M:%S%.3f ").to_string();
+        spans.push(Span::styled(at, Style::new().add_modifier(Modifier::DIM)));
+    }
+    let (speaker, style) = if line.orch {
+        ("orch", if color { Style::new().fg(Color::DarkGray) } else { Style::new() })
+    } else {
+        let index = app.rows.iter().position(|r| r.name == line.service).unwrap_or(0);
+        (line.service.as_str(), if color { Style::new().fg(PALETTE[index % PALETTE.len()]) } else { Style::new() })
+    };
+    spans.push(Span::styled(format!("{speaker:<width$} | "), style));
+    spans.push(Span::raw(line.text.as_str()));
+    Line::from(spans)
+}
+
+fn draw_help(frame: &mut Frame, area: Rect) {
+    let width = 56.min(area.width);
+    let height = u16::try_from(KEYS.len() + 2).unwrap_or(u16::MAX).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    let lines: Vec<Line> = KEYS.iter().map(|(key, what)| Line::from(format!(" {key:<10} {what}"))).collect();
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" keys (any key closes) ")), popup);
+}
+
+fn tone_style(tone: Tone, color: bool) -> Style {
+    if !color {
+        return Style::new();
+    }
+    match tone {
+        Tone::Good => Style::new().fg(Color::Green),
+        Tone::Busy => Style::new().fg(Color::Yellow),
+        Tone::Bad => Style::new().fg(Color::Red),
+        Tone::Quiet => Style::new().add_modifier(Modifier::DIM),
+    }
+}
+
+/// `42s`, `3m`, `2h`, `5d`: uptime at a glance.
+fn short_duration(secs: f64) -> String {
+    // Whole seconds are plenty for an uptime (and u64 holds any of them).
+    let secs = secs.max(0.0).round() as u64;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m", secs / 60),
+        3600..86_400 => format!("{}h", secs / 3600),
+        _ => format!("{}d", secs / 86_400),
+    }
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1}M", bytes as f64 / 1_048_576.0)
+}
