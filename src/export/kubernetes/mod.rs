@@ -6,10 +6,20 @@
 //! and a service left out is one file removed. Each object starts with `---`, so the printed
 //! export is one stream `kubectl apply -f -` reads as it is.
 //!
+//! A dependency is an init container `wait-<dep>` of the dependent's pods: for a Service, a
+//! connect to it; for a oneshot it waits to complete (a Job), `kubectl wait` on the Job. That
+//! one reads the Job through the API, so its pods run as the ServiceAccount
+//! `orch-<project>-waiter`, allowed to read Jobs by a Role and a RoleBinding of the same name,
+//! in `rbac.yaml` (written first: a pod cannot be made before its ServiceAccount).
+//!
+//! A service's name is its objects' name, as a DNS label (see [`names`]): a name that cannot
+//! be one, or two services of the same one, is an error.
+//!
 //! The objects are built as JSON values and written as YAML by [`yaml`], which quotes for
 //! the YAML 1.1 readers Kubernetes uses (a plain `on` is a boolean there).
 
 mod env;
+mod names;
 mod probes;
 #[cfg(test)]
 mod tests;
@@ -27,10 +37,18 @@ use crate::manifest::HumanDuration;
 /// The image of the containers that wait for a dependency's Service: small, and with `nc`.
 const WAIT_IMAGE: &str = "busybox:1.36";
 
+/// The image of the containers that wait for a Job to complete: `kubectl`, of the version
+/// whose schemas the export is checked against.
+const KUBECTL_IMAGE: &str = "bitnami/kubectl:1.30";
+
+/// The file of the ServiceAccount, Role and RoleBinding those containers run with.
+const RBAC_FILE: &str = "rbac.yaml";
+
 /// The manifests; an error naming the first service with no image (`--image NAME=IMAGE`, or
-/// `image` in its `[services.NAME.export]` table).
+/// `image` in its `[services.NAME.export]` table), or whose name cannot be a Kubernetes name.
 pub(crate) fn export(project: &Project, images: &IndexMap<String, String>) -> Result<Export, String> {
     let (units, empty) = units(project.spec);
+    names::check(&units)?;
     let images = images_of(&units, images)?;
     let mut ctx = Ctx { project, units: &units, images, warnings: Vec::new() };
     ctx.project_warnings(&empty);
@@ -40,6 +58,9 @@ pub(crate) fn export(project: &Project, images: &IndexMap<String, String>) -> Re
         if !documents.is_empty() {
             files.push((format!("{}.yaml", dns_label(&unit.name)), stream(&documents)));
         }
+    }
+    if units.iter().any(|unit| workload::waits_for_a_job(&ctx, unit)) {
+        files.insert(0, (RBAC_FILE.to_owned(), stream(&ctx.waiter_objects())));
     }
     let next_steps = next_steps(&ctx);
     Ok(Export { files, warnings: ctx.warnings, next_steps })
@@ -66,15 +87,19 @@ fn stream(documents: &[Value]) -> String {
 }
 
 /// What to do with the files: fill in the Secret stubs (orch never writes a secret's value out),
-/// then apply them.
+/// then apply them. `OUT` is where the files are: the CLI puts the folder there.
 fn next_steps(ctx: &Ctx) -> Vec<String> {
     let mut steps = Vec::new();
-    let secrets: Vec<String> =
-        ctx.units.iter().filter(|u| env::has_secrets(u)).map(|u| format!("`{}`", ctx.secret_name(u))).collect();
+    let secrets: Vec<String> = ctx
+        .units
+        .iter()
+        .filter(|u| workload::is_exported(u) && env::has_secrets(u))
+        .map(|u| format!("`{}`", ctx.secret_name(u)))
+        .collect();
     if !secrets.is_empty() {
         steps.push(format!("fill in the empty values of the Secret stubs {}", secrets.join(", ")));
     }
-    steps.push("kubectl apply -f <folder>".to_owned());
+    steps.push("kubectl apply -f OUT/".to_owned());
     steps
 }
 
@@ -88,8 +113,8 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// A warning about a service's key; the same one twice (two dependents of one oneshot
-    /// make the same init container) is said once.
+    /// A warning about a service's key; the same one twice (two dependents of one Job round
+    /// its `ready_timeout` alike) is said once.
     fn warn(&mut self, service: &str, key: &str, message: impl Into<String>) {
         let warning = Warning::new(service, key, message);
         if !self.warnings.contains(&warning) {
@@ -105,13 +130,9 @@ impl Ctx<'_> {
         }
     }
 
+    /// What the project's own keys lose. Not `watch`: it is on by default, and nobody reads
+    /// a cluster that does not reload procs.toml as a loss.
     fn project_warnings(&mut self, empty: &[String]) {
-        if self.project.spec.watch {
-            self.warn_project(
-                "watch",
-                "Kubernetes does not reload procs.toml: run orch export again and kubectl apply after an edit",
-            );
-        }
         if self.project.spec.log != crate::manifest::LogConfig::default() {
             self.warn_project("log", "the kubelet rotates container logs by its own settings (containerLogMaxSize)");
         }
@@ -131,6 +152,36 @@ impl Ctx<'_> {
 
     fn metadata(&self, name: &str, unit: &Unit) -> Value {
         json!({ "name": name, "labels": self.labels(unit) })
+    }
+
+    /// `orch-<project>-waiter`: the ServiceAccount (and its Role and RoleBinding) of the pods
+    /// that wait for a Job.
+    fn waiter_name(&self) -> String {
+        self.project.unit_name("waiter")
+    }
+
+    /// The ServiceAccount of the pods that wait for a Job, a Role that reads Jobs (what
+    /// `kubectl wait` does: get, then list and watch), and the RoleBinding of the two. The
+    /// binding's subject has no namespace: it is the namespace the files are applied to.
+    fn waiter_objects(&self) -> Vec<Value> {
+        let name = self.waiter_name();
+        let metadata = json!({ "name": name, "labels": { "app.kubernetes.io/part-of": self.project.target() } });
+        vec![
+            json!({ "apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata }),
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "Role",
+                "metadata": metadata,
+                "rules": [{ "apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "list", "watch"] }],
+            }),
+            json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1",
+                "kind": "RoleBinding",
+                "metadata": metadata,
+                "roleRef": { "apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name },
+                "subjects": [{ "kind": "ServiceAccount", "name": name }],
+            }),
+        ]
     }
 
     /// `orch-<project>-<name>-env`: prefixed, as it is no DNS name anyone types.

@@ -2,16 +2,21 @@
 //! over; Kubernetes splits that in two: a startupProbe asked every second for `ready_timeout`
 //! (after which the container is restarted, as orch gives up on it), then a readinessProbe
 //! that keeps the pod out of its Service while it fails. The healthcheck is the livenessProbe.
+//! Each attempt of a probe may take 5s, as long as orch gives one (Kubernetes' default is 1s).
 
 use serde_json::{Map, Value, json};
 
 use super::Ctx;
+use super::workload::escape;
 use crate::export::Unit;
 use crate::manifest::{Ready, Service};
 
 /// How often a readiness probe is asked once the pod started: often enough that a dependent
 /// waiting for the Service does not wait Kubernetes' default 10s more.
 const READINESS_PERIOD: u64 = 5;
+
+/// How long one attempt of a probe may take: orch's, for a check.
+const ATTEMPT_TIMEOUT: u64 = 5;
 
 /// The port a service listens on, for its containerPort and Service: `port` (or `PORT` in its
 /// env), else the port its tcp or http check connects to (a database's `ready = { tcp = … }`).
@@ -71,17 +76,19 @@ fn liveness(ctx: &mut Ctx, unit: &Unit) -> Option<Value> {
     Some(with(&action, timing))
 }
 
-/// A probe: its action and its timing in one object.
+/// A probe: its action, its timing and the time one attempt may take, in one object.
 fn with(action: &Map<String, Value>, timing: Value) -> Value {
     let mut probe = action.clone();
     if let Value::Object(timing) = timing {
         probe.extend(timing);
     }
+    probe.insert("timeoutSeconds".into(), json!(ATTEMPT_TIMEOUT));
     Value::Object(probe)
 }
 
 /// `tcpSocket`, `httpGet` or `exec`. The probe runs against the pod, so a check of 127.0.0.1
-/// (as every check in procs.toml is) leaves `host` out; another host is kept.
+/// (as every check in procs.toml is) leaves `host` out; another host is kept. An exec
+/// probe's command keeps its `$` as a container's does (the kubelet expands `$(VAR)` in both).
 fn action(check: &Ready) -> Option<Map<String, Value>> {
     let mut action = Map::new();
     match check {
@@ -97,7 +104,8 @@ fn action(check: &Ready) -> Option<Map<String, Value>> {
             action.insert("httpGet".into(), http_get(url)?);
         }
         Ready::Exec(cmd) => {
-            action.insert("exec".into(), json!({ "command": cmd.argv() }));
+            let argv: Vec<String> = cmd.argv().iter().map(|word| escape(word)).collect();
+            action.insert("exec".into(), json!({ "command": argv }));
         }
         Ready::Log(_) | Ready::Delay(_) | Ready::Notify(_) => return None,
     }
@@ -142,6 +150,21 @@ mod tests {
         let exec = action(&Ready::Exec(CommandLine::Argv(vec!["pg_isready".into()]))).unwrap();
         assert_eq!(exec["exec"], json!({ "command": ["pg_isready"] }));
         assert!(action(&Ready::Log("up".into())).is_none());
+    }
+
+    /// The kubelet expands `$(VAR)` in an exec probe's command as in a container's.
+    #[test]
+    fn exec_probes_keep_their_dollars() {
+        let check = Ready::Exec(CommandLine::Argv(vec!["sh".into(), "-c".into(), "test $(cat /ready) = $$".into()]));
+        let exec = action(&check).unwrap();
+        assert_eq!(exec["exec"], json!({ "command": ["sh", "-c", "test $$(cat /ready) = $$$"] }));
+    }
+
+    #[test]
+    fn every_probe_may_take_five_seconds() {
+        let tcp = action(&Ready::Tcp("127.0.0.1:5432".into())).unwrap();
+        let probe = with(&tcp, json!({ "periodSeconds": 1 }));
+        assert_eq!(probe, json!({ "tcpSocket": { "port": 5432 }, "periodSeconds": 1, "timeoutSeconds": 5 }));
     }
 
     #[test]

@@ -179,6 +179,156 @@ export = { image = "ghcr.io/acme/seed:1" }
     }
 }
 
+/// The export of a procs.toml written here (in its own folder, which the spec borrows).
+fn from_toml(manifest: &str) -> (tempfile::TempDir, Spec) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("procs.toml");
+    std::fs::write(&file, manifest).unwrap();
+    let spec = spec(&file.display().to_string());
+    (dir, spec)
+}
+
+/// A `completed` dependency is a Job, and an init container of the dependent that waits for it
+/// with kubectl, as a ServiceAccount that may read Jobs.
+#[test]
+fn a_completed_dependency_is_a_job_waited_for() {
+    let spec = spec(EXAMPLE);
+    let export = export(&project(&spec), &images(&spec)).unwrap();
+    let file = |name: &str| export.files.iter().find(|(n, _)| n == name).map(|(_, t)| t.as_str()).unwrap_or_default();
+    assert_eq!(export.files[0].0, "rbac.yaml", "before the pods that run as its ServiceAccount");
+    let rbac = file("rbac.yaml");
+    for line in [
+        "kind: ServiceAccount",
+        "kind: Role\n",
+        "kind: RoleBinding",
+        "  name: orch-app-waiter",
+        "- apiGroups:\n  - batch\n  resources:\n  - jobs\n  verbs:\n  - get\n  - list\n  - watch",
+    ] {
+        assert!(rbac.contains(line), "{line} in {rbac}");
+    }
+    let setup = file("setup.yaml");
+    assert!(setup.contains("kind: Job\nmetadata:\n  name: setup"), "{setup}");
+    let web = file("web.yaml");
+    for line in [
+        "serviceAccountName: orch-app-waiter",
+        "- name: wait-setup\n        image: bitnami/kubectl:1.30",
+        "- \"--for=condition=complete\"",
+        "- \"--timeout=600s\"",
+        "- job/setup",
+    ] {
+        assert!(web.contains(line), "{line} in {web}");
+    }
+    assert!(!web.contains("mkdir -p data"), "the oneshot runs in its Job, not in web's pods:\n{web}");
+    assert!(!file("worker.yaml").contains("serviceAccountName"), "worker waits for no Job");
+    let said = export.warnings.iter().find(|w| w.key == "oneshot").unwrap();
+    assert!(said.message.contains("runs once, when kubectl apply creates it"), "{said}");
+}
+
+/// A scaled oneshot runs its `scale` pods; a oneshot's own `ready_timeout` is how long the
+/// dependent waits.
+#[test]
+fn a_scaled_oneshot_runs_each_pod() {
+    let (_dir, spec) = from_toml(
+        r#"
+[services.seed]
+cmd = "seed"
+oneshot = true
+scale = 3
+ready_timeout = "2m"
+export = { image = "ghcr.io/acme/seed:1" }
+
+[services.api]
+cmd = "api"
+port = 8080
+depends_on = { seed = "completed" }
+export = { image = "ghcr.io/acme/api:1" }
+"#,
+    );
+    let export = export(&project(&spec), &IndexMap::new()).unwrap();
+    let text = shown(&export, &spec);
+    assert!(text.contains("  parallelism: 3\n  completions: 3\n"), "{text}");
+    assert!(text.contains("- \"--timeout=120s\""), "{text}");
+    if have_validator() {
+        validate("scaled oneshot", &export);
+    }
+}
+
+/// Two services of one Kubernetes name, or a name that cannot be one, are errors naming them.
+#[test]
+fn names_kubernetes_cannot_take_are_errors() {
+    let two = |a: &str, b: &str| {
+        format!(
+            "[services.{a}]\ncmd = \"a\"\nexport = {{ image = \"i\" }}\n[services.{b}]\ncmd = \"b\"\nexport = {{ image = \"i\" }}\n"
+        )
+    };
+    for (a, b, label) in [("my_web", "my-web", "my-web"), ("Web", "web", "web")] {
+        let (_dir, spec) = from_toml(&two(a, b));
+        let error = export(&project(&spec), &IndexMap::new()).unwrap_err();
+        assert_eq!(error, format!("services `{a}` and `{b}` both become `{label}` in Kubernetes; rename one"));
+    }
+    for (name, why) in
+        [("9lives", "starts with a letter"), ("_x", "starts with a letter"), ("web_", "ends with a letter")]
+    {
+        let (_dir, spec) = from_toml(&two(name, "ok"));
+        let error = export(&project(&spec), &IndexMap::new()).unwrap_err();
+        assert!(error.starts_with(&format!("service `{name}`")) && error.contains(why), "{error}");
+    }
+    let (_dir, spec) = from_toml(&format!("{}depends_on = [\"db\"]\n", two("db", "wait-db")));
+    let error = export(&project(&spec), &IndexMap::new()).unwrap_err();
+    assert_eq!(error, "service `wait-db` waits for `db` in an init container of the same name, `wait-db`; rename it");
+    let long = "x".repeat(64);
+    let (_dir, spec) = from_toml(&two(&long, "ok"));
+    let error = export(&project(&spec), &IndexMap::new()).unwrap_err();
+    assert!(error.contains(&format!("service `{long}`")) && error.contains("at most 63"), "{error}");
+}
+
+/// A seconds field of `0` is dropped; another has no CronJob, and says so.
+#[test]
+fn six_field_schedules() {
+    let (_dir, spec) = from_toml(
+        r#"
+[services.tick]
+cmd = "tick"
+oneshot = true
+schedule = "0 */5 * * * *"
+export = { image = "ghcr.io/acme/tick:1" }
+
+[services.fast]
+cmd = "fast"
+oneshot = true
+schedule = "*/10 * * * * *"
+env = { API_TOKEN = "x" }
+export = { image = "ghcr.io/acme/fast:1" }
+"#,
+    );
+    let export = export(&project(&spec), &IndexMap::new()).unwrap();
+    let text = shown(&export, &spec);
+    assert!(text.contains("schedule: \"*/5 * * * *\""), "{text}");
+    let names: Vec<&str> = export.files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["tick.yaml"], "no CronJob for `fast`");
+    let fast: Vec<&str> =
+        export.warnings.iter().filter(|w| w.service.as_deref() == Some("fast")).map(|w| w.message.as_str()).collect();
+    assert_eq!(
+        fast,
+        ["`*/10 * * * * *` runs at second `*/10`, which five-field cron cannot say: no CronJob (it is not exported)"]
+    );
+    assert_eq!(export.next_steps, ["kubectl apply -f OUT/"], "no Secret stub of `fast` to fill in");
+    if have_validator() {
+        validate("schedules", &export);
+    }
+}
+
+/// The next steps name the folder `OUT`, which the CLI replaces; the top-level `watch` (on by
+/// default) is no warning.
+#[test]
+fn next_steps_and_project_warnings() {
+    let spec = spec(EVERY_KEY);
+    let export = export(&project(&spec), &images(&spec)).unwrap();
+    assert_eq!(export.next_steps.last().map(String::as_str), Some("kubectl apply -f OUT/"));
+    assert!(spec.watch, "procs.toml.example watches");
+    assert!(!export.warnings.iter().any(|w| w.service.is_none() && w.key == "watch"), "{:?}", export.warnings);
+}
+
 /// Every file is a stream of YAML documents, each a Kubernetes object.
 #[test]
 fn files_read_back() {

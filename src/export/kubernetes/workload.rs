@@ -1,14 +1,22 @@
 //! The objects a service becomes: a Deployment (and a Service, with a port) for a
-//! long-running one, a Job for a oneshot, a CronJob for a schedule. A oneshot others wait to
-//! complete (`migrate`) runs as an init container of each of them instead, the common
-//! Kubernetes idiom: an init container cannot watch a Job without RBAC, and a Job beside the
-//! init containers would run it twice.
+//! long-running one, a Job for a oneshot, a CronJob for a schedule.
+//!
+//! A dependency is an init container of the dependent's pods, `wait-<dep>`: a connect to
+//! the dependency's Service (it routes only to ready pods), or, for a oneshot it waits to
+//! complete (`migrate`), `kubectl wait --for=condition=complete job/migrate`. The Job runs
+//! once, as orch runs a oneshot once, however many times the dependent's pods start.
 
 use serde_json::{Map, Value, json};
 
-use super::{Ctx, WAIT_IMAGE, env, probes};
+use super::names::WAIT_PREFIX;
+use super::{Ctx, KUBECTL_IMAGE, WAIT_IMAGE, env, probes};
+use crate::export::calendar::five_fields;
 use crate::export::{Unit, dns_label};
 use crate::manifest::{CommandLine, Condition, PortSpec, RestartPolicy, Service};
+
+/// How long a pod waits for a Job it depends on when the oneshot has no `ready_timeout` of
+/// its own: a migration may take minutes. After it the init container fails, and is run again.
+const JOB_WAIT: u64 = 600;
 
 /// What a service becomes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -16,39 +24,54 @@ enum Kind {
     Deployment,
     Job,
     CronJob,
-    /// A oneshot others depend on to complete: an init container of each of them.
-    Init,
+    /// A schedule with no five-field form (a seconds field other than `0`): nothing, and a
+    /// warning.
+    Unscheduled,
 }
 
-fn kind(ctx: &Ctx, unit: &Unit) -> Kind {
+fn kind(unit: &Unit) -> Kind {
     let service = unit.service;
-    if service.schedule.is_some() {
-        Kind::CronJob
-    } else if service.oneshot && is_awaited(ctx, &unit.name) {
-        Kind::Init
-    } else if service.oneshot {
-        Kind::Job
-    } else {
-        Kind::Deployment
+    match &service.schedule {
+        Some(cron) if five_fields(cron).is_err() => Kind::Unscheduled,
+        Some(_) => Kind::CronJob,
+        None if service.oneshot => Kind::Job,
+        None => Kind::Deployment,
     }
 }
 
-/// Whether some service waits for this one to complete.
-fn is_awaited(ctx: &Ctx, name: &str) -> bool {
-    ctx.units.iter().any(|u| u.depends_on.get(name).is_some_and(|d| d.condition == Condition::Completed))
+/// Whether the unit has files: all but a schedule Kubernetes cannot say.
+pub(super) fn is_exported(unit: &Unit) -> bool {
+    kind(unit) != Kind::Unscheduled
+}
+
+/// The Job a dependency is, when the unit waits for it to complete.
+fn awaited_job<'a>(ctx: &Ctx<'a>, name: &str, condition: Condition) -> Option<&'a Unit<'a>> {
+    let units: &'a [Unit<'a>] = ctx.units;
+    units
+        .iter()
+        .find(|u| u.name == name)
+        .filter(|target| condition == Condition::Completed && kind(target) == Kind::Job)
+}
+
+/// Whether the unit's pods wait for a Job (and so run as the ServiceAccount that may read it).
+pub(super) fn waits_for_a_job(ctx: &Ctx, unit: &Unit) -> bool {
+    is_exported(unit) && unit.depends_on.iter().any(|(name, d)| awaited_job(ctx, name, d.condition).is_some())
 }
 
 /// The unit's objects in the order `kubectl apply` wants them: its ConfigMap and Secret
 /// first, then its workload, then its Service.
 pub(super) fn documents(ctx: &mut Ctx, unit: &Unit) -> Vec<Value> {
-    let kind = kind(ctx, unit);
+    let kind = kind(unit);
     warnings(ctx, unit, kind);
+    if kind == Kind::Unscheduled {
+        return Vec::new();
+    }
     let mut documents = env::objects(ctx, unit);
     match kind {
         Kind::Deployment => documents.push(deployment(ctx, unit)),
         Kind::Job => documents.push(job(ctx, unit)),
         Kind::CronJob => documents.push(cron_job(ctx, unit)),
-        Kind::Init => {}
+        Kind::Unscheduled => {}
     }
     if kind == Kind::Deployment
         && let Some(port) = probes::port_of(unit.service)
@@ -92,10 +115,11 @@ fn job(ctx: &mut Ctx, unit: &Unit) -> Value {
     json!({ "apiVersion": "batch/v1", "kind": "Job", "metadata": ctx.metadata(&label, unit), "spec": job_spec(ctx, unit) })
 }
 
-/// orch skips a run while the last one still runs: `concurrencyPolicy: Forbid`.
+/// orch skips a run while the last one still runs: `concurrencyPolicy: Forbid`. The schedule
+/// in cron's five fields (a `0` seconds field dropped).
 fn cron_job(ctx: &mut Ctx, unit: &Unit) -> Value {
     let label = dns_label(&unit.name);
-    let schedule = unit.service.schedule.clone().unwrap_or_default();
+    let schedule = unit.service.schedule.as_deref().and_then(|cron| five_fields(cron).ok()).unwrap_or_default();
     let spec = json!({
         "schedule": schedule,
         "concurrencyPolicy": "Forbid",
@@ -105,14 +129,21 @@ fn cron_job(ctx: &mut Ctx, unit: &Unit) -> Value {
 }
 
 /// A oneshot's `restart`: "no" runs it once (`backoffLimit: 0`), else it is retried on
-/// failure up to `max_restarts` times.
+/// failure up to `max_restarts` times. A scaled one runs its `scale` pods at once, and is
+/// complete when each has succeeded.
 fn job_spec(ctx: &mut Ctx, unit: &Unit) -> Value {
     let service = unit.service;
     let (policy, retries) = match service.restart {
         RestartPolicy::No => ("Never", 0),
         RestartPolicy::OnFailure | RestartPolicy::Always => ("OnFailure", service.max_restarts),
     };
-    json!({ "backoffLimit": retries, "template": pod(ctx, unit, Some(policy)) })
+    let mut spec = json!({ "backoffLimit": retries });
+    if unit.is_scaled() {
+        spec["parallelism"] = json!(unit.count());
+        spec["completions"] = json!(unit.count());
+    }
+    spec["template"] = pod(ctx, unit, Some(policy));
+    spec
 }
 
 fn service(ctx: &Ctx, unit: &Unit, port: u16) -> Value {
@@ -128,9 +159,13 @@ fn service(ctx: &Ctx, unit: &Unit, port: u16) -> Value {
     })
 }
 
-/// A pod template: the waits for its dependencies, its container, the stop timeout.
+/// A pod template: the waits for its dependencies (and the ServiceAccount that may read a
+/// Job it waits for), its container, the stop timeout.
 fn pod(ctx: &mut Ctx, unit: &Unit, restart_policy: Option<&str>) -> Value {
     let mut spec = Map::new();
+    if waits_for_a_job(ctx, unit) {
+        spec.insert("serviceAccountName".into(), json!(ctx.waiter_name()));
+    }
     let init = init_containers(ctx, unit);
     if !init.is_empty() {
         spec.insert("initContainers".into(), Value::Array(init));
@@ -169,9 +204,10 @@ fn container(ctx: &mut Ctx, unit: &Unit) -> Map<String, Value> {
     container
 }
 
-/// Kubernetes expands `$(VAR)` in a command and makes `$$` one `$`; orch runs the command as
-/// written, so each `$` before `(` or `$` is doubled to stay as it is.
-fn escape(word: &str) -> String {
+/// Kubernetes expands `$(VAR)` in a command (a container's, an exec probe's) and makes `$$`
+/// one `$`; orch runs the command as written, so each `$` before `(` or `$` is doubled to stay
+/// as it is.
+pub(super) fn escape(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
     let mut chars = word.chars().peekable();
     while let Some(c) = chars.next() {
@@ -204,15 +240,10 @@ fn ports(ctx: &mut Ctx, unit: &Unit) -> Map<String, Value> {
 }
 
 /// The unit's dependencies as init containers, in order: a wait for each Service it depends
-/// on, and each oneshot it waits to complete run in place (after its own dependencies).
+/// on, and for each Job it waits to complete.
 fn init_containers(ctx: &mut Ctx, unit: &Unit) -> Vec<Value> {
-    let mut out = Vec::new();
-    add_dependencies(ctx, unit, &mut out);
-    out
-}
-
-fn add_dependencies(ctx: &mut Ctx, unit: &Unit, out: &mut Vec<Value>) {
     let units = ctx.units;
+    let mut out = Vec::new();
     for (name, dependency) in &unit.depends_on {
         let Some(target) = units.iter().find(|u| &u.name == name) else { continue };
         if dependency.restart {
@@ -220,27 +251,20 @@ fn add_dependencies(ctx: &mut Ctx, unit: &Unit, out: &mut Vec<Value>) {
                 format!("restart = true on `{name}`: Kubernetes does not restart this pod when `{name}` restarts");
             ctx.warn(&unit.name, "depends_on", message);
         }
-        if kind(ctx, target) == Kind::Init {
-            add_dependencies(ctx, target, out);
-            let run = Value::Object(container(ctx, target));
-            push_once(out, run);
-        } else if let Some(port) = probes::port_of(target.service).filter(|_| kind(ctx, target) == Kind::Deployment) {
+        if awaited_job(ctx, name, dependency.condition).is_some() {
+            out.push(wait_for_job(ctx, target));
+        } else if let Some(port) = probes::port_of(target.service).filter(|_| kind(target) == Kind::Deployment) {
             if dependency.condition == Condition::Started {
                 let message = format!("`{name}` started: the pod waits for its Service to take connections (ready)");
                 ctx.warn(&unit.name, "depends_on", message);
             }
-            push_once(out, wait(target, port));
+            out.push(wait(target, port));
         } else {
             let message = format!("`{name}` has no Service to wait for (no port): the pod starts without waiting");
             ctx.warn(&unit.name, "depends_on", message);
         }
     }
-}
-
-fn push_once(out: &mut Vec<Value>, container: Value) {
-    if !out.iter().any(|c| c["name"] == container["name"]) {
-        out.push(container);
-    }
+    out
 }
 
 /// A wait for a dependency's Service to take connections. A Service sends them only to ready
@@ -248,7 +272,21 @@ fn push_once(out: &mut Vec<Value>, container: Value) {
 fn wait(target: &Unit, port: u16) -> Value {
     let host = dns_label(&target.name);
     let script = format!("until nc -z {host} {port}; do echo waiting for {host}:{port}; sleep 1; done");
-    json!({ "name": format!("wait-{host}"), "image": WAIT_IMAGE, "command": ["sh", "-c", script] })
+    json!({ "name": format!("{WAIT_PREFIX}{host}"), "image": WAIT_IMAGE, "command": ["sh", "-c", script] })
+}
+
+/// A wait for a Job to complete: for the oneshot's `ready_timeout` when it has one of its own,
+/// else [`JOB_WAIT`]. It reads the Job through the API, as the pod's ServiceAccount.
+fn wait_for_job(ctx: &mut Ctx, target: &Unit) -> Value {
+    let job = dns_label(&target.name);
+    let timeout = if target.service.ready_timeout == defaults().ready_timeout {
+        JOB_WAIT
+    } else {
+        ctx.seconds(target, "ready_timeout", target.service.ready_timeout).max(1)
+    };
+    let command =
+        ["kubectl", "wait", "--for=condition=complete", &format!("--timeout={timeout}s"), &format!("job/{job}")];
+    json!({ "name": format!("{WAIT_PREFIX}{job}"), "image": KUBECTL_IMAGE, "command": command })
 }
 
 /// procs.toml's defaults: a key at its default was not written, and says nothing to warn of.
@@ -260,6 +298,19 @@ fn defaults() -> Service {
 fn warnings(ctx: &mut Ctx, unit: &Unit, kind: Kind) {
     let service = unit.service;
     let name = unit.name.as_str();
+    if let Some(cron) = &service.schedule {
+        match five_fields(cron) {
+            Err(why) => {
+                ctx.warn(name, "schedule", format!("{why}: no CronJob (it is not exported)"));
+                return;
+            }
+            Ok(_) => ctx.warn(
+                name,
+                "schedule",
+                "runs in the cluster's time zone (UTC unless spec.timeZone is set), not this machine's",
+            ),
+        }
+    }
     if !service.watch.is_empty() {
         ctx.warn(name, "watch", "no equivalent: a new image and kubectl apply (or a tool such as Tilt) restart it");
     }
@@ -287,11 +338,12 @@ fn warnings(ctx: &mut Ctx, unit: &Unit, kind: Kind) {
     }
     match kind {
         Kind::Deployment => deployment_warnings(ctx, unit),
-        Kind::Job | Kind::CronJob => job_warnings(ctx, unit),
-        Kind::Init => init_warnings(ctx, unit),
-    }
-    if let Some(schedule) = &service.schedule {
-        schedule_warnings(ctx, name, schedule);
+        Kind::Job => {
+            job_warnings(ctx, unit);
+            awaited_warnings(ctx, unit);
+        }
+        Kind::CronJob => job_warnings(ctx, unit),
+        Kind::Unscheduled => {}
     }
 }
 
@@ -321,23 +373,27 @@ fn job_warnings(ctx: &mut Ctx, unit: &Unit) {
     one_run_warnings(ctx, unit);
 }
 
-fn init_warnings(ctx: &mut Ctx, unit: &Unit) {
+/// A Job others wait for runs once, not at each start of their pods: as orch runs a oneshot.
+fn awaited_warnings(ctx: &mut Ctx, unit: &Unit) {
     let dependents: Vec<String> = ctx
         .units
         .iter()
-        .filter(|u| u.depends_on.get(&unit.name).is_some_and(|d| d.condition == Condition::Completed))
+        .filter(|u| is_exported(u) && u.depends_on.get(&unit.name).is_some_and(|d| d.condition == Condition::Completed))
         .map(|u| format!("`{}`", u.name))
         .collect();
+    if dependents.is_empty() {
+        return;
+    }
+    let job = dns_label(&unit.name);
+    let waits = if dependents.len() == 1 { "waits" } else { "wait" };
     let message = format!(
-        "runs as an init container of {} each time one of its pods starts, not once: it must be safe to run again; \
-         the files it writes stay in its own container (share an emptyDir volume if the service reads them)",
-        dependents.join(", ")
+        "a Job, which {} {waits} for to complete (kubectl wait, as ServiceAccount `{}`): it runs once, when \
+         kubectl apply creates it, not each time a dependent's pod starts; kubectl apply cannot change it: \
+         kubectl delete job {job} to run it again or apply an edit; the files it writes stay in its own pod",
+        dependents.join(", "),
+        ctx.waiter_name(),
     );
     ctx.warn(&unit.name, "oneshot", message);
-    if unit.service.restart != RestartPolicy::No || unit.service.max_restarts != defaults().max_restarts {
-        ctx.warn(&unit.name, "restart", "an init container that fails is retried with its pod, without end");
-    }
-    one_run_warnings(ctx, unit);
 }
 
 /// A run to completion has no readiness or health to probe.
@@ -348,19 +404,6 @@ fn one_run_warnings(ctx: &mut Ctx, unit: &Unit) {
     if unit.service.healthcheck.is_some() {
         ctx.warn(&unit.name, "healthcheck", "a run to completion has no liveness probe");
     }
-}
-
-/// orch reads a schedule in this machine's time zone, and with an optional seconds field.
-fn schedule_warnings(ctx: &mut Ctx, name: &str, schedule: &str) {
-    let fields = schedule.split_whitespace().count();
-    if !schedule.starts_with('@') && fields != 5 {
-        ctx.warn(
-            name,
-            "schedule",
-            format!("`{schedule}` has {fields} fields: a CronJob's has 5 (no seconds, no year)"),
-        );
-    }
-    ctx.warn(name, "schedule", "runs in the cluster's time zone (UTC unless spec.timeZone is set), not this machine's");
 }
 
 #[cfg(test)]
