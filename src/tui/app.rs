@@ -44,6 +44,10 @@ impl Action {
     }
 }
 
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "what the logs pane shows, the help, quitting and redrawing are independent facts"
+)]
 pub(crate) struct App {
     pub(crate) rows: Vec<ServiceStatus>,
     pub(crate) selected: usize,
@@ -146,7 +150,7 @@ impl App {
                 };
                 match self.rows.iter_mut().find(|r| r.name == service) {
                     Some(row) => {
-                        row.state = phase.as_str().to_owned();
+                        phase.as_str().clone_into(&mut row.state);
                         row.pid = pid.or(row.pid.filter(|_| phase.has_process()));
                         row.reason = reason;
                     }
@@ -165,7 +169,8 @@ impl App {
                 self.push(LogLine { service, text, orch: false, at });
             }
             Update::Lost { updates } => {
-                self.status = format!("{updates} updates were dropped (the screen fell behind); the log files have them");
+                self.status =
+                    format!("{updates} updates were dropped (the screen fell behind); the log files have them");
             }
         }
     }

@@ -34,7 +34,9 @@ pub(crate) fn follow(place: Place, tx: Sender<Msg>) {
                         }
                     }
                     Ok(Next::Quiet) => {}
-                    Ok(Next::Ended) => break "the supervisor has exited (`orch up` starts it again); q quits".to_owned(),
+                    Ok(Next::Ended) => {
+                        break "the supervisor has exited (`orch up` starts it again); q quits".to_owned();
+                    }
                     Err(e) => break format!("lost the supervisor: {e}"),
                 }
             },

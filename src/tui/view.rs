@@ -7,7 +7,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::app::{App, LogLine};
 use crate::ipc::ServiceStatus;
@@ -36,7 +36,8 @@ const PALETTE: [Color; 6] = [Color::Cyan, Color::Yellow, Color::Green, Color::Ma
 
 pub(crate) fn draw(frame: &mut Frame, app: &App, color: bool) {
     let area = frame.area();
-    let services_height = u16::try_from(app.rows.len() + 3).unwrap_or(u16::MAX).min(area.height / 2).max(4);
+    let reasons = app.rows.iter().filter(|r| r.reason.is_some()).count();
+    let services_height = u16::try_from(app.rows.len() + reasons + 3).unwrap_or(u16::MAX).min(area.height / 2).max(4);
     let notes = u16::try_from(app.notes.len()).unwrap_or(0).min(3);
     let [notes_area, services, logs, status] = Layout::vertical([
         Constraint::Length(notes),
@@ -49,7 +50,7 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, color: bool) {
         let text: Vec<Line> = app.notes.iter().map(|n| Line::from(format!("! {n}"))).collect();
         frame.render_widget(Paragraph::new(text).style(tone_style(Tone::Bad, color)), notes_area);
     }
-    frame.render_widget(services_table(app, color), services);
+    frame.render_widget(services_pane(app, color), services);
     draw_logs(frame, app, logs, color);
     frame.render_widget(Paragraph::new(app.status.as_str()).style(Style::new().add_modifier(Modifier::DIM)), status);
     if app.help {
@@ -57,47 +58,60 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, color: bool) {
     }
 }
 
-fn services_table(app: &App, color: bool) -> Table<'_> {
-    let header = Row::new(["", "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "HEALTH", "CPU", "MEM", "WHY"])
-        .style(Style::new().add_modifier(Modifier::BOLD));
-    let rows = app.rows.iter().enumerate().map(|(index, row)| {
+/// The services pane: a row each, columns padded to their widest cell, the state coloured as
+/// in `ps`; why a state is unhappy on a line of its own under its row, as `ps` shows it, so a
+/// row never runs past 80 columns.
+fn services_pane(app: &App, color: bool) -> Paragraph<'_> {
+    let health = app.rows.iter().any(|r| r.health.is_some());
+    let mut header = vec!["NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "CPU", "MEM"];
+    if health {
+        header.push("HEALTH");
+    }
+    let cells: Vec<Vec<String>> = app.rows.iter().map(|row| service_cells(row, health)).collect();
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| cells.iter().map(|c| c[i].chars().count()).chain([header[i].len()]).max().unwrap_or(0))
+        .collect();
+    let pad = |text: &str, i: usize| format!("{text:<width$} ", width = widths[i]);
+    let mut lines = vec![Line::styled(
+        format!("  {}", header.iter().enumerate().map(|(i, h)| pad(h, i)).collect::<String>()),
+        Style::new().add_modifier(Modifier::BOLD),
+    )];
+    if app.rows.is_empty() {
+        lines.push(Line::from("  no services: `orch up` (or `orch start NAME -- CMD`) starts some"));
+    }
+    for (index, (row, cells)) in app.rows.iter().zip(&cells).enumerate() {
         let selected = index == app.selected;
-        let cells = service_cells(row, selected, color);
+        let tone = Phase::parse(&row.state).map_or(Tone::Quiet, phase_tone);
+        let mut spans = vec![Span::raw(if selected { "▶ " } else { "  " })];
+        for (i, cell) in cells.iter().enumerate() {
+            let style = if i == 1 { tone_style(tone, color) } else { Style::new() };
+            spans.push(Span::styled(pad(cell, i), style));
+        }
         let style = if selected { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
-        Row::new(cells).style(style)
-    });
-    let widths = [
-        Constraint::Length(1),
-        Constraint::Length(14),
-        Constraint::Length(10),
-        Constraint::Length(7),
-        Constraint::Length(5),
-        Constraint::Length(7),
-        Constraint::Length(8),
-        Constraint::Length(9),
-        Constraint::Length(6),
-        Constraint::Length(7),
-        Constraint::Min(10),
-    ];
-    Table::new(rows, widths).header(header).block(Block::new().borders(Borders::TOP).title(" services "))
+        lines.push(Line::from(spans).style(style));
+        if let Some(reason) = &row.reason {
+            lines.push(Line::styled(format!("    ↳ {reason}"), tone_style(tone, color)));
+        }
+    }
+    Paragraph::new(lines).block(Block::new().borders(Borders::TOP).title(" services "))
 }
 
-fn service_cells(row: &ServiceStatus, selected: bool, color: bool) -> Vec<Cell<'_>> {
-    let tone = Phase::parse(&row.state).map_or(Tone::Quiet, phase_tone);
+fn service_cells(row: &ServiceStatus, health: bool) -> Vec<String> {
     let dash = || "-".to_owned();
-    vec![
-        Cell::from(if selected { "▶" } else { " " }),
-        Cell::from(row.name.as_str()),
-        Cell::from(row.state.as_str()).style(tone_style(tone, color)),
-        Cell::from(row.pid.map_or_else(dash, |p| p.to_string())),
-        Cell::from(row.port.map_or_else(dash, |p| p.to_string())),
-        Cell::from(row.uptime_secs.map_or_else(dash, |s| short_duration(s))),
-        Cell::from(row.restarts.to_string()),
-        Cell::from(row.health.clone().unwrap_or_else(dash)),
-        Cell::from(row.cpu_percent.map_or_else(dash, |c| format!("{c:.1}%"))),
-        Cell::from(row.mem_bytes.map_or_else(dash, mebibytes)),
-        Cell::from(row.reason.clone().unwrap_or_default()),
-    ]
+    let mut cells = vec![
+        row.name.clone(),
+        row.state.clone(),
+        row.pid.map_or_else(dash, |p| p.to_string()),
+        row.port.map_or_else(dash, |p| p.to_string()),
+        row.uptime_secs.map_or_else(dash, short_duration),
+        row.restarts.to_string(),
+        row.cpu_percent.map_or_else(dash, |c| format!("{c:.1}%")),
+        row.mem_bytes.map_or_else(dash, mebibytes),
+    ];
+    if health {
+        cells.push(row.health.clone().unwrap_or_else(dash));
+    }
+    cells
 }
 
 fn draw_logs(frame: &mut Frame, app: &App, area: Rect, color: bool) {
@@ -133,14 +147,9 @@ fn log_line<'a>(app: &App, line: &'a LogLine, width: usize, color: bool) -> Line
 }
 
 fn draw_help(frame: &mut Frame, area: Rect) {
-    let width = 56.min(area.width);
+    let width = 62.min(area.width);
     let height = u16::try_from(KEYS.len() + 2).unwrap_or(u16::MAX).min(area.height);
-    let popup = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
+    let popup = Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
     let lines: Vec<Line> = KEYS.iter().map(|(key, what)| Line::from(format!(" {key:<10} {what}"))).collect();
     frame.render_widget(Clear, popup);
     frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" keys (any key closes) ")), popup);
@@ -160,8 +169,7 @@ fn tone_style(tone: Tone, color: bool) -> Style {
 
 /// `42s`, `3m`, `2h`, `5d`: uptime at a glance.
 fn short_duration(secs: f64) -> String {
-    // Whole seconds are plenty for an uptime (and u64 holds any of them).
-    let secs = secs.max(0.0).round() as u64;
+    let secs = std::time::Duration::try_from_secs_f64(secs).map_or(0, |d| d.as_secs());
     match secs {
         0..60 => format!("{secs}s"),
         60..3600 => format!("{}m", secs / 60),

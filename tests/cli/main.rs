@@ -27,3 +27,4 @@ mod safety;
 mod scale;
 mod supervisor;
 mod support;
+mod tui;
