@@ -23,6 +23,7 @@ mod project;
 mod render;
 mod safe_fs;
 mod sanitize;
+mod secrets;
 mod state;
 mod supervisor;
 mod sys;

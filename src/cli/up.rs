@@ -50,6 +50,9 @@ pub(crate) struct UpArgs {
     /// Run N replicas of a service for this up, over its `scale` (repeatable), e.g. web=2
     #[arg(long = "scale", value_name = "NAME=N", value_parser = ops::parse_count)]
     pub(crate) scale: Vec<(String, u32)>,
+    /// Then watch the project in `orch tui`
+    #[arg(long, conflicts_with_all = ["foreground", "json", "dry_run"])]
+    pub(crate) tui: bool,
 }
 
 pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, ClientError> {
@@ -82,7 +85,12 @@ pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, ClientError> {
     };
     let wait = Wait { deadline: args.timeout.map(|t| Instant::now() + t.0), interrupted: Some(catch_sigint()) };
     let ending = ops::up(&session, &up, wait, &mut |n| progress.notice(n))?;
-    conclude(ending, &mut progress)
+    let exit = conclude(ending, &mut progress)?;
+    if args.tui {
+        let options = crate::tui::Options { no_up: true, mouse: false, color: crate::terminal::stdout_color() };
+        return crate::tui::run(&global.place(), &options);
+    }
+    Ok(exit)
 }
 
 /// The supervisor in this terminal: services' output merged and prefixed; Ctrl-C (or SIGTERM,

@@ -6,11 +6,14 @@ use std::time::SystemTime;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use indexmap::IndexMap;
+
 use crate::ipc::{ServiceStatus, Update};
+use crate::manifest::Service;
 use crate::model::names::group_of;
 
 /// The lines kept in memory for the logs pane, all services together.
-const KEPT_LINES: usize = 10_000;
+pub(crate) const KEPT_LINES: usize = 10_000;
 
 /// One line of the logs pane.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,12 +47,25 @@ impl Action {
     }
 }
 
+/// What is drawn over the panes, until a key closes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Overlay {
+    None,
+    Help,
+    /// The selected service's command, folder, environment, checks and last exit.
+    Details,
+    /// What each service depends on.
+    Tree,
+}
+
 #[expect(
     clippy::struct_excessive_bools,
-    reason = "what the logs pane shows, the help, quitting and redrawing are independent facts"
+    reason = "what the logs pane shows, quitting and redrawing are independent facts"
 )]
 pub(crate) struct App {
     pub(crate) rows: Vec<ServiceStatus>,
+    /// The manifest's services as resolved (for the details and the dependency tree).
+    pub(crate) configs: IndexMap<String, Service>,
     pub(crate) selected: usize,
     pub(crate) logs: VecDeque<LogLine>,
     /// The logs pane shows every service's lines, not only the selected one's.
@@ -57,7 +73,15 @@ pub(crate) struct App {
     /// Lines scrolled back from the newest; 0 follows the tail.
     pub(crate) scroll: usize,
     pub(crate) timestamps: bool,
-    pub(crate) help: bool,
+    /// Long lines wrap (else they are cut at the pane's edge).
+    pub(crate) wrap: bool,
+    pub(crate) overlay: Overlay,
+    /// The search the logs pane highlights (`/`), and whether it shows only the lines that
+    /// match it (`f`).
+    pub(crate) search: Option<String>,
+    pub(crate) filter: bool,
+    /// A search being typed.
+    pub(crate) typing: Option<String>,
     /// The outcome of the last action, or what is under way.
     pub(crate) status: String,
     /// The project's problems (a manifest that does not load), as `ps` shows them.
@@ -71,12 +95,17 @@ impl App {
     pub(crate) fn new(rows: Vec<ServiceStatus>) -> Self {
         Self {
             rows,
+            configs: IndexMap::new(),
             selected: 0,
             logs: VecDeque::new(),
             all: false,
             scroll: 0,
             timestamps: false,
-            help: false,
+            wrap: false,
+            overlay: Overlay::None,
+            search: None,
+            filter: false,
+            typing: None,
             status: "? for help".to_owned(),
             notes: Vec::new(),
             quit: false,
@@ -91,15 +120,29 @@ impl App {
     /// A key: moves the selection or the view, or asks for an action.
     pub(crate) fn key(&mut self, key: KeyEvent) -> Option<Action> {
         self.dirty = true;
-        if self.help {
-            self.help = false;
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return None;
+        }
+        if self.overlay != Overlay::None {
+            self.overlay = Overlay::None;
+            return None;
+        }
+        if self.typing.is_some() {
+            self.type_search(key.code);
             return None;
         }
         let name = self.selected_name().map(str::to_owned);
         match key.code {
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.quit = true,
             KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
-            KeyCode::Char('?') => self.help = true,
+            KeyCode::Char('?') => self.overlay = Overlay::Help,
+            KeyCode::Enter => self.overlay = Overlay::Details,
+            KeyCode::Char('d') => self.overlay = Overlay::Tree,
+            KeyCode::Char('/') => self.typing = Some(String::new()),
+            KeyCode::Char('f') if self.search.is_some() => {
+                self.filter = !self.filter;
+                self.scroll = 0;
+            }
             KeyCode::Down | KeyCode::Char('j') => self.select(self.selected + 1),
             KeyCode::Up | KeyCode::Char('k') => self.select(self.selected.saturating_sub(1)),
             KeyCode::Tab => {
@@ -107,6 +150,7 @@ impl App {
                 self.scroll = 0;
             }
             KeyCode::Char('t') => self.timestamps = !self.timestamps,
+            KeyCode::Char('w') => self.wrap = !self.wrap,
             KeyCode::PageUp => self.scroll = (self.scroll + 10).min(self.shown_logs().len().saturating_sub(1)),
             KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(10),
             KeyCode::Home => self.scroll = self.shown_logs().len().saturating_sub(1),
@@ -119,6 +163,26 @@ impl App {
             _ => self.dirty = false,
         }
         None
+    }
+
+    /// A key while a search is typed: Enter searches (an empty search clears it), Esc leaves
+    /// the search as it was.
+    fn type_search(&mut self, code: KeyCode) {
+        let Some(typed) = &mut self.typing else { return };
+        match code {
+            KeyCode::Char(c) => typed.push(c),
+            KeyCode::Backspace => {
+                typed.pop();
+            }
+            KeyCode::Enter => {
+                let typed = self.typing.take().unwrap_or_default();
+                self.filter &= !typed.is_empty();
+                self.search = (!typed.is_empty()).then_some(typed);
+                self.scroll = 0;
+            }
+            KeyCode::Esc => self.typing = None,
+            _ => {}
+        }
     }
 
     fn select(&mut self, index: usize) {
@@ -188,6 +252,18 @@ impl App {
         self.dirty = true;
     }
 
+    /// Lines from the log files, oldest first, before what the subscription brings: the
+    /// scroll-back of what happened before the TUI started. orch's own lines (`orch`'s file)
+    /// are about the service their text names.
+    pub(crate) fn history(&mut self, records: Vec<crate::logs::Record>) {
+        for record in records {
+            let text = crate::sanitize::strip_controls(&String::from_utf8_lossy(&record.line));
+            let orch = record.service == crate::model::names::RESERVED_NAME;
+            let service = if orch { text.split(':').next().unwrap_or_default().to_owned() } else { record.service };
+            self.push(LogLine { service, text, orch, at: record.time });
+        }
+    }
+
     fn push(&mut self, line: LogLine) {
         if self.logs.len() == KEPT_LINES {
             self.logs.pop_front();
@@ -203,7 +279,8 @@ impl App {
     /// every service's with `all`.
     pub(crate) fn shown_logs(&self) -> Vec<&LogLine> {
         let selected = self.selected_name();
-        self.logs.iter().filter(|l| self.all || Some(l.service.as_str()) == selected).collect()
+        let matches = |l: &LogLine| !self.filter || self.search.as_deref().is_none_or(|q| contains(&l.text, q));
+        self.logs.iter().filter(|l| (self.all || Some(l.service.as_str()) == selected) && matches(l)).collect()
     }
 
     /// Says how an action ended.
@@ -211,6 +288,11 @@ impl App {
         self.status = said;
         self.dirty = true;
     }
+}
+
+/// Whether `text` has `query` in it, ignoring ASCII case (as a person searches a log).
+pub(crate) fn contains(text: &str, query: &str) -> bool {
+    text.to_ascii_lowercase().contains(&query.to_ascii_lowercase())
 }
 
 #[cfg(test)]
@@ -240,10 +322,32 @@ mod tests {
         }
         assert_eq!(app.selected_name(), Some("web.2"), "the selection stops at the last row");
         press(&mut app, KeyCode::Char('?'));
-        assert!(app.help);
+        assert_eq!(app.overlay, Overlay::Help);
         assert_eq!(press(&mut app, KeyCode::Char('r')), None, "a key closes the help, and does nothing else");
         press(&mut app, KeyCode::Char('q'));
         assert!(app.quit);
+    }
+
+    #[test]
+    fn a_search_is_typed_then_filters_the_lines() {
+        let mut app = App::new(vec![row("db", "ready")]);
+        let at = SystemTime::UNIX_EPOCH;
+        for text in ["connected", "ERROR: disk full", "still up"] {
+            app.update(Update::Line { service: "db".into(), stream: crate::logs::Stream::Out, text: text.into() }, at);
+        }
+        press(&mut app, KeyCode::Char('/'));
+        for c in "error".chars() {
+            assert_eq!(press(&mut app, KeyCode::Char(c)), None, "a typed letter is no action");
+        }
+        press(&mut app, KeyCode::Enter);
+        assert_eq!(app.search.as_deref(), Some("error"));
+        assert_eq!(app.shown_logs().len(), 3, "a search highlights, it does not hide");
+        press(&mut app, KeyCode::Char('f'));
+        let shown: Vec<&str> = app.shown_logs().iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(shown, ["ERROR: disk full"]);
+        press(&mut app, KeyCode::Char('/'));
+        press(&mut app, KeyCode::Enter);
+        assert_eq!((app.search.as_deref(), app.filter), (None, false), "an empty search clears it");
     }
 
     #[test]

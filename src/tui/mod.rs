@@ -9,6 +9,7 @@
 
 mod app;
 mod feed;
+mod overlays;
 mod view;
 
 use std::io;
@@ -45,6 +46,13 @@ pub(crate) fn run(place: &Place, options: &Options) -> Result<Exit, ClientError>
     let listing = ops::ps::status(&session, None)?;
     let mut app = App::new(listing.rows);
     app.notes = listing.notes;
+    if let Some(loaded) = &session.loaded {
+        app.configs.clone_from(&loaded.spec.services);
+    }
+    // What happened before: the scroll-back, from the files (as many lines as are kept).
+    if let Ok(history) = ops::logs::history(&session, &[], None, Some(app::KEPT_LINES)) {
+        app.history(history.records);
+    }
     let (tx, rx) = mpsc::channel();
     feed::follow(place.clone(), tx.clone());
     feed::sample_usage(place.clone(), tx.clone());

@@ -80,3 +80,49 @@ fn a_small_terminal_does_not_break_the_frame() {
     let text = frame(&mixed(), 20, 6);
     assert!(text.contains("db"), "{text}");
 }
+
+#[test]
+fn a_search_highlights_its_matches_in_reverse_video() {
+    let mut app = mixed();
+    app.search = Some("READY".into());
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("a test terminal");
+    terminal.draw(|f| draw(f, &app, false)).expect("a frame");
+    let buffer = terminal.backend().buffer();
+    let row =
+        (0..24).find(|&y| (0..80).map(|x| buffer[(x, y)].symbol()).collect::<String>().contains("database")).unwrap();
+    let text: String = (0..80).map(|x| buffer[(x, row)].symbol()).collect();
+    let start = u16::try_from(text.find("ready").unwrap()).unwrap();
+    let reversed = |x: u16| buffer[(x, row)].modifier.contains(ratatui::style::Modifier::REVERSED);
+    assert!((start..start + 5).all(reversed), "the match is not highlighted: {text}");
+    assert!(!reversed(start + 6), "more than the match is highlighted: {text}");
+}
+
+fn with_configs(mut app: App) -> App {
+    let mut web = crate::manifest::Service::new(
+        crate::manifest::CommandLine::Shell("node server.js".into()),
+        std::path::PathBuf::from("/srv/app"),
+    );
+    web.env.insert("PORT".into(), "8080".into());
+    web.env.insert("API_TOKEN".into(), "s3cret".into());
+    let dependency = crate::manifest::Dependency { condition: crate::manifest::Condition::Ready, restart: true };
+    web.depends_on.insert("db".into(), dependency);
+    app.configs.insert("web".into(), web);
+    app
+}
+
+#[test]
+fn the_details_of_a_service_mask_its_secrets() {
+    let mut app = with_configs(mixed());
+    app.key(KeyEvent::from(KeyCode::Down));
+    app.key(KeyEvent::from(KeyCode::Enter));
+    let text = frame(&app, 80, 24);
+    assert!(text.contains("API_TOKEN=••••••") && !text.contains("s3cret"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn the_dependency_tree() {
+    let mut app = with_configs(mixed());
+    app.key(KeyEvent::from(KeyCode::Char('d')));
+    insta::assert_snapshot!(frame(&app, 80, 24));
+}

@@ -7,16 +7,20 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::app::{App, LogLine};
+use super::app::{App, LogLine, Overlay};
+use super::overlays;
 use crate::ipc::ServiceStatus;
 use crate::model::Phase;
 use crate::terminal::{Tone, phase_tone};
 
 /// The keys, as the help shows them.
-const KEYS: [(&str, &str); 13] = [
+const KEYS: [(&str, &str); 17] = [
     ("↑/↓ j/k", "select a service"),
+    ("enter", "its details: command, folder, env, checks, last exit"),
+    ("d", "what each service depends on"),
+    ("/", "search the logs (highlighted); f shows only what matches"),
     ("r", "restart it"),
     ("s", "stop it"),
     ("S", "start it"),
@@ -25,6 +29,7 @@ const KEYS: [(&str, &str); 13] = [
     ("PgUp/PgDn", "scroll the logs back / forward"),
     ("Home/End", "the oldest line / follow the newest"),
     ("t", "timestamps on / off"),
+    ("w", "wrap long lines / cut them"),
     ("?", "this help"),
     ("q", "quit (the services keep running)"),
     ("", ""),
@@ -52,9 +57,19 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, color: bool) {
     }
     frame.render_widget(services_pane(app, color), services);
     draw_logs(frame, app, logs, color);
-    frame.render_widget(Paragraph::new(app.status.as_str()).style(Style::new().add_modifier(Modifier::DIM)), status);
-    if app.help {
-        draw_help(frame, area);
+    let said = match &app.typing {
+        Some(typed) => format!("/{typed}▏ (enter searches, esc leaves it)"),
+        None => app.status.clone(),
+    };
+    frame.render_widget(Paragraph::new(said).style(Style::new().add_modifier(Modifier::DIM)), status);
+    match app.overlay {
+        Overlay::None => {}
+        Overlay::Help => {
+            let lines: Vec<String> = KEYS.iter().map(|(key, what)| format!(" {key:<10} {what}")).collect();
+            draw_overlay(frame, area, " keys (any key closes) ", &lines);
+        }
+        Overlay::Details => draw_overlay(frame, area, " details (any key closes) ", &overlays::details(app)),
+        Overlay::Tree => draw_overlay(frame, area, " depends on (any key closes) ", &overlays::tree(app)),
     }
 }
 
@@ -126,7 +141,9 @@ fn draw_logs(frame: &mut Frame, app: &App, area: Rect, color: bool) {
         (false, Some(name)) => format!(" logs: {name} "),
     };
     let title = if app.scroll > 0 { format!("{title}(scrolled back {} lines) ", app.scroll) } else { title };
-    frame.render_widget(Paragraph::new(lines).block(Block::new().borders(Borders::TOP).title(title)), area);
+    let pane = Paragraph::new(lines).block(Block::new().borders(Borders::TOP).title(title));
+    let pane = if app.wrap { pane.wrap(Wrap { trim: false }) } else { pane };
+    frame.render_widget(pane, area);
 }
 
 fn log_line<'a>(app: &App, line: &'a LogLine, width: usize, color: bool) -> Line<'a> {
@@ -142,17 +159,36 @@ fn log_line<'a>(app: &App, line: &'a LogLine, width: usize, color: bool) -> Line
         (line.service.as_str(), if color { Style::new().fg(PALETTE[index % PALETTE.len()]) } else { Style::new() })
     };
     spans.push(Span::styled(format!("{speaker:<width$} | "), style));
-    spans.push(Span::raw(line.text.as_str()));
+    spans.extend(highlighted(&line.text, app.search.as_deref()));
     Line::from(spans)
 }
 
-fn draw_help(frame: &mut Frame, area: Rect) {
-    let width = 62.min(area.width);
-    let height = u16::try_from(KEYS.len() + 2).unwrap_or(u16::MAX).min(area.height);
+/// A box over the middle of the screen, as wide as its longest line allows.
+fn draw_overlay(frame: &mut Frame, area: Rect, title: &str, lines: &[String]) {
+    let longest = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0).max(title.chars().count());
+    let width = u16::try_from(longest + 4).unwrap_or(u16::MAX).min(area.width);
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX).min(area.height);
     let popup = Rect { x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2, width, height };
-    let lines: Vec<Line> = KEYS.iter().map(|(key, what)| Line::from(format!(" {key:<10} {what}"))).collect();
+    let text: Vec<Line> = lines.iter().map(|l| Line::from(format!(" {l}"))).collect();
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" keys (any key closes) ")), popup);
+    frame.render_widget(Paragraph::new(text).block(Block::bordered().title(title.to_owned())), popup);
+}
+
+/// The text with each match of the search in reverse video (plain where nothing matches).
+fn highlighted<'a>(text: &'a str, search: Option<&str>) -> Vec<Span<'a>> {
+    let Some(query) = search.filter(|q| !q.is_empty()) else { return vec![Span::raw(text)] };
+    let lower = text.to_ascii_lowercase();
+    let query = query.to_ascii_lowercase();
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while let Some(found) = lower[at..].find(&query).map(|i| i + at) {
+        spans.push(Span::raw(&text[at..found]));
+        let end = found + query.len();
+        spans.push(Span::styled(&text[found..end], Style::new().add_modifier(Modifier::REVERSED)));
+        at = end;
+    }
+    spans.push(Span::raw(&text[at..]));
+    spans
 }
 
 fn tone_style(tone: Tone, color: bool) -> Style {

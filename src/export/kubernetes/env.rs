@@ -7,18 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Ctx, probes};
 use crate::export::{Unit, dns_label};
-
-/// Words in a variable's name that say its value is a credential.
-const SECRET_WORDS: [&str; 5] = ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL"];
-
-/// Whether a variable's name says it holds a credential: `DATABASE_PASSWORD`, `API_KEY`,
-/// `GITHUB_TOKEN`. `KEY` counts as a word of the name or its end (`APIKEY`), so `KEYBOARD`
-/// does not.
-pub(super) fn looks_secret(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    SECRET_WORDS.iter().any(|word| upper.contains(word))
-        || upper.split(|c: char| !c.is_ascii_alphanumeric()).any(|word| word.ends_with("KEY"))
-}
+use crate::secrets::looks_secret;
 
 /// The variables the ConfigMap holds, and the names the Secret holds. A replica's `PS`
 /// (`worker.1`) is neither: every pod of a Deployment has the same environment, so `PS` is
@@ -141,16 +130,6 @@ fn points_at(value: &str, port: u16) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secret_names() {
-        for name in ["API_KEY", "DATABASE_PASSWORD", "github_token", "AWS_SECRET_ACCESS_KEY", "APIKEY", "DB_PASSWD"] {
-            assert!(looks_secret(name), "{name}");
-        }
-        for name in ["DATABASE_URL", "PORT", "KEYBOARD_LAYOUT", "RUST_LOG", "PS", "KEYS_DIR"] {
-            assert!(!looks_secret(name), "{name}");
-        }
-    }
 
     #[test]
     fn values_pointing_at_a_port_of_this_machine() {
