@@ -406,6 +406,52 @@ def bench_health(runs, n=100, seconds=5):
           + (f", {statistics.median(calls):.0f} system calls/s" if calls else ""))
 
 
+def cpu_ticks(pid):
+    return sum(int(x) for x in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13])
+
+
+def bench_tui(runs, n=100, seconds=5):
+    """`orch tui` in tmux on 100 services: its CPU while the project is quiet and while one
+    service floods its output, and the delay from a state change (a stop that returned) to the
+    screen showing it."""
+    if not shutil.which("tmux"):
+        print("  tui: skipped (no tmux)")
+        return
+    services = many_sleepers(n)
+    quiet, flood, delay = [], [], []
+    for run in range(runs):
+        with Project(services) as p:
+            orch(p, "up")
+            sock = f"orch-bench-{os.getpid()}-{run}"
+            tmux = lambda *a: subprocess.run(["tmux", "-L", sock, *a], capture_output=True, text=True)
+            tmux("new-session", "-d", "-x", "120", "-y", "40", f"cd {p} && exec {ORCH} tui --no-up")
+            try:
+                time.sleep(1.5)
+                tui = int(tmux("list-panes", "-F", "#{pane_pid}").stdout.split()[0])
+                before = cpu_ticks(tui)
+                time.sleep(seconds)
+                quiet.append((cpu_ticks(tui) - before) / os.sysconf("SC_CLK_TCK") / seconds * 100)
+                orch(p, "start", "flood", "--", "sh", "-c", "while :; do echo flood line; done")
+                before = cpu_ticks(tui)
+                time.sleep(seconds)
+                flood.append((cpu_ticks(tui) - before) / os.sysconf("SC_CLK_TCK") / seconds * 100)
+                orch(p, "stop", "flood")
+                orch(p, "stop", "s1")
+                stopped = time.perf_counter()
+                while "s1 " not in tmux("capture-pane", "-p").stdout or not any(
+                    line.split()[:2] == ["s1", "stopped"] for line in tmux("capture-pane", "-p").stdout.splitlines()
+                ):
+                    if time.perf_counter() - stopped > 5:
+                        raise RuntimeError("the screen never showed s1 stopped")
+                    time.sleep(0.005)
+                delay.append(time.perf_counter() - stopped)
+            finally:
+                tmux("kill-server")
+    print(f"  tui: {n} services: CPU median {statistics.median(quiet):.1f} % of a core while quiet, "
+          f"{statistics.median(flood):.1f} % while one service floods; a state change on screen "
+          f"{statistics.median(delay) * 1000:.0f} ms after the stop returned (median)")
+
+
 CASES = {
     "up100": bench_up_100,
     "min_uptime": bench_min_uptime,
@@ -417,6 +463,7 @@ CASES = {
     "idle": bench_idle,
     "watch": bench_watch,
     "health": bench_health,
+    "tui": bench_tui,
 }
 
 
