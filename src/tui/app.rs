@@ -158,8 +158,8 @@ impl App {
             KeyCode::Char('r') => return name.map(Action::Restart),
             KeyCode::Char('s') => return name.map(Action::Stop),
             KeyCode::Char('S') => return name.map(Action::Start),
-            KeyCode::Char('+') => return self.scale_by(1),
-            KeyCode::Char('-') => return self.scale_by(-1),
+            KeyCode::Char('+') => return self.scale_by(true),
+            KeyCode::Char('-') => return self.scale_by(false),
             _ => self.dirty = false,
         }
         None
@@ -190,16 +190,14 @@ impl App {
         self.scroll = 0;
     }
 
-    /// `+`/`-` on a replica (or an unscaled service, which `+` makes two): its group's number.
-    fn scale_by(&mut self, by: i32) -> Option<Action> {
+    /// `+`/`-` on a replica (or an unscaled service, which `+` makes two): its group's number
+    /// of replicas, one more or one less.
+    fn scale_by(&self, more: bool) -> Option<Action> {
         let name = self.selected_name()?;
-        let group = group_of(name).unwrap_or(name).to_owned();
-        let now = self.rows.iter().filter(|r| r.name == group || group_of(&r.name) == Some(group.as_str())).count();
-        let next = u32::try_from(i64::try_from(now).unwrap_or(0) + i64::from(by)).unwrap_or(0);
-        if next == 0 && by < 0 && now == 0 {
-            return None;
-        }
-        Some(Action::Scale(group, next))
+        let group = group_of(name).unwrap_or(name);
+        let now = self.rows.iter().filter(|r| r.name == group || group_of(&r.name) == Some(group)).count();
+        let next = if more { now + 1 } else { now.checked_sub(1)? };
+        Some(Action::Scale(group.to_owned(), u32::try_from(next).ok()?))
     }
 
     /// An update from the subscription: a service's new state (with an orch line for the
