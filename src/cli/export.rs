@@ -65,20 +65,7 @@ pub(super) fn run(global: &Global, args: ExportArgs) -> Result<Exit, ClientError
     let project = Project { name: export::project_name(&root), spec: &loaded.spec, orch, path };
     // What the install steps call the output when it was printed rather than written.
     let unwritten = if matches!(args.engine, Engine::Nomad { .. }) { "FILE" } else { "DIR" };
-    let (export, out) = match args.engine {
-        Engine::Systemd { system, out, .. } => {
-            let scope = if system { Scope::System { user: invoking_user() } } else { Scope::User };
-            (export::systemd::export(&project, &scope), out.map(Out::Dir))
-        }
-        Engine::Nomad { out } => (export::nomad::export(&project), out.map(Out::File)),
-        Engine::Kubernetes { images, out } => {
-            let images: IndexMap<String, String> = images.into_iter().collect();
-            if let Some(name) = images.keys().find(|n| !has_unit(&project, n)) {
-                return Err(ClientError::Usage(format!("--image {name}=…: no service named `{name}`")));
-            }
-            (export::kubernetes::export(&project, &images).map_err(ClientError::Usage)?, out.map(Out::Dir))
-        }
-    };
+    let (export, out) = export_for(args.engine, &project)?;
     warn(&export.warnings);
     let written = match &out {
         None => {
@@ -95,6 +82,24 @@ pub(super) fn run(global: &Global, args: ExportArgs) -> Result<Exit, ClientError
         }
     }
     Ok(Exit::Success)
+}
+
+/// The engine's files, and where they go.
+fn export_for(engine: Engine, project: &Project) -> Result<(Export, Option<Out>), ClientError> {
+    Ok(match engine {
+        Engine::Systemd { system, out, .. } => {
+            let scope = if system { Scope::System { user: invoking_user() } } else { Scope::User };
+            (export::systemd::export(project, &scope), out.map(Out::Dir))
+        }
+        Engine::Nomad { out } => (export::nomad::export(project), out.map(Out::File)),
+        Engine::Kubernetes { images, out } => {
+            let images: IndexMap<String, String> = images.into_iter().collect();
+            if let Some(name) = images.keys().find(|n| !has_unit(project, n)) {
+                return Err(ClientError::Usage(format!("--image {name}=…: no service named `{name}`")));
+            }
+            (export::kubernetes::export(project, &images).map_err(ClientError::Usage)?, out.map(Out::Dir))
+        }
+    })
 }
 
 /// Who the system's units run as: the user behind `sudo`, else the one running orch (root
