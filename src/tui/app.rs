@@ -14,6 +14,8 @@ use crate::model::names::group_of;
 
 /// The lines kept in memory for the logs pane, all services together.
 pub(crate) const KEPT_LINES: usize = 10_000;
+/// How many more lines a scroll past the oldest one reads from the files at a time.
+pub(crate) const OLDER_LINES: usize = 5_000;
 
 /// One line of the logs pane.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,6 +88,12 @@ pub(crate) struct App {
     pub(crate) status: String,
     /// The project's problems (a manifest that does not load), as `ps` shows them.
     pub(crate) notes: Vec<String>,
+    /// Scrolled back to the oldest line in memory: the next lines are to be read from the
+    /// files (`Some(lines in memory)`), until the files have no more (`at_start`).
+    pub(crate) wants_older: Option<usize>,
+    pub(crate) at_start: bool,
+    /// How many lines are kept: [`KEPT_LINES`], more once older ones were read back.
+    limit: usize,
     pub(crate) quit: bool,
     /// Something changed since the last frame.
     pub(crate) dirty: bool,
@@ -108,6 +116,9 @@ impl App {
             typing: None,
             status: "? for help".to_owned(),
             notes: Vec::new(),
+            wants_older: None,
+            at_start: false,
+            limit: KEPT_LINES,
             quit: false,
             dirty: true,
         }
@@ -151,9 +162,9 @@ impl App {
             }
             KeyCode::Char('t') => self.timestamps = !self.timestamps,
             KeyCode::Char('w') => self.wrap = !self.wrap,
-            KeyCode::PageUp => self.scroll = (self.scroll + 10).min(self.shown_logs().len().saturating_sub(1)),
+            KeyCode::PageUp => self.scroll_back(self.scroll + 10),
             KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(10),
-            KeyCode::Home => self.scroll = self.shown_logs().len().saturating_sub(1),
+            KeyCode::Home => self.scroll_back(usize::MAX),
             KeyCode::End => self.scroll = 0,
             KeyCode::Char('r') => return name.map(Action::Restart),
             KeyCode::Char('s') => return name.map(Action::Stop),
@@ -163,6 +174,33 @@ impl App {
             _ => self.dirty = false,
         }
         None
+    }
+
+    /// Scrolls back to `to` lines from the newest, at most to the oldest in memory; there, the
+    /// lines before it are wanted from the files.
+    fn scroll_back(&mut self, to: usize) {
+        let oldest = self.shown_logs().len().saturating_sub(1);
+        self.scroll = to.min(oldest);
+        if to >= oldest && !self.at_start {
+            self.wants_older = Some(self.logs.len());
+        }
+    }
+
+    /// Lines read back from the files: the last `OLDER_LINES` more than were in memory when
+    /// asked. Those older than the oldest kept go in front; none means the files start here.
+    pub(crate) fn older(&mut self, records: Vec<crate::logs::Record>) {
+        let oldest = self.logs.front().map(|l| l.at);
+        let mut before: Vec<LogLine> =
+            records.into_iter().filter(|r| oldest.is_none_or(|t| r.time < t)).map(log_line).collect();
+        self.at_start = before.is_empty();
+        if self.at_start {
+            "the start of the logs".clone_into(&mut self.status);
+        }
+        // (The scroll counts from the newest line: the view stays where it was.)
+        self.limit = self.limit.max(self.logs.len() + before.len());
+        before.extend(self.logs.drain(..));
+        self.logs = before.into();
+        self.dirty = true;
     }
 
     /// A key while a search is typed: Enter searches (an empty search clears it), Esc leaves
@@ -255,15 +293,12 @@ impl App {
     /// are about the service their text names.
     pub(crate) fn history(&mut self, records: Vec<crate::logs::Record>) {
         for record in records {
-            let text = crate::sanitize::strip_controls(&String::from_utf8_lossy(&record.line));
-            let orch = record.service == crate::model::names::RESERVED_NAME;
-            let service = if orch { text.split(':').next().unwrap_or_default().to_owned() } else { record.service };
-            self.push(LogLine { service, text, orch, at: record.time });
+            self.push(log_line(record));
         }
     }
 
     fn push(&mut self, line: LogLine) {
-        if self.logs.len() == KEPT_LINES {
+        if self.logs.len() >= self.limit {
             self.logs.pop_front();
         }
         self.logs.push_back(line);
@@ -286,6 +321,15 @@ impl App {
         self.status = said;
         self.dirty = true;
     }
+}
+
+/// A line of a log file as the logs pane shows it; orch's own (`orch.log`) are about the
+/// service their text names.
+fn log_line(record: crate::logs::Record) -> LogLine {
+    let text = crate::sanitize::strip_controls(&String::from_utf8_lossy(&record.line));
+    let orch = record.service == crate::model::names::RESERVED_NAME;
+    let service = if orch { text.split(':').next().unwrap_or_default().to_owned() } else { record.service };
+    LogLine { service, text, orch, at: record.time }
 }
 
 /// Whether `text` has `query` in it, ignoring ASCII case (as a person searches a log).
@@ -346,6 +390,32 @@ mod tests {
         press(&mut app, KeyCode::Char('/'));
         press(&mut app, KeyCode::Enter);
         assert_eq!((app.search.as_deref(), app.filter), (None, false), "an empty search clears it");
+    }
+
+    #[test]
+    fn scrolling_past_the_oldest_line_reads_older_ones_from_the_files() {
+        let at = |secs| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        let record = |secs, text: &str| crate::logs::Record {
+            service: "db".into(),
+            time: at(secs),
+            stream: crate::logs::Stream::Out,
+            line: text.as_bytes().to_vec(),
+        };
+        let mut app = App::new(vec![row("db", "ready")]);
+        app.history(vec![record(10, "ten"), record(11, "eleven")]);
+        press(&mut app, KeyCode::Home);
+        assert_eq!(app.wants_older, Some(2), "the top of memory asks the files for more");
+        app.wants_older = None;
+        app.older(vec![record(8, "eight"), record(9, "nine"), record(10, "ten"), record(11, "eleven")]);
+        let shown: Vec<&str> = app.shown_logs().iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(shown, ["eight", "nine", "ten", "eleven"]);
+        assert_eq!(app.scroll, 1, "the view stays on the lines it showed");
+        press(&mut app, KeyCode::Home);
+        app.older(vec![record(8, "eight")]);
+        assert!(app.at_start && app.status == "the start of the logs");
+        app.wants_older = None;
+        press(&mut app, KeyCode::Home);
+        assert_eq!(app.wants_older, None, "nothing more to read once at the start");
     }
 
     #[test]

@@ -17,6 +17,8 @@ const USAGE_EVERY: Duration = Duration::from_secs(2);
 
 pub(crate) enum Msg {
     Update(Update),
+    /// Lines read back from the files, oldest first (see [`older`]).
+    Older(Vec<crate::logs::Record>),
     Rows(Listing),
     /// What the status line says: an action's outcome, or the supervisor gone.
     Said(String),
@@ -58,6 +60,18 @@ pub(crate) fn sample_usage(place: Place, tx: Sender<Msg>) {
                 return;
             }
         }
+    });
+}
+
+/// Reads back from the files the `OLDER_LINES` lines before the `have` newest.
+pub(crate) fn older(place: Place, have: usize, tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        let read = Session::open_lenient(&place)
+            .and_then(|s| ops::logs::history(&s, &[], None, Some(have + super::app::OLDER_LINES)));
+        let _ = match read {
+            Ok(history) => tx.send(Msg::Older(history.records)),
+            Err(e) => tx.send(Msg::Said(format!("cannot read the older lines: {e}"))),
+        };
     });
 }
 

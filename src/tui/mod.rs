@@ -72,7 +72,15 @@ fn event_loop(
     color: bool,
 ) -> io::Result<()> {
     let mut drawn = Instant::now().checked_sub(FRAME).unwrap_or_else(Instant::now);
+    // Older lines are being read back from the files.
+    let mut reading = false;
     while !app.quit {
+        if let Some(have) = app.wants_older.take()
+            && !reading
+        {
+            reading = true;
+            feed::older(place.clone(), have, tx.clone());
+        }
         if app.dirty && drawn.elapsed() >= FRAME {
             screen.terminal.draw(|frame| view::draw(frame, app, color))?;
             app.dirty = false;
@@ -94,6 +102,10 @@ fn event_loop(
         while let Ok(msg) = rx.try_recv() {
             match msg {
                 Msg::Update(update) => app.update(update, SystemTime::now()),
+                Msg::Older(records) => {
+                    app.older(records);
+                    reading = false;
+                }
                 Msg::Rows(listing) => app.set_rows(listing.rows, listing.notes),
                 Msg::Said(said) => app.done(said),
             }

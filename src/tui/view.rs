@@ -132,7 +132,8 @@ fn service_cells(row: &ServiceStatus, health: bool) -> Vec<String> {
 fn draw_logs(frame: &mut Frame, app: &App, area: Rect, color: bool) {
     let shown = app.shown_logs();
     let height = usize::from(area.height.saturating_sub(1));
-    let end = shown.len().saturating_sub(app.scroll);
+    // Scrolled to the oldest line: a whole page from it, not it alone at the bottom.
+    let end = shown.len().saturating_sub(app.scroll).max(height.min(shown.len()));
     let start = end.saturating_sub(height);
     let width = app.rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
     let lines: Vec<Line> = shown[start..end].iter().map(|l| log_line(app, l, width, color)).collect();
