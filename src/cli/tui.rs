@@ -17,6 +17,5 @@ pub(crate) struct TuiArgs {
 }
 
 pub(super) fn run(global: &Global, args: &TuiArgs) -> Result<Exit, ClientError> {
-    let options = crate::tui::Options { no_up: args.no_up, mouse: args.mouse, color: crate::terminal::stdout_color() };
-    crate::tui::run(&global.place(), &options)
+    crate::tui::run(&global.place(), &crate::tui::Options::new(args.no_up, args.mouse))
 }

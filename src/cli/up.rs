@@ -87,8 +87,8 @@ pub(super) fn run(global: &Global, args: UpArgs) -> Result<Exit, ClientError> {
     let ending = ops::up(&session, &up, wait, &mut |n| progress.notice(n))?;
     let exit = conclude(ending, &mut progress)?;
     if args.tui {
-        let options = crate::tui::Options { no_up: true, mouse: false, color: crate::terminal::stdout_color() };
-        return crate::tui::run(&global.place(), &options);
+        // The TUI shows what failed; the exit still says that the up did not succeed.
+        crate::tui::run(&global.place(), &crate::tui::Options::new(true, false))?;
     }
     Ok(exit)
 }

@@ -94,6 +94,10 @@ pub(crate) struct App {
     pub(crate) at_start: bool,
     /// How many lines are kept: [`KEPT_LINES`], more once older ones were read back.
     limit: usize,
+    /// The logs pane's height, as last drawn: what PgUp and PgDn move by.
+    pub(crate) page: usize,
+    /// Updates were dropped: the lines are to be read again from the files.
+    pub(crate) wants_reload: bool,
     pub(crate) quit: bool,
     /// Something changed since the last frame.
     pub(crate) dirty: bool,
@@ -119,6 +123,8 @@ impl App {
             wants_older: None,
             at_start: false,
             limit: KEPT_LINES,
+            page: 10,
+            wants_reload: false,
             quit: false,
             dirty: true,
         }
@@ -145,7 +151,12 @@ impl App {
         }
         let name = self.selected_name().map(str::to_owned);
         match key.code {
-            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
+            KeyCode::Char('q') => self.quit = true,
+            // Esc closes and clears; only q quits (a second Esc must not end the TUI).
+            KeyCode::Esc => {
+                self.search = None;
+                self.filter = false;
+            }
             KeyCode::Char('?') => self.overlay = Overlay::Help,
             KeyCode::Enter => self.overlay = Overlay::Details,
             KeyCode::Char('d') => self.overlay = Overlay::Tree,
@@ -162,8 +173,8 @@ impl App {
             }
             KeyCode::Char('t') => self.timestamps = !self.timestamps,
             KeyCode::Char('w') => self.wrap = !self.wrap,
-            KeyCode::PageUp => self.scroll_back(self.scroll + 10),
-            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(10),
+            KeyCode::PageUp => self.scroll_back(self.scroll + self.page),
+            KeyCode::PageDown => self.scroll = self.scroll.saturating_sub(self.page),
             KeyCode::Home => self.scroll_back(usize::MAX),
             KeyCode::End => self.scroll = 0,
             KeyCode::Char('r') => return name.map(Action::Restart),
@@ -176,14 +187,36 @@ impl App {
         None
     }
 
+    /// The wheel, with `--mouse`: three lines a notch.
+    pub(crate) fn mouse(&mut self, kind: ratatui::crossterm::event::MouseEventKind) {
+        use ratatui::crossterm::event::MouseEventKind;
+        match kind {
+            MouseEventKind::ScrollUp => self.scroll_back(self.scroll + 3),
+            MouseEventKind::ScrollDown => self.scroll = self.scroll.saturating_sub(3),
+            _ => return,
+        }
+        self.dirty = true;
+    }
+
     /// Scrolls back to `to` lines from the newest, at most to the oldest in memory; there, the
     /// lines before it are wanted from the files.
     fn scroll_back(&mut self, to: usize) {
-        let oldest = self.shown_logs().len().saturating_sub(1);
+        // At most so far back that a whole page of the oldest lines shows.
+        let oldest = self.shown_logs().len().saturating_sub(self.page.max(1));
         self.scroll = to.min(oldest);
         if to >= oldest && !self.at_start {
             self.wants_older = Some(self.logs.len());
         }
+    }
+
+    /// The newest lines again, from the files, after updates were dropped: in place of those
+    /// in memory, so nothing the files have is missing from the pane.
+    pub(crate) fn reload(&mut self, records: Vec<crate::logs::Record>) {
+        self.logs.clear();
+        self.limit = KEPT_LINES;
+        self.at_start = false;
+        self.history(records);
+        self.dirty = true;
     }
 
     /// Lines read back from the files: the last `OLDER_LINES` more than were in memory when
@@ -269,8 +302,8 @@ impl App {
                 self.push(LogLine { service, text, orch: false, at });
             }
             Update::Lost { updates } => {
-                self.status =
-                    format!("{updates} updates were dropped (the screen fell behind); the log files have them");
+                self.status = format!("{updates} lines came faster than the screen: read again from the log files");
+                self.wants_reload = true;
             }
         }
     }
@@ -281,10 +314,11 @@ impl App {
         let keep = self.selected_name().map(str::to_owned);
         self.rows = rows;
         self.notes = notes;
-        if let Some(index) = keep.and_then(|name| self.rows.iter().position(|r| r.name == name)) {
-            self.selected = index;
+        match keep.and_then(|name| self.rows.iter().position(|r| r.name == name)) {
+            // The same service: the logs pane stays where it was scrolled to.
+            Some(index) => self.selected = index,
+            None => self.select(self.selected),
         }
-        self.select(self.selected);
         self.dirty = true;
     }
 
@@ -301,19 +335,24 @@ impl App {
         if self.logs.len() >= self.limit {
             self.logs.pop_front();
         }
-        self.logs.push_back(line);
-        // Scrolled back: the view stays on the same lines as new ones come.
-        if self.scroll > 0 {
+        // Scrolled back: the view stays on the same lines as new ones come (those it shows).
+        if self.scroll > 0 && self.shows(&line) {
             self.scroll += 1;
         }
+        self.logs.push_back(line);
     }
 
     /// The lines of the logs pane: the selected service's (orch's lines about it included), or
     /// every service's with `all`.
     pub(crate) fn shown_logs(&self) -> Vec<&LogLine> {
-        let selected = self.selected_name();
-        let matches = |l: &LogLine| !self.filter || self.search.as_deref().is_none_or(|q| contains(&l.text, q));
-        self.logs.iter().filter(|l| (self.all || Some(l.service.as_str()) == selected) && matches(l)).collect()
+        self.logs.iter().filter(|l| self.shows(l)).collect()
+    }
+
+    /// Whether the logs pane shows this line: the selected service's (or all, with `tab`),
+    /// and with `f` only those the search finds.
+    fn shows(&self, line: &LogLine) -> bool {
+        let service = self.all || Some(line.service.as_str()) == self.selected_name();
+        service && (!self.filter || self.search.as_deref().is_none_or(|q| contains(&line.text, q)))
     }
 
     /// Says how an action ended.
@@ -402,6 +441,7 @@ mod tests {
             line: text.as_bytes().to_vec(),
         };
         let mut app = App::new(vec![row("db", "ready")]);
+        app.page = 1;
         app.history(vec![record(10, "ten"), record(11, "eleven")]);
         press(&mut app, KeyCode::Home);
         assert_eq!(app.wants_older, Some(2), "the top of memory asks the files for more");

@@ -19,33 +19,64 @@ pub(crate) enum Msg {
     Update(Update),
     /// Lines read back from the files, oldest first (see [`older`]).
     Older(Vec<crate::logs::Record>),
+    /// The newest lines from the files, to replace those in memory (see [`reload`]).
+    Reloaded(Vec<crate::logs::Record>),
+    /// A subscription began (again): the rows and lines are to be read afresh.
+    Resubscribed,
     Rows(Listing),
     /// What the status line says: an action's outcome, or the supervisor gone.
     Said(String),
 }
 
-/// Follows the subscription until the supervisor is gone (or the TUI, which drops `tx`).
+/// How long after the supervisor went away the subscription is tried again.
+const RESUBSCRIBE_EVERY: Duration = Duration::from_secs(1);
+
+/// Follows the subscription, and follows the next supervisor when this one goes (an `up` in
+/// another terminal), until the TUI ends (it drops the receiver).
 pub(crate) fn follow(place: Place, tx: Sender<Msg>) {
     std::thread::spawn(move || {
-        let said = match Session::open_lenient(&place).and_then(|s| subscribe(&s, true)) {
-            Ok(Some(mut subscription)) => loop {
-                match subscription.next(None) {
-                    Ok(Next::Update(update)) => {
-                        if tx.send(Msg::Update(update)).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(Next::Quiet) => {}
-                    Ok(Next::Ended) => {
-                        break "the supervisor has exited (`orch up` starts it again); q quits".to_owned();
-                    }
-                    Err(e) => break format!("lost the supervisor: {e}"),
-                }
-            },
-            Ok(None) => "nothing runs: `orch up` in another terminal starts the project".to_owned(),
-            Err(e) => format!("cannot follow the project: {e}"),
-        };
-        let _ = tx.send(Msg::Said(said));
+        let mut said_last = String::new();
+        loop {
+            let said = follow_once(&place, &tx);
+            let Some(said) = said else { return };
+            if said != said_last && tx.send(Msg::Said(said.clone())).is_err() {
+                return;
+            }
+            said_last = said;
+            std::thread::sleep(RESUBSCRIBE_EVERY);
+        }
+    });
+}
+
+/// One subscription, to its end: what to say about that end, or None once the TUI is gone.
+fn follow_once(place: &Place, tx: &Sender<Msg>) -> Option<String> {
+    let mut subscription = match Session::open_lenient(place).and_then(|s| subscribe(&s, true)) {
+        Ok(Some(subscription)) => subscription,
+        Ok(None) => return Some("nothing runs: `orch up` (here with S, or in another terminal) starts it".to_owned()),
+        Err(e) => return Some(format!("cannot follow the project: {e}")),
+    };
+    // A new supervisor: what happened meanwhile is in the files.
+    tx.send(Msg::Resubscribed).ok()?;
+    loop {
+        match subscription.next(None) {
+            Ok(Next::Update(update)) => tx.send(Msg::Update(update)).ok()?,
+            Ok(Next::Quiet) => {}
+            Ok(Next::Ended) => {
+                return Some("the supervisor has exited (`orch up` starts it again); q quits".to_owned());
+            }
+            Err(e) => return Some(format!("lost the supervisor: {e}")),
+        }
+    }
+}
+
+/// The newest lines from the files, in place of those in memory (after updates were dropped).
+pub(crate) fn reload(place: Place, tx: Sender<Msg>) {
+    std::thread::spawn(move || {
+        let read =
+            Session::open_lenient(&place).and_then(|s| ops::logs::history(&s, &[], None, Some(super::app::KEPT_LINES)));
+        if let Ok(history) = read {
+            let _ = tx.send(Msg::Reloaded(history.records));
+        }
     });
 }
 

@@ -37,6 +37,13 @@ pub(crate) struct Options {
     pub(crate) color: bool,
 }
 
+impl Options {
+    /// Colour as `ps` has it: on a terminal, unless `NO_COLOR`.
+    pub(crate) fn new(no_up: bool, mouse: bool) -> Self {
+        Self { no_up, mouse, color: crate::terminal::stdout_color() }
+    }
+}
+
 pub(crate) fn run(place: &Place, options: &Options) -> Result<Exit, ClientError> {
     let session = Session::open_lenient(place)?;
     if !options.no_up && session.connect()?.is_none() && session.loaded.is_some() {
@@ -49,8 +56,11 @@ pub(crate) fn run(place: &Place, options: &Options) -> Result<Exit, ClientError>
     if let Some(loaded) = &session.loaded {
         app.configs.clone_from(&loaded.spec.services);
     }
-    // What happened before: the scroll-back, from the files (as many lines as are kept).
-    if let Ok(history) = ops::logs::history(&session, &[], None, Some(app::KEPT_LINES)) {
+    // What happened before, the scroll-back, is read from the files once the subscription
+    // began (`Msg::Resubscribed`): no line falls between the two.
+    if session.connect()?.is_none()
+        && let Ok(history) = ops::logs::history(&session, &[], None, Some(app::KEPT_LINES))
+    {
         app.history(history.records);
     }
     let (tx, rx) = mpsc::channel();
@@ -81,7 +91,12 @@ fn event_loop(
             reading = true;
             feed::older(place.clone(), have, tx.clone());
         }
+        if std::mem::take(&mut app.wants_reload) {
+            feed::reload(place.clone(), tx.clone());
+        }
         if app.dirty && drawn.elapsed() >= FRAME {
+            // About the logs pane's height: what a page is for PgUp and PgDn.
+            app.page = usize::from(screen.terminal.size()?.height / 2).saturating_sub(2).max(1);
             screen.terminal.draw(|frame| view::draw(frame, app, color))?;
             app.dirty = false;
             drawn = Instant::now();
@@ -96,6 +111,7 @@ fn event_loop(
                     }
                 }
                 Event::Resize(..) => app.dirty = true,
+                Event::Mouse(mouse) => app.mouse(mouse.kind),
                 _ => {}
             }
         }
@@ -106,6 +122,8 @@ fn event_loop(
                     app.older(records);
                     reading = false;
                 }
+                Msg::Reloaded(records) => app.reload(records),
+                Msg::Resubscribed => app.wants_reload = true,
                 Msg::Rows(listing) => app.set_rows(listing.rows, listing.notes),
                 Msg::Said(said) => app.done(said),
             }

@@ -11,7 +11,13 @@ pub(crate) fn details(app: &App) -> Vec<String> {
     let Some(row) = app.rows.get(app.selected) else { return vec!["no service selected".to_owned()] };
     let config = app.configs.get(&row.name);
     let mut lines = vec![format!("{}  {}", row.name, row.state)];
-    let command = config.map(|c| c.cmd.argv().join(" ")).or_else(|| row.command.clone());
+    // As written: a string as the shell reads it, an array word by word.
+    let command = config
+        .map(|c| match &c.cmd {
+            crate::manifest::CommandLine::Shell(script) => script.clone(),
+            crate::manifest::CommandLine::Argv(words) => format!("{words:?}"),
+        })
+        .or_else(|| row.command.clone());
     lines.push(format!("command   {}", command.unwrap_or_else(|| "-".into())));
     if let Some(config) = config {
         lines.push(format!("cwd       {}", config.cwd.display()));

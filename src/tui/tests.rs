@@ -126,3 +126,36 @@ fn the_dependency_tree() {
     app.key(KeyEvent::from(KeyCode::Char('d')));
     insta::assert_snapshot!(frame(&app, 80, 24));
 }
+
+#[test]
+fn the_selected_row_stays_in_view_when_the_rows_do_not_fit() {
+    let rows: Vec<ServiceStatus> = (0..30).map(|i| row(&format!("s{i}"), "running", Some(5000 + i))).collect();
+    let mut app = App::new(rows);
+    for _ in 0..29 {
+        app.key(KeyEvent::from(KeyCode::Down));
+    }
+    let text = frame(&app, 80, 24);
+    assert!(text.contains("▶ s29"), "{text}");
+}
+
+#[test]
+fn a_refresh_keeps_the_scroll_esc_does_not_quit_and_dropped_lines_are_read_again() {
+    let mut app = mixed();
+    for i in 0..50 {
+        line(&mut app, "db", &format!("line {i}"));
+    }
+    app.page = 5;
+    app.key(KeyEvent::from(KeyCode::PageUp));
+    assert_eq!(app.scroll, 5);
+    let rows = app.rows.clone();
+    app.set_rows(rows, Vec::new());
+    assert_eq!(app.scroll, 5, "the ps refresh every 2 s must not snap the view back to the tail");
+    line(&mut app, "web", "not shown");
+    assert_eq!(app.scroll, 5, "a line the pane does not show does not move it");
+    line(&mut app, "db", "shown");
+    assert_eq!(app.scroll, 6);
+    app.key(KeyEvent::from(KeyCode::Esc));
+    assert!(!app.quit, "Esc closes and clears; q quits");
+    app.update(Update::Lost { updates: 7 }, SystemTime::UNIX_EPOCH);
+    assert!(app.wants_reload && app.status.contains("7 lines came faster"), "{}", app.status);
+}

@@ -55,13 +55,18 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, color: bool) {
         let text: Vec<Line> = app.notes.iter().map(|n| Line::from(format!("! {n}"))).collect();
         frame.render_widget(Paragraph::new(text).style(tone_style(Tone::Bad, color)), notes_area);
     }
-    frame.render_widget(services_pane(app, color), services);
+    frame.render_widget(services_pane(app, color, services.height), services);
     draw_logs(frame, app, logs, color);
     let said = match &app.typing {
         Some(typed) => format!("/{typed}▏ (enter searches, esc leaves it)"),
         None => app.status.clone(),
     };
-    frame.render_widget(Paragraph::new(said).style(Style::new().add_modifier(Modifier::DIM)), status);
+    let tone = match said.chars().next() {
+        Some('✓') => tone_style(Tone::Good, color),
+        Some('✗') => tone_style(Tone::Bad, color),
+        _ => Style::new().add_modifier(Modifier::DIM),
+    };
+    frame.render_widget(Paragraph::new(said).style(tone), status);
     match app.overlay {
         Overlay::None => {}
         Overlay::Help => {
@@ -76,7 +81,7 @@ pub(crate) fn draw(frame: &mut Frame, app: &App, color: bool) {
 /// The services pane: a row each, columns padded to their widest cell, the state coloured as
 /// in `ps`; why a state is unhappy on a line of its own under its row, as `ps` shows it, so a
 /// row never runs past 80 columns.
-fn services_pane(app: &App, color: bool) -> Paragraph<'_> {
+fn services_pane(app: &App, color: bool, height: u16) -> Paragraph<'_> {
     let health = app.rows.iter().any(|r| r.health.is_some());
     let mut header = vec!["NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "CPU", "MEM"];
     if health {
@@ -94,8 +99,12 @@ fn services_pane(app: &App, color: bool) -> Paragraph<'_> {
     if app.rows.is_empty() {
         lines.push(Line::from("  no services: `orch up` (or `orch start NAME -- CMD`) starts some"));
     }
+    let mut selected_line = 0;
     for (index, (row, cells)) in app.rows.iter().zip(&cells).enumerate() {
         let selected = index == app.selected;
+        if selected {
+            selected_line = lines.len();
+        }
         let tone = Phase::parse(&row.state).map_or(Tone::Quiet, phase_tone);
         let mut spans = vec![Span::raw(if selected { "▶ " } else { "  " })];
         for (i, cell) in cells.iter().enumerate() {
@@ -108,7 +117,10 @@ fn services_pane(app: &App, color: bool) -> Paragraph<'_> {
             lines.push(Line::styled(format!("    ↳ {reason}"), tone_style(tone, color)));
         }
     }
-    Paragraph::new(lines).block(Block::new().borders(Borders::TOP).title(" services "))
+    // More rows than fit: scrolled so that the selected one shows (the header scrolls too).
+    let visible = usize::from(height.saturating_sub(1)).max(1);
+    let offset = u16::try_from((selected_line + 2).saturating_sub(visible)).unwrap_or(0);
+    Paragraph::new(lines).scroll((offset, 0)).block(Block::new().borders(Borders::TOP).title(" services "))
 }
 
 fn service_cells(row: &ServiceStatus, health: bool) -> Vec<String> {
@@ -140,6 +152,11 @@ fn draw_logs(frame: &mut Frame, app: &App, area: Rect, color: bool) {
     let title = match (app.all, app.selected_name()) {
         (true, _) | (false, None) => " logs: every service ".to_owned(),
         (false, Some(name)) => format!(" logs: {name} "),
+    };
+    let title = match (&app.search, app.filter) {
+        (Some(query), true) => format!("{title}/{query}, only matches "),
+        (Some(query), false) => format!("{title}/{query} "),
+        (None, _) => title,
     };
     let title = if app.scroll > 0 { format!("{title}(scrolled back {} lines) ", app.scroll) } else { title };
     let pane = Paragraph::new(lines).block(Block::new().borders(Borders::TOP).title(title));
