@@ -26,6 +26,8 @@ use crate::exit::Exit;
 
 /// The shortest time between two frames: ~30 a second at most.
 const FRAME: Duration = Duration::from_millis(33);
+/// The least time between two re-reads of the files after dropped updates.
+const RELOAD_EVERY: Duration = Duration::from_secs(1);
 /// How long a wait for a key lasts when nothing is to be drawn (the channel cannot wake it).
 const IDLE_POLL: Duration = Duration::from_millis(50);
 
@@ -84,6 +86,7 @@ fn event_loop(
     let mut drawn = Instant::now().checked_sub(FRAME).unwrap_or_else(Instant::now);
     // Older lines are being read back from the files.
     let mut reading = false;
+    let mut reloaded = Instant::now().checked_sub(RELOAD_EVERY).unwrap_or_else(Instant::now);
     while !app.quit {
         if let Some(have) = app.wants_older.take()
             && !reading
@@ -91,7 +94,11 @@ fn event_loop(
             reading = true;
             feed::older(place.clone(), have, tx.clone());
         }
-        if std::mem::take(&mut app.wants_reload) {
+        // Under a flood updates are dropped again and again: the files are read at most once
+        // a second, not for each drop.
+        if app.wants_reload && reloaded.elapsed() >= RELOAD_EVERY {
+            app.wants_reload = false;
+            reloaded = Instant::now();
             feed::reload(place.clone(), tx.clone());
         }
         if app.dirty && drawn.elapsed() >= FRAME {
