@@ -114,20 +114,15 @@ fn invoking_user() -> Option<String> {
 
 /// The manifest, with each `port = "auto"` at the port it has now (state.json's), else a free one.
 fn load(global: &Global) -> Result<(manifest::Loaded, PathBuf), ClientError> {
-    let options = LoadOptions::from_process();
-    let found = crate::project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
-    let root = found.path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let paths = crate::paths::ProjectPaths::new(&root);
-    let recorded: IndexMap<String, u16> = State::load(&paths.state())
-        .ok()
-        .flatten()
-        .map(|state| {
-            state.services.into_iter().filter_map(|(name, r)| Some((name, r.config?.port_number()?))).collect()
-        })
-        .unwrap_or_default();
-    let options = options
-        .with_ports(Box::new(move |service| recorded.get(service).copied().unwrap_or_else(crate::ports::any_free)));
-    let loaded = manifest::load(&found.path, &options).map_err(ClientError::Manifest)?;
+    let loaded = super::load_manifest_with(global, |root| {
+        let state = State::load(&crate::paths::ProjectPaths::new(root).state()).ok().flatten();
+        let recorded: IndexMap<String, u16> = state
+            .map(|s| s.services.into_iter().filter_map(|(name, r)| Some((name, r.config?.port_number()?))).collect())
+            .unwrap_or_default();
+        let ports = move |service: &str| recorded.get(service).copied().unwrap_or_else(crate::ports::any_free);
+        LoadOptions::from_process().with_ports(Box::new(ports))
+    })?;
+    let root = loaded.spec.root.clone();
     Ok((loaded, root))
 }
 

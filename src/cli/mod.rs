@@ -237,8 +237,17 @@ fn die_of_a_closed_pipe() {
 /// Finds and loads the project's manifest; its warnings (and a note on which manifest, when
 /// there was a choice) are in `warnings`, for the command to show.
 pub(crate) fn load_manifest(global: &Global) -> Result<Loaded, ClientError> {
-    let options = LoadOptions::from_process();
-    let found = project::discover(&options.display_base, global.directory.as_deref(), global.file.as_deref())?;
+    load_manifest_with(global, |_| LoadOptions::from_process())
+}
+
+/// [`load_manifest`] with the options `options` makes for the project's root (its ports, say).
+pub(crate) fn load_manifest_with(
+    global: &Global,
+    options: impl FnOnce(&Path) -> LoadOptions,
+) -> Result<Loaded, ClientError> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let found = project::discover(&cwd, global.directory.as_deref(), global.file.as_deref())?;
+    let options = options(found.path.parent().unwrap_or(Path::new("/")));
     let mut loaded = manifest::load(&found.path, &options).map_err(ClientError::Manifest)?;
     loaded.warnings.splice(0..0, found.note.map(Problem::note));
     Ok(loaded)

@@ -148,7 +148,7 @@ fn draw_logs(frame: &mut Frame, app: &App, area: Rect, color: bool) {
     let end = shown.len().saturating_sub(app.scroll).max(height.min(shown.len()));
     let start = end.saturating_sub(height);
     let width = app.rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    let lines: Vec<Line> = shown[start..end].iter().map(|l| log_line(app, l, width, color)).collect();
+    let lines: Vec<Line> = shown[start..end].iter().map(|l| styled_line(app, l, width, color)).collect();
     let title = match (app.all, app.selected_name()) {
         (true, _) | (false, None) => " logs: every service ".to_owned(),
         (false, Some(name)) => format!(" logs: {name} "),
@@ -164,7 +164,9 @@ fn draw_logs(frame: &mut Frame, app: &App, area: Rect, color: bool) {
     frame.render_widget(pane, area);
 }
 
-fn log_line<'a>(app: &App, line: &'a LogLine, width: usize, color: bool) -> Line<'a> {
+/// A line of the logs pane as drawn: its time, its speaker's prefix, the text with the search
+/// highlighted.
+fn styled_line<'a>(app: &App, line: &'a LogLine, width: usize, color: bool) -> Line<'a> {
     let mut spans = Vec::new();
     if app.timestamps {
         let at = chrono::DateTime::<chrono::Local>::from(line.at).format("%H:%M:%S%.3f ").to_string();

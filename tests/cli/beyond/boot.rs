@@ -84,11 +84,5 @@ fn the_boot_unit_is_one_systemd_accepts() {
         printed.lines().skip(1).take_while(|l| !l.starts_with("# then:")).map(|l| format!("{l}\n")).collect();
     let file = home.path().join("orch-boot-test.service");
     std::fs::write(&file, unit).unwrap();
-    match Command::new("systemd-analyze").args(["verify", "--man=no"]).arg(&file).output() {
-        Ok(out) => {
-            let said = text(&out.stderr);
-            assert!(out.status.success() && said.trim().is_empty(), "systemd-analyze verify:\n{said}");
-        }
-        Err(_) => super::validators::skipped("systemd-analyze is not installed (apt-get install systemd)"),
-    }
+    super::systemd::assert_verified(&[file]);
 }
