@@ -6,6 +6,7 @@
 //! know their exit code ([`error`]). It prints nothing: it returns data, and tells progress to
 //! the caller's `on` as [`Notice`]s; how it looks is the front end's.
 
+pub(crate) mod action;
 pub(crate) mod error;
 pub(crate) mod follow;
 mod launch;

@@ -6,7 +6,6 @@ use std::sync::mpsc::Sender;
 use std::time::Duration;
 
 use super::app::Action;
-use crate::client::follow::{Ending, Wait};
 use crate::client::ops::ps::Listing;
 use crate::client::subscribe::{Next, subscribe};
 use crate::client::{ClientError, Place, Session, ops};
@@ -118,35 +117,5 @@ pub(crate) fn act(place: Place, action: Action, tx: Sender<Msg>) {
 }
 
 fn carry_out(place: &Place, action: &Action) -> Result<String, ClientError> {
-    let session = Session::open_lenient(place)?;
-    let quiet: &mut dyn FnMut(crate::client::Notice) = &mut |_| {};
-    let ending = match action {
-        Action::Restart(name) => ops::restart(&session, std::slice::from_ref(name), Wait::default(), quiet)?,
-        Action::Start(name) => {
-            let up = ops::Up { services: vec![name.clone()], ..ops::Up::default() };
-            ops::up(&session, &up, Wait::default(), quiet)?
-        }
-        Action::Stop(name) => match ops::down(&session, std::slice::from_ref(name), Wait::default(), quiet)? {
-            ops::Down::Followed(ending) => ending,
-            ops::Down::NotRunning => return Ok(format!("{name} is not running")),
-        },
-        Action::Scale(group, count) => {
-            let scale = [(group.clone(), *count)].into_iter().collect();
-            ops::scale(&session, &scale, Wait::default(), quiet)?
-        }
-    };
-    Ok(summary(&ending))
-}
-
-/// `web: ready in 312ms` for each service the action touched, on one line.
-fn summary(ending: &Ending) -> String {
-    match ending {
-        Ending::Done(report) => {
-            let parts: Vec<String> =
-                report.outcomes.iter().map(|o| format!("{}: {}", o.service, crate::render::describe(o))).collect();
-            let mark = if report.ok() { "✓" } else { "✗" };
-            format!("{mark} {}", parts.join(", "))
-        }
-        Ending::TimedOut { .. } | Ending::Interrupted { .. } => "still under way".to_owned(),
-    }
+    Ok(action.carry_out(&Session::open_lenient(place)?)?.said)
 }

@@ -1,0 +1,68 @@
+//! The one-service actions a front end offers on a button or a key (the TUI, the dashboard):
+//! restart, stop, start, scale, each carried out to its end and told in one line.
+
+use super::follow::{Ending, Wait};
+use super::{ClientError, Notice, Session, ops};
+
+/// What a key or a button asks the supervisor for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Action {
+    Restart(String),
+    Stop(String),
+    Start(String),
+    /// A scaled service's group and its new number of replicas.
+    Scale(String, u32),
+}
+
+/// How an action ended: whether every service it touched is as asked, in one line.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Done {
+    pub(crate) ok: bool,
+    pub(crate) said: String,
+}
+
+impl Action {
+    /// How a status line says it is under way.
+    pub(crate) fn doing(&self) -> String {
+        match self {
+            Action::Restart(name) => format!("restarting {name}…"),
+            Action::Stop(name) => format!("stopping {name}…"),
+            Action::Start(name) => format!("starting {name}…"),
+            Action::Scale(group, n) => format!("scaling {group} to {n}…"),
+        }
+    }
+
+    /// Carries the action out and follows it until every service it touched is up (or down).
+    pub(crate) fn carry_out(&self, session: &Session) -> Result<Done, ClientError> {
+        let quiet: &mut dyn FnMut(Notice) = &mut |_| {};
+        let ending = match self {
+            Action::Restart(name) => ops::restart(session, std::slice::from_ref(name), Wait::default(), quiet)?,
+            Action::Start(name) => {
+                let up = ops::Up { services: vec![name.clone()], ..ops::Up::default() };
+                ops::up(session, &up, Wait::default(), quiet)?
+            }
+            Action::Stop(name) => match ops::down(session, std::slice::from_ref(name), Wait::default(), quiet)? {
+                ops::Down::Followed(ending) => ending,
+                ops::Down::NotRunning => return Ok(Done { ok: true, said: format!("{name} is not running") }),
+            },
+            Action::Scale(group, count) => {
+                let scale = [(group.clone(), *count)].into_iter().collect();
+                ops::scale(session, &scale, Wait::default(), quiet)?
+            }
+        };
+        Ok(summary(&ending))
+    }
+}
+
+/// `✓ web: ready in 312ms` for each service the action touched, on one line.
+fn summary(ending: &Ending) -> Done {
+    match ending {
+        Ending::Done(report) => {
+            let parts: Vec<String> =
+                report.outcomes.iter().map(|o| format!("{}: {}", o.service, crate::render::describe(o))).collect();
+            let mark = if report.ok() { "✓" } else { "✗" };
+            Done { ok: report.ok(), said: format!("{mark} {}", parts.join(", ")) }
+        }
+        Ending::TimedOut { .. } | Ending::Interrupted { .. } => Done { ok: false, said: "still under way".to_owned() },
+    }
+}
