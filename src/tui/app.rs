@@ -27,27 +27,7 @@ pub(crate) struct LogLine {
     pub(crate) at: SystemTime,
 }
 
-/// What a key asks the supervisor for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Action {
-    Restart(String),
-    Stop(String),
-    Start(String),
-    /// A scaled service's group and its new number of replicas.
-    Scale(String, u32),
-}
-
-impl Action {
-    /// How the status line says it is under way.
-    pub(crate) fn doing(&self) -> String {
-        match self {
-            Action::Restart(name) => format!("restarting {name}…"),
-            Action::Stop(name) => format!("stopping {name}…"),
-            Action::Start(name) => format!("starting {name}…"),
-            Action::Scale(group, n) => format!("scaling {group} to {n}…"),
-        }
-    }
-}
+pub(crate) use crate::client::action::Action;
 
 /// What is drawn over the panes, until a key closes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -297,6 +277,9 @@ impl App {
                 }
                 self.push(LogLine { service, text: said, orch: true, at });
             }
+            // The TUI tells orch's own lines from the phases, above, as it has since before the
+            // supervisor sent them.
+            Update::Line { service, .. } if service == crate::model::names::RESERVED_NAME => {}
             Update::Line { service, text, .. } => {
                 let text = crate::sanitize::strip_controls(&text);
                 self.push(LogLine { service, text, orch: false, at });
