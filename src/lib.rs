@@ -6,6 +6,7 @@
 
 pub mod cli;
 mod client;
+mod dashboard;
 mod exit;
 mod export;
 mod graph;

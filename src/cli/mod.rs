@@ -4,6 +4,7 @@ mod boot;
 mod check;
 mod completions;
 mod config;
+mod dashboard;
 mod down;
 mod export;
 mod follow;
@@ -153,6 +154,8 @@ pub(crate) enum Verb {
     Boot(Scoped<boot::BootArgs>),
     /// The project at a glance: services, logs, and keys to restart, stop, start and scale
     Tui(Scoped<tui::TuiArgs>),
+    /// The project in a local web page (and a JSON API): services, logs, graph, actions
+    Dashboard(Scoped<dashboard::DashboardArgs>),
     /// Print the shell script that completes orch's commands and service names
     Completions(completions::CompletionsArgs),
     /// Print the man page (roff)
@@ -197,6 +200,7 @@ pub(crate) fn run(cli: Cli) -> Result<Exit, ClientError> {
         Verb::Probe(args) => probe::run(args),
         Verb::Boot(s) => boot::run(&global.with(s.place), s.args),
         Verb::Tui(s) => tui::run(&global.with(s.place), &s.args),
+        Verb::Dashboard(s) => dashboard::run(&global.with(s.place), &s.args),
         Verb::Mcp(s) => mcp::run(&global.with(s.place), s.args),
         Verb::Completions(args) => completions::run(&global, args),
         Verb::Man(args) => man::run(&global, args),

@@ -13,6 +13,7 @@ mod check;
 mod compat;
 mod config;
 mod conventions;
+mod dashboard;
 mod dev_loop;
 mod honest;
 mod limits;

@@ -1,0 +1,226 @@
+//! The JSON API under the page, for scripts too: the rows `ps --json` shows, the actions of
+//! the page's buttons, the log files' lines, the dependency graph. Each handler is the client
+//! library's operation, on a blocking thread (the client speaks to the supervisor's socket).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::Shared;
+use super::graph_svg;
+use crate::client::action::{Action, Done};
+use crate::client::{ClientError, Session, ops};
+use crate::ipc::{Refusal, ServiceStatus};
+
+/// The lines `/api/logs` returns when not told, and at most.
+const TAIL: usize = 500;
+const MAX_TAIL: usize = 20_000;
+
+/// An answer that is not the one asked for: its status, and `{"error": "…"}`.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    status: StatusCode,
+    message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into() }
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        (self.status, Json(serde_json::json!({ "error": self.message }))).into_response()
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(error: ClientError) -> Self {
+        let status = match &error {
+            ClientError::Refused(Refusal::UnknownService { .. }) => StatusCode::NOT_FOUND,
+            ClientError::Usage(_) | ClientError::Refused(Refusal::Invalid { .. }) => StatusCode::BAD_REQUEST,
+            ClientError::Refused(Refusal::Conflict { .. }) => StatusCode::CONFLICT,
+            ClientError::Manifest(_) | ClientError::Refused(Refusal::BadManifest { .. }) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ClientError::Failed(_) | ClientError::Lost(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ClientError::Discover(_) | ClientError::Refused(Refusal::Internal { .. }) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let message = match &error {
+            ClientError::Manifest(problems) => format!("the manifest is invalid:\n{problems}"),
+            other => other.to_string(),
+        };
+        Self::new(status, message)
+    }
+}
+
+/// Runs a client operation on a blocking thread, with a fresh session (the manifest as it is
+/// now: it may have been edited since the dashboard started).
+async fn with_session<T: Send + 'static>(
+    shared: &Arc<Shared>,
+    operation: impl FnOnce(&Session) -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    let place = shared.place.clone();
+    let joined = tokio::task::spawn_blocking(move || operation(&Session::open_lenient(&place)?)).await;
+    joined.unwrap_or_else(|e| Err(Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))
+}
+
+/// What the page loads first: the project, its rows, what `ps` says above them (reload
+/// errors), and the manifest's services by the names they are written with (a group's, not
+/// its replicas').
+#[derive(Debug, Serialize)]
+pub(crate) struct Project {
+    pub(crate) name: String,
+    pub(crate) root: String,
+    pub(crate) notes: Vec<String>,
+    pub(crate) services: Vec<ServiceStatus>,
+    pub(crate) manifest_services: Vec<String>,
+}
+
+pub(crate) async fn project(State(shared): State<Arc<Shared>>) -> Result<Json<Project>, Failure> {
+    with_session(&shared, |session| {
+        let listing = ops::ps::status(session, None)?;
+        Ok(Json(Project {
+            name: crate::export::project_name(&session.paths.root),
+            root: session.paths.root.display().to_string(),
+            notes: listing.notes,
+            services: listing.rows,
+            manifest_services: manifest_services(session),
+        }))
+    })
+    .await
+}
+
+/// Each service as the manifest writes it: a group once, by its name, even scaled to 0.
+fn manifest_services(session: &Session) -> Vec<String> {
+    let Some(loaded) = &session.loaded else { return Vec::new() };
+    let mut names: Vec<String> = Vec::new();
+    let written = loaded.spec.services.iter().map(|(name, s)| s.replica.as_ref().map_or(name, |r| &r.group));
+    for name in written.chain(loaded.spec.groups.keys()) {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+/// `ps --json`'s rows.
+pub(crate) async fn services(State(shared): State<Arc<Shared>>) -> Result<Json<Vec<ServiceStatus>>, Failure> {
+    with_session(&shared, |session| Ok(Json(ops::ps::status(session, None)?.rows))).await
+}
+
+/// `POST /api/services/{name}/{restart|stop|start|scale}`: carried out to its end, and told
+/// as `{"ok": true, "said": "✓ web: ready in 312ms"}`. Scale takes `{"count": N}`.
+pub(crate) async fn act(
+    State(shared): State<Arc<Shared>>,
+    Path((name, verb)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Done>, Failure> {
+    if !crate::model::names::is_valid_name(&name) {
+        return Err(Failure::new(StatusCode::NOT_FOUND, format!("`{name}` is not a service name")));
+    }
+    let action = match verb.as_str() {
+        "restart" => Action::Restart(name),
+        "stop" => Action::Stop(name),
+        "start" => Action::Start(name),
+        "scale" => Action::Scale(name, scale_count(&body)?),
+        _ => {
+            return Err(Failure::new(
+                StatusCode::NOT_FOUND,
+                format!("no action `{verb}`: restart, stop, start or scale"),
+            ));
+        }
+    };
+    with_session(&shared, move |session| Ok(Json(action.carry_out(session)?))).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScaleBody {
+    count: u32,
+}
+
+fn scale_count(body: &[u8]) -> Result<u32, Failure> {
+    let bad = |e: serde_json::Error| Failure::new(StatusCode::BAD_REQUEST, format!("send {{\"count\": N}}: {e}"));
+    let count = serde_json::from_slice::<ScaleBody>(body).map_err(bad)?.count;
+    if count > crate::model::names::MAX_SCALE {
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            format!("at most {} replicas", crate::model::names::MAX_SCALE),
+        ));
+    }
+    Ok(count)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LogsQuery {
+    service: Option<String>,
+    tail: Option<usize>,
+    q: Option<String>,
+}
+
+/// One line of a log file, as the page shows it.
+#[derive(Debug, Serialize)]
+pub(crate) struct LogLine {
+    pub(crate) service: String,
+    pub(crate) stream: crate::logs::Stream,
+    pub(crate) time: String,
+    pub(crate) text: String,
+}
+
+impl LogLine {
+    fn of(record: &crate::logs::Record) -> Self {
+        let time =
+            chrono::DateTime::<chrono::Utc>::from(record.time).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        Self { service: record.service.clone(), stream: record.stream, time, text: shown(&record.line) }
+    }
+}
+
+/// A service's line as text fit to show: invalid UTF-8 replaced, terminal controls removed.
+pub(crate) fn shown(line: &[u8]) -> String {
+    crate::sanitize::strip_controls(&String::from_utf8_lossy(line))
+}
+
+/// `GET /api/logs?service=web&tail=500&q=error`: the last lines of the files (of every
+/// service and orch's own when none is named), oldest first; with `q`, only those that hold
+/// it, whatever the case.
+pub(crate) async fn logs(
+    State(shared): State<Arc<Shared>>,
+    Query(asked): Query<LogsQuery>,
+) -> Result<Json<serde_json::Value>, Failure> {
+    with_session(&shared, move |session| {
+        let services = match &asked.service {
+            Some(name) => ops::logs::check(session, std::slice::from_ref(name))?,
+            None => Vec::new(),
+        };
+        let tail = Some(asked.tail.unwrap_or(TAIL).min(MAX_TAIL));
+        let history = match asked.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty()) {
+            None => ops::logs::history(session, &services, None, tail)?,
+            Some(q) => {
+                let holds = move |r: &crate::logs::Record| String::from_utf8_lossy(&r.line).to_lowercase().contains(&q);
+                ops::logs::history_matching(session, &services, None, tail, &holds)?
+            }
+        };
+        let lines: Vec<LogLine> = history.records.iter().map(LogLine::of).collect();
+        Ok(Json(serde_json::json!({ "lines": lines })))
+    })
+    .await
+}
+
+/// The dependency graph of the manifest as it is now (empty when it cannot be read: the
+/// notes say why).
+pub(crate) async fn graph(State(shared): State<Arc<Shared>>) -> Result<Response, Failure> {
+    let svg = with_session(&shared, |session| {
+        Ok(session.loaded.as_ref().map_or_else(|| graph_svg::draw(&[], &[]), graph_svg::of_manifest))
+    })
+    .await?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())
+}

@@ -1,0 +1,108 @@
+//! Safe by construction: no token, 401; a foreign Host (DNS rebinding), 403; a cookie POST
+//! from a foreign Origin or with none, 403, and nothing restarted.
+
+use super::{Dashboard, project};
+
+#[test]
+fn without_the_token_every_request_is_401() {
+    let project = project();
+    let dashboard = Dashboard::start(&project);
+    let host = dashboard.host();
+    for (method, path) in
+        [("GET", "/"), ("GET", "/api/services"), ("GET", "/api/events"), ("POST", "/api/services/api/restart")]
+    {
+        let answer = dashboard.ask(method, path, &[("Host", &host)], "");
+        assert_eq!(answer.status, 401, "{method} {path}: {answer:?}");
+    }
+    let wrong = dashboard.ask("GET", "/api/services", &[("Host", &host), ("Authorization", "Bearer 00ff")], "");
+    assert_eq!(wrong.status, 401, "{wrong:?}");
+    let wrong_cookie = format!("orch_dashboard_{}=00ff", dashboard.port);
+    let answer = dashboard.ask("GET", "/", &[("Host", &host), ("Cookie", &wrong_cookie)], "");
+    assert_eq!(answer.status, 401, "{answer:?}");
+}
+
+#[test]
+fn the_printed_url_trades_its_token_for_a_strict_http_only_cookie() {
+    let project = project();
+    let dashboard = Dashboard::start(&project);
+    let host = dashboard.host();
+    let path = dashboard.url.trim_start_matches(&format!("http://{host}"));
+    let traded = dashboard.ask("GET", path, &[("Host", &host)], "");
+    assert_eq!(traded.status, 303, "{traded:?}");
+    assert_eq!(traded.header("location"), Some("/"), "the token leaves the address bar");
+    let cookie = traded.header("set-cookie").expect("a cookie");
+    assert!(cookie.starts_with(&dashboard.cookie()), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let page = dashboard.ask("GET", "/", &[("Host", &host), ("Cookie", &dashboard.cookie())], "");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.body.contains("<html"), "{}", page.body);
+    let policy = page.header("content-security-policy").expect("a CSP");
+    assert!(policy.contains("default-src 'none'") && policy.contains("script-src 'self'"), "{policy}");
+    assert!(!policy.contains("unsafe"), "{policy}");
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("access-control-allow-origin"), None, "no CORS");
+    let script = dashboard.ask("GET", "/assets/app.js", &[("Host", &host), ("Cookie", &dashboard.cookie())], "");
+    assert_eq!(script.status, 200);
+    assert!(script.header("content-type").is_some_and(|t| t.starts_with("text/javascript")), "{script:?}");
+}
+
+#[test]
+fn a_foreign_host_is_403_even_with_the_token() {
+    let project = project();
+    let dashboard = Dashboard::start(&project);
+    let port = dashboard.port;
+    for host in [
+        format!("evil.example:{port}"),
+        format!("localhost.evil.example:{port}"),
+        "127.0.0.1".to_owned(),
+        format!("127.0.0.1:{}", port.wrapping_add(1)),
+    ] {
+        let answer =
+            dashboard.ask("GET", "/api/services", &[("Host", &host), ("Authorization", &dashboard.bearer())], "");
+        assert_eq!(answer.status, 403, "{host}: {answer:?}");
+        let without = dashboard.ask("GET", "/", &[("Host", &host)], "");
+        assert_eq!(without.status, 403, "{host}, no token: {without:?}");
+    }
+    for host in [format!("localhost:{port}"), format!("[::1]:{port}")] {
+        let answer =
+            dashboard.ask("GET", "/api/services", &[("Host", &host), ("Authorization", &dashboard.bearer())], "");
+        assert_eq!(answer.status, 200, "{host}: {answer:?}");
+    }
+}
+
+#[test]
+fn a_post_from_a_foreign_origin_is_403_and_restarts_nothing() {
+    let project = project();
+    let dashboard = Dashboard::start(&project);
+    let before = dashboard.pid("worker").expect("worker runs");
+    let host = dashboard.host();
+    let cookie = dashboard.cookie();
+    let path = "/api/services/worker/restart";
+    let forged =
+        dashboard.ask("POST", path, &[("Host", &host), ("Cookie", &cookie), ("Origin", "http://evil.example")], "{}");
+    assert_eq!(forged.status, 403, "{forged:?}");
+    let bare = dashboard.ask("POST", path, &[("Host", &host), ("Cookie", &cookie)], "{}");
+    assert_eq!(bare.status, 403, "a cookie POST without an Origin: {bare:?}");
+    let scripted = dashboard.ask(
+        "POST",
+        path,
+        &[("Host", &host), ("Authorization", &dashboard.bearer()), ("Origin", "http://evil.example")],
+        "{}",
+    );
+    assert_eq!(scripted.status, 403, "{scripted:?}");
+    assert_eq!(dashboard.pid("worker"), Some(before), "nothing was restarted");
+    // Its own page's POST goes through.
+    let own = format!("http://{host}");
+    let page = dashboard.ask("POST", path, &[("Host", &host), ("Cookie", &cookie), ("Origin", &own)], "{}");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert_ne!(dashboard.pid("worker"), Some(before));
+}
+
+#[test]
+fn a_change_is_never_a_get() {
+    let project = project();
+    let dashboard = Dashboard::start(&project);
+    let before = dashboard.pid("worker");
+    assert_eq!(dashboard.get("/api/services/worker/restart").status, 405);
+    assert_eq!(dashboard.pid("worker"), before);
+}
