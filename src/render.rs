@@ -1,7 +1,8 @@
 //! What the front ends (the CLI and MCP) say about a request's outcome, in one wording: the
 //! `✓ web  ready in 312ms` lines, a dry run's plan. How it looks on a terminal is `terminal`'s.
 
-use crate::client::follow::Report;
+use crate::client::action::Done;
+use crate::client::follow::{Ending, Report};
 use crate::ipc::Outcome;
 use crate::model::Phase;
 use crate::terminal::{Tone, paint, phase_tone};
@@ -66,6 +67,21 @@ pub(crate) fn plan(plan: &crate::plan::Plan) -> String {
         .iter()
         .map(|step| format!("{} {:<width$}  {}\n", step.action.mark(), step.service, step.reason))
         .collect()
+}
+
+/// How an action of the TUI or the dashboard ended, in one line, and whether every service it
+/// touched is as asked: `✓ web: ready in 312ms, worker: running`.
+pub(crate) fn action_done(done: &Done) -> (bool, String) {
+    match done {
+        Done::Followed(Ending::Done(report)) => {
+            let parts: Vec<String> =
+                report.outcomes.iter().map(|o| format!("{}: {}", o.service, describe(o))).collect();
+            let mark = if report.ok() { "✓" } else { "✗" };
+            (report.ok(), format!("{mark} {}", parts.join(", ")))
+        }
+        Done::Followed(Ending::TimedOut { .. } | Ending::Interrupted { .. }) => (false, "still under way".to_owned()),
+        Done::NotRunning(name) => (true, format!("{name} is not running")),
+    }
 }
 
 #[cfg(test)]

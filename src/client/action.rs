@@ -1,5 +1,6 @@
 //! The one-service actions a front end offers on a button or a key (the TUI, the dashboard):
-//! restart, stop, start, scale, each carried out to its end and told in one line.
+//! restart, stop, start, scale, each carried out to its end (told in one line by
+//! [`crate::render::action_done`]).
 
 use super::follow::{Ending, Wait};
 use super::{ClientError, Notice, Session, ops};
@@ -14,11 +15,12 @@ pub(crate) enum Action {
     Scale(String, u32),
 }
 
-/// How an action ended: whether every service it touched is as asked, in one line.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct Done {
-    pub(crate) ok: bool,
-    pub(crate) said: String,
+/// How an action ended.
+#[derive(Debug)]
+pub(crate) enum Done {
+    Followed(Ending),
+    /// A stop of a service that was not running.
+    NotRunning(String),
 }
 
 impl Action {
@@ -43,26 +45,13 @@ impl Action {
             }
             Action::Stop(name) => match ops::down(session, std::slice::from_ref(name), Wait::default(), quiet)? {
                 ops::Down::Followed(ending) => ending,
-                ops::Down::NotRunning => return Ok(Done { ok: true, said: format!("{name} is not running") }),
+                ops::Down::NotRunning => return Ok(Done::NotRunning(name.clone())),
             },
             Action::Scale(group, count) => {
                 let scale = [(group.clone(), *count)].into_iter().collect();
                 ops::scale(session, &scale, Wait::default(), quiet)?
             }
         };
-        Ok(summary(&ending))
-    }
-}
-
-/// `✓ web: ready in 312ms` for each service the action touched, on one line.
-fn summary(ending: &Ending) -> Done {
-    match ending {
-        Ending::Done(report) => {
-            let parts: Vec<String> =
-                report.outcomes.iter().map(|o| format!("{}: {}", o.service, crate::render::describe(o))).collect();
-            let mark = if report.ok() { "✓" } else { "✗" };
-            Done { ok: report.ok(), said: format!("{mark} {}", parts.join(", ")) }
-        }
-        Ending::TimedOut { .. } | Ending::Interrupted { .. } => Done { ok: false, said: "still under way".to_owned() },
+        Ok(Done::Followed(ending))
     }
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Shared;
 use super::graph_svg;
-use crate::client::action::{Action, Done};
+use crate::client::action::Action;
 use crate::client::{ClientError, Session, ops};
 use crate::ipc::{Refusal, ServiceStatus};
 
@@ -139,7 +139,16 @@ pub(crate) async fn act(
             ));
         }
     };
-    with_session(&shared, move |session| Ok(Json(action.carry_out(session)?))).await
+    let (ok, said) =
+        with_session(&shared, move |session| Ok(crate::render::action_done(&action.carry_out(session)?))).await?;
+    Ok(Json(Done { ok, said }))
+}
+
+/// How an action ended: whether every service it touched is as asked, and the line that says so.
+#[derive(Debug, Serialize)]
+pub(crate) struct Done {
+    ok: bool,
+    said: String,
 }
 
 #[derive(Deserialize)]
