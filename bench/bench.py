@@ -452,6 +452,58 @@ def bench_tui(runs, n=100, seconds=5):
           f"{statistics.median(delay) * 1000:.0f} ms after the stop returned (median)")
 
 
+def bench_dashboard(runs, n=100, seconds=5):
+    """`orch dashboard` on 100 services: how long `/api/services` takes, and, while one service
+    floods its output, the lines a page is sent per second (paced at 500), the lines it is told
+    were dropped, and the dashboard's CPU and memory."""
+    import json
+    import urllib.request
+    services = many_sleepers(n)
+    answer, sent, told, cpu, rss = [], [], [], [], []
+    for _ in range(runs):
+        with Project(services) as p:
+            orch(p, "up")
+            dash = subprocess.Popen([ORCH, "dashboard", "--no-up"], cwd=p, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL, text=True)
+            try:
+                url = dash.stdout.readline().strip()
+                base, token = url.split("/?token=")
+                headers = {"Authorization": f"Bearer {token}"}
+                for _ in range(20):
+                    start = time.perf_counter()
+                    with urllib.request.urlopen(urllib.request.Request(base + "/api/services", headers=headers)) as r:
+                        assert len(json.load(r)) == n
+                    answer.append(time.perf_counter() - start)
+                orch(p, "start", "flood", "--", "sh", "-c", "while :; do echo flood line; done")
+                events = urllib.request.urlopen(urllib.request.Request(base + "/api/events", headers=headers))
+                lines = dropped = 0
+                event = None
+                before = cpu_ticks(dash.pid)
+                start = time.perf_counter()
+                while time.perf_counter() - start < seconds:
+                    line = events.readline().decode().rstrip("\n")
+                    if line.startswith("event: "):
+                        event = line[7:]
+                    elif line.startswith("data: ") and event == "line":
+                        lines += 1
+                    elif line.startswith("data: ") and event == "dropped":
+                        dropped += json.loads(line[6:])["lines"]
+                elapsed = time.perf_counter() - start
+                cpu.append((cpu_ticks(dash.pid) - before) / os.sysconf("SC_CLK_TCK") / elapsed * 100)
+                rss.append(rss_of(dash.pid))
+                sent.append(lines / elapsed)
+                told.append(dropped / elapsed)
+                events.close()
+                orch(p, "stop", "flood")
+            finally:
+                dash.kill()
+                dash.wait()
+    print(f"  dashboard: {n} services: /api/services median {fmt(statistics.median(answer))}; "
+          f"under a flood a page is sent {statistics.median(sent):.0f} lines/s and told of "
+          f"{statistics.median(told):.0f} lines/s dropped; the dashboard's CPU median "
+          f"{statistics.median(cpu):.1f} % of a core, RSS {statistics.median(rss) / 1024 / 1024:.1f} MiB")
+
+
 CASES = {
     "up100": bench_up_100,
     "min_uptime": bench_min_uptime,
@@ -464,6 +516,7 @@ CASES = {
     "watch": bench_watch,
     "health": bench_health,
     "tui": bench_tui,
+    "dashboard": bench_dashboard,
 }
 
 
