@@ -60,12 +60,12 @@ pub(crate) fn run(place: &Place, options: &Options) -> Result<Exit, ClientError>
         let up = ops::Up { no_wait: true, ..ops::Up::default() };
         ops::up(&session, &up, Wait::default(), &mut |_| {})?;
     }
-    let failed = |what: &str, e: std::io::Error| ClientError::Failed(format!("orch dashboard: {what}: {e}"));
+    let failed = |what: &str, e: std::io::Error| ClientError::Failed(format!("the dashboard {what}: {e}"));
     let (listeners, port) = bind::loopback(options.port).map_err(|e| match options.port {
         Some(port) => failed(&format!("cannot listen on 127.0.0.1:{port}"), e),
         None => failed("cannot listen on the loopback", e),
     })?;
-    let guard = Guard::new(Token::new().map_err(|e| failed("no random token", e))?, port);
+    let guard = Guard::new(Token::new().map_err(|e| failed("has no random token", e))?, port);
     let url = format!("http://127.0.0.1:{port}/?token={}", guard.token().as_str());
     let shared = Arc::new(Shared { place: place.clone(), guard });
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -76,7 +76,7 @@ pub(crate) fn run(place: &Place, options: &Options) -> Result<Exit, ClientError>
     let served = runtime.block_on(serve(listeners, shared, &url, options.open));
     // Event streams hold threads of their own: they end with the process, not before it.
     runtime.shutdown_background();
-    served.map_err(|e| failed("the server", e))?;
+    served.map_err(|e| failed("stopped", e))?;
     eprintln!("orch dashboard: stopped; the services keep running");
     Ok(Exit::Success)
 }
@@ -92,9 +92,8 @@ async fn serve(listeners: Vec<TcpListener>, shared: Arc<Shared>, url: &str, open
     }
     // The URL alone on stdout, for a script to read; the words for a person on stderr.
     println!("{url}");
-    eprintln!(
-        "orch dashboard: open the URL above (it carries the token); Ctrl-C stops the dashboard, not the services"
-    );
+    eprintln!("orch dashboard: the URL above opens the project's page (its token lets you in: keep it to yourself)");
+    eprintln!("orch dashboard: Ctrl-C stops the dashboard; the services keep running");
     if open {
         open_browser(url);
     }

@@ -52,3 +52,18 @@ fn a_flood_is_paced_and_the_dropped_lines_are_told() {
     // No more than a second's worth (500 lines) before it is told.
     assert!(lines <= 1000, "{lines} lines sent before the drop was told");
 }
+
+#[test]
+fn with_nothing_running_it_says_so_and_follows_the_supervisor_that_comes() {
+    let project = crate::support::Project::toml("[services.web]\ncmd = \"sleep 1000\"\nmin_uptime = \"0s\"\n");
+    let dashboard = Dashboard::start(&project);
+    let mut events = dashboard.events();
+    let none = events.until(ORCH_TIMEOUT, |name, _| name == "supervisor").expect("told");
+    assert_eq!(none["running"], false, "{none}");
+    assert!(none["said"].as_str().unwrap().contains("orch up"), "{none}");
+    project.up().expect_code(0);
+    let back = events.until(ORCH_TIMEOUT, |name, data| name == "supervisor" && data["running"] == true);
+    assert!(back.is_some(), "the supervisor that came is followed");
+    let rows = events.until(ORCH_TIMEOUT, |name, data| name == "services" && data["services"][0]["state"] == "running");
+    assert!(rows.is_some());
+}

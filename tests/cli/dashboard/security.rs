@@ -106,3 +106,26 @@ fn a_change_is_never_a_get() {
     assert_eq!(dashboard.get("/api/services/worker/restart").status, 405);
     assert_eq!(dashboard.pid("worker"), before);
 }
+
+#[test]
+fn a_named_port_is_the_one_listened_on_and_one_taken_is_a_clear_error() {
+    let project = project();
+    let port = crate::support::free_port();
+    let mut named = crate::support::Beside::start(&project, &["dashboard", "--no-up", "--port", &port.to_string()]);
+    let url = named.next_match(crate::support::ORCH_TIMEOUT, |l| l.contains("?token=")).expect("a URL");
+    assert!(url.starts_with(&format!("http://127.0.0.1:{port}/?token=")), "{url}");
+    let mut taken = crate::support::Beside::start(&project, &["dashboard", "--no-up", "--port", &port.to_string()]);
+    let status = taken.wait_exit(crate::support::ORCH_TIMEOUT).expect("it ends");
+    assert!(!status.success());
+    let stderr = taken.stderr().replace(&port.to_string(), "PORT");
+    insta::assert_snapshot!(stderr, @"orch: the dashboard cannot listen on 127.0.0.1:PORT: Address already in use (os error 98)");
+    drop(taken);
+    // What a person is told when it starts, and when Ctrl-C ends it.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(named.pid()), nix::sys::signal::Signal::SIGINT).unwrap();
+    named.wait_exit(crate::support::ORCH_TIMEOUT).expect("it ends");
+    insta::assert_snapshot!(named.stderr(), @"
+    orch dashboard: the URL above opens the project's page (its token lets you in: keep it to yourself)
+    orch dashboard: Ctrl-C stops the dashboard; the services keep running
+    orch dashboard: stopped; the services keep running
+    ");
+}
