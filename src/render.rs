@@ -74,8 +74,10 @@ pub(crate) fn plan(plan: &crate::plan::Plan) -> String {
 pub(crate) fn action_done(done: &Done) -> (bool, String) {
     match done {
         Done::Followed(Ending::Done(report)) => {
-            let parts: Vec<String> =
-                report.outcomes.iter().map(|o| format!("{}: {}", o.service, describe(o))).collect();
+            // What the action did, not what it found already up (the CLI's `=` lines).
+            let touched: Vec<&Outcome> = report.outcomes.iter().filter(|o| !o.unchanged).collect();
+            let told = if touched.is_empty() { report.outcomes.iter().collect() } else { touched };
+            let parts: Vec<String> = told.iter().map(|o| format!("{}: {}", o.service, describe(o))).collect();
             let mark = if report.ok() { "✓" } else { "✗" };
             (report.ok(), format!("{mark} {}", parts.join(", ")))
         }
@@ -110,6 +112,22 @@ mod tests {
         };
         assert!(!report.ok());
         insta::assert_snapshot!(outcomes(&report, 7, false));
+    }
+
+    #[test]
+    fn an_action_says_what_it_did_in_one_line() {
+        let report = |outcomes| Done::Followed(Ending::Done(Report { outcomes, expect: Expect::Up, exiting: false }));
+        let restart = report(vec![
+            Outcome { unchanged: true, ..Outcome::bare("db", Phase::Ready) },
+            Outcome { elapsed_ms: Some(312), ..Outcome::bare("web", Phase::Ready) },
+        ]);
+        assert_eq!(action_done(&restart), (true, "✓ web: ready in 312ms".to_owned()));
+        let start = report(vec![Outcome { unchanged: true, ..Outcome::bare("web", Phase::Running) }]);
+        assert_eq!(action_done(&start).1, "✓ web: running");
+        let failed =
+            report(vec![Outcome { reason: Some("exited with 1".into()), ..Outcome::bare("web", Phase::Failed) }]);
+        assert_eq!(action_done(&failed), (false, "✗ web: exited with 1".to_owned()));
+        assert_eq!(action_done(&Done::NotRunning("web".into())), (true, "web is not running".to_owned()));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use super::graph_svg;
 use crate::client::action::Action;
 use crate::client::{ClientError, Session, ops};
 use crate::ipc::{Refusal, ServiceStatus};
+use crate::model::names::RESERVED_NAME;
 
 /// The lines `/api/logs` returns when not told, and at most.
 const TAIL: usize = 500;
@@ -198,30 +199,54 @@ pub(crate) fn shown(line: &[u8]) -> String {
     crate::sanitize::strip_controls(&String::from_utf8_lossy(line))
 }
 
-/// `GET /api/logs?service=web&tail=500&q=error`: the last lines of the files (of every
-/// service and orch's own when none is named), oldest first; with `q`, only those that hold
-/// it, whatever the case.
+/// `GET /api/logs?service=web&tail=500&q=error`: the last lines of the files, oldest first
+/// (see [`Shown`] for which).
 pub(crate) async fn logs(
     State(shared): State<Arc<Shared>>,
     Query(asked): Query<LogsQuery>,
 ) -> Result<Json<serde_json::Value>, Failure> {
     with_session(&shared, move |session| {
-        let services = match &asked.service {
+        let named = match &asked.service {
             Some(name) => ops::logs::check(session, std::slice::from_ref(name))?,
             None => Vec::new(),
         };
         let tail = Some(asked.tail.unwrap_or(TAIL).min(MAX_TAIL));
-        let history = match asked.q.as_deref().map(str::to_lowercase).filter(|q| !q.is_empty()) {
-            None => ops::logs::history(session, &services, None, tail)?,
-            Some(q) => {
-                let holds = move |r: &crate::logs::Record| String::from_utf8_lossy(&r.line).to_lowercase().contains(&q);
-                ops::logs::history_matching(session, &services, None, tail, &holds)?
-            }
-        };
+        let shown = Shown::new(&named, asked.q.as_deref());
+        // A service's view holds orch's own lines about it too (`web: ready in 312ms`).
+        let mut services = named;
+        if !services.is_empty() {
+            services.push(RESERVED_NAME.to_owned());
+        }
+        let history = ops::logs::history_matching(session, &services, None, tail, &|r| shown.keeps(r))?;
         let lines: Vec<LogLine> = history.records.iter().map(LogLine::of).collect();
         Ok(Json(serde_json::json!({ "lines": lines })))
     })
     .await
+}
+
+/// Which lines of the files `/api/logs` returns: of the services named (all when none), orch's
+/// own about them, and with a search only those that hold it, whatever the case.
+struct Shown {
+    /// `web: `, for each service named.
+    prefixes: Vec<String>,
+    search: Option<String>,
+}
+
+impl Shown {
+    fn new(named: &[String], search: Option<&str>) -> Self {
+        Self {
+            prefixes: named.iter().map(|n| format!("{n}: ")).collect(),
+            search: search.map(str::to_lowercase).filter(|q| !q.is_empty()),
+        }
+    }
+
+    fn keeps(&self, record: &crate::logs::Record) -> bool {
+        let text = String::from_utf8_lossy(&record.line);
+        let about = record.service != RESERVED_NAME
+            || self.prefixes.is_empty()
+            || self.prefixes.iter().any(|p| text.starts_with(p.as_str()));
+        about && self.search.as_ref().is_none_or(|q| text.to_lowercase().contains(q))
+    }
 }
 
 /// The dependency graph of the manifest as it is now (empty when it cannot be read: the

@@ -39,7 +39,7 @@
   // States in which the service has a process: only these have a pid and an uptime that ticks.
   const LIVE = new Set(["starting", "ready", "running", "stopping", "unhealthy"]);
   // What a service waits for (`db to be ready`, `it to stay up 1s`) matters only on its way up.
-  const LIVE_OR_PENDING = new Set(["pending", "starting", "running"]);
+  const ON_THE_WAY_UP = new Set(["pending", "starting", "running"]);
 
   function fmtUptime(secs) {
     if (secs == null || !isFinite(secs) || secs < 0) return "";
@@ -60,6 +60,16 @@
   const fmtCpu = (pct) => (pct == null ? "" : `${Number(pct).toFixed(1)}%`);
   const pad2 = (n) => (n < 10 ? "0" : "") + n;
   const fmtClock = (d) => `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+
+  /** A time to come, as a person reads it: `18:20:00 (in 2m 40s)`; the text as sent if odd. */
+  function fmtWhen(text) {
+    const d = parseTime(text);
+    if (!d) return String(text);
+    const secs = Math.round((d - Date.now()) / 1000);
+    const day = d.toDateString() === new Date().toDateString() ? "" : `${d.toLocaleDateString()} `;
+    const rel = secs < 0 ? "due" : secs < 60 ? `in ${secs}s` : `in ${fmtUptime(secs)}`;
+    return `${day}${fmtClock(d)} (${rel})`;
+  }
 
   /** A log line's time: RFC 3339 with up to nanoseconds; Date wants at most milliseconds. */
   function parseTime(text) {
@@ -132,7 +142,7 @@
   // ---------------------------------------------------------------------------------------------
   // Header, banners and the status line
 
-  const state = {
+  const project = {
     manifest: new Set(), // manifest service names, groups unexpanded
     namesKey: "", // the row names joined: a change means new rows, a new graph
   };
@@ -141,7 +151,7 @@
     setText($("project"), p.name || "");
     setText($("root"), p.root || "");
     document.title = `${p.name || "project"} · orch`;
-    state.manifest = new Set(Array.isArray(p.manifest_services) ? p.manifest_services : []);
+    project.manifest = new Set(Array.isArray(p.manifest_services) ? p.manifest_services : []);
   }
 
   function showNotes(notes) {
@@ -156,13 +166,19 @@
   }
 
   let supervisorTimer = 0;
+  let supervisorDown = false;
+  /** The supervisor went away or came back. The stream says `running` each time it starts
+   *  following one, the first time too: that is news only after it was gone. */
   function showSupervisor(running, said) {
     const box = $("supervisor");
+    const back = running && supervisorDown;
+    supervisorDown = !running;
+    document.body.classList.toggle("stale", !running);
+    if (running && !back) return;
     clearTimeout(supervisorTimer);
     box.className = "banner " + (running ? "ok" : "bad");
     setText(box, said || (running ? "the supervisor is back" : "the supervisor is not running"));
     box.hidden = false;
-    document.body.classList.toggle("stale", !running);
     // The good news needs no dismissing; the bad stays until the supervisor is back.
     if (running) supervisorTimer = setTimeout(() => (box.hidden = true), 8000);
   }
@@ -191,14 +207,14 @@
   // ---------------------------------------------------------------------------------------------
   // The services table: one <tr> per service, keyed by name and updated in place
 
-  const rows = new Map(); // name -> { tr, cells, data, uptimeBase, uptimeAt }
+  const rows = new Map(); // name -> { tr, cells, data, uptimeBase, uptimeAt, portKey }
   const ghosts = new Map(); // manifest service without rows (scaled to 0, or not started) -> tr
 
   const RE_REPLICA = /^(.+)\.(\d+)$/;
   /** A row's group: `web` for `web.2` when `web` is a manifest service; else none. */
   function groupOf(name) {
     const m = RE_REPLICA.exec(name);
-    return m && state.manifest.has(m[1]) ? m[1] : null;
+    return m && project.manifest.has(m[1]) ? m[1] : null;
   }
 
   function actionButton(action, label) {
@@ -250,7 +266,7 @@
       scale: td("c-scale"),
       actions: td("c-actions"),
     };
-    cells.actions.append(actionButton("restart", "restart"), actionButton("stop", "stop"), actionButton("start", "start"));
+    for (const action of ["restart", "stop", "start"]) cells.actions.appendChild(actionButton(action, action));
     return { tr, cells, data: null, uptimeBase: null, uptimeAt: 0, portKey: "" };
   }
 
@@ -258,7 +274,7 @@
   function detailsOf(d) {
     const out = [];
     if (d.last_exit && LIVE.has(d.state) && d.restarts > 0) out.push(`last exit: ${d.last_exit}`);
-    if (d.next_run) out.push(`next run: ${d.next_run}`);
+    if (d.next_run) out.push(`next run: ${fmtWhen(d.next_run)}`);
     if (d.status) out.push(`status: ${d.status}`);
     if (d.command) out.push(`ad-hoc: ${d.command}`);
     if (d.adopted) out.push("adopted: started by an earlier supervisor");
@@ -270,6 +286,11 @@
   function setStateBadge(entry, st) {
     const badge = entry.cells.state;
     setText(badge, st);
+    // What ps shows in its READY column, for a look on hover.
+    const d = entry.data;
+    let check = d && d.ready_check ? `ready check: ${d.ready_check}` : "";
+    if (check && d.ready_after_ms != null) check += ` (passed in ${d.ready_after_ms}ms)`;
+    if (badge.getAttribute("title") !== check) badge.setAttribute("title", check);
     const cls = ["state", "tone-" + toneOf(st), safeClass("state-", st)].filter(Boolean).join(" ");
     if (badge.className !== cls) badge.className = cls;
   }
@@ -300,7 +321,7 @@
     // Why it is unhappy; or, while it starts, what it waits for.
     let reason = "";
     if (d.reason && !HAPPY.has(d.state)) reason = d.reason;
-    else if (d.waiting && LIVE_OR_PENDING.has(d.state)) reason = `waiting for ${d.waiting}`;
+    else if (d.waiting && ON_THE_WAY_UP.has(d.state)) reason = `waiting for ${d.waiting}`;
     setText(c.reason, reason);
     setText(c.details, detailsOf(d));
     setText(c.tag, d.adhoc ? "ad-hoc" : "");
@@ -359,12 +380,12 @@
     for (const d of list) covered.add(groupOf(d.name) || d.name);
     const tbody = $("services");
     for (const [g, tr] of ghosts) {
-      if (covered.has(g) || !state.manifest.has(g)) {
+      if (covered.has(g) || !project.manifest.has(g)) {
         tr.remove();
         ghosts.delete(g);
       }
     }
-    for (const g of state.manifest) {
+    for (const g of project.manifest) {
       if (covered.has(g)) continue;
       let tr = ghosts.get(g);
       if (!tr) {
@@ -381,8 +402,33 @@
         tr.appendChild(el("td", "c-actions")).append(start);
         ghosts.set(g, tr);
       }
-      tbody.appendChild(tr); // ghosts stay after the real rows
+      placeGhost(tbody, tr, g);
     }
+  }
+
+  /** A ghost row goes where the manifest has its service, among the real rows; it is moved only
+   *  when out of place (moving it would take the focus from its number box). */
+  function placeGhost(tbody, tr, group) {
+    const order = [...project.manifest];
+    const at = order.indexOf(group);
+    const rank = (name) => {
+      const i = order.indexOf(groupOf(name) || name);
+      return i < 0 ? Infinity : i;
+    };
+    let before = null;
+    for (const child of tbody.children) {
+      if (!child.classList.contains("ghost") && rank(child.getAttribute("data-service")) > at) {
+        before = child;
+        break;
+      }
+    }
+    if (tr.parentNode !== tbody || nextRealRow(tr) !== before) tbody.insertBefore(tr, before);
+  }
+
+  function nextRealRow(tr) {
+    let next = tr.nextElementSibling;
+    while (next && next.classList.contains("ghost")) next = next.nextElementSibling;
+    return next;
   }
 
   /** A fresh listing: update rows in place, add new ones, drop gone ones, keep the server's order. */
@@ -401,7 +447,9 @@
         if (d.name === view.service) entry.tr.classList.add("selected");
       }
       fillRow(entry, d);
-      const want = prev ? prev.nextSibling : tbody.firstChild;
+      // The server's order among the real rows; ghost rows keep their places between them.
+      let want = prev ? prev.nextElementSibling : tbody.firstElementChild;
+      while (want && want.classList.contains("ghost") && want !== entry.tr) want = want.nextElementSibling;
       if (want !== entry.tr) tbody.insertBefore(entry.tr, want);
       prev = entry.tr;
     }
@@ -413,11 +461,14 @@
     }
     placeScaleControls(list);
     placeGhosts(list);
+    // The replicas column only where there is something to scale.
+    const table = tbody.closest("table");
+    table.classList.toggle("has-groups", !!tbody.querySelector(".scale"));
     showSummary();
     const key = [...rows.keys()].join("\n");
-    if (key !== state.namesKey) {
-      const first = state.namesKey === "";
-      state.namesKey = key;
+    if (key !== project.namesKey) {
+      const first = project.namesKey === "";
+      project.namesKey = key;
       updateViewChoices();
       // New or gone services: the manifest changed (or a scale), so its graph and groups did.
       if (!first) refreshProjectSoon();
@@ -490,7 +541,8 @@
     setStatus(`${action} ${name}…`, "busy");
     try {
       const res = await postJSON(serviceUrl(name, action), body);
-      const said = typeof res.said === "string" && res.said ? res.said : `${action} ${name}: ${res.ok ? "done" : "failed"}`;
+      const fallback = `${action} ${name}: ${res.ok === false ? "failed" : "done"}`;
+      const said = typeof res.said === "string" && res.said ? res.said : fallback;
       setStatus(said, res.ok === false ? "bad" : "ok");
     } catch (e) {
       setStatus(`${action} ${name}: ${e.message}`, "bad");
@@ -551,7 +603,7 @@
     const natural = parseFloat(svg.getAttribute("width")) || (vb && vb.width) || 0;
     if (!natural) return;
     const panel = $("graph-panel");
-    const width = Math.max(280, Math.min(natural + 20, window.innerWidth * 0.42));
+    const width = Math.max(280, Math.min(natural + 20, window.innerWidth * 0.36));
     panel.style.setProperty("--graph-width", `${Math.round(width)}px`);
     svg.style.width = `${Math.round(Math.max(natural * 0.8, Math.min(natural, width - 20)))}px`;
   }
@@ -619,7 +671,7 @@
     gen: 0, // bumped per load: an answer for an older view is ignored
     loading: false,
     held: [], // live lines that arrived while a load was under way
-    dropped: 0,
+    dropped: 0, // lines the server said it did not send live, since the view was loaded
   };
 
   const logs = () => $("logs");
@@ -628,6 +680,7 @@
   let frameAsked = false;
   let stick = true; // follow the end: true while the user is at the bottom
   let ownScrollTop = -1; // where the page itself last scrolled to: that scroll is not the user's
+  let ownScrollHeight = -1; // and how tall the lines were then
 
   /** Whether a live line belongs in the view: the service's own, or an orch line about it. */
   function inView(line) {
@@ -637,56 +690,6 @@
     const t = line.text;
     const g = groupOf(view.service);
     return t.startsWith(view.service + ":") || (g != null && t.startsWith(g + ":"));
-  }
-
-  // Terminal colours in service output: SGR becomes classes; every other escape and control
-  // character is dropped, as `orch ps` does with what services say.
-  const RE_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
-  const RE_ESCAPES = /\x1b\[([0-9;:]*)m|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[\]PX^_][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]?|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
-
-  function sgr(params, st) {
-    const ps = params === "" ? [0] : params.split(/[;:]/).map(Number);
-    for (let i = 0; i < ps.length; i++) {
-      const p = ps[i];
-      if (p === 0) Object.assign(st, { fg: null, bold: false, dim: false, italic: false, under: false });
-      else if (p === 1) st.bold = true;
-      else if (p === 2) st.dim = true;
-      else if (p === 3) st.italic = true;
-      else if (p === 4) st.under = true;
-      else if (p === 22) st.bold = st.dim = false;
-      else if (p === 23) st.italic = false;
-      else if (p === 24) st.under = false;
-      else if ((p >= 30 && p <= 37) || (p >= 90 && p <= 97)) st.fg = p;
-      else if (p === 39) st.fg = null;
-      else if (p === 38 || p === 48) i += ps[i + 1] === 5 ? 2 : 4; // 256 / true colour: not shown
-    }
-  }
-
-  function appendText(parent, text) {
-    if (!RE_CONTROL.test(text)) {
-      parent.textContent = text; // the common case: plain text
-      return;
-    }
-    const st = { fg: null, bold: false, dim: false, italic: false, under: false };
-    let last = 0;
-    const push = (s) => {
-      if (!s) return;
-      const cls = [st.fg && "a" + st.fg, st.bold && "ab", st.dim && "ad", st.italic && "ai", st.under && "au"].filter(Boolean);
-      if (cls.length) parent.appendChild(el("span", cls.join(" "), s));
-      else parent.appendChild(document.createTextNode(s));
-    };
-    RE_ESCAPES.lastIndex = 0;
-    for (let m; (m = RE_ESCAPES.exec(text)); ) {
-      if (m[0].length === 0) {
-        RE_ESCAPES.lastIndex++;
-        continue;
-      }
-      push(text.slice(last, m.index));
-      if (m[1] !== undefined) sgr(m[1], st);
-      else if (m[0] === "\t") push("\t");
-      last = m.index + m[0].length;
-    }
-    push(text.slice(last));
   }
 
   /** One log line's element: time, the service's name (shown in the all view), the text. */
@@ -699,7 +702,8 @@
     const ts = div.appendChild(el("span", "ts", when ? fmtClock(when) : ""));
     if (line.time) ts.setAttribute("title", line.time);
     div.appendChild(el("span", "svc " + (orch ? "corch" : colourClass(service)), service));
-    appendText(div.appendChild(el("span", "text")), text);
+    // The server has stripped control sequences: what is left is text, and goes in as text.
+    div.appendChild(el("span", "text", text));
     div.hay = (service + " " + text).toLowerCase(); // what the filter box matches
     return div;
   }
@@ -727,6 +731,9 @@
 
   function onLiveLine(line) {
     if (!line || typeof line.text !== "string" || !inView(line)) return;
+    // Showing a search of the files: only what matches it, as the server matches (any case);
+    // the rest would push the results out of the pane.
+    if (view.q && !line.text.toLowerCase().includes(view.q.toLowerCase())) return;
     line.at = new Date();
     if (view.loading) {
       view.held.push(line);
@@ -758,8 +765,8 @@
     if (batch.length > view.limit) batch = batch.slice(batch.length - view.limit);
     appendLines(batch.map((line) => lineEl(line, line.at)));
     trim();
-    if (stick) scrollToEnd();
-    showLogInfo();
+    scrollToEnd();
+    showLogInfoSoon();
   }
 
   /** Add line elements at the end: into the last chunk while it has room, then new chunks. */
@@ -803,14 +810,21 @@
     const box = logs();
     box.scrollTop = box.scrollHeight;
     ownScrollTop = box.scrollTop;
+    ownScrollHeight = box.scrollHeight;
   }
 
   /** Follow the end again once the reader is back at the bottom; stop once they leave it. */
   function onLogScroll() {
     const box = logs();
     if (box.scrollTop === ownScrollTop) return;
-    ownScrollTop = -1;
     const atEnd = box.scrollTop + box.clientHeight >= box.scrollHeight - 4;
+    if (stick && !atEnd && box.scrollHeight !== ownScrollHeight) {
+      // Lines above changed height (a chunk laid out for the first time, and the browser kept
+      // the view on what it showed): not the reader's doing, so stay at the end.
+      scrollToEnd();
+      return;
+    }
+    ownScrollTop = -1;
     if (atEnd !== stick) {
       stick = atEnd;
       if (stick) askFrame(); // what waited while they read
@@ -863,8 +877,12 @@
     }
     if (gen !== view.gen) return;
     view.loading = false;
-    $("older").disabled = false;
-    view.hadAll = lines.length < tail; // the files have no more than this
+    // Fewer than asked: the files have no older lines (the button stays: they may yet, after a flood).
+    const older = $("older");
+    older.disabled = false;
+    older.classList.toggle("exhausted", lines.length < tail);
+    const title = lines.length < tail ? "the log files have no older lines" : "load 500 older lines from the log files";
+    older.setAttribute("title", title);
     renderLoaded(lines, keepPosition);
     // Live lines that came during the load: the files may have had the first of them already.
     const held = view.held;
@@ -929,6 +947,12 @@
     view.limit = MAX_LINES;
     clearDropped();
     loadView(PAGE);
+  }
+
+  // Under a flood the count changes every frame: say it a few times a second at most.
+  let infoTimer = 0;
+  function showLogInfoSoon() {
+    if (!infoTimer) infoTimer = setTimeout(() => ((infoTimer = 0), showLogInfo()), 250);
   }
 
   function showLogInfo() {
@@ -1041,8 +1065,12 @@
     source.addEventListener("supervisor", (ev) => {
       const d = data(ev);
       if (!d) return;
+      const wasDown = supervisorDown;
       showSupervisor(!!d.running, typeof d.said === "string" ? d.said : "");
-      if (d.running) refreshProject();
+      if (d.running && wasDown) {
+        refreshProject();
+        loadView(Math.max(PAGE, Math.min(lineCount, view.limit)));
+      }
     });
   }
 
@@ -1056,6 +1084,8 @@
     $("log-view").addEventListener("change", (ev) => openView(ev.target.value || null));
     logs().addEventListener("scroll", onLogScroll, { passive: true });
     logs().addEventListener("wheel", onLogWheel, { passive: true });
+    // A pane made shorter (a banner came) would hide the last lines: stay at the end.
+    new ResizeObserver(() => stick && scrollToEnd()).observe(logs());
     $("follow").addEventListener("click", follow);
     const search = $("search");
     search.addEventListener("input", () => {

@@ -71,7 +71,10 @@ fn the_logs_are_read_back_from_the_files_and_searched() {
     let lines = |query: &str| dashboard.get(&format!("/api/logs?{query}")).json()["lines"].as_array().unwrap().clone();
     assert!(wait_until(ORCH_TIMEOUT, || lines("service=worker&tail=50").len() >= 3));
     let worker = lines("service=worker&tail=50");
-    assert!(worker.iter().all(|l| l["service"] == "worker" && l["stream"] == "out"), "{worker:?}");
+    let own = |l: &serde_json::Value| l["service"] == "worker" && l["stream"] == "out";
+    let about = |l: &serde_json::Value| l["service"] == "orch" && l["text"].as_str().unwrap().starts_with("worker: ");
+    assert!(worker.iter().all(|l| own(l) || about(l)), "its lines and orch's about it: {worker:?}");
+    assert!(worker.iter().any(about), "{worker:?}");
     assert!(worker.iter().all(|l| l["time"].as_str().is_some_and(|t| t.ends_with('Z'))), "{worker:?}");
     let found = lines("service=worker&q=STARTED%20AS");
     assert_eq!(found.len(), 1, "the search ignores case: {found:?}");
