@@ -324,7 +324,13 @@ pub struct Beside {
 
 impl Beside {
     pub fn start(project: &Project, args: &[&str]) -> Self {
+        Self::start_with(project, args, &[])
+    }
+
+    /// [`Beside::start`] with these variables set over the clean environment.
+    pub fn start_with(project: &Project, args: &[&str], env: &[(&str, &str)]) -> Self {
         let mut child = orch_std()
+            .envs(env.iter().copied())
             .current_dir(project.path())
             .args(args)
             .stdin(Stdio::null())

@@ -129,3 +129,19 @@ fn a_named_port_is_the_one_listened_on_and_one_taken_is_a_clear_error() {
     orch dashboard: stopped; the services keep running
     ");
 }
+
+#[test]
+fn open_hands_the_url_to_the_desktop_browser() {
+    let project = project().file("bin/xdg-open", "#!/bin/sh\necho \"$1\" > \"$(dirname \"$0\")/opened\"\n");
+    let bin = project.path().join("bin");
+    std::fs::set_permissions(bin.join("xdg-open"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let mut dashboard =
+        crate::support::Beside::start_with(&project, &["dashboard", "--no-up", "--open"], &[("PATH", &path)]);
+    let url = dashboard.next_match(crate::support::ORCH_TIMEOUT, |l| l.contains("?token=")).expect("a URL");
+    let opened = bin.join("opened");
+    let told = crate::support::wait_until(crate::support::ORCH_TIMEOUT, || {
+        std::fs::read_to_string(&opened).is_ok_and(|text| text.trim() == url)
+    });
+    assert!(told, "xdg-open was given {:?}, not {url}", std::fs::read_to_string(&opened));
+}
