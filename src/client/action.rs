@@ -34,22 +34,23 @@ impl Action {
         }
     }
 
-    /// Carries the action out and follows it until every service it touched is up (or down).
-    pub(crate) fn carry_out(&self, session: &Session) -> Result<Done, ClientError> {
+    /// Carries the action out and follows it until every service it touched is up (or down),
+    /// or `wait` ends (the action then goes on without the caller).
+    pub(crate) fn carry_out(&self, session: &Session, wait: Wait) -> Result<Done, ClientError> {
         let quiet: &mut dyn FnMut(Notice) = &mut |_| {};
         let ending = match self {
-            Action::Restart(name) => ops::restart(session, std::slice::from_ref(name), Wait::default(), quiet)?,
+            Action::Restart(name) => ops::restart(session, std::slice::from_ref(name), wait, quiet)?,
             Action::Start(name) => {
                 let up = ops::Up { services: vec![name.clone()], ..ops::Up::default() };
-                ops::up(session, &up, Wait::default(), quiet)?
+                ops::up(session, &up, wait, quiet)?
             }
-            Action::Stop(name) => match ops::down(session, std::slice::from_ref(name), Wait::default(), quiet)? {
+            Action::Stop(name) => match ops::down(session, std::slice::from_ref(name), wait, quiet)? {
                 ops::Down::Followed(ending) => ending,
                 ops::Down::NotRunning => return Ok(Done::NotRunning(name.clone())),
             },
             Action::Scale(group, count) => {
                 let scale = [(group.clone(), *count)].into_iter().collect();
-                ops::scale(session, &scale, Wait::default(), quiet)?
+                ops::scale(session, &scale, wait, quiet)?
             }
         };
         Ok(Done::Followed(ending))

@@ -3,9 +3,11 @@
 //! library's operation, on a blocking thread (the client speaks to the supervisor's socket).
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,10 +16,14 @@ use serde::{Deserialize, Serialize};
 use super::Shared;
 use super::graph_svg;
 use crate::client::action::Action;
+use crate::client::follow::Wait;
 use crate::client::{ClientError, Session, ops};
 use crate::ipc::{Refusal, ServiceStatus};
 use crate::model::names::RESERVED_NAME;
 
+/// How long an action's request waits for its outcome: past it, the answer says the action is
+/// still under way (and it goes on), so no request holds a thread for ever.
+const ACTION_WAIT: Duration = Duration::from_mins(2);
 /// The lines `/api/logs` returns when not told, and at most.
 const TAIL: usize = 500;
 const MAX_TAIL: usize = 20_000;
@@ -122,9 +128,10 @@ pub(crate) async fn services(State(shared): State<Arc<Shared>>) -> Result<Json<V
 /// as `{"ok": true, "said": "✓ web: ready in 312ms"}`. Scale takes `{"count": N}`.
 pub(crate) async fn act(
     State(shared): State<Arc<Shared>>,
-    Path((name, verb)): Path<(String, String)>,
+    path: Result<Path<(String, String)>, PathRejection>,
     body: Bytes,
 ) -> Result<Json<Done>, Failure> {
+    let Path((name, verb)) = path.map_err(|e| Failure::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     if !crate::model::names::is_valid_name(&name) {
         return Err(Failure::new(StatusCode::NOT_FOUND, format!("`{name}` is not a service name")));
     }
@@ -140,8 +147,11 @@ pub(crate) async fn act(
             ));
         }
     };
-    let (ok, said) =
-        with_session(&shared, move |session| Ok(crate::render::action_done(&action.carry_out(session)?))).await?;
+    let (ok, said) = with_session(&shared, move |session| {
+        let wait = Wait { deadline: Some(Instant::now() + ACTION_WAIT), interrupted: None };
+        Ok(crate::render::action_done(&action.carry_out(session, wait)?))
+    })
+    .await?;
     Ok(Json(Done { ok, said }))
 }
 
@@ -203,8 +213,9 @@ pub(crate) fn shown(line: &[u8]) -> String {
 /// (see [`Shown`] for which).
 pub(crate) async fn logs(
     State(shared): State<Arc<Shared>>,
-    Query(asked): Query<LogsQuery>,
+    query: Result<Query<LogsQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, Failure> {
+    let Query(asked) = query.map_err(|e| Failure::new(StatusCode::BAD_REQUEST, e.body_text()))?;
     with_session(&shared, move |session| {
         let named = match &asked.service {
             Some(name) => ops::logs::check(session, std::slice::from_ref(name))?,
@@ -214,7 +225,7 @@ pub(crate) async fn logs(
         let shown = Shown::new(&named, asked.q.as_deref());
         // A service's view holds orch's own lines about it too (`web: ready in 312ms`).
         let mut services = named;
-        if !services.is_empty() {
+        if !services.is_empty() && !services.iter().any(|n| n == RESERVED_NAME) {
             services.push(RESERVED_NAME.to_owned());
         }
         let history = ops::logs::history_matching(session, &services, None, tail, &|r| shown.keeps(r))?;
@@ -225,26 +236,32 @@ pub(crate) async fn logs(
 }
 
 /// Which lines of the files `/api/logs` returns: of the services named (all when none), orch's
-/// own about them, and with a search only those that hold it, whatever the case.
+/// own about them (`web: ready`, and for a replica its group's, `web: rolling restart`; all of
+/// them when `orch` is named), and with a search only those that hold it, whatever the case.
+/// The page keeps its live lines by the same rule.
 struct Shown {
-    /// `web: `, for each service named.
-    prefixes: Vec<String>,
+    /// `web:`, for each service named and each group a named replica is of; None when every
+    /// orch line is kept.
+    prefixes: Option<Vec<String>>,
     search: Option<String>,
 }
 
 impl Shown {
     fn new(named: &[String], search: Option<&str>) -> Self {
+        let every = named.is_empty() || named.iter().any(|n| n == RESERVED_NAME);
+        let about = named.iter().flat_map(|n| std::iter::once(n.as_str()).chain(crate::model::names::group_of(n)));
         Self {
-            prefixes: named.iter().map(|n| format!("{n}: ")).collect(),
+            prefixes: (!every).then(|| about.map(|n| format!("{n}:")).collect()),
             search: search.map(str::to_lowercase).filter(|q| !q.is_empty()),
         }
     }
 
     fn keeps(&self, record: &crate::logs::Record) -> bool {
         let text = String::from_utf8_lossy(&record.line);
-        let about = record.service != RESERVED_NAME
-            || self.prefixes.is_empty()
-            || self.prefixes.iter().any(|p| text.starts_with(p.as_str()));
+        let about = match &self.prefixes {
+            Some(prefixes) if record.service == RESERVED_NAME => prefixes.iter().any(|p| text.starts_with(p.as_str())),
+            _ => true,
+        };
         about && self.search.as_ref().is_none_or(|q| text.to_lowercase().contains(q))
     }
 }

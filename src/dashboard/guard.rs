@@ -10,6 +10,8 @@
 //! - a state-changing request authenticated by the cookie alone must carry the `Origin`, else
 //!   403: the browser adds the cookie by itself, so only the Origin tells who sent it.
 
+use axum::http::StatusCode;
+
 use super::token::Token;
 
 /// The headers and the query of a request, as far as the guard looks at them.
@@ -46,10 +48,10 @@ pub(crate) enum Denied {
 
 impl Denied {
     /// 403 for a request from the wrong place, 401 for one without the secret.
-    pub(crate) fn status(self) -> u16 {
+    pub(crate) fn status(self) -> StatusCode {
         match self {
-            Denied::ForeignHost | Denied::ForeignOrigin | Denied::NoOrigin => 403,
-            Denied::NoToken | Denied::WrongToken => 401,
+            Denied::ForeignHost | Denied::ForeignOrigin | Denied::NoOrigin => StatusCode::FORBIDDEN,
+            Denied::NoToken | Denied::WrongToken => StatusCode::UNAUTHORIZED,
         }
     }
 
@@ -78,6 +80,10 @@ impl Guard {
 
     pub(crate) fn token(&self) -> &Token {
         &self.token
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
     }
 
     /// The cookie's name carries the port: cookies are kept per host, not per port, and two
@@ -118,14 +124,21 @@ impl Guard {
             if self.token.matches(offered) { Ok(credential) } else { Err(Denied::WrongToken) }
         };
         if let Some(authorization) = asked.authorization {
-            let offered = authorization.strip_prefix("Bearer ").ok_or(Denied::WrongToken)?;
-            return verdict(offered.trim(), Credential::Bearer);
+            return verdict(bearer(authorization).ok_or(Denied::WrongToken)?, Credential::Bearer);
         }
         if let Some(offered) = asked.query.and_then(query_token) {
             return verdict(offered, Credential::Query);
         }
-        if let Some(offered) = asked.cookie.and_then(|c| cookie_value(c, &self.cookie_name())) {
-            return verdict(offered, Credential::Cookie);
+        // Any page on this host may plant a cookie of this name (cookies know no port): one
+        // that holds the token is enough, so a planted one cannot lock the page out.
+        let name = self.cookie_name();
+        let mut cookies = asked.cookie.into_iter().flat_map(|c| cookie_values(c, &name)).peekable();
+        if cookies.peek().is_some() {
+            return if cookies.any(|offered| self.token.matches(offered)) {
+                Ok(Credential::Cookie)
+            } else {
+                Err(Denied::WrongToken)
+            };
         }
         Err(Denied::NoToken)
     }
@@ -136,9 +149,15 @@ fn query_token(query: &str) -> Option<&str> {
     query.split('&').find_map(|pair| pair.strip_prefix("token="))
 }
 
-/// The value of the cookie `name` in a `Cookie` header (`a=1; b=2`).
-fn cookie_value<'a>(header: &'a str, name: &str) -> Option<&'a str> {
-    header.split(';').find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+/// The values of the cookies named `name` in a `Cookie` header (`a=1; b=2`).
+fn cookie_values<'a>(header: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> {
+    header.split(';').filter_map(move |pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The credentials of `Bearer <token>`; the scheme's name is case-insensitive (RFC 7235).
+fn bearer(authorization: &str) -> Option<&str> {
+    let (scheme, credentials) = authorization.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| credentials.trim())
 }
 
 #[cfg(test)]

@@ -18,9 +18,11 @@ mod bind;
 mod events;
 mod graph_svg;
 mod guard;
+mod outbox;
 mod pacer;
 mod token;
 
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::Arc;
 
@@ -30,6 +32,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::client::follow::Wait;
 use crate::client::{ClientError, Place, Session, ops};
@@ -49,6 +52,7 @@ pub(crate) struct Options {
 /// What every handler shares: where the project is, and who may ask.
 pub(crate) struct Shared {
     pub(crate) place: Place,
+    pub(crate) paths: crate::paths::ProjectPaths,
     pub(crate) guard: Guard,
 }
 
@@ -67,7 +71,7 @@ pub(crate) fn run(place: &Place, options: &Options) -> Result<Exit, ClientError>
     })?;
     let guard = Guard::new(Token::new().map_err(|e| failed("has no random token", e))?, port);
     let url = format!("http://127.0.0.1:{port}/?token={}", guard.token().as_str());
-    let shared = Arc::new(Shared { place: place.clone(), guard });
+    let shared = Arc::new(Shared { place: place.clone(), paths: session.paths.clone(), guard });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -83,29 +87,31 @@ pub(crate) fn run(place: &Place, options: &Options) -> Result<Exit, ClientError>
 
 /// Serves on every listener until Ctrl-C or SIGTERM.
 async fn serve(listeners: Vec<TcpListener>, shared: Arc<Shared>, url: &str, open: bool) -> std::io::Result<()> {
-    let app = router(shared);
+    let app = router(shared.clone());
     let mut servers = tokio::task::JoinSet::new();
     for listener in listeners {
         listener.set_nonblocking(true)?;
         let listener = tokio::net::TcpListener::from_std(listener)?;
         servers.spawn(axum::serve(listener, app.clone()).into_future());
     }
+    // Ctrl-C ends the dashboard cleanly from the moment its URL can be read.
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
     // The URL alone on stdout, for a script to read; the words for a person on stderr.
     println!("{url}");
     eprintln!("orch dashboard: the URL above opens the project's page (its token lets you in: keep it to yourself)");
     eprintln!("orch dashboard: Ctrl-C stops the dashboard; the services keep running");
-    if open {
-        open_browser(url);
-    }
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => Ok(()),
+    let opener = open.then(|| Opener::open(&shared.paths, shared.guard.port(), url));
+    let ended = tokio::select! {
+        _ = interrupt.recv() => Ok(()),
         _ = terminate.recv() => Ok(()),
         Some(ended) = servers.join_next() => match ended {
             Ok(result) => result,
             Err(e) => Err(std::io::Error::other(e)),
         },
-    }
+    };
+    drop(opener);
+    ended
 }
 
 fn router(shared: Arc<Shared>) -> Router {
@@ -122,6 +128,10 @@ fn router(shared: Arc<Shared>) -> Router {
         // Asked for by every browser: nothing, rather than a 404 in the page's console.
         .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .fallback(|| async { api::Failure::new(StatusCode::NOT_FOUND, "no such page").into_response() })
+        .method_not_allowed_fallback(|| async {
+            api::Failure::new(StatusCode::METHOD_NOT_ALLOWED, "not with this method: a change is a POST")
+                .into_response()
+        })
         .layer(middleware::from_fn_with_state(shared.clone(), guarded))
         .with_state(shared)
 }
@@ -142,10 +152,7 @@ async fn guarded(State(shared): State<Arc<Shared>>, request: Request, next: Next
         shared.guard.check(&asked)
     };
     let mut response = match verdict {
-        Err(denied) => {
-            let status = StatusCode::from_u16(denied.status()).unwrap_or(StatusCode::FORBIDDEN);
-            api::Failure::new(status, denied.message()).into_response()
-        }
+        Err(denied) => api::Failure::new(denied.status(), denied.message()).into_response(),
         // The printed URL: its token becomes the cookie, and leaves the address bar (and the
         // history) at once.
         Ok(Credential::Query) if request.uri().path() == "/" && request.method() == Method::GET => {
@@ -161,29 +168,65 @@ async fn guarded(State(shared): State<Arc<Shared>>, request: Request, next: Next
     response
 }
 
-/// A header given once, as text; one given twice (a smuggling attempt) or not as visible
-/// ASCII counts as none given, which the guard refuses where it matters.
+/// A header given once, as text. One given twice (a smuggling attempt) or not as visible ASCII
+/// is told as an empty one: a wrong value, which the guard refuses, never a missing one that
+/// would let it look elsewhere.
 fn only(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     let mut values = headers.get_all(name).iter();
     let first = values.next()?;
     if values.next().is_some() {
         return Some("");
     }
-    first.to_str().ok()
+    Some(first.to_str().unwrap_or(""))
 }
 
-/// `--open`: the desktop's browser, told the URL; failing that, the user opens it.
-fn open_browser(url: &str) {
-    let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
-    let spawned = std::process::Command::new(opener)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    match spawned {
-        // Reaped by a thread of its own: no zombie while the dashboard runs.
-        Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
-        Err(e) => eprintln!("orch dashboard: cannot open a browser ({opener}: {e}); open the URL yourself"),
+/// `--open`: the desktop's browser, handed a file of the project's that sends it on to the URL,
+/// not the URL itself: a command line is anyone's to read (`/proc/PID/cmdline`), and the
+/// URL holds the token. The file (0600, in `.orch/`) is removed when the dashboard ends.
+struct Opener {
+    file: Option<std::path::PathBuf>,
+}
+
+impl Opener {
+    fn open(paths: &crate::paths::ProjectPaths, port: u16, url: &str) -> Self {
+        let name = format!("dashboard-{port}.html");
+        let page = format!(
+            "<!doctype html><meta charset=\"utf-8\"><meta name=\"referrer\" content=\"no-referrer\">\
+             <meta http-equiv=\"refresh\" content=\"0;url={url}\"><title>orch dashboard</title>\
+             <a href=\"{url}\">orch dashboard</a>\n"
+        );
+        let written = paths.create_dirs().and_then(|dir| {
+            let _ = dir.remove(&name);
+            dir.open(&name, crate::safe_fs::Access::CreateNew)?.write_all(page.as_bytes())?;
+            Ok(dir.path().join(&name))
+        });
+        let file = match written {
+            Ok(file) => file,
+            Err(e) => {
+                eprintln!("orch dashboard: cannot open a browser ({e}); open the URL yourself");
+                return Self { file: None };
+            }
+        };
+        let opener = if cfg!(target_os = "macos") { "open" } else { "xdg-open" };
+        let spawned = std::process::Command::new(opener)
+            .arg(&file)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match spawned {
+            // Reaped by a thread of its own: no zombie while the dashboard runs.
+            Ok(mut child) => drop(std::thread::spawn(move || child.wait())),
+            Err(e) => eprintln!("orch dashboard: cannot open a browser ({opener}: {e}); open the URL yourself"),
+        }
+        Self { file: Some(file) }
+    }
+}
+
+impl Drop for Opener {
+    fn drop(&mut self) {
+        if let Some(file) = &self.file {
+            let _ = std::fs::remove_file(file);
+        }
     }
 }

@@ -117,5 +117,8 @@ pub(crate) fn act(place: Place, action: Action, tx: Sender<Msg>) {
 }
 
 fn carry_out(place: &Place, action: &Action) -> Result<String, ClientError> {
-    Ok(crate::render::action_done(&action.carry_out(&Session::open_lenient(place)?)?).1)
+    Ok(crate::render::action_done(
+        &action.carry_out(&Session::open_lenient(place)?, crate::client::follow::Wait::default())?,
+    )
+    .1)
 }

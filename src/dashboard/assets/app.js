@@ -231,7 +231,7 @@
     const input = el("input", "scale-count");
     input.type = "number";
     input.min = "0";
-    input.max = "1000";
+    input.max = "1000"; // orch's most replicas (MAX_SCALE); the server refuses more, saying so
     input.setAttribute("aria-label", `replicas of ${group}`);
     // Once the user typed a number, the 2-second refresh must not overwrite it.
     input.addEventListener("input", () => (input.dataset.dirty = "1"));
@@ -1105,9 +1105,6 @@
   }
 
   async function start() {
-    // The token came in the address only to set the cookie: keep it out of the address bar,
-    // the history and anything copied from it.
-    if (new URLSearchParams(location.search).has("token")) history.replaceState(null, "", location.pathname);
     wire();
     connect(); // first, so no line between the scroll-back and the stream is lost
     await refreshProject();

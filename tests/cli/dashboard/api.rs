@@ -86,6 +86,11 @@ fn the_logs_are_read_back_from_the_files_and_searched() {
         "{all:?}"
     );
     assert_eq!(lines("tail=2").len(), 2);
+    let orch = lines("service=orch&tail=500");
+    assert!(!orch.is_empty() && orch.iter().all(|l| l["service"] == "orch"), "{orch:?}");
+    let bad = dashboard.get("/api/logs?tail=many");
+    assert_eq!(bad.status, 400);
+    assert!(bad.json()["error"].is_string(), "{bad:?}");
 }
 
 #[test]

@@ -66,4 +66,13 @@ fn with_nothing_running_it_says_so_and_follows_the_supervisor_that_comes() {
     assert!(back.is_some(), "the supervisor that came is followed");
     let rows = events.until(ORCH_TIMEOUT, |name, data| name == "services" && data["services"][0]["state"] == "running");
     assert!(rows.is_some());
+    // Each supervisor that goes is told, the second as the first.
+    for _ in 0..2 {
+        project.run(&["down"]).expect_code(0);
+        let gone = events.until(ORCH_TIMEOUT, |name, data| name == "supervisor" && data["running"] == false);
+        assert!(gone.is_some(), "its end is told");
+        project.up().expect_code(0);
+        let back = events.until(ORCH_TIMEOUT, |name, data| name == "supervisor" && data["running"] == true);
+        assert!(back.is_some(), "the next one is followed");
+    }
 }

@@ -13,6 +13,13 @@ fn without_the_token_every_request_is_401() {
     {
         let answer = dashboard.ask(method, path, &[("Host", &host)], "");
         assert_eq!(answer.status, 401, "{method} {path}: {answer:?}");
+        // A refusal is kept to the page like any answer, and says why.
+        assert!(
+            answer.header("content-security-policy").is_some_and(|p| p.contains("default-src 'none'")),
+            "{answer:?}"
+        );
+        assert_eq!(answer.header("access-control-allow-origin"), None);
+        assert!(answer.json()["error"].as_str().unwrap().contains("Bearer"), "{answer:?}");
     }
     let wrong = dashboard.ask("GET", "/api/services", &[("Host", &host), ("Authorization", "Bearer 00ff")], "");
     assert_eq!(wrong.status, 401, "{wrong:?}");
@@ -68,6 +75,36 @@ fn a_foreign_host_is_403_even_with_the_token() {
             dashboard.ask("GET", "/api/services", &[("Host", &host), ("Authorization", &dashboard.bearer())], "");
         assert_eq!(answer.status, 200, "{host}: {answer:?}");
     }
+    let refused = dashboard.ask("GET", "/api/services", &[("Host", "evil.example:1")], "");
+    assert!(refused.header("x-frame-options").is_some() && refused.json()["error"].is_string(), "{refused:?}");
+}
+
+#[test]
+fn it_listens_on_both_loopbacks_and_nowhere_else() {
+    let project = project();
+    let dashboard = Dashboard::start(&project);
+    assert!(std::net::TcpStream::connect(("127.0.0.1", dashboard.port)).is_ok());
+    // ::1 where the machine has IPv6 (a socket bound to it proves it).
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        assert!(std::net::TcpStream::connect(("::1", dashboard.port)).is_ok(), "::1 listens too");
+    }
+    let listening = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let port = format!(":{:04X} ", dashboard.port);
+    for line in listening.lines().filter(|l| l.contains(&port) && l.split_whitespace().nth(3) == Some("0A")) {
+        let local = line.split_whitespace().nth(1).unwrap();
+        assert!(local.starts_with("0100007F:"), "listens on 127.0.0.1 only: {line}");
+    }
+}
+
+#[test]
+fn the_token_in_the_query_works_on_any_path_for_scripts_that_paste_the_url() {
+    let project = project();
+    let dashboard = Dashboard::start(&project);
+    let path = format!("/api/services?token={}", dashboard.token);
+    let answer = dashboard.ask("GET", &path, &[("Host", &dashboard.host())], "");
+    assert_eq!(answer.status, 200, "served, not redirected: {answer:?}");
+    let wrong = dashboard.ask("GET", "/api/services?token=00", &[("Host", &dashboard.host())], "");
+    assert_eq!(wrong.status, 401);
 }
 
 #[test]
@@ -103,7 +140,9 @@ fn a_change_is_never_a_get() {
     let project = project();
     let dashboard = Dashboard::start(&project);
     let before = dashboard.pid("worker");
-    assert_eq!(dashboard.get("/api/services/worker/restart").status, 405);
+    let get = dashboard.get("/api/services/worker/restart");
+    assert_eq!(get.status, 405);
+    assert!(get.json()["error"].as_str().unwrap().contains("POST"), "{get:?}");
     assert_eq!(dashboard.pid("worker"), before);
 }
 
@@ -131,17 +170,27 @@ fn a_named_port_is_the_one_listened_on_and_one_taken_is_a_clear_error() {
 }
 
 #[test]
-fn open_hands_the_url_to_the_desktop_browser() {
-    let project = project().file("bin/xdg-open", "#!/bin/sh\necho \"$1\" > \"$(dirname \"$0\")/opened\"\n");
+fn open_hands_the_desktop_browser_a_private_file_that_leads_to_the_url() {
+    // The stand-in opener keeps what it was given: the command line, and the file's text.
+    let opener = "#!/bin/sh\necho \"$1\" > \"$(dirname \"$0\")/argument\"\ncat \"$1\" > \"$(dirname \"$0\")/page\"\n";
+    let project = project().file("bin/xdg-open", opener);
     let bin = project.path().join("bin");
     std::fs::set_permissions(bin.join("xdg-open"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
     let mut dashboard =
         crate::support::Beside::start_with(&project, &["dashboard", "--no-up", "--open"], &[("PATH", &path)]);
     let url = dashboard.next_match(crate::support::ORCH_TIMEOUT, |l| l.contains("?token=")).expect("a URL");
-    let opened = bin.join("opened");
+    let page = bin.join("page");
     let told = crate::support::wait_until(crate::support::ORCH_TIMEOUT, || {
-        std::fs::read_to_string(&opened).is_ok_and(|text| text.trim() == url)
+        std::fs::read_to_string(&page).is_ok_and(|text| text.contains(&format!("url={url}")))
     });
-    assert!(told, "xdg-open was given {:?}, not {url}", std::fs::read_to_string(&opened));
+    assert!(told, "the page it opened leads to {url}: {:?}", std::fs::read_to_string(&page));
+    let argument = std::fs::read_to_string(bin.join("argument")).unwrap();
+    assert!(!argument.contains("token"), "the token is on no command line: {argument}");
+    let file = std::path::PathBuf::from(argument.trim());
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(dashboard.pid()), nix::sys::signal::Signal::SIGTERM).unwrap();
+    dashboard.wait_exit(crate::support::ORCH_TIMEOUT).expect("it ends");
+    assert!(!file.exists(), "removed when the dashboard ends");
 }
