@@ -153,10 +153,11 @@ async fn guarded(State(shared): State<Arc<Shared>>, request: Request, next: Next
     };
     let mut response = match verdict {
         Err(denied) => api::Failure::new(denied.status(), denied.message()).into_response(),
-        // The printed URL: its token becomes the cookie, and leaves the address bar (and the
-        // history) at once.
+        // The printed URL: the page, with its token traded for the cookie (the page then takes
+        // the token out of the address bar). Served at once rather than redirected, so a client
+        // that follows redirects without keeping cookies (curl -L, a script) gets the page too.
         Ok(Credential::Query) if request.uri().path() == "/" && request.method() == Method::GET => {
-            let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+            let mut response = next.run(request).await;
             if let Ok(cookie) = HeaderValue::from_str(&shared.guard.set_cookie()) {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }

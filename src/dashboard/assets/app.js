@@ -1105,6 +1105,9 @@
   }
 
   async function start() {
+    // The token came in the address only to set the cookie: keep it out of the address bar,
+    // the history and anything copied from it.
+    if (new URLSearchParams(location.search).has("token")) history.replaceState(null, "", location.pathname);
     wire();
     connect(); // first, so no line between the scroll-back and the stream is lost
     await refreshProject();
