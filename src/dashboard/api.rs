@@ -94,7 +94,8 @@ pub(crate) struct Project {
 
 pub(crate) async fn project(State(shared): State<Arc<Shared>>) -> Result<Json<Project>, Failure> {
     with_session(&shared, |session| {
-        let listing = ops::ps::status(session, None)?;
+        // (None when the supervisor has gone meanwhile: the action's outcome stands.)
+        let listing = ops::ps::status(session, None).unwrap_or_default();
         Ok(Json(Project {
             name: crate::export::project_name(&session.paths.root),
             root: session.paths.root.display().to_string(),
@@ -136,10 +137,10 @@ pub(crate) async fn act(
         return Err(Failure::new(StatusCode::NOT_FOUND, format!("`{name}` is not a service name")));
     }
     let action = match verb.as_str() {
-        "restart" => Action::Restart(name),
-        "stop" => Action::Stop(name),
-        "start" => Action::Start(name),
-        "scale" => Action::Scale(name, scale_count(&body)?),
+        "restart" => Action::Restart(name.clone()),
+        "stop" => Action::Stop(name.clone()),
+        "start" => Action::Start(name.clone()),
+        "scale" => Action::Scale(name.clone(), scale_count(&body)?),
         _ => {
             return Err(Failure::new(
                 StatusCode::NOT_FOUND,
@@ -147,19 +148,29 @@ pub(crate) async fn act(
             ));
         }
     };
-    let (ok, said) = with_session(&shared, move |session| {
+    with_session(&shared, move |session| {
         let wait = Wait { deadline: Some(Instant::now() + ACTION_WAIT), interrupted: None };
-        Ok(crate::render::action_done(&action.carry_out(session, wait)?))
+        let (ok, said) = crate::render::action_done(&action.carry_out(session, wait)?);
+        // Where the service is now (a group: its replicas), for a script to read the new pid.
+        // (None when the supervisor has gone meanwhile: the action's outcome stands.)
+        let listing = ops::ps::status(session, None).unwrap_or_default();
+        let shown = crate::model::names::expand_groups(
+            std::slice::from_ref(&name),
+            listing.rows.iter().map(|r| r.name.as_str()),
+        );
+        let services = listing.rows.into_iter().filter(|r| shown.contains(&r.name)).collect();
+        Ok(Json(Done { ok, said, services }))
     })
-    .await?;
-    Ok(Json(Done { ok, said }))
+    .await
 }
 
-/// How an action ended: whether every service it touched is as asked, and the line that says so.
+/// How an action ended: whether every service it touched is as asked, the line that says so,
+/// and the rows of the service (or of a group's replicas) after it.
 #[derive(Debug, Serialize)]
 pub(crate) struct Done {
     ok: bool,
     said: String,
+    services: Vec<ServiceStatus>,
 }
 
 #[derive(Deserialize)]

@@ -34,6 +34,8 @@ fn a_restart_through_the_api_changes_the_pid() {
     assert!(done["said"].as_str().unwrap().contains("worker"), "{done}");
     let after = dashboard.pid("worker").expect("worker runs again");
     assert_ne!(after, before);
+    assert_eq!(done["services"][0]["name"], "worker", "the answer holds its row: {done}");
+    assert_eq!(done["services"][0]["pid"].as_i64(), Some(after), "{done}");
     assert_eq!(i64::from(project.pid("worker")), after, "ps sees the same pid");
 }
 
