@@ -281,7 +281,10 @@ impl Shown {
 /// notes say why).
 pub(crate) async fn graph(State(shared): State<Arc<Shared>>) -> Result<Response, Failure> {
     let svg = with_session(&shared, |session| {
-        Ok(session.loaded.as_ref().map_or_else(|| graph_svg::draw(&[], &[]), graph_svg::of_manifest))
+        let Some(loaded) = &session.loaded else { return Ok(graph_svg::draw(&[], &[])) };
+        let rows = ops::ps::status(session, None).map(|l| l.rows).unwrap_or_default();
+        let names: Vec<String> = rows.into_iter().map(|r| r.name).collect();
+        Ok(graph_svg::of_project(loaded, &names))
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "image/svg+xml; charset=utf-8")], svg).into_response())

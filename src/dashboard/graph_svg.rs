@@ -4,7 +4,11 @@
 //! arrow to what is waited for, drawn as the condition says (dashed: only started; dotted:
 //! completed).
 
+use indexmap::IndexMap;
+
+use crate::graph::Graph;
 use crate::manifest::{Condition, Loaded};
+use crate::model::names::group_of;
 
 const NODE_HEIGHT: u32 = 28;
 const ROW_GAP: u32 = 14;
@@ -33,6 +37,46 @@ pub(crate) fn of_manifest(loaded: &Loaded) -> String {
         })
         .collect();
     draw(loaded.graph.levels(), &edges)
+}
+
+/// The graph of the manifest with each group drawn as the replicas that run now, `rows` (an
+/// `orch scale` since the manifest's `scale`): each service by the name the manifest writes it,
+/// with what it waits for by those names, expanded again over the rows.
+pub(crate) fn of_project(loaded: &Loaded, rows: &[String]) -> String {
+    if rows.is_empty() {
+        return of_manifest(loaded);
+    }
+    let mut waits: IndexMap<&str, IndexMap<&str, Condition>> = IndexMap::new();
+    for (name, service) in &loaded.spec.services {
+        let deps = waits.entry(written(loaded, name)).or_default();
+        for (dep, dependency) in &service.depends_on {
+            deps.insert(written(loaded, dep), dependency.condition);
+        }
+    }
+    // A group is the replicas that run (none, scaled to 0); a service scaled since the manifest
+    // was written has replicas among the rows only.
+    let instances = |name: &str| -> Vec<String> {
+        let replicas: Vec<String> = rows.iter().filter(|r| group_of(r) == Some(name)).cloned().collect();
+        if replicas.is_empty() && !loaded.spec.groups.contains_key(name) { vec![name.to_owned()] } else { replicas }
+    };
+    let mut nodes: Vec<(String, Vec<(String, Condition)>)> = Vec::new();
+    for (name, deps) in &waits {
+        let targets: Vec<(String, Condition)> =
+            deps.iter().flat_map(|(dep, condition)| instances(dep).into_iter().map(|d| (d, *condition))).collect();
+        nodes.extend(instances(name).into_iter().map(|instance| (instance, targets.clone())));
+    }
+    let graph = Graph::new(nodes.iter().map(|(name, deps)| (name.as_str(), deps.iter().map(|(d, _)| d.as_str()))));
+    let Ok(graph) = graph else { return of_manifest(loaded) };
+    let edges: Vec<Edge> = nodes
+        .iter()
+        .flat_map(|(from, deps)| deps.iter().map(move |(to, condition)| Edge { from, to, condition: *condition }))
+        .collect();
+    draw(graph.levels(), &edges)
+}
+
+/// The name the manifest writes a service by: a replica's group's, or its own.
+fn written<'a>(loaded: &'a Loaded, name: &'a str) -> &'a str {
+    loaded.spec.services.get(name).and_then(|s| s.replica.as_ref()).map_or(name, |r| r.group.as_str())
 }
 
 /// Where a box is.

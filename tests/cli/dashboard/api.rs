@@ -50,6 +50,12 @@ fn stop_start_and_scale_are_the_page_buttons() {
     let scaled = dashboard.post("/api/services/worker/scale", r#"{"count": 2}"#);
     assert_eq!(scaled.status, 200, "{scaled:?}");
     assert!(wait_until(ORCH_TIMEOUT, || project.ps_json().as_array().unwrap().iter().any(|r| r["name"] == "worker.2")));
+    // The graph draws the replicas that run, not the manifest's one worker.
+    let graph = dashboard.get("/api/graph.svg").body;
+    for part in ["data-service=\"worker.1\"", "data-service=\"worker.2\"", "data-from=\"worker.2\" data-to=\"api\""] {
+        assert!(graph.contains(part), "{part} in {graph}");
+    }
+    assert!(!graph.contains("data-service=\"worker\""), "{graph}");
     let bad = dashboard.post("/api/services/worker/scale", r#"{"count": "many"}"#);
     assert_eq!(bad.status, 400, "{bad:?}");
     assert!(bad.json()["error"].as_str().unwrap().contains("count"), "{bad:?}");
