@@ -251,39 +251,26 @@ impl App {
         Some(Action::Scale(group.to_owned(), u32::try_from(next).ok()?))
     }
 
-    /// An update from the subscription: a service's new state (with an orch line for the
-    /// logs pane), or a line it wrote.
+    /// An update from the subscription: a service's new state, or a line it wrote (orch's own
+    /// lines, service `orch`'s, about the service their text names, as in the files).
     pub(crate) fn update(&mut self, update: Update, at: SystemTime) {
         self.dirty = true;
         match update {
-            Update::Phase { service, phase, pid, reason } => {
-                let said = match &reason {
-                    Some(reason) => format!("{service}: {} ({reason})", phase.as_str()),
-                    None => format!("{service}: {}", phase.as_str()),
-                };
-                match self.rows.iter_mut().find(|r| r.name == service) {
-                    Some(row) => {
-                        phase.as_str().clone_into(&mut row.state);
-                        row.pid = pid.or(row.pid.filter(|_| phase.has_process()));
-                        row.reason = reason;
-                    }
-                    None => self.rows.push(ServiceStatus {
-                        name: service.clone(),
-                        state: phase.as_str().to_owned(),
-                        pid,
-                        reason,
-                        ..ServiceStatus::default()
-                    }),
+            Update::Phase { service, phase, pid, reason } => match self.rows.iter_mut().find(|r| r.name == service) {
+                Some(row) => {
+                    phase.as_str().clone_into(&mut row.state);
+                    row.pid = pid.or(row.pid.filter(|_| phase.has_process()));
+                    row.reason = reason;
                 }
-                self.push(LogLine { service, text: said, orch: true, at });
-            }
-            // The TUI tells orch's own lines from the phases, above, as it has since before the
-            // supervisor sent them.
-            Update::Line { service, .. } if service == crate::model::names::RESERVED_NAME => {}
-            Update::Line { service, text, .. } => {
-                let text = crate::sanitize::strip_controls(&text);
-                self.push(LogLine { service, text, orch: false, at });
-            }
+                None => self.rows.push(ServiceStatus {
+                    name: service,
+                    state: phase.as_str().to_owned(),
+                    pid,
+                    reason,
+                    ..ServiceStatus::default()
+                }),
+            },
+            Update::Line { service, text, .. } => self.push(shown_line(service, text.as_bytes(), at)),
             Update::Lost { updates } => {
                 self.status = format!("{updates} lines came faster than the screen: read again from the log files");
                 self.wants_reload = true;
@@ -348,10 +335,15 @@ impl App {
 /// A line of a log file as the logs pane shows it; orch's own (`orch.log`) are about the
 /// service their text names.
 fn log_line(record: crate::logs::Record) -> LogLine {
-    let text = crate::sanitize::strip_controls(&String::from_utf8_lossy(&record.line));
-    let orch = record.service == crate::model::names::RESERVED_NAME;
-    let service = if orch { text.split(':').next().unwrap_or_default().to_owned() } else { record.service };
-    LogLine { service, text, orch, at: record.time }
+    shown_line(record.service, &record.line, record.time)
+}
+
+/// A line a service wrote, or orch's about the service its text names, controls stripped.
+fn shown_line(service: String, line: &[u8], at: SystemTime) -> LogLine {
+    let text = crate::sanitize::strip_controls(&String::from_utf8_lossy(line));
+    let orch = service == crate::model::names::RESERVED_NAME;
+    let service = if orch { text.split(':').next().unwrap_or_default().to_owned() } else { service };
+    LogLine { service, text, orch, at }
 }
 
 /// Whether `text` has `query` in it, ignoring ASCII case (as a person searches a log).
@@ -446,12 +438,20 @@ mod tests {
         let mut app = App::new(vec![row("db", "starting"), row("web", "pending")]);
         let at = SystemTime::UNIX_EPOCH;
         app.update(Update::Phase { service: "db".into(), phase: Phase::Ready, pid: None, reason: None }, at);
+        let said =
+            Update::Line { service: "orch".into(), stream: crate::logs::Stream::Out, text: "db: ready in 12ms".into() };
+        app.update(said, at);
         let line = Update::Line { service: "db".into(), stream: crate::logs::Stream::Out, text: "up\u{1b}[2J!".into() };
         app.update(line, at);
         app.update(Update::Line { service: "web".into(), stream: crate::logs::Stream::Out, text: "w".into() }, at);
         assert_eq!(app.rows[0].state, "ready");
         let shown: Vec<&str> = app.shown_logs().iter().map(|l| l.text.as_str()).collect();
-        assert_eq!(shown, ["db: ready", "up!"], "the selected service's lines, controls stripped");
+        assert_eq!(
+            shown,
+            ["db: ready in 12ms", "up!"],
+            "the selected service's lines and orch's about it, controls stripped"
+        );
+        assert!(app.shown_logs()[0].orch);
         app.all = true;
         assert_eq!(app.shown_logs().len(), 3);
     }
