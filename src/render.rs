@@ -1,5 +1,6 @@
-//! What the front ends (the CLI and MCP) say about a request's outcome, in one wording: the
-//! `✓ web  ready in 312ms` lines, a dry run's plan. How it looks on a terminal is `terminal`'s.
+//! What the front ends (the CLI, MCP, the TUI and the dashboard) say about a request's outcome,
+//! in one wording: the `✓ web  ready in 312ms` lines, an action's one line, a dry run's plan.
+//! How it looks on a terminal is `terminal`'s.
 
 use crate::client::action::Done;
 use crate::client::follow::{Ending, Report};
