@@ -1,11 +1,10 @@
 //! The one client library every front end (the command line, the MCP server, the TUI and the
-//! web dashboard) stands on: finding the project and its supervisor ([`session`]),
-//! starting one when needed ([`launch`]), the typed operations ([`ops`]), following a request
-//! to its outcome ([`follow`]), a subscription to what happens ([`subscribe`]), the actions of a button or a
-//! key ([`action`]), where services
-//! listen ([`ports`]), and errors that
-//! know their exit code ([`error`]). It prints nothing: it returns data, and tells progress to
-//! the caller's `on` as [`Notice`]s; how it looks is the front end's.
+//! web dashboard) stands on: finding the project and its supervisor ([`session`]), starting one
+//! when needed ([`launch`]), the typed operations ([`ops`]), following a request to its outcome
+//! ([`follow`]), a subscription to what happens ([`subscribe`]), the actions of a button or a
+//! key ([`action`]), where services listen ([`ports`]), and errors that know their exit code
+//! ([`error`]). It prints nothing: it returns data, and tells progress to the caller's `on` as
+//! [`Notice`]s; how it looks is the front end's.
 
 pub(crate) mod action;
 pub(crate) mod error;
