@@ -5,6 +5,11 @@
 //! control character but the tab is dropped. (`orch logs` shows the raw bytes on purpose: it
 //! is the service's output, as `docker logs` shows it.)
 
+/// A line a service wrote, as text fit to show: invalid UTF-8 replaced, controls removed.
+pub(crate) fn shown_text(line: &[u8]) -> String {
+    strip_controls(&String::from_utf8_lossy(line))
+}
+
 /// `text` without terminal control sequences or control characters (tab kept).
 pub(crate) fn strip_controls(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

@@ -17,7 +17,7 @@ use super::Shared;
 use super::graph_svg;
 use crate::client::action::Action;
 use crate::client::follow::Wait;
-use crate::client::{ClientError, Session, ops};
+use crate::client::{ClientError, Place, Session, ops};
 use crate::ipc::{Refusal, ServiceStatus};
 use crate::model::names::RESERVED_NAME;
 
@@ -69,14 +69,19 @@ impl From<ClientError> for Failure {
     }
 }
 
-/// Runs a client operation on a blocking thread, with a fresh session (the manifest as it is
-/// now: it may have been edited since the dashboard started).
+/// How a request's session is opened: with the manifest as it is now (it may have been edited
+/// since the dashboard started: `Session::open_lenient`), or, for what the supervisor alone
+/// answers, the project only (`Session::locate`: a thousand services are slow to parse).
+type Open = fn(&Place) -> Result<Session, ClientError>;
+
+/// Runs a client operation on a blocking thread, with a fresh session.
 async fn with_session<T: Send + 'static>(
     shared: &Arc<Shared>,
+    open: Open,
     operation: impl FnOnce(&Session) -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, Failure> {
     let place = shared.place.clone();
-    let joined = tokio::task::spawn_blocking(move || operation(&Session::open_lenient(&place)?)).await;
+    let joined = tokio::task::spawn_blocking(move || operation(&open(&place)?)).await;
     joined.unwrap_or_else(|e| Err(Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())))
 }
 
@@ -93,9 +98,8 @@ pub(crate) struct Project {
 }
 
 pub(crate) async fn project(State(shared): State<Arc<Shared>>) -> Result<Json<Project>, Failure> {
-    with_session(&shared, |session| {
-        // (None when the supervisor has gone meanwhile: the action's outcome stands.)
-        let listing = ops::ps::status(session, None).unwrap_or_default();
+    with_session(&shared, Session::open_lenient, |session| {
+        let listing = ops::ps::status(session, None)?;
         Ok(Json(Project {
             name: crate::export::project_name(&session.paths.root),
             root: session.paths.root.display().to_string(),
@@ -110,11 +114,11 @@ pub(crate) async fn project(State(shared): State<Arc<Shared>>) -> Result<Json<Pr
 /// Each service as the manifest writes it: a group once, by its name, even scaled to 0.
 fn manifest_services(session: &Session) -> Vec<String> {
     let Some(loaded) = &session.loaded else { return Vec::new() };
+    let written = loaded.spec.services.keys().map(|name| loaded.spec.written_name(name));
     let mut names: Vec<String> = Vec::new();
-    let written = loaded.spec.services.iter().map(|(name, s)| s.replica.as_ref().map_or(name, |r| &r.group));
-    for name in written.chain(loaded.spec.groups.keys()) {
-        if !names.contains(name) {
-            names.push(name.clone());
+    for name in written.chain(loaded.spec.groups.keys().map(String::as_str)) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_owned());
         }
     }
     names
@@ -122,7 +126,7 @@ fn manifest_services(session: &Session) -> Vec<String> {
 
 /// `ps --json`'s rows.
 pub(crate) async fn services(State(shared): State<Arc<Shared>>) -> Result<Json<Vec<ServiceStatus>>, Failure> {
-    with_session(&shared, |session| Ok(Json(ops::ps::status(session, None)?.rows))).await
+    with_session(&shared, Session::locate, |session| Ok(Json(ops::ps::status(session, None)?.rows))).await
 }
 
 /// `POST /api/services/{name}/{restart|stop|start|scale}`: carried out to its end, and told
@@ -148,7 +152,7 @@ pub(crate) async fn act(
             ));
         }
     };
-    with_session(&shared, move |session| {
+    with_session(&shared, Session::open_lenient, move |session| {
         let wait = Wait { deadline: Some(Instant::now() + ACTION_WAIT), interrupted: None };
         let (ok, said) = crate::render::action_done(&action.carry_out(session, wait)?);
         // Where the service is now (a group: its replicas), for a script to read the new pid.
@@ -211,13 +215,9 @@ impl LogLine {
     fn of(record: &crate::logs::Record) -> Self {
         let time =
             chrono::DateTime::<chrono::Utc>::from(record.time).to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        Self { service: record.service.clone(), stream: record.stream, time, text: shown(&record.line) }
+        let text = crate::sanitize::shown_text(&record.line);
+        Self { service: record.service.clone(), stream: record.stream, time, text }
     }
-}
-
-/// A service's line as text fit to show: invalid UTF-8 replaced, terminal controls removed.
-pub(crate) fn shown(line: &[u8]) -> String {
-    crate::sanitize::strip_controls(&String::from_utf8_lossy(line))
 }
 
 /// `GET /api/logs?service=web&tail=500&q=error`: the last lines of the files, oldest first
@@ -227,7 +227,7 @@ pub(crate) async fn logs(
     query: Result<Query<LogsQuery>, QueryRejection>,
 ) -> Result<Json<serde_json::Value>, Failure> {
     let Query(asked) = query.map_err(|e| Failure::new(StatusCode::BAD_REQUEST, e.body_text()))?;
-    with_session(&shared, move |session| {
+    with_session(&shared, Session::open_lenient, move |session| {
         let named = match &asked.service {
             Some(name) => ops::logs::check(session, std::slice::from_ref(name))?,
             None => Vec::new(),
@@ -280,7 +280,7 @@ impl Shown {
 /// The dependency graph of the manifest as it is now (empty when it cannot be read: the
 /// notes say why).
 pub(crate) async fn graph(State(shared): State<Arc<Shared>>) -> Result<Response, Failure> {
-    let svg = with_session(&shared, |session| {
+    let svg = with_session(&shared, Session::open_lenient, |session| {
         let Some(loaded) = &session.loaded else { return Ok(graph_svg::draw(&[], &[])) };
         let rows = ops::ps::status(session, None).map(|l| l.rows).unwrap_or_default();
         let names: Vec<String> = rows.into_iter().map(|r| r.name).collect();

@@ -63,7 +63,8 @@ fn follow(place: &Place, outbox: &mut Outbox) {
     // say it again.
     let mut said_last: Option<String> = None;
     loop {
-        let said = match Session::open_lenient(place).and_then(|s| Ok((subscribe(&s, true)?, s))) {
+        // The project only: what the supervisor tells needs no manifest read.
+        let said = match Session::locate(place).and_then(|s| Ok((subscribe(&s, true)?, s))) {
             Ok((Some(subscription), session)) => {
                 said_last = None;
                 let following = Supervisor { running: true, said: "following the supervisor" };
@@ -129,9 +130,11 @@ fn follow_one(
                 rows_due.get_or_insert(Instant::now() + SETTLE);
             }
             Ok(Next::Update(Update::Lost { updates })) => {
-                // Some may have been changes of state: the rows say where things are now.
-                pacer.lost_at(updates, Instant::now());
-                rows_due = Some(Instant::now());
+                // Some may have been changes of state: the rows say where things are now (once
+                // they settle: under a flood a Lost comes before nearly every update).
+                let now = Instant::now();
+                pacer.lost_at(updates, now);
+                rows_due.get_or_insert(now + SETTLE);
             }
             Ok(Next::Quiet) if outbox.is_closed() => return Err(Gone),
             Ok(Next::Quiet) => {}

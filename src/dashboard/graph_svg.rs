@@ -48,9 +48,9 @@ pub(crate) fn of_project(loaded: &Loaded, rows: &[String]) -> String {
     }
     let mut waits: IndexMap<&str, IndexMap<&str, Condition>> = IndexMap::new();
     for (name, service) in &loaded.spec.services {
-        let deps = waits.entry(written(loaded, name)).or_default();
+        let deps = waits.entry(loaded.spec.written_name(name)).or_default();
         for (dep, dependency) in &service.depends_on {
-            deps.insert(written(loaded, dep), dependency.condition);
+            deps.insert(loaded.spec.written_name(dep), dependency.condition);
         }
     }
     // A group is the replicas that run (none, scaled to 0); a service scaled since the manifest
@@ -72,11 +72,6 @@ pub(crate) fn of_project(loaded: &Loaded, rows: &[String]) -> String {
         .flat_map(|(from, deps)| deps.iter().map(move |(to, condition)| Edge { from, to, condition: *condition }))
         .collect();
     draw(graph.levels(), &edges)
-}
-
-/// The name the manifest writes a service by: a replica's group's, or its own.
-fn written<'a>(loaded: &'a Loaded, name: &'a str) -> &'a str {
-    loaded.spec.services.get(name).and_then(|s| s.replica.as_ref()).map_or(name, |r| r.group.as_str())
 }
 
 /// Where a box is.

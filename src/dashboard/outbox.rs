@@ -52,24 +52,23 @@ impl Outbox {
         self.tx.blocking_send(chunk).map_err(|_| Gone)
     }
 
-    /// Sends the batch once it is due; the number of lines dropped when the page's queue is
-    /// full.
+    /// Sends the batch once it is due (or a keep-alive after a long quiet); the number of lines
+    /// dropped when the page's queue is full.
     pub(crate) fn flush_due(&mut self, now: Instant) -> Result<u64, Gone> {
         let due = self.since.is_some_and(|since| now >= since + BATCH) || self.batch.len() >= BATCH_BYTES;
-        if due {
-            let lines = self.lines;
-            let chunk = self.take();
-            return match self.tx.try_send(chunk) {
-                Ok(()) => Ok(0),
-                Err(TrySendError::Full(_)) => Ok(lines),
-                Err(TrySendError::Closed(_)) => Err(Gone),
-            };
-        }
-        if self.batch.is_empty() && now >= self.last_sent + KEEP_ALIVE {
+        if !due {
+            if !self.batch.is_empty() || now < self.last_sent + KEEP_ALIVE {
+                return Ok(0);
+            }
             self.batch.push_str(": keep-alive\n\n");
-            return self.flush_now().map(|()| 0);
         }
-        Ok(0)
+        let lines = self.lines;
+        let chunk = self.take();
+        match self.tx.try_send(chunk) {
+            Ok(()) => Ok(0),
+            Err(TrySendError::Full(_)) => Ok(lines),
+            Err(TrySendError::Closed(_)) => Err(Gone),
+        }
     }
 
     /// When [`Outbox::flush_due`] next has something to do.
@@ -80,14 +79,6 @@ impl Outbox {
     /// Whether the page is gone (seen without sending anything).
     pub(crate) fn is_closed(&self) -> bool {
         self.tx.is_closed()
-    }
-
-    fn flush_now(&mut self) -> Result<(), Gone> {
-        let chunk = self.take();
-        match self.tx.try_send(chunk) {
-            Ok(()) | Err(TrySendError::Full(_)) => Ok(()),
-            Err(TrySendError::Closed(_)) => Err(Gone),
-        }
     }
 
     fn take(&mut self) -> Bytes {

@@ -38,8 +38,10 @@ impl Pacer {
 
     /// Lines lost on the way, not by this pacer (the supervisor's queue, a full channel).
     pub(crate) fn lost_at(&mut self, lines: u64, now: Instant) {
-        self.dropped += lines;
-        self.dropped_since.get_or_insert(now);
+        if lines > 0 {
+            self.dropped += lines;
+            self.dropped_since.get_or_insert(now);
+        }
     }
 
     /// The lines dropped so far, told a second after the first of them (so a flood is told
@@ -92,5 +94,14 @@ mod tests {
         assert_eq!(pacer.take_dropped(start + Duration::from_millis(999)), None);
         assert_eq!(pacer.take_dropped(start + WINDOW), Some(42));
         assert_eq!(pacer.next_tell(), None);
+    }
+
+    #[test]
+    fn nothing_lost_is_nothing_to_tell() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(3, start);
+        pacer.lost_at(0, start);
+        assert_eq!(pacer.next_tell(), None);
+        assert_eq!(pacer.take_dropped(start + WINDOW), None);
     }
 }

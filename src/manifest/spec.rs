@@ -49,6 +49,12 @@ impl Spec {
         crate::model::names::expand_groups(&self.without_empty_groups(names), self.services.keys().map(String::as_str))
     }
 
+    /// The name the manifest writes a service by: a replica's group's (`web` for `web.2`), or its
+    /// own.
+    pub(crate) fn written_name<'a>(&'a self, name: &'a str) -> &'a str {
+        self.services.get(name).and_then(|s| s.replica.as_ref()).map_or(name, |r| r.group.as_str())
+    }
+
     /// The names but those of groups scaled to 0, which stand for no service.
     pub(crate) fn without_empty_groups(&self, names: &[String]) -> Vec<String> {
         names.iter().filter(|n| self.groups.get(*n) != Some(&0)).cloned().collect()

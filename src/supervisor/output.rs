@@ -72,7 +72,8 @@ impl Output {
     /// One of orch's own lines.
     pub(crate) fn say(&self, line: &str) {
         self.orch_log.append(line);
-        // A subscriber that follows lines (the dashboard) hears orch's too, as `orch.log`'s.
+        // A subscriber that follows lines (the TUI, the dashboard) hears orch's too, as
+        // `orch.log` has them.
         super::subscribers::line(RESERVED_NAME, crate::logs::Stream::Out, line.as_bytes());
         match &self.foreground {
             Some(fg) => fg.print(None, line.as_bytes()),

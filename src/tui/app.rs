@@ -340,7 +340,7 @@ fn log_line(record: crate::logs::Record) -> LogLine {
 
 /// A line a service wrote, or orch's about the service its text names, controls stripped.
 fn shown_line(service: String, line: &[u8], at: SystemTime) -> LogLine {
-    let text = crate::sanitize::strip_controls(&String::from_utf8_lossy(line));
+    let text = crate::sanitize::shown_text(line);
     let orch = service == crate::model::names::RESERVED_NAME;
     let service = if orch { text.split(':').next().unwrap_or_default().to_owned() } else { service };
     LogLine { service, text, orch, at }

@@ -19,6 +19,20 @@
     return e;
   }
 
+  /** `fn`, run once in the next frame however often this is called before it: a burst of
+   *  events costs one pass. */
+  function nextFrame(fn) {
+    let asked = false;
+    return () => {
+      if (asked) return;
+      asked = true;
+      requestAnimationFrame(() => {
+        asked = false;
+        fn();
+      });
+    };
+  }
+
   /** Set text only when it changed: the table is updated every 2 s, mostly with the same words. */
   function setText(e, text) {
     const t = text == null ? "" : String(text);
@@ -621,15 +635,7 @@
     return worst;
   }
 
-  let graphScheduled = false;
-  function colourGraphSoon() {
-    if (graphScheduled) return;
-    graphScheduled = true;
-    requestAnimationFrame(() => {
-      graphScheduled = false;
-      colourGraph();
-    });
-  }
+  const colourGraphSoon = nextFrame(() => colourGraph());
 
   function colourGraph() {
     for (const node of $("graph").querySelectorAll("g.node[data-service]")) {
@@ -677,7 +683,6 @@
   const logs = () => $("logs");
   let lineCount = 0; // lines in #logs
   let queue = []; // live lines waiting for the next frame
-  let frameAsked = false;
   let stick = true; // follow the end: true while the user is at the bottom
   let ownScrollTop = -1; // where the page itself last scrolled to: that scroll is not the user's
   let ownScrollHeight = -1; // and how tall the lines were then
@@ -711,19 +716,13 @@
   // --- the filter box: hides lines client-side as you type
 
   let filter = "";
-  let filterAsked = false;
-  function applyFilterSoon() {
-    if (filterAsked) return;
-    filterAsked = true;
-    requestAnimationFrame(() => {
-      filterAsked = false;
-      filter = $("search").value.trim().toLowerCase();
-      // A static list: a live one (getElementsByClassName) is invalidated by every class change.
-      for (const line of logs().querySelectorAll(".line")) line.classList.toggle("hidden", hiddenByFilter(line));
-      if (stick) scrollToEnd();
-      showLogInfo();
-    });
-  }
+  const applyFilterSoon = nextFrame(() => {
+    filter = $("search").value.trim().toLowerCase();
+    // A static list: a live one (getElementsByClassName) is invalidated by every class change.
+    for (const line of logs().querySelectorAll(".line")) line.classList.toggle("hidden", hiddenByFilter(line));
+    if (stick) scrollToEnd();
+    showLogInfo();
+  });
 
   const hiddenByFilter = (line) => !!filter && !line.hay.includes(filter);
 
@@ -743,16 +742,11 @@
     askFrame();
   }
 
-  function askFrame() {
-    if (frameAsked) return;
-    frameAsked = true;
-    requestAnimationFrame(flush);
-  }
+  const askFrame = nextFrame(() => flush());
 
   /** Append what arrived since the last frame in one go: a flood of thousands of lines a second
    *  costs one layout per frame, and only the newest `limit` of a burst are ever built. */
   function flush() {
-    frameAsked = false;
     if (queue.length === 0) return;
     // Scrolled up: what the reader reads stays put, and the newest `limit` lines wait.
     if (!stick) {
